@@ -1,0 +1,135 @@
+"""The engine's settings: ``[tool.release]`` in pyproject.toml, overridden by command-line flags."""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+from .redact import register_secret
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
+
+__all__ = ["Credentials", "ReleaseConfig", "load_config", "read_pyproject", "tomllib"]
+
+
+@dataclass(frozen=True)
+class ReleaseConfig:
+    """Where a release goes. Every field can be set in ``[tool.release]`` or by a flag."""
+
+    package: str
+    current_version: str
+    main_branch: str = "main"
+    remote: str = "origin"
+    tag_prefix: str = "v"
+    github_repository: str = ""
+    github_api_url: str = "https://api.github.com"
+    index_url: str = ""
+    index_simple_url: str = ""
+    image: str = ""
+    container_engine: str = "auto"
+    registry_tls_verify: bool = True
+    base_image: str = ""
+    rehearsal_base_image: str = ""
+    dockerfile: str = "Dockerfile"
+    deploy_manifests: tuple[str, ...] = ()
+    notify_webhooks_env: str = "RELEASE_NOTIFY_WEBHOOKS"
+    version_files: tuple[str, ...] = field(default=())
+
+    def with_overrides(self, **overrides: Any) -> ReleaseConfig:
+        """A copy with every override that is not ``None`` applied (a flag beats config)."""
+        known = {f.name for f in fields(self)}
+        unknown = set(overrides) - known
+        if unknown:
+            raise ConfigError(f"unknown release setting(s): {', '.join(sorted(unknown))}")
+        return replace(self, **{k: v for k, v in overrides.items() if v is not None})
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """Secrets for the remotes a release writes to. Registered for redaction on creation."""
+
+    github_token: str | None = None
+    index_username: str | None = None
+    index_password: str | None = None
+    registry_username: str | None = None
+    registry_password: str | None = None
+    webhooks: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        for secret in (self.github_token, self.index_password, self.registry_password):
+            register_secret(secret)
+        for hook in self.webhooks:
+            register_secret(hook)
+
+    @classmethod
+    def from_env(cls, config: ReleaseConfig, env: dict[str, str] | None = None) -> Credentials:
+        env = dict(os.environ) if env is None else env
+        hooks = tuple(h for h in env.get(config.notify_webhooks_env, "").split() if h)
+        return cls(
+            github_token=env.get("GITHUB_TOKEN") or env.get("GH_TOKEN"),
+            index_username=env.get("TWINE_USERNAME", "__token__"),
+            index_password=env.get("TWINE_PASSWORD"),
+            registry_username=env.get("REGISTRY_USERNAME"),
+            registry_password=env.get("REGISTRY_PASSWORD"),
+            webhooks=hooks,
+        )
+
+
+def read_pyproject(repo: Path) -> dict[str, Any]:
+    path = repo / "pyproject.toml"
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(f"{path} not found: run the release from the repository's top") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path} is not valid TOML ({exc}): fix it and run again") from None
+
+
+def load_config(repo: Path) -> ReleaseConfig:
+    """Read the release settings of the repository at *repo*."""
+    data = read_pyproject(repo)
+    tool = data.get("tool", {})
+    bump = tool.get("bumpversion")
+    if not isinstance(bump, dict) or "current_version" not in bump:
+        raise ConfigError(
+            "pyproject.toml has no [tool.bumpversion] current_version: "
+            "add the version files there (see README.md)"
+        )
+    if "towncrier" not in tool:
+        raise ConfigError("pyproject.toml has no [tool.towncrier] table: add it (see README.md)")
+    table = tool.get("release", {})
+    if not isinstance(table, dict):
+        raise ConfigError("[tool.release] in pyproject.toml must be a table")
+    package = table.get("package") or data.get("project", {}).get("name")
+    if not package:
+        raise ConfigError("set [tool.release] package (or [project] name) in pyproject.toml")
+    settings: dict[str, Any] = {}
+    known = {f.name: f for f in fields(ReleaseConfig)}
+    for key, value in table.items():
+        if key == "package":
+            continue
+        if key not in known:
+            raise ConfigError(
+                f"[tool.release] has an unknown setting {key!r}: "
+                f"valid settings are {', '.join(sorted(k for k in known if k != 'package'))}"
+            )
+        if isinstance(value, list):
+            value = tuple(str(v) for v in value)
+        settings[key] = value
+    files = tuple(
+        str(entry["filename"]) for entry in bump.get("files", []) if "filename" in entry
+    )
+    return ReleaseConfig(
+        package=str(package),
+        current_version=str(bump["current_version"]),
+        version_files=("pyproject.toml", *files),
+        **settings,
+    )

@@ -1,0 +1,143 @@
+"""The release as one plan: open a context, then read the plan as status, dry run, run or verify."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import index
+from .config import Credentials, load_config
+from .context import Options, ReleaseContext, release_lock
+from .errors import ReleaseError
+from .plan import Outcome, Reporter, Status, Step, execute, observe_all
+from .preflight import preflight
+from .steps_git import Branch, Bump, Changelog, Commit, Merge, Push, Tag
+from .steps_post import DeployManifests, Notify
+from .steps_publish import Build, GitHubRelease, Image, ImagePush, Upload, artifacts, release_notes
+from .version import parse_version
+
+__all__ = ["STEPS", "Report", "open_release", "release", "status"]
+
+# RELEASE_PROCESS.md's order, with reversible local work before anything is published.
+STEPS: tuple[Step, ...] = (
+    Branch(), Bump(), Changelog(), Commit(), Tag(), Build(), Image(), Merge(), Push(),
+    Upload(), ImagePush(), GitHubRelease(), DeployManifests(), Notify(),
+)
+
+
+@dataclass
+class Report:
+    version: str
+    tag: str
+    dry_run: bool = False
+    rehearsal: bool = False
+    already_released: bool = False
+    notes: list[str] = field(default_factory=list)
+    steps: list[Outcome] = field(default_factory=list)
+    changelog: str = ""
+    artifacts: list[dict[str, str | None]] = field(default_factory=list)
+    images: list[dict[str, str | None]] = field(default_factory=list)
+    release: dict[str, str] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def open_release(
+    repo: Path,
+    version: str,
+    *,
+    overrides: Mapping[str, Any] | None = None,
+    options: Options | None = None,
+    credentials: Credentials | None = None,
+) -> ReleaseContext:
+    """Read config and credentials and find the remotes; check nothing, change nothing."""
+    parsed = parse_version(version)
+    config = load_config(repo).with_overrides(**(overrides or {}))
+    creds = credentials or Credentials.from_env(config)
+    options = options or Options()
+    github = None
+    if config.github_repository and creds.github_token:
+        from .github import GitHubClient
+
+        github = GitHubClient(config.github_api_url, config.github_repository, creds.github_token)
+    container, reason = None, ""
+    if options.skip_image:
+        reason = "skipped by --skip-image"
+    elif not config.image:
+        reason = "no image configured in [tool.release]"
+    else:
+        from .container import ContainerEngine, detect_engine
+
+        name = detect_engine(config.container_engine)
+        if name is None:
+            reason = "no container engine found (podman, buildah or docker)"
+        else:
+            container = ContainerEngine(name)
+    return ReleaseContext(repo=repo, version=parsed, config=config, credentials=creds,
+                          options=options, github=github, container=container,
+                          container_reason=reason)
+
+
+def status(ctx: ReleaseContext) -> list[Outcome]:
+    """Every step with what the real world shows for it. Changes nothing."""
+    return [Outcome(s.name, s.title, seen.status.value, seen.detail)
+            for s, seen in observe_all(ctx, STEPS)]
+
+
+def release(
+    ctx: ReleaseContext,
+    reporter: Reporter,
+    *,
+    dry_run: bool = False,
+    after_step: Callable[[str], None] | None = None,
+) -> Report:
+    """Run (or with *dry_run*, show) every pending step, then verify the whole release."""
+    report = Report(version=ctx.version.pep440, tag=ctx.tag, dry_run=dry_run)
+    with release_lock(ctx.repo):
+        seen = observe_all(ctx, STEPS)
+        if all(o.status in (Status.DONE, Status.SKIPPED) for _, o in seen):
+            report.already_released = True
+            reporter.info(f"{ctx.tag} is already released; verifying every step")
+            report.steps = execute(ctx, STEPS, reporter, dry_run=dry_run)
+        else:
+            report.notes = preflight(ctx)
+            for note in report.notes:
+                reporter.info(note)
+            report.steps = execute(ctx, STEPS, reporter, dry_run=dry_run, after_step=after_step)
+        if ctx.git.current_branch() != ctx.base_branch and not dry_run:
+            ctx.git("checkout", "--quiet", ctx.base_branch)
+    if not dry_run:
+        fill_report(ctx, report)
+    return report
+
+
+def fill_report(ctx: ReleaseContext, report: Report) -> None:
+    """What a finished release looks like from outside: notes, hashes, digests, URL."""
+    try:
+        report.changelog = release_notes(ctx)
+    except ReleaseError:
+        report.changelog = ""
+    served = {}
+    if ctx.config.index_simple_url:
+        served = index.served_files(ctx.config.index_simple_url, ctx.config.package,
+                                    username=ctx.credentials.index_username,
+                                    password=ctx.credentials.index_password)
+    for path in artifacts(ctx):
+        report.artifacts.append({"filename": path.name, "sha256": index.sha256_of(path),
+                                 "served_sha256": served.get(path.name)})
+    if ctx.container is not None:
+        from .steps_publish import _registry
+
+        client, repository = _registry(ctx)
+        for tag in (ctx.tag, "latest") if ctx.is_newest else (ctx.tag,):
+            report.images.append({"ref": f"{ctx.config.image}:{tag}",
+                                  "digest": client.manifest_digest(repository, tag)})
+    if ctx.github is not None:
+        found = ctx.github.release_for_tag(ctx.tag)
+        if found is not None:
+            report.release = {"url": found.html_url, "body": found.body}
+
+

@@ -1,0 +1,70 @@
+"""Domain errors. ``str(error)`` is the one line the user reads: what is wrong, what to do."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+__all__ = [
+    "CommandError",
+    "ConfigError",
+    "ConflictError",
+    "PreflightError",
+    "ReleaseError",
+    "StandInError",
+    "UsageError",
+    "VerificationError",
+]
+
+
+class ReleaseError(Exception):
+    """Base class of every error the release engine raises on purpose."""
+
+
+class UsageError(ReleaseError):
+    """Bad input on the command line (a malformed version, a flag that makes no sense)."""
+
+
+class ConfigError(ReleaseError):
+    """``pyproject.toml`` is missing something the engine needs, or holds a bad value."""
+
+
+class CommandError(ReleaseError):
+    """A subprocess failed. Carries the (redacted) command and the tail of its output."""
+
+    def __init__(self, args: Sequence[str], returncode: int, output: str) -> None:
+        self.args_ = list(args)
+        self.returncode = returncode
+        self.output = output
+        tail = "\n".join(output.strip().splitlines()[-15:])
+        super().__init__(
+            f"command failed with exit code {returncode}: {' '.join(self.args_)}"
+            + (f"\n{tail}" if tail else "")
+        )
+
+
+class PreflightError(ReleaseError):
+    """One or more preconditions do not hold; nothing was changed."""
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        self.problems = list(problems)
+        if len(self.problems) == 1:
+            message = f"preflight failed, nothing was changed: {self.problems[0]}"
+        else:
+            lines = "\n".join(f"  - {p}" for p in self.problems)
+            message = (
+                f"preflight failed with {len(self.problems)} problems, nothing was changed:\n"
+                + lines
+            )
+        super().__init__(message)
+
+
+class ConflictError(ReleaseError):
+    """The world holds something for this release that the engine did not make."""
+
+
+class VerificationError(ReleaseError):
+    """After acting, a step is still not observed as done."""
+
+
+class StandInError(ReleaseError):
+    """A rehearsal stand-in (index, registry, GitHub API) could not be started."""

@@ -1,0 +1,121 @@
+"""Rehearsal: the real release, run in a throwaway clone against local stand-ins.
+
+A bare git remote, a real package index (pypiserver), a real container registry
+(docker-registry), a local GitHub API stand-in and a notification sink are started, the
+repository is cloned, and the very same engine releases the clone. The user's repository,
+remotes and accounts are never touched.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .config import Credentials, load_config
+from .context import Options, ReleaseContext
+from .engine import open_release
+from .git import Git
+from .proc import run
+from .standins.github_api import GitHubStandIn
+from .standins.pypi import PackageIndexStandIn
+from .standins.sink import NotificationSink
+
+__all__ = ["StandIns", "clone_for_rehearsal", "rehearsal_context", "stand_ins"]
+
+
+@dataclass
+class StandIns:
+    index: PackageIndexStandIn
+    github: GitHubStandIn
+    sink: NotificationSink
+    registry: Any | None  # RegistryStandIn, when a container engine is available
+    engine_reason: str = ""
+
+
+@contextmanager
+def stand_ins(workdir: Path, *, repository: str = "rehearsal/release",
+              with_registry: bool = True) -> Iterator[StandIns]:
+    """Start every stand-in under *workdir*; stop them all on exit, whatever happened."""
+    from .container import detect_engine
+
+    with ExitStack() as stack:
+        index = stack.enter_context(PackageIndexStandIn(workdir / "index"))
+        github = stack.enter_context(GitHubStandIn(repository=repository))
+        sink = stack.enter_context(NotificationSink())
+        registry, reason = None, ""
+        if not with_registry:
+            reason = "container steps not wanted"
+        elif detect_engine() is None:
+            reason = "no container engine found (podman, buildah or docker)"
+        else:
+            from .standins.registry import RegistryStandIn
+
+            registry = stack.enter_context(RegistryStandIn(workdir / "registry"))
+        yield StandIns(index, github, sink, registry, reason)
+
+
+def clone_for_rehearsal(source: Path, workdir: Path, main_branch: str = "main") -> Path:
+    """A bare remote made from *source*, and a working clone of it whose origin is that remote."""
+    remote, work = workdir / "remote.git", workdir / "work"
+    run(["git", "clone", "--quiet", "--bare", "--no-local", str(source), str(remote)])
+    run(["git", "clone", "--quiet", "--branch", main_branch, str(remote), str(work)])
+    git = Git(work)
+    if not git.ok("config", "user.email"):
+        git("config", "user.email", "release-rehearsal@localhost")
+        git("config", "user.name", "Release Rehearsal")
+    return work
+
+
+def rehearsal_context(work: Path, version: str, s: StandIns, *,
+                      options: Options | None = None) -> ReleaseContext:
+    """A release context for the clone at *work*, pointed at the stand-ins *s*."""
+    config = load_config(work)
+    sha = Git(work).rev(config.main_branch) or ""
+    s.github.seed_status(sha, "ci/rehearsal", "success")
+    s.github.seed_pull(1, head_sha=sha, merge_commit_sha=sha, base=config.main_branch,
+                       merged=True, approved_by=["rehearsal-reviewer"])
+    name = config.image.rsplit("/", 1)[-1] if config.image else config.package
+    overrides: dict[str, Any] = {
+        "remote": "origin",
+        "github_repository": s.github.repository,
+        "github_api_url": s.github.url,
+        "index_url": s.index.upload_url,
+        "index_simple_url": s.index.simple_url,
+        "image": f"{s.registry.url}/{name}" if s.registry else "",
+        "registry_tls_verify": False,
+    }
+    if config.rehearsal_base_image:
+        overrides["base_image"] = config.rehearsal_base_image
+    credentials = Credentials(
+        github_token=s.github.token,
+        index_username=s.index.username,
+        index_password=s.index.password,
+        registry_username=s.registry.username if s.registry else None,
+        registry_password=s.registry.password if s.registry else None,
+        webhooks=(s.sink.url,),
+    )
+    base = options or Options()
+    options = Options(allow_empty=base.allow_empty, skip_ci=base.skip_ci,
+                      skip_review=base.skip_review, skip_prerelease=True,
+                      skip_image=base.skip_image or s.registry is None, date=base.date)
+    ctx = open_release(work, version, overrides=overrides, options=options,
+                       credentials=credentials)
+    if s.registry is None:
+        ctx.container_reason = s.engine_reason
+    ctx.resume_command = f"inv release --version {version} --rehearse"
+    return ctx
+
+
+@contextmanager
+def workspace(keep: bool = False) -> Iterator[Path]:
+    path = Path(tempfile.mkdtemp(prefix="release-rehearsal-"))
+    try:
+        yield path
+    finally:
+        if not keep:
+            shutil.rmtree(path, ignore_errors=True)

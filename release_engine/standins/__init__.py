@@ -1,0 +1,1 @@
+"""Local stand-ins for the outside world, used by rehearsals and tests."""

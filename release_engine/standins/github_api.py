@@ -1,0 +1,278 @@
+"""A local stand-in for the part of GitHub's REST API the release engine uses.
+
+Requests and responses follow GitHub's documented shapes (releases, commit statuses, check
+runs, pull requests, reviews), so PyGithub talks to it as to api.github.com. Pulls, reviews and
+check runs, which GitHub's API cannot create the same way, are seeded with Python methods.
+Run standalone: ``python -m release_engine.standins.github_api --repository o/r --token T``.
+"""
+
+from __future__ import annotations
+
+__all__ = ["GitHubStandIn", "main"]
+
+import argparse
+import json
+import re
+import secrets
+import signal
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from types import FrameType, TracebackType
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from ..errors import StandInError
+from .github_state import GitHubState, Json, Reply, not_found
+
+_DOCS = "https://docs.github.com/rest"
+_REPO = r"/repos/(?P<owner>[^/]+)/(?P<repo>[^/]+)"
+_ROUTES: list[tuple[str, re.Pattern[str], str]] = [
+    (method, re.compile(_REPO + pattern + "/?"), name)
+    for method, pattern, name in [
+        ("GET", "", "get_repo"),
+        ("GET", "/releases", "list_releases"),
+        ("POST", "/releases", "create_release"),
+        ("GET", "/releases/latest", "latest_release"),
+        ("GET", "/releases/tags/(?P<tag>.+)", "release_by_tag"),
+        ("GET", r"/releases/(?P<id>\d+)", "get_release"),
+        ("PATCH", r"/releases/(?P<id>\d+)", "update_release"),
+        ("POST", "/statuses/(?P<sha>[^/]+)", "create_status"),
+        ("GET", "/commits/(?P<ref>[^/]+)/status", "combined_status"),
+        ("GET", "/commits/(?P<ref>[^/]+)/check-runs", "check_runs"),
+        ("GET", "/commits/(?P<ref>[^/]+)/pulls", "pulls_for_commit"),
+        ("GET", r"/pulls/(?P<n>\d+)", "get_pull"),
+        ("GET", r"/pulls/(?P<n>\d+)/reviews", "list_reviews"),
+    ]
+]
+Answer = tuple[int, Any, dict[str, str]]
+
+
+class GitHubStandIn:
+    """GitHub's REST API for one repository, on 127.0.0.1 in a daemon thread.
+
+    ``.url`` is the API base URL (PyGithub's ``base_url``), ``.token`` the one token it accepts
+    (``Authorization: token X`` or ``Bearer X``), ``.requests`` the (method, path) log.
+    """
+
+    def __init__(self, repository: str, *, token: str | None = None,
+                 state_file: Path | str | None = None, port: int = 0) -> None:
+        if not re.fullmatch(r"[\w.-]+/[\w.-]+", repository):
+            raise StandInError(f"the repository must look like owner/name, not {repository!r}")
+        self.repository = repository
+        self.token = token or f"ghs_standin{secrets.token_hex(16)}"
+        self.state = GitHubState(repository, Path(state_file) if state_file else None)
+        self._log: list[tuple[str, str]] = []
+        try:
+            self._server = ThreadingHTTPServer(("127.0.0.1", port), _Handler)
+        except OSError as exc:
+            message = f"the GitHub stand-in could not listen on port {port}: {exc}"
+            raise StandInError(message) from exc
+        self._server.daemon_threads = True
+        self._server.standin = self  # type: ignore[attr-defined]
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self.state.base_url = self.url
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+
+    # --- what tests look at ------------------------------------------------------------
+    @property
+    def requests(self) -> list[tuple[str, str]]:
+        """Every request so far as (method, path without query), oldest first."""
+        with self.state.lock:
+            return list(self._log)
+
+    def count(self, method: str, path: str) -> int:
+        """How many *method* requests went to exactly *path*, e.g. ``/repos/o/r/releases``."""
+        with self.state.lock:
+            return sum(1 for m, p in self._log if m == method.upper() and p == path.rstrip("/"))
+
+    @property
+    def counts(self) -> Counter[tuple[str, str]]:
+        """How many requests went to each (method, path)."""
+        with self.state.lock:
+            return Counter(self._log)
+
+    def releases(self) -> list[Json]:
+        """The stored releases as GitHub shows them, newest first."""
+        with self.state.lock:
+            return [self.state.render_release(r) for r in reversed(self.state.data["releases"])]
+
+    # --- seeding what GitHub's API cannot create the same way --------------------------
+    def seed_pull(self, number: int, head_sha: str, merge_commit_sha: str | None,
+                  base: str = "main", merged: bool = True,
+                  approved_by: Sequence[str] = ("alice",), title: str = "") -> None:
+        """Add a pull request into *base*; each of *approved_by* leaves an APPROVED review."""
+        with self.state.lock:
+            self.state.add_pull(number, head_sha, merge_commit_sha, base, merged, title)
+            for login in approved_by:
+                self.state.add_review(number, login, "APPROVED", None)
+
+    def seed_review(self, number: int, user: str, state: str, commit_id: str | None = None) -> None:
+        """Add a review (APPROVED, CHANGES_REQUESTED, COMMENTED, DISMISSED) to a seeded pull."""
+        with self.state.lock:
+            self.state.add_review(number, user, state, commit_id)
+
+    def seed_check_run(self, sha: str, name: str, status: str = "completed",
+                       conclusion: str | None = "success") -> None:
+        """Add a check run for *sha*; a later run of the same name supersedes earlier ones."""
+        with self.state.lock:
+            self.state.add_check_run(sha, name, status, conclusion)
+
+    def seed_status(self, sha: str, context: str, state: str) -> None:
+        """Add a commit status, as ``POST /repos/{o}/{r}/statuses/{sha}`` would."""
+        with self.state.lock:
+            self.state.add_status(sha, {"state": state, "context": context})
+
+    # --- serving -----------------------------------------------------------------------
+    def _answer(self, method: str, path: str, query: dict[str, list[str]], raw: bytes,
+                authorization: str | None) -> Answer:
+        scheme, _, given = (authorization or "").partition(" ")
+        if scheme.lower() not in ("token", "bearer") or not secrets.compare_digest(
+            given.strip().encode(), self.token.encode()
+        ):
+            return 401, {"message": "Bad credentials", "documentation_url": _DOCS}, {}
+        try:
+            body = json.loads(raw) if raw.strip() else {}
+        except ValueError:
+            return 400, {"message": "Problems parsing JSON", "documentation_url": _DOCS}, {}
+        for route_method, pattern, name in _ROUTES:
+            match = pattern.fullmatch(path)
+            if route_method != method or match is None:
+                continue
+            args = {k: unquote(v) for k, v in match.groupdict().items()}
+            if f"{args.pop('owner')}/{args.pop('repo')}".lower() != self.repository.lower():
+                break
+            with self.state.lock:
+                status, result = self._route(name, args, query, body)
+            if name == "check_runs":
+                page, headers = self._paginate(result, path, query)
+                return status, {"total_count": len(result), "check_runs": page}, headers
+            if isinstance(result, list):
+                return (status, *self._paginate(result, path, query))
+            return status, result, {}
+        raise not_found()
+
+    def _route(self, name: str, a: dict[str, str], q: dict[str, list[str]], b: Any) -> Any:
+        s, pulls = self.state, self.state.data["pulls"]
+        if not isinstance(b, dict):
+            raise Reply(400, {"message": "Problems parsing JSON", "documentation_url": _DOCS})
+        if "n" in a and a["n"] not in pulls:
+            raise not_found()
+        handlers: dict[str, Callable[[], tuple[int, Any]]] = {
+            "get_repo": lambda: (200, s.render_repo()),
+            "list_releases": lambda: (200, self.releases()),
+            "create_release": lambda: (201, s.render_release(s.create_release(b))),
+            "latest_release": lambda: (200, s.render_release(s.latest_release())),
+            "release_by_tag": lambda: (200, s.render_release(s.release_for_tag(a["tag"]))),
+            "get_release": lambda: (200, s.render_release(s.find_release(int(a["id"])))),
+            "update_release": lambda: (200, s.render_release(s.update_release(int(a["id"]), b))),
+            "create_status": lambda: (201, s.render_status(s.add_status(a["sha"], b))),
+            "combined_status": lambda: (200, s.combined_status(a["ref"])),
+            "check_runs": lambda: (200, s.check_runs(a["ref"], q)),
+            "pulls_for_commit": lambda: (200, [
+                s.render_pull(p, full=False) for p in pulls.values()
+                if a["ref"] in (p["head_sha"], p["merge_commit_sha"])]),
+            "get_pull": lambda: (200, s.render_pull(pulls[a["n"]], full=True)),
+            "list_reviews": lambda: (200, [
+                s.render_review(int(a["n"]), r) for r in s.data["reviews"].get(a["n"], [])]),
+        }
+        return handlers[name]()
+
+    def _paginate(self, items: list[Any], path: str, query: dict[str, list[str]]) -> Any:
+        """One page of *items* and GitHub's ``Link`` header pointing at the others."""
+        try:
+            per_page = max(1, min(100, int(query.get("per_page", ["30"])[0])))
+            page = max(1, int(query.get("page", ["1"])[0]))
+        except ValueError:
+            raise Reply(422, {"message": "Invalid page", "documentation_url": _DOCS}) from None
+        last = max(1, -(-len(items) // per_page))
+        others = "".join(f"&{k}={v[0]}" for k, v in query.items() if k not in ("page", "per_page"))
+        links = {"prev": page - 1, "next": page + 1, "last": last, "first": 1}
+        header = ", ".join(
+            f'<{self.url}{path}?per_page={per_page}&page={n}{others}>; rel="{rel}"'
+            for rel, n in links.items()
+            if 1 <= n <= last and n != page
+        )
+        chunk = items[(page - 1) * per_page : page * per_page]
+        return chunk, ({"Link": header} if header else {})
+
+    # --- lifecycle ---------------------------------------------------------------------
+    def stop(self) -> None:
+        """Stop serving and close the socket (idempotent)."""
+        if self._thread.is_alive():
+            self._server.shutdown()
+            self._thread.join(timeout=10)
+        self._server.server_close()
+
+    def __enter__(self) -> GitHubStandIn:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.stop()
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def _handle(self) -> None:
+        standin: GitHubStandIn = self.server.standin  # type: ignore[attr-defined]
+        method = self.command
+        parts = urlsplit(self.path)
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        path = parts.path.rstrip("/") or "/"
+        with standin.state.lock:
+            standin._log.append((method, path))
+        try:
+            status, body, headers = standin._answer(
+                method, path, parse_qs(parts.query), raw, self.headers.get("Authorization")
+            )
+        except Reply as reply:
+            status, body, headers = reply.status, reply.body, {}
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        for name, value in {"Content-Type": "application/json; charset=utf-8",
+                            "Content-Length": str(len(data)), "X-GitHub-Media-Type": "github.v3",
+                            "X-RateLimit-Limit": "5000", "X-RateLimit-Remaining": "4999",
+                            "X-RateLimit-Reset": str(int(time.time()) + 3600),
+                            "X-RateLimit-Resource": "core", **headers}.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+    do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _handle
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run a stand-in until SIGTERM or SIGINT; print its URL first."""
+    parser = argparse.ArgumentParser(prog="python -m release_engine.standins.github_api")
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--repository", required=True, help="owner/name")
+    parser.add_argument("--token", default=None, help="the token clients must send")
+    parser.add_argument("--state", type=Path, default=None, help="JSON file keeping the state")
+    args = parser.parse_args(argv)
+    stop = threading.Event()
+
+    def _on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _on_signal)
+    signal.signal(signal.SIGINT, _on_signal)
+    with GitHubStandIn(args.repository, token=args.token, state_file=args.state,
+                       port=args.port) as standin:
+        print(standin.url, flush=True)
+        while not stop.wait(0.2):
+            pass
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

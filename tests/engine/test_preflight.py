@@ -1,0 +1,167 @@
+"""Every preflight guard, made to fire; and a failed preflight changes nothing."""
+
+from __future__ import annotations
+
+import fcntl
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from release_engine.config import Credentials
+from release_engine.context import Options, ReleaseContext, release_lock
+from release_engine.engine import open_release, release
+from release_engine.errors import PreflightError, ReleaseError, UsageError
+from release_engine.output import ConsoleReporter
+from release_engine.preflight import preflight
+from release_engine.rehearsal import clone_for_rehearsal
+from tests.conftest import git
+
+LOCAL_ONLY = {"github_repository": "", "index_url": "", "index_simple_url": "", "image": ""}
+SKIPS = Options(skip_prerelease=True)
+
+
+@pytest.fixture
+def work(source_repo: Path, tmp_path: Path, clean_env: None) -> Path:
+    """A clone of this repository whose origin is a local bare remote."""
+    return clone_for_rehearsal(source_repo, tmp_path)
+
+
+def open_local(work: Path, version: str = "0.2.0", options: Options = SKIPS,
+               **overrides: Any) -> ReleaseContext:
+    return open_release(work, version, overrides={**LOCAL_ONLY, **overrides}, options=options,
+                        credentials=Credentials())
+
+
+def problems(ctx: ReleaseContext) -> list[str]:
+    with pytest.raises(PreflightError) as exc:
+        preflight(ctx)
+    return exc.value.problems
+
+
+def snapshot(work: Path) -> tuple[str, str, str]:
+    return (git(work, "show-ref"), git(work, "status", "--porcelain"),
+            git(work, "ls-remote", "origin"))
+
+
+def test_a_clean_repository_passes(work: Path) -> None:
+    assert preflight(open_local(work)) == ["prerelease matrix check skipped (--skip-prerelease)"]
+
+
+def test_malformed_version_is_one_line_before_anything(work: Path) -> None:
+    with pytest.raises(UsageError) as exc:
+        open_local(work, "1.2")
+    assert "\n" not in str(exc.value)
+
+
+@pytest.mark.parametrize("version", ["0.1.0", "0.0.9"])
+def test_version_must_be_greater_than_current(work: Path, version: str) -> None:
+    assert any("not greater than the current version 0.1.0" in p
+               for p in problems(open_local(work, version)))
+
+
+def test_version_must_be_above_the_newest_tag_of_its_line(work: Path) -> None:
+    git(work, "tag", "-a", "v0.2.5", "-m", "old")
+    assert any("v0.2.5 is already released" in p for p in problems(open_local(work, "0.2.1")))
+
+
+def test_tag_already_on_the_remote(work: Path) -> None:
+    git(work, "tag", "v0.2.0")
+    git(work, "push", "-q", "origin", "v0.2.0")
+    git(work, "tag", "-d", "v0.2.0")
+    assert any("tag v0.2.0 already exists on origin" in p for p in problems(open_local(work)))
+
+
+def test_not_on_main(work: Path) -> None:
+    git(work, "checkout", "-q", "-b", "feature")
+    assert any("not 'main'" in p for p in problems(open_local(work)))
+
+
+@pytest.mark.parametrize("change", ["untracked", "staged", "modified"])
+def test_dirty_tree(work: Path, change: str) -> None:
+    if change == "modified":
+        (work / "README.md").write_text("changed\n")
+    else:
+        (work / "new.txt").write_text("x\n")
+        if change == "staged":
+            git(work, "add", "new.txt")
+    assert any("working tree is not clean" in p for p in problems(open_local(work)))
+
+
+def test_local_main_differs_from_remote(work: Path) -> None:
+    git(work, "commit", "-q", "--allow-empty", "-m", "unpushed")
+    assert any("differs from origin/main" in p for p in problems(open_local(work)))
+
+
+def test_no_fragments_unless_allow_empty(work: Path) -> None:
+    for fragment in (work / "changelog.d").glob("*.md"):
+        if fragment.name != "README.md":
+            git(work, "rm", "-q", str(fragment))
+    git(work, "commit", "-q", "-m", "no fragments")
+    git(work, "push", "-q", "origin", "main")
+    assert any("no changelog fragments" in p for p in problems(open_local(work)))
+    preflight(open_local(work, options=Options(skip_prerelease=True, allow_empty=True)))
+
+
+def test_fragment_of_unknown_type(work: Path) -> None:
+    (work / "changelog.d" / "12.feature.md").write_text("Added a thing.\n")
+    git(work, "add", "--all")
+    git(work, "commit", "-q", "-m", "bad fragment")
+    git(work, "push", "-q", "origin", "main")
+    assert any("unknown type would be dropped: 12.feature.md" in p
+               for p in problems(open_local(work)))
+
+
+def test_version_file_not_at_current_version(work: Path) -> None:
+    init = work / "src" / "market_data_ingestion" / "__init__.py"
+    init.write_text(init.read_text().replace('"0.1.0"', '"0.0.7"'))
+    git(work, "commit", "-q", "-am", "drift")
+    git(work, "push", "-q", "origin", "main")
+    assert any("a version file does not carry 0.1.0" in p for p in problems(open_local(work)))
+
+
+def test_missing_credentials_are_named_not_printed(work: Path) -> None:
+    ctx = open_local(work, github_repository="o/r", index_url="http://127.0.0.1:9/")
+    found = problems(ctx)
+    assert any("GITHUB_TOKEN is not set" in p for p in found)
+    assert any("TWINE_PASSWORD is not set" in p for p in found)
+
+
+def test_no_green_prerelease_run_recorded(work: Path) -> None:
+    assert any("nox -s prerelease" in p for p in problems(open_local(work, options=Options())))
+
+
+def test_every_problem_is_reported_at_once_and_nothing_changes(work: Path) -> None:
+    (work / "changelog.d" / "1.feature.md").write_text("x\n")
+    git(work, "checkout", "-q", "-b", "feature")
+    before = snapshot(work)
+    ctx = open_local(work, "0.0.1")
+    with pytest.raises(PreflightError) as exc:
+        release(ctx, ConsoleReporter())
+    assert len(exc.value.problems) >= 4
+    assert "preflight failed with" in str(exc.value)
+    assert snapshot(work) == before
+
+
+def test_a_second_release_in_the_same_repository_is_refused(work: Path) -> None:
+    with release_lock(work), pytest.raises(ReleaseError, match="another release is running"):
+        release(open_local(work), ConsoleReporter())
+
+
+def test_lock_is_held_across_processes(work: Path) -> None:
+    lock = work / ".git" / "release.lock"
+    holder = subprocess.Popen(
+        ["python", "-c", "import fcntl,sys,time; f=open(sys.argv[1],'a'); "
+         "fcntl.flock(f, fcntl.LOCK_EX); print('held', flush=True); time.sleep(30)", str(lock)],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        with pytest.raises(ReleaseError, match="another release is running"):
+            release(open_local(work), ConsoleReporter())
+    finally:
+        holder.kill()
+        holder.wait()
+    assert fcntl.LOCK_EX  # the lock is free again: a release may start
+    with release_lock(work):
+        pass

@@ -1,0 +1,80 @@
+"""Version rules: parsing, PEP 440 mapping, ordering and who gets ``latest``."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from release_engine.errors import UsageError
+from release_engine.version import (
+    Version,
+    is_newest_stable,
+    newest_of_line,
+    parse_version,
+    versions_from_tags,
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "pep440"),
+    [("1.2.3", "1.2.3"), ("0.0.0", "0.0.0"), ("1.3.0rc1", "1.3.0rc1"),
+     ("1.3.0-rc.1", "1.3.0rc1"), ("2.0.0-beta.2", "2.0.0b2"), ("2.0.0a0", "2.0.0a0")],
+)
+def test_valid_versions_map_to_pep440(text: str, pep440: str) -> None:
+    assert parse_version(text).pep440 == pep440
+
+
+@pytest.mark.parametrize(
+    "text", ["1.2", "1.2.3.4", "v1.2.3", "01.2.3", "1.2.3-foo", "1.2.3.dev1", "", "latest",
+             "1.2.3rc", "1.2.3\n4", "1.2.3\n"],
+)
+def test_malformed_versions_are_refused_with_one_line(text: str) -> None:
+    with pytest.raises(UsageError) as exc:
+        parse_version(text)
+    message = str(exc.value)
+    assert "\n" not in message
+    assert "MAJOR.MINOR.PATCH" in message
+
+
+def test_prereleases_sort_before_their_release() -> None:
+    order = ["1.0.0a1", "1.0.0b1", "1.0.0rc1", "1.0.0rc2", "1.0.0", "1.0.1", "1.1.0rc1", "1.1.0"]
+    parsed = [parse_version(v) for v in order]
+    assert sorted(reversed(parsed)) == parsed
+
+
+versions = st.builds(Version, st.integers(0, 30), st.integers(0, 30), st.integers(0, 30),
+                     st.one_of(st.none(), st.tuples(st.sampled_from(["a", "b", "rc"]),
+                                                    st.integers(0, 9))))
+
+
+@given(versions)
+def test_pep440_spelling_round_trips(version: Version) -> None:
+    assert parse_version(version.pep440) == version
+
+
+@given(versions, st.lists(versions, max_size=8))
+def test_latest_goes_only_to_a_stable_version_newer_than_every_stable_one(
+    version: Version, existing: list[Version]
+) -> None:
+    newest = is_newest_stable(version, existing)
+    stable = [v for v in existing if not v.is_prerelease]
+    assert newest == (not version.is_prerelease and all(version >= v for v in stable))
+
+
+def test_a_hotfix_of_an_old_line_never_takes_latest() -> None:
+    existing = [parse_version(v) for v in ("1.2.3", "1.3.0")]
+    assert not is_newest_stable(parse_version("1.2.4"), existing)
+    assert is_newest_stable(parse_version("1.3.1"), existing)
+    assert not is_newest_stable(parse_version("1.4.0rc1"), existing)
+
+
+def test_tags_that_are_not_versions_are_ignored() -> None:
+    tags = ["v1.0.0", "rollback-v1.0.0", "v1.1.0rc1", "nightly", "v2"]
+    assert [v.pep440 for v in versions_from_tags(tags)] == ["1.0.0", "1.1.0rc1"]
+
+
+def test_newest_of_line_looks_at_major_minor_only() -> None:
+    existing = [parse_version(v) for v in ("1.2.3", "1.2.9", "1.3.0")]
+    assert newest_of_line(parse_version("1.2.4"), existing) == parse_version("1.2.9")
+    assert newest_of_line(parse_version("2.0.0"), existing) is None
