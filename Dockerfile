@@ -15,7 +15,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_ROOT_USER_ACTION=ignore
 
 # The service runs as this non-root user and keeps its SQLite database in its home.
-RUN useradd --system --uid 10001 --user-group --create-home \
+RUN useradd --uid 10001 --user-group --create-home --no-log-init \
         --home-dir /var/lib/market-data-ingestion --shell /usr/sbin/nologin mdi
 
 # Dependencies first: this layer is reused for as long as the requirements do not change.

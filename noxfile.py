@@ -140,7 +140,7 @@ def image(session: nox.Session) -> None:
     shutil.rmtree(tmp, ignore_errors=True)
     try:
         checked = prerelease.image_check(engine, built, ROOT / "Dockerfile", tmp,
-                                         version=VERSION, base_image=BASE_IMAGE,
+                                         package=PACKAGE, version=VERSION, base_image=BASE_IMAGE,
                                          revision=Git(ROOT).rev("HEAD") or "unknown")
     except ReleaseError as exc:
         session.error(str(exc))

@@ -41,6 +41,7 @@ def _errors() -> Iterator[None]:
 
 @task(
     default=True,
+    positional=[],
     help={
         "version": "the version to release, MAJOR.MINOR.PATCH (1.2.3) or a pre-release (1.3.0rc1)",
         "dry_run": "run every check and read; print every write instead of doing it",
@@ -55,7 +56,7 @@ def _errors() -> Iterator[None]:
     },
 )
 def release_(
-    c: Context, version: str, dry_run: bool = False, rehearse: bool = False, json: bool = False,
+    c: Context, version: str | None = None, dry_run: bool = False, rehearse: bool = False, json: bool = False,
     allow_empty: bool = False, skip_ci: bool = False, skip_review: bool = False,
     skip_prerelease: bool = False, skip_image: bool = False, keep: bool = False,
 ) -> None:
@@ -67,7 +68,7 @@ def release_(
                             as_json=json, keep=keep)
 
 
-@task(help={"version": "the release to look at (default: the current version)",
+@task(positional=[], help={"version": "the release to look at (default: the current version)",
             "json": "print one JSON object"})
 def status(c: Context, version: str | None = None, json: bool = False) -> None:
     """Show every release step and what the real world shows for it; changes nothing."""
@@ -75,10 +76,10 @@ def status(c: Context, version: str | None = None, json: bool = False) -> None:
         cli.status_command(ROOT, version, as_json=json)
 
 
-@task(help={"type": "added, changed, deprecated, removed, fixed or security",
+@task(positional=[], help={"type": "added, changed, deprecated, removed, fixed or security",
             "message": "one user-facing sentence in the past tense",
             "issue": "the issue number, if there is one"})
-def add(c: Context, type: str, message: str, issue: str | None = None) -> None:
+def add(c: Context, type: str | None = None, message: str | None = None, issue: str | None = None) -> None:
     """Add a changelog fragment to changelog.d/."""
     with _errors():
         cli.add_fragment(ROOT, type, message, issue)
@@ -98,10 +99,25 @@ def check(c: Context, compare_with: str | None = None) -> None:
         cli.check_fragments(ROOT, compare_with)
 
 
+@task(positional=[], help={"from_": "the release tag to fix, such as v1.2.3"})
+def hotfix(c: Context, from_: str | None = None) -> None:
+    """Start a hotfix: branch hotfix/vX.Y.Z+1 from the release tag."""
+    with _errors():
+        cli.hotfix_command(ROOT, from_)
+
+
+@task(positional=[], help={"version": "the release to roll back, such as 1.2.3",
+            "dry_run": "show what would be done; change nothing"})
+def rollback(c: Context, version: str | None = None, dry_run: bool = False) -> None:
+    """Roll a release back: revert its merge on main, tag and redeploy the previous version."""
+    with _errors():
+        cli.rollback_command(ROOT, version, dry_run=dry_run)
+
+
 release_ns = Collection("release")
 release_ns.add_task(release_, name="release", default=True)
 release_ns.add_task(status)
 
 changelog_ns = Collection("changelog", add, preview, check)
 
-ns = Collection(release_ns, changelog_ns)
+ns = Collection(release_ns, changelog_ns, hotfix, rollback)

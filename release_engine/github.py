@@ -30,7 +30,7 @@ _LOGGERS = ("github", "github.Requester", "github.GithubRetry", "urllib3",
             "urllib3.connectionpool", "urllib3.connection", "urllib3.util.retry")
 # Connection failures are retried for any verb (nothing was sent); 5xx answers only for reads,
 # so a POST that GitHub may have carried out is never sent twice: the engine re-observes.
-_RETRY = Retry(total=3, connect=3, read=0, status=2, backoff_factor=0.5, raise_on_status=False,
+_RETRY = Retry(total=2, connect=2, read=0, status=2, backoff_factor=0.25, raise_on_status=False,
                status_forcelist=(502, 503, 504), allowed_methods=frozenset({"GET"}))
 
 

@@ -152,7 +152,8 @@ def check(files: Sequence[Path | str]) -> None:
     """Run ``twine check --strict`` on *files*; raise :class:`CommandError` if any fails."""
     if not files:
         raise ReleaseError("there are no distribution files to check")
-    run([sys.executable, "-m", "twine", "check", "--strict", *(os.fspath(f) for f in files)])
+    argv = [sys.executable, "-m", "twine", "--no-color", "check", "--strict"]
+    run([*argv, *(os.fspath(f) for f in files)])
 
 
 def upload(
@@ -162,18 +163,19 @@ def upload(
     username: str,
     password: str,
 ) -> None:
-    """Upload *files* with twine; the credentials go through the environment only.
+    """Upload *files* (none: nothing to do) with twine; credentials go through the environment.
 
     An index that refuses a file because it already exists raises :class:`ConflictError`;
     any other failure raises :class:`CommandError` with twine's (redacted) output.
     """
     register_secret(password)
-    register_secret(repository_url)
+    if urllib.parse.urlsplit(repository_url).password:
+        register_secret(repository_url)
     if not files:
-        raise ReleaseError("there are no distribution files to upload")
+        return
     argv = [
-        sys.executable, "-m", "twine", "upload",
-        "--non-interactive", "--disable-progress-bar", "--no-color",
+        sys.executable, "-m", "twine", "--no-color", "upload",
+        "--verbose", "--non-interactive", "--disable-progress-bar",
         "--repository-url", repository_url,
         *(os.fspath(f) for f in files),
     ]
@@ -181,7 +183,7 @@ def upload(
     try:
         run(argv, env=env)
     except CommandError as exc:
-        if re.search(r"already exists", exc.output, re.IGNORECASE):
+        if re.search(r"already\s+exists", exc.output, re.IGNORECASE):  # PyPI, pypiserver
             names = ", ".join(Path(f).name for f in files)
             raise ConflictError(
                 f"the package index refused {names}: a file of that name already exists "

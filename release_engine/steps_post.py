@@ -49,6 +49,8 @@ class DeployManifests:
             return Observation.skipped("no deploy_manifests configured")
         if not ctx.is_newest:
             return Observation.skipped("not the newest stable release; manifests stay")
+        if ctx.container is None:
+            return Observation.skipped("no image was pushed; manifests stay")
         stale = self._stale(ctx)
         remote = ctx.git.remote_refs(ctx.config.remote).get(f"refs/heads/{ctx.base_branch}")
         if stale:

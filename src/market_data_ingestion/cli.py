@@ -112,10 +112,7 @@ def _ingest(args: argparse.Namespace) -> int:
         result = ingest_records(engine, records, source=path.name)
     finally:
         engine.dispose()
-    print(
-        f"ingested {result.total} bars from {shown}"
-        f" ({result.new} new, {result.updated} updated)"
-    )
+    print(f"ingested {result.total} bars from {shown} ({result.new} new, {result.updated} updated)")
     return 0
 
 
@@ -231,6 +228,8 @@ def main(argv: list[str] | None = None) -> int:
         message = f"database unavailable: {_one_line(exc.orig)}"
     except SQLAlchemyError as exc:
         message = f"database error: {_one_line(exc)}"
+    except ImportError as exc:  # e.g. psycopg2 for a postgresql:// URL
+        message = f"database driver missing: {exc} (for PostgreSQL: pip install {PROG}[postgresql])"
     else:
         return status
     print("error: " + " ".join(message.splitlines()), file=sys.stderr)

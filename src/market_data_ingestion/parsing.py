@@ -118,7 +118,7 @@ def _volume(raw: str) -> int:
 def _record(line: int, row: list[str]) -> BarRecord:
     if len(row) != len(HEADER):
         raise ValueError(f"expected {len(HEADER)} fields, got {len(row)}")
-    fields = dict(zip(HEADER, (value.strip() for value in row)))
+    fields = dict(zip(HEADER, (value.strip() for value in row), strict=True))
     for name in HEADER:
         if not fields[name]:
             raise ValueError(f"missing value for {name}")

@@ -89,7 +89,14 @@ def test_bars(client: TestClient) -> None:
     stamps = [bar["timestamp"] for bar in bars]
     assert stamps == sorted(stamps)
     assert set(bars[0]) == {
-        "symbol", "timestamp", "open", "high", "low", "close", "volume", "source"
+        "symbol",
+        "timestamp",
+        "open",
+        "high",
+        "low",
+        "close",
+        "volume",
+        "source",
     }
     assert bars[0]["symbol"] == "ACME"
     assert bars[0]["source"] == "sample_bars.csv"

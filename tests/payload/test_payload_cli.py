@@ -35,7 +35,9 @@ def test_sample_path_points_at_the_shipped_csv(run: Run) -> None:
     path = Path(result.out.strip())
     assert path == sample_path()
     assert path.is_file()
-    assert path.read_text(encoding="utf-8").startswith("symbol,timestamp,open,high,low,close,volume")
+    assert path.read_text(encoding="utf-8").startswith(
+        "symbol,timestamp,open,high,low,close,volume"
+    )
 
 
 def test_db_current_upgrade_downgrade(run: Run, db_path: Path) -> None:
@@ -116,9 +118,7 @@ def test_reingesting_does_not_duplicate(run: Run, write_csv: Callable[..., Path]
         "acme,2024-01-04T22:00:00+01:00,11.75,12.5,11,12,300",
         name="second.csv",
     )
-    assert run("ingest", str(second)).out == (
-        f"ingested 2 bars from {second} (1 new, 1 updated)\n"
-    )
+    assert run("ingest", str(second)).out == (f"ingested 2 bars from {second} (1 new, 1 updated)\n")
     assert run("symbols").out == "ACME 3\n"
     bars = json.loads(run("bars", "ACME", "--json").out)
     assert [bar["timestamp"] for bar in bars] == [
@@ -159,8 +159,9 @@ def test_bars_text_and_json(run: Run, write_csv: Callable[..., Path]) -> None:
             "source": "bars.csv",
         }
     ]
-    window = run("bars", "ACME", "--json", "--start", "2024-01-02T21:00:00Z", "--end",
-                 "2024-01-02T21:00:00Z")
+    window = run(
+        "bars", "ACME", "--json", "--start", "2024-01-02T21:00:00Z", "--end", "2024-01-02T21:00:00Z"
+    )
     assert [bar["timestamp"] for bar in json.loads(window.out)] == ["2024-01-02T21:00:00Z"]
     assert json.loads(run("bars", "ACME", "--json", "--start", "2025-01-01").out) == []
     assert run("bars", "acme").out == run("bars", "ACME").out

@@ -34,8 +34,17 @@ def test_parse_timestamp(text: str, expected: dt.datetime) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["", "now", "2024-1-2", "2024-02-30", "2024-01-02T25:00", "2024-01-02T21:00+24:00",
-     "2024-01-02Z", "2024-01-02T21:00:00+01:60", "20240102T210000Z"],
+    [
+        "",
+        "now",
+        "2024-1-2",
+        "2024-02-30",
+        "2024-01-02T25:00",
+        "2024-01-02T21:00+24:00",
+        "2024-01-02Z",
+        "2024-01-02T21:00:00+01:60",
+        "20240102T210000Z",
+    ],
 )
 def test_parse_timestamp_rejects(text: str) -> None:
     with pytest.raises(ValueError):

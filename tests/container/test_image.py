@@ -1,0 +1,170 @@
+"""The image built from the real wheel: runs, serves /health, carries its labels, rebuilds."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from release_engine.container import (
+    BASE_IMAGE,
+    ContainerEngine,
+    prepare_context,
+)
+from release_engine.errors import CommandError, ConfigError, UsageError
+from tests.conftest import make_repo
+from tests.container.conftest import (
+    CREATED,
+    SOURCE,
+    VERSION_LABEL,
+    Built,
+    build_image,
+)
+
+pytestmark = pytest.mark.container
+
+HEALTH = """\
+import urllib.error, urllib.request
+try:
+    with urllib.request.urlopen("http://127.0.0.1:8000/health", timeout=2) as r:
+        print(r.status, r.read().decode())
+except urllib.error.HTTPError as e:
+    print(e.code, e.read().decode())
+"""
+
+
+def test_version_flag_prints_the_version(engine: ContainerEngine, image: Built) -> None:
+    assert engine.run(image.ref, ["--version"]) == f"market-data-ingestion {image.version}\n"
+
+
+def test_labels_and_runtime_config(engine: ContainerEngine, image: Built) -> None:
+    assert engine.label(image.ref, VERSION_LABEL) == image.version
+    assert engine.labels(image.ref) | {} >= {
+        "org.opencontainers.image.revision": image.revision,
+        "org.opencontainers.image.created": CREATED,
+        "org.opencontainers.image.source": SOURCE,
+    }
+    assert engine.image_id(image.ref) == image.image_id
+    config = (engine.inspect(image.ref) or {}).get("Config", {})
+    if engine.name != "buildah":
+        assert config["User"] == "10001:10001"
+        assert config["Entrypoint"] == ["market-data-ingestion"]
+        assert config["Cmd"] == ["serve", "--host", "0.0.0.0", "--port", "8000"]
+        assert "8000/tcp" in config["ExposedPorts"]
+        assert "MDI_DB_PATH=/var/lib/market-data-ingestion/market_data.sqlite3" in config["Env"]
+
+
+def _health(engine: ContainerEngine, container: str) -> tuple[int, dict[str, str]]:
+    status, _, body = engine.exec(container, ["python", "-c", HEALTH]).partition(" ")
+    return int(status), json.loads(body)
+
+
+def test_serve_answers_health_inside_the_container(engine: ContainerEngine, image: Built) -> None:
+    if engine.name == "buildah":
+        pytest.skip("buildah cannot run a service container")
+    name = f"mdi-test-{uuid.uuid4().hex[:10]}"
+    engine.run(image.ref, detach=True, name=name)  # the image's default command: serve
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                status, body = _health(engine, name)
+                break
+            except CommandError:  # not listening yet
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.3)
+        assert status == 503, body  # a fresh database is not migrated yet
+        assert engine.exec(name, ["id", "-u"]).strip() == "10001"
+        # The non-root user can write its database where MDI_DB_PATH points.
+        assert "upgraded database" in engine.exec(name, ["market-data-ingestion", "db", "upgrade"])
+        assert _health(engine, name) == (200, {"status": "ok", "database": "ok"})
+    finally:
+        engine.remove_container(name)
+
+
+def next_patch(version: str) -> str:
+    major, minor, patch = re.match(r"(\d+)\.(\d+)\.(\d+)", version).groups()  # type: ignore[union-attr]
+    return f"{major}.{minor}.{int(patch) + 1}"
+
+
+@pytest.fixture(scope="module")
+def rebuilt(engine: ContainerEngine, image: Built, image_name: str, source_repo: Path,
+            tmp_path_factory: pytest.TempPathFactory) -> Iterator[Built]:
+    """A copy of the repository moved to the next patch version, rebuilt on the same cache."""
+    repo = make_repo(tmp_path_factory.mktemp("bumped") / "repo", source_repo)
+    new = next_patch(image.version)
+    bump = shutil.which("bump-my-version")
+    argv = [bump] if bump else [sys.executable, "-m", "bumpversion"]
+    subprocess.run([*argv, "bump", "--new-version", new], cwd=repo, check=True,
+                   capture_output=True, text=True, timeout=120)
+    assert f"ARG VERSION={new}\n" in (repo / "Dockerfile").read_text()
+    built = build_image(engine, repo, tmp_path_factory.mktemp("rebuilt"), f"{image_name}:v{new}")
+    yield built
+    engine.remove(built.ref)
+
+
+def test_version_only_rebuild_has_the_new_label(engine: ContainerEngine, image: Built,
+                                                rebuilt: Built) -> None:
+    assert rebuilt.version == next_patch(image.version)
+    assert engine.label(rebuilt.ref, VERSION_LABEL) == rebuilt.version
+    assert engine.label(image.ref, VERSION_LABEL) == image.version
+    assert engine.run(rebuilt.ref, ["--version"]) == f"market-data-ingestion {rebuilt.version}\n"
+
+
+def test_version_only_rebuild_reuses_the_dependency_layer(engine: ContainerEngine,
+                                                          image: Built, rebuilt: Built) -> None:
+    def layers(ref: str) -> list[str]:
+        record = engine.inspect(ref) or {}
+        rootfs = record.get("RootFS") or record.get("OCIv1", {}).get("rootfs", {})
+        return list(rootfs.get("Layers") or rootfs.get("diff_ids") or [])
+
+    # base image, then the user, requirements.txt and `pip install -r` layers
+    shared = len(layers(BASE_IMAGE)) + 3
+    old, new = layers(image.ref), layers(rebuilt.ref)
+    assert old[:shared] == new[:shared], "the dependency layers were rebuilt"
+    assert old[shared:] != new[shared:], "the wheel layer should differ"
+    if engine.name != "docker":  # buildah's own words; BuildKit says CACHED
+        step = re.search(r"STEP \d+/\d+: RUN python -m pip install --no-cache-dir -r .*\n(.*)",
+                         rebuilt.output)
+        assert step and "Using cache" in step.group(1), rebuilt.output
+
+
+def test_prepare_context_lays_out_wheel_and_requirements(tmp_path: Path) -> None:
+    wheel = tmp_path / "demo_pkg-1.2.3-py3-none-any.whl"
+    metadata = ("Metadata-Version: 2.3\nName: demo-pkg\nVersion: 1.2.3\n"
+                "Requires-Dist: fastapi>=0.110\n"
+                "Requires-Dist: tomli>=2; python_version < \"3.11\"\n"
+                "Requires-Dist: psycopg2-binary>=2.9; extra == 'postgresql'\n"
+                "Requires-Dist: rich; python_version >= \"3.8\" and extra == \"cli\"\n")
+    with zipfile.ZipFile(wheel, "w") as archive:
+        archive.writestr("demo_pkg-1.2.3.dist-info/METADATA", metadata)
+    dockerfile = tmp_path / "Dockerfile"
+    dockerfile.write_text("FROM scratch\n")
+    dest = tmp_path / "context"
+    (dest / "dist").mkdir(parents=True)
+    (dest / "dist" / "stale-0.0.1-py3-none-any.whl").write_text("old")
+    assert prepare_context(wheel, dockerfile, dest) == dest
+    assert sorted(p.name for p in (dest / "dist").iterdir()) == [wheel.name, "requirements.txt"]
+    assert (dest / "dist" / "requirements.txt").read_text() == (
+        'fastapi>=0.110\ntomli>=2; python_version < "3.11"\n')
+    assert (dest / "Dockerfile").read_text() == "FROM scratch\n"
+
+
+def test_bad_inputs_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match="no wheel"):
+        prepare_context(tmp_path / "missing.whl", tmp_path / "Dockerfile", tmp_path / "c")
+    (tmp_path / "x-1-py3-none-any.whl").write_bytes(b"PK\x05\x06" + b"\0" * 18)
+    with pytest.raises(ConfigError, match="no Dockerfile"):
+        prepare_context(tmp_path / "x-1-py3-none-any.whl", tmp_path / "Dockerfile", tmp_path / "c")
+    with pytest.raises(ConfigError, match="unknown container engine"):
+        ContainerEngine("lxc")

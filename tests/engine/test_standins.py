@@ -1,0 +1,376 @@
+"""The rehearsal stand-ins, spoken to over real HTTP: GitHub API, package index, webhook sink."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from release_engine.standins.github_api import GitHubStandIn
+from release_engine.standins.pypi import PackageIndexStandIn
+from release_engine.standins.sink import NotificationSink
+
+REPO = "your-org/finbot"
+API = f"/repos/{REPO}"
+SHA = "a" * 40
+DOCS = "https://docs.github.com/rest"
+
+
+@pytest.fixture
+def gh() -> Iterator[GitHubStandIn]:
+    standin = GitHubStandIn(REPO)
+    try:
+        yield standin
+    finally:
+        standin.stop()
+
+
+def call(
+    standin: GitHubStandIn,
+    method: str,
+    path: str,
+    body: Any = None,
+    *,
+    auth: str | None = "token",
+) -> tuple[int, Any, dict[str, str]]:
+    """One raw HTTP request; returns (status, decoded JSON, headers)."""
+    headers = {"Accept": "application/vnd.github+json"}
+    if auth is not None:
+        headers["Authorization"] = f"{auth} {standin.token}"
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(standin.url + path, data=data, method=method, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, json.loads(response.read()), dict(response.headers)
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read()), dict(exc.headers)
+
+
+def create(gh: GitHubStandIn, tag: str, **fields: Any) -> dict[str, Any]:
+    status, body, _ = call(gh, "POST", f"{API}/releases", {"tag_name": tag, "name": tag, **fields})
+    assert status == 201, body
+    return body  # type: ignore[no-any-return]
+
+
+def latest_tag(gh: GitHubStandIn) -> str | None:
+    status, body, _ = call(gh, "GET", f"{API}/releases/latest")
+    return body["tag_name"] if status == 200 else None
+
+
+# --- GitHub API stand-in -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("auth", [None, "token wrong", "Bearer wrong", "Basic"])
+def test_bad_or_missing_credentials_are_401(gh: GitHubStandIn, auth: str | None) -> None:
+    headers = {"Authorization": auth} if auth and " " in auth else {}
+    if auth == "Basic":
+        headers = {"Authorization": f"Basic {gh.token}"}
+    request = urllib.request.Request(gh.url + f"{API}/releases", headers=headers)
+    with pytest.raises(urllib.error.HTTPError) as caught:
+        urllib.request.urlopen(request, timeout=10)
+    assert caught.value.code == 401
+    assert json.loads(caught.value.read()) == {"message": "Bad credentials", "documentation_url": DOCS}
+
+
+@pytest.mark.parametrize("scheme", ["token", "Bearer"])
+def test_token_and_bearer_schemes_are_accepted(gh: GitHubStandIn, scheme: str) -> None:
+    status, body, headers = call(gh, "GET", API, auth=scheme)
+    assert status == 200
+    assert body["full_name"] == REPO and body["default_branch"] == "main"
+    assert headers["Content-Type"].startswith("application/json")
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("GET", "/nothing"), ("GET", "/repos/other/repo/releases"), ("DELETE", f"{API}/releases/1"),
+     ("GET", f"{API}/releases/tags/v9.9.9"), ("GET", f"{API}/releases/latest"),
+     ("GET", f"{API}/releases/12345"), ("GET", f"{API}/pulls/7"), ("PATCH", f"{API}/releases/5")],
+)
+def test_unknown_things_are_github_shaped_404(gh: GitHubStandIn, method: str, path: str) -> None:
+    status, body, _ = call(gh, method, path, {} if method == "PATCH" else None)
+    assert (status, body) == (404, {"message": "Not Found", "documentation_url": DOCS})
+
+
+def test_release_has_the_fields_pygithub_reads(gh: GitHubStandIn) -> None:
+    release = create(gh, "v1.0.0", body="## Notes", target_commitish=SHA)
+    for key in ("id", "node_id", "url", "html_url", "assets_url", "upload_url", "tarball_url",
+                "zipball_url", "created_at", "published_at", "author"):
+        assert release[key], key
+    assert release["url"] == f"{gh.url}{API}/releases/{release['id']}"
+    assert release["html_url"].endswith("/your-org/finbot/releases/tag/v1.0.0")
+    assert (release["tag_name"], release["name"], release["body"]) == ("v1.0.0", "v1.0.0", "## Notes")
+    assert (release["draft"], release["prerelease"], release["assets"]) == (False, False, [])
+    assert release["target_commitish"] == SHA
+    assert release["author"]["login"] == "release-bot"
+    by_tag = call(gh, "GET", f"{API}/releases/tags/v1.0.0")[1]
+    by_id = call(gh, "GET", f"{API}/releases/{release['id']}")[1]
+    assert by_tag == by_id == release
+
+
+def test_second_release_for_a_tag_is_422_already_exists(gh: GitHubStandIn) -> None:
+    create(gh, "v1.0.0")
+    status, body, _ = call(gh, "POST", f"{API}/releases", {"tag_name": "v1.0.0"})
+    assert status == 422
+    assert body["message"] == "Validation Failed"
+    assert body["errors"] == [{"resource": "Release", "code": "already_exists", "field": "tag_name"}]
+    assert "documentation_url" in body
+    assert gh.count("POST", f"{API}/releases") == 2
+    assert len(gh.releases()) == 1
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "code"),
+    [({"name": "x"}, "tag_name", "missing_field"),
+     ({"tag_name": "v1", "make_latest": "maybe"}, "make_latest", "invalid"),
+     ({"tag_name": "v1", "draft": "no"}, "draft", "invalid")],
+)
+def test_invalid_release_fields_are_422(gh: GitHubStandIn, body: Any, field: str, code: str) -> None:
+    status, answer, _ = call(gh, "POST", f"{API}/releases", body)
+    assert status == 422
+    assert answer["errors"] == [{"resource": "Release", "code": code, "field": field}]
+
+
+def test_unparseable_json_is_400(gh: GitHubStandIn) -> None:
+    request = urllib.request.Request(gh.url + f"{API}/releases", data=b"{nope", method="POST",
+                                     headers={"Authorization": f"token {gh.token}"})
+    with pytest.raises(urllib.error.HTTPError) as caught:
+        urllib.request.urlopen(request, timeout=10)
+    assert caught.value.code == 400
+    assert json.loads(caught.value.read())["message"] == "Problems parsing JSON"
+
+
+def test_patch_changes_only_what_is_sent(gh: GitHubStandIn) -> None:
+    release = create(gh, "v1.1.0rc1", body="old", prerelease=True)
+    status, body, _ = call(gh, "PATCH", f"{API}/releases/{release['id']}", {"body": "new"})
+    assert status == 200
+    assert (body["body"], body["prerelease"], body["name"]) == ("new", True, "v1.1.0rc1")
+    assert gh.requests[-1] == ("PATCH", f"{API}/releases/{release['id']}")
+
+
+def test_make_latest_true_false_and_legacy(gh: GitHubStandIn) -> None:
+    assert latest_tag(gh) is None
+    create(gh, "v1.0.0")
+    assert latest_tag(gh) == "v1.0.0"
+    create(gh, "v2.0.0rc1", prerelease=True, make_latest="true")  # prereleases are never latest
+    assert latest_tag(gh) == "v1.0.0"
+    create(gh, "v2.0.0")  # make_latest defaults to "true"
+    assert latest_tag(gh) == "v2.0.0"
+    backport = create(gh, "v1.0.1", make_latest="false")
+    assert latest_tag(gh) == "v2.0.0"
+    call(gh, "PATCH", f"{API}/releases/{backport['id']}", {"make_latest": "true"})
+    assert latest_tag(gh) == "v1.0.1"
+    create(gh, "v2.1.0", make_latest="legacy")  # newest by date, then by version
+    assert latest_tag(gh) == "v2.1.0"
+    create(gh, "draft", draft=True, make_latest="true")
+    assert latest_tag(gh) == "v2.1.0"
+
+
+def test_legacy_breaks_date_ties_by_version(gh: GitHubStandIn) -> None:
+    for tag in ("v1.10.0", "v1.9.0"):
+        create(gh, tag, make_latest="legacy")
+    with gh.state.lock:  # the same second, as on a fast machine
+        for release in gh.state.data["releases"]:
+            release["created_at"] = "2026-01-01T00:00:00Z"
+    assert latest_tag(gh) == "v1.10.0"
+
+
+def test_releases_list_is_newest_first_and_paginated(gh: GitHubStandIn) -> None:
+    for n in range(3):
+        create(gh, f"v0.{n}.0")
+    status, page, headers = call(gh, "GET", f"{API}/releases?per_page=2")
+    assert [r["tag_name"] for r in page] == ["v0.2.0", "v0.1.0"]
+    assert 'rel="next"' in headers["Link"] and "page=2" in headers["Link"]
+    status, page, headers = call(gh, "GET", f"{API}/releases?per_page=2&page=2")
+    assert [r["tag_name"] for r in page] == ["v0.0.0"]
+    assert 'rel="next"' not in headers["Link"] and 'rel="prev"' in headers["Link"]
+
+
+def test_combined_status_takes_the_latest_per_context(gh: GitHubStandIn) -> None:
+    empty = call(gh, "GET", f"{API}/commits/{SHA}/status")[1]
+    assert (empty["state"], empty["total_count"], empty["statuses"]) == ("pending", 0, [])
+    status, made, _ = call(gh, "POST", f"{API}/statuses/{SHA}", {"state": "failure", "context": "ci"})
+    assert status == 201 and made["context"] == "ci" and made["state"] == "failure"
+    gh.seed_status(SHA, "lint", "success")
+    assert call(gh, "GET", f"{API}/commits/{SHA}/status")[1]["state"] == "failure"
+    gh.seed_status(SHA, "ci", "success")
+    combined = call(gh, "GET", f"{API}/commits/{SHA}/status")[1]
+    assert (combined["state"], combined["total_count"], combined["sha"]) == ("success", 2, SHA)
+    gh.seed_status(SHA, "deploy", "pending")
+    assert call(gh, "GET", f"{API}/commits/{SHA}/status")[1]["state"] == "pending"
+    bad = call(gh, "POST", f"{API}/statuses/{SHA}", {"state": "green"})
+    assert bad[0] == 422 and bad[1]["errors"][0]["field"] == "state"
+
+
+def test_check_runs_latest_per_name_unless_filter_all(gh: GitHubStandIn) -> None:
+    gh.seed_check_run(SHA, "tests", conclusion="failure")
+    gh.seed_check_run(SHA, "tests")
+    gh.seed_check_run(SHA, "lint", status="in_progress")
+    body = call(gh, "GET", f"{API}/commits/{SHA}/check-runs")[1]
+    assert body["total_count"] == 2
+    runs = {r["name"]: (r["status"], r["conclusion"]) for r in body["check_runs"]}
+    assert runs == {"tests": ("completed", "success"), "lint": ("in_progress", None)}
+    assert call(gh, "GET", f"{API}/commits/{SHA}/check-runs?filter=all")[1]["total_count"] == 3
+    named = call(gh, "GET", f"{API}/commits/{SHA}/check-runs?check_name=lint")[1]
+    assert [r["name"] for r in named["check_runs"]] == ["lint"]
+
+
+def test_pulls_for_a_commit_and_their_reviews(gh: GitHubStandIn) -> None:
+    gh.seed_pull(7, head_sha="b" * 40, merge_commit_sha=SHA, approved_by=["alice", "bob"])
+    gh.seed_review(7, "carol", "CHANGES_REQUESTED")
+    for sha in (SHA, "b" * 40):
+        pulls = call(gh, "GET", f"{API}/commits/{sha}/pulls")[1]
+        assert [p["number"] for p in pulls] == [7]
+        assert "merged" not in pulls[0]  # the list shows "pull request simple" objects
+    assert call(gh, "GET", f"{API}/commits/{'c' * 40}/pulls")[1] == []
+    pull = call(gh, "GET", f"{API}/pulls/7")[1]
+    assert (pull["merged"], pull["merge_commit_sha"], pull["base"]["ref"]) == (True, SHA, "main")
+    assert pull["head"]["sha"] == "b" * 40 and pull["merged_at"]
+    reviews = call(gh, "GET", f"{API}/pulls/7/reviews")[1]
+    assert [(r["user"]["login"], r["state"]) for r in reviews] == [
+        ("alice", "APPROVED"), ("bob", "APPROVED"), ("carol", "CHANGES_REQUESTED")]
+
+
+def test_request_log_and_counts(gh: GitHubStandIn) -> None:
+    create(gh, "v1.0.0")
+    call(gh, "GET", f"{API}/releases/tags/v1.0.0?x=1")
+    assert gh.requests == [("POST", f"{API}/releases"), ("GET", f"{API}/releases/tags/v1.0.0")]
+    assert gh.count("POST", f"{API}/releases") == 1
+    assert gh.counts[("GET", f"{API}/releases/tags/v1.0.0")] == 1
+
+
+def test_concurrent_creates_make_exactly_one_release(gh: GitHubStandIn) -> None:
+    statuses: list[int] = []
+
+    def post() -> None:
+        statuses.append(call(gh, "POST", f"{API}/releases", {"tag_name": "v3.0.0"})[0])
+
+    threads = [threading.Thread(target=post) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(statuses) == [201] + [422] * 7
+    assert len(gh.releases()) == 1
+
+
+def test_state_file_survives_a_restart(tmp_path: Path) -> None:
+    state = tmp_path / "github.json"
+    with GitHubStandIn(REPO, state_file=state) as first:
+        create(first, "v1.0.0")
+        create(first, "v1.1.0", make_latest="false")
+        first.seed_pull(3, SHA, SHA)
+        token = first.token
+    with GitHubStandIn(REPO, state_file=state, token=token) as second:
+        assert second.token == token
+        assert latest_tag(second) == "v1.0.0"
+        assert [r["tag_name"] for r in second.releases()] == ["v1.1.0", "v1.0.0"]
+        assert second.releases()[0]["url"].startswith(second.url)
+        assert call(second, "GET", f"{API}/pulls/3")[0] == 200
+        assert create(second, "v1.2.0")["id"] > 2
+
+
+def test_standalone_command_serves_until_sigterm(tmp_path: Path) -> None:
+    state = tmp_path / "state.json"
+    argv = [sys.executable, "-m", "release_engine.standins.github_api", "--port", "0",
+            "--repository", REPO, "--token", "standalone-token-123", "--state", str(state)]
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True, cwd=Path(__file__).parents[2],
+                            env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])})
+    try:
+        assert proc.stdout is not None
+        url = proc.stdout.readline().strip()
+        assert url.startswith("http://127.0.0.1:")
+        request = urllib.request.Request(
+            f"{url}{API}/releases", data=json.dumps({"tag_name": "v1.0.0"}).encode(),
+            method="POST", headers={"Authorization": "Bearer standalone-token-123"},
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            assert response.status == 201
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=10) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert json.loads(state.read_text())["releases"][0]["tag_name"] == "v1.0.0"
+
+
+def test_stop_frees_the_port() -> None:
+    standin = GitHubStandIn(REPO)
+    port = int(standin.url.rsplit(":", 1)[1])
+    standin.stop()
+    standin.stop()  # idempotent
+    with socket.socket() as sock, pytest.raises(OSError):
+        sock.settimeout(2)
+        sock.connect(("127.0.0.1", port))
+
+
+# --- notification sink ---------------------------------------------------------------------
+
+
+def post(url: str, data: bytes) -> int:
+    request = urllib.request.Request(url, data=data, method="POST",
+                                     headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+def test_sink_records_json_posted_to_its_secret_url() -> None:
+    with NotificationSink() as sink, NotificationSink() as other:
+        assert sink.url != other.url
+        secret = sink.url.rsplit("/", 1)[1]
+        assert len(secret) >= 20
+        assert post(sink.url, b'{"text": "released"}') == 200
+        base = sink.url.rsplit("/", 1)[0]
+        assert post(base + "/guessed", b'{"text": "x"}') == 404
+        assert post(sink.url, b"not json") == 400
+        sink.fail_next(1, status=503)
+        assert post(sink.url, b'{"text": "dropped"}') == 503
+        assert [(r.path, r.body) for r in sink.received] == [
+            (sink.url.split(str(sink.port), 1)[1], {"text": "released"})]
+        assert other.received == []
+
+
+# --- package index -------------------------------------------------------------------------
+
+
+def test_package_index_starts_guards_uploads_and_stops(tmp_path: Path) -> None:
+    index = PackageIndexStandIn(tmp_path / "index")
+    try:
+        assert index.running
+        assert index.upload_url == f"http://127.0.0.1:{index.port}/"
+        assert index.simple_url == f"{index.upload_url}simple/"
+        with urllib.request.urlopen(index.simple_url, timeout=10) as response:
+            assert response.status == 200
+        with pytest.raises(urllib.error.HTTPError) as caught:  # no fallback to pypi.org
+            urllib.request.urlopen(f"{index.simple_url}requests/", timeout=10)
+        assert caught.value.code == 404
+        anonymous = urllib.request.Request(index.upload_url, data=b":action=file_upload",
+                                           method="POST")
+        with pytest.raises(urllib.error.HTTPError) as caught:
+            urllib.request.urlopen(anonymous, timeout=10)
+        assert caught.value.code in (401, 403)
+        assert index.password not in (tmp_path / "index" / "htpasswd").read_text()
+        with PackageIndexStandIn(tmp_path / "other") as other:
+            assert other.password != index.password and other.port != index.port
+        assert not other.running
+    finally:
+        index.stop()
+    assert not index.running
+    index.stop()  # idempotent
+    with socket.socket() as sock, pytest.raises(OSError):
+        sock.settimeout(2)
+        sock.connect(("127.0.0.1", index.port))

@@ -1,0 +1,228 @@
+"""Checks of an INSTALLED market-data-ingestion wheel, run by the nox sessions migrations, cli,
+api and sample_data (``nox -s build cli``). Outside nox they are skipped: the package they
+check is the one in the running venv, never the source tree.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sysconfig
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+PACKAGE = "market-data-ingestion"
+REPO = Path(__file__).resolve().parents[2]
+EXPECTED_VERSION = os.environ.get("PRERELEASE_EXPECTED_VERSION", "")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if EXPECTED_VERSION:
+        return
+    skip = pytest.mark.skip(reason="checks an installed wheel: run it through nox "
+                                   "(nox -s build cli api sample_data migrations)")
+    for item in items:
+        item.add_marker(skip)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def installed_wheel() -> None:
+    """The package under test is the installed wheel of the expected version, not src/."""
+    import market_data_ingestion
+
+    location = Path(market_data_ingestion.__file__).resolve()
+    assert REPO / "src" not in location.parents, (
+        f"market_data_ingestion is imported from the source tree ({location}), not the wheel"
+    )
+    assert metadata.version(PACKAGE) == EXPECTED_VERSION, (
+        f"installed {PACKAGE} is {metadata.version(PACKAGE)}, expected {EXPECTED_VERSION}: "
+        "run `nox -s build` again"
+    )
+
+
+@dataclass
+class Result:
+    args: list[str]
+    returncode: int
+    stdout: str
+    stderr: str
+
+    def __str__(self) -> str:
+        return (f"$ market-data-ingestion {' '.join(self.args)}\nexit {self.returncode}\n"
+                f"--- stdout\n{self.stdout}--- stderr\n{self.stderr}")
+
+
+@dataclass
+class Mdi:
+    """The installed console script, run as a subprocess against one database."""
+
+    db_path: Path
+    env: dict[str, str] = field(default_factory=dict)
+    exe: Path = Path(sysconfig.get_path("scripts")) / "market-data-ingestion"
+
+    def __call__(self, *args: str, timeout: float = 120) -> Result:
+        proc = subprocess.run([str(self.exe), *args], env=self.env, capture_output=True,
+                              text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+        result = Result(list(args), proc.returncode, proc.stdout, proc.stderr)
+        assert "Traceback" not in proc.stderr, f"the command crashed:\n{result}"
+        return result
+
+    def ok(self, *args: str) -> Result:
+        result = self(*args)
+        assert result.returncode == 0, f"the command failed:\n{result}"
+        return result
+
+    def fails(self, *args: str, code: int = 1) -> Result:
+        """Run a command that must fail with *code* and one clear ``error:`` line."""
+        result = self(*args)
+        assert result.returncode == code, f"expected exit {code}:\n{result}"
+        if code == 1:
+            lines = result.stderr.strip().splitlines()
+            assert len(lines) == 1 and lines[0].startswith("error: "), (
+                f"expected one 'error: ...' line on stderr:\n{result}")
+        return result
+
+
+def mdi_env(db_path: Path, database_url: str | None = None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MDI_")}
+    env["MDI_DB_PATH"] = str(db_path)
+    if database_url:
+        env["MDI_DATABASE_URL"] = database_url
+    return env
+
+
+@pytest.fixture
+def mdi(tmp_path: Path) -> Mdi:
+    """The console script on a fresh, empty SQLite database in tmp_path."""
+    db_path = tmp_path / "db" / "market.sqlite3"
+    return Mdi(db_path, mdi_env(db_path))
+
+
+@pytest.fixture
+def migrated(mdi: Mdi) -> Mdi:
+    mdi.ok("db", "upgrade")
+    return mdi
+
+
+def write_csv(path: Path, rows: Sequence[Sequence[object]]) -> Path:
+    header = "symbol,timestamp,open,high,low,close,volume\n"
+    path.write_text(header + "".join(",".join(map(str, row)) + "\n" for row in rows))
+    return path
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def http_get(url: str) -> tuple[int, Any]:
+    """Status and JSON body of GET *url* (error statuses included)."""
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        body = exc.read()
+        try:
+            return exc.code, json.loads(body)
+        except ValueError:
+            return exc.code, body.decode(errors="replace")
+
+
+@dataclass
+class Server:
+    url: str
+    proc: subprocess.Popen[str]
+
+    def get(self, path: str) -> tuple[int, Any]:
+        status, body = http_get(self.url + path)
+        assert status != 500, f"GET {path} answered 500: {body}"
+        return status, body
+
+
+def _output(proc: subprocess.Popen[str]) -> str:
+    return proc.stdout.read() if proc.stdout else ""
+
+
+@pytest.fixture
+def serve(tmp_path: Path) -> Iterator[Callable[[Mdi], Server]]:
+    """Start ``market-data-ingestion serve`` on a free 127.0.0.1 port; stop it afterwards."""
+    started: list[subprocess.Popen[str]] = []
+
+    def start(mdi: Mdi) -> Server:
+        port = free_port()
+        log = (tmp_path / f"server-{port}.log").open("w+")
+        proc = subprocess.Popen(
+            [str(mdi.exe), "serve", "--host", "127.0.0.1", "--port", str(port)],
+            env=mdi.env, stdout=log, stderr=subprocess.STDOUT, text=True,
+            stdin=subprocess.DEVNULL)
+        started.append(proc)
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                log.seek(0)
+                pytest.fail(f"the server exited with {proc.returncode}:\n{log.read()}")
+            try:
+                if http_get(url + "/version")[0] == 200:
+                    return Server(url, proc)
+            except OSError:
+                pass
+            time.sleep(0.1)
+        pytest.fail(f"the server did not answer on {url} within 30 s")
+
+    yield start
+    for proc in started:
+        stop(proc)
+
+
+def stop(proc: subprocess.Popen[str]) -> int:
+    """Stop the server (SIGTERM, then SIGKILL after 10 s); its exit code."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+    return proc.returncode
+
+
+def sample_rows(mdi: Mdi) -> dict[str, list[dict[str, str]]]:
+    """The shipped sample CSV, read with the csv module, rows grouped by symbol."""
+    import csv
+
+    path = Path(mdi.ok("sample-path").stdout.strip())
+    assert path.is_file(), f"sample-path printed {path}, which is not a file"
+    grouped: dict[str, list[dict[str, str]]] = {}
+    with path.open(newline="", encoding="utf-8-sig") as fh:
+        for row in csv.DictReader(fh):
+            grouped.setdefault(row["symbol"].strip().upper(), []).append(row)
+    return grouped
+
+
+def same_bar(row: Mapping[str, str], bar: Mapping[str, Any]) -> bool:
+    """Whether an output bar holds the values of a CSV row."""
+    from datetime import datetime, timezone
+
+    def instant(text: str) -> datetime:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+    return (
+        instant(row["timestamp"]) == instant(str(bar["timestamp"]))
+        and all(float(row[k]) == float(bar[k]) for k in ("open", "high", "low", "close"))
+        and int(float(row["volume"])) == int(bar["volume"])
+    )
+
