@@ -33,6 +33,9 @@ nox.options.error_on_missing_interpreters = True
 nox.options.download_python = "never"
 nox.options.sessions = ["prerelease"]
 os.environ.setdefault("UV_PYTHON_DOWNLOADS", "never")
+# The installed-wheel checks start the console script many times: compiled bytecode halves that
+# (PYTHONDONTWRITEBYTECODE, set on some machines, would otherwise recompile at every start).
+os.environ.setdefault("UV_COMPILE_BYTECODE", "1")
 
 PYPROJECT = nox.project.load_toml(ROOT / "pyproject.toml")
 CONFIG = load_config(ROOT)
@@ -56,18 +59,20 @@ def wheel(session: nox.Session) -> Path:
         session.error(str(exc))
     stale = prerelease.stale_sources(ROOT, found)
     if stale:
-        session.warn(f"{found.name} is older than {len(stale)} source file(s), e.g. "
-                     f"{stale[0].relative_to(ROOT)}: run `nox -s build` to test them")
+        session.warn(
+            f"{found.name} is older than {len(stale)} source file(s), e.g. "
+            f"{stale[0].relative_to(ROOT)}: run `nox -s build` to test them"
+        )
     return found
 
 
 def runner(session: nox.Session) -> prerelease.Runner:
     """Commands run through the session: logged by nox, output shown when they fail."""
 
-    def run(*args: str, env: Mapping[str, str] | None = None,
-            codes: tuple[int, ...] = (0,)) -> str:
-        out = session.run(*args, env=dict(env or {}), silent=True, external=True,
-                          success_codes=list(codes))
+    def run(*args: str, env: Mapping[str, str] | None = None, codes: tuple[int, ...] = (0,)) -> str:
+        out = session.run(
+            *args, env=dict(env or {}), silent=True, external=True, success_codes=list(codes)
+        )
         return out if isinstance(out, str) else ""
 
     return run
@@ -77,9 +82,16 @@ def installed_checks(session: nox.Session, name: str, *extras: str) -> None:
     """Install the built wheel (not the source) and run tests/installed/test_installed_NAME.py."""
     spec = f"{wheel(session)}[{','.join(extras)}]" if extras else str(wheel(session))
     session.install(spec, *groups("test"))
-    session.run("pytest", "--confcutdir", "tests/installed", "-p", "no:cacheprovider",
-                f"tests/installed/test_installed_{name}.py", *session.posargs,
-                env={"PRERELEASE_EXPECTED_VERSION": VERSION})
+    session.run(
+        "pytest",
+        "--confcutdir",
+        "tests/installed",
+        "-p",
+        "no:cacheprovider",
+        f"tests/installed/test_installed_{name}.py",
+        *session.posargs,
+        env={"PRERELEASE_EXPECTED_VERSION": VERSION},
+    )
 
 
 @nox.session(python=PYTHON, tags=[CHECKLIST])
@@ -92,7 +104,7 @@ def lint(session: nox.Session) -> None:
 @nox.session(python=PYTHON, tags=[CHECKLIST])
 def typecheck(session: nox.Session) -> None:
     """All CI checks pass: mypy --strict over the package, release_engine, tasks and noxfile."""
-    session.install(".", *groups("typecheck"))
+    session.install(".", *groups("typecheck"), "tomli")  # mypy checks as 3.10: tomli there
     session.run("mypy", *session.posargs)
 
 
@@ -100,16 +112,33 @@ def typecheck(session: nox.Session) -> None:
 def tests(session: nox.Session) -> None:
     """Run full test suite: pytest (not e2e, not container) on every supported Python."""
     session.install(".", *groups("test", "release"))
-    session.run("python", "-m", "pytest", "-m", "not e2e and not container", "tests",
-                "--ignore=tests/installed", "--ignore=tests/prerelease", *session.posargs)
+    session.run(
+        "python",
+        "-m",
+        "pytest",
+        "-m",
+        "not e2e and not container",
+        "tests",
+        "--ignore=tests/installed",
+        "--ignore=tests/prerelease",
+        *session.posargs,
+    )
 
 
 @nox.session(python=PYTHON, tags=[CHECKLIST])
 def e2e(session: nox.Session) -> None:
     """Run full test suite: the end-to-end release and container tests (CI=1: no skips)."""
     session.install(".", *groups("test", "release"))
-    session.run("python", "-m", "pytest", "-m", "e2e or container", "tests",
-                "--ignore=tests/installed", *session.posargs)
+    session.run(
+        "python",
+        "-m",
+        "pytest",
+        "-m",
+        "e2e or container",
+        "tests",
+        "--ignore=tests/installed",
+        *session.posargs,
+    )
 
 
 @nox.session(python=PYTHON, tags=[CHECKLIST])
@@ -131,17 +160,26 @@ def image(session: nox.Session) -> None:
     built = wheel(session)
     engine = container.detect_engine()
     if engine is None:
-        message = ("no container engine (podman, docker) found: run scripts/container-env "
-                   "as root to install podman and build the local base image")
+        message = (
+            "no container engine (podman, docker) found: run scripts/container-env "
+            "as root to install podman and build the local base image"
+        )
         if IN_CI:
             session.error(message)
         session.skip(message)
     tmp = Path(session.create_tmp()) / "image"
     shutil.rmtree(tmp, ignore_errors=True)
     try:
-        checked = prerelease.image_check(engine, built, ROOT / "Dockerfile", tmp,
-                                         package=PACKAGE, version=VERSION, base_image=BASE_IMAGE,
-                                         revision=Git(ROOT).rev("HEAD") or "unknown")
+        checked = prerelease.image_check(
+            engine,
+            built,
+            ROOT / "Dockerfile",
+            tmp,
+            package=PACKAGE,
+            version=VERSION,
+            base_image=BASE_IMAGE,
+            revision=Git(ROOT).rev("HEAD") or "unknown",
+        )
     except ReleaseError as exc:
         session.error(str(exc))
     session.log(checked)
@@ -176,11 +214,17 @@ def sample_data(session: nox.Session) -> None:
 
 def upgrade_options(posargs: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="nox -s upgrade --")
-    parser.add_argument("--index-url", default=os.environ.get("PRERELEASE_PREVIOUS_INDEX_URL"),
-                        help="simple index holding the previous release (default: "
-                             "$PRERELEASE_PREVIOUS_INDEX_URL, else built from the newest tag)")
-    parser.add_argument("--allow-first-release", action="store_true",
-                        help="pass when there is no earlier release to upgrade from")
+    parser.add_argument(
+        "--index-url",
+        default=os.environ.get("PRERELEASE_PREVIOUS_INDEX_URL"),
+        help="simple index holding the previous release (default: "
+        "$PRERELEASE_PREVIOUS_INDEX_URL, else built from the newest tag)",
+    )
+    parser.add_argument(
+        "--allow-first-release",
+        action="store_true",
+        help="pass when there is no earlier release to upgrade from",
+    )
     return parser.parse_args(posargs)
 
 
@@ -189,20 +233,25 @@ def upgrade(session: nox.Session) -> None:
     """Test upgrade from previous version: old release + data, new wheel over it, migrated."""
     options = upgrade_options(session.posargs)
     new = wheel(session)
+    try:
+        previous, why_none = prerelease.find_previous(ROOT, CONFIG, options.index_url)
+    except ReleaseError as exc:
+        session.error(str(exc))
+    if previous is None:
+        if not options.allow_first_release:
+            session.error(
+                f"{why_none}: pass `-- --allow-first-release` if {VERSION} is the first release"
+            )
+        session.log(f"{why_none}; passing: --allow-first-release")
+        return
+    session.log(f"upgrading from {previous}")
     session.install(*groups("release"), "pip")
     tmp = Path(session.create_tmp()) / "upgrade"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     run = runner(session)
     try:
-        old, source = prerelease.previous_release(run, ROOT, CONFIG, options.index_url, tmp)
-        if old is None:
-            if not options.allow_first_release:
-                session.error(f"{source}: pass `-- --allow-first-release` if {VERSION} is "
-                              "the first release")
-            session.log(f"{source}; passing: --allow-first-release")
-            return
-        session.log(f"previous release: {old.name} ({source})")
+        old = prerelease.fetch_previous(run, previous, ROOT, CONFIG, tmp)
         report = prerelease.upgrade_check(run, tmp / "venv", old, new, VERSION, tmp, PYTHON)
     except ReleaseError as exc:
         session.error(str(exc))
@@ -218,8 +267,10 @@ def fragments(session: nox.Session) -> None:
     session.install(*groups("release"))
     base = prerelease.towncrier_base(Git(ROOT), CONFIG.remote, CONFIG.main_branch)
     if base is None:
-        session.warn(f"neither {CONFIG.remote}/{CONFIG.main_branch} nor {CONFIG.main_branch} "
-                     "has a commit yet: towncrier check has nothing to compare with")
+        session.warn(
+            f"neither {CONFIG.remote}/{CONFIG.main_branch} nor {CONFIG.main_branch} "
+            "has a commit yet: towncrier check has nothing to compare with"
+        )
         return
     session.run("towncrier", "check", "--compare-with", base)
 
@@ -238,8 +289,14 @@ def changelog(session: nox.Session) -> None:
 @nox.session(python=False, name="prerelease")
 def prerelease_all(session: nox.Session) -> None:
     """Run the whole Testing Releases list above, then print a summary table."""
-    nox_cmd = [sys.executable, "-m", "nox", "--noxfile", str(ROOT / "noxfile.py"),
-               *prerelease.forwarded_nox_options(sys.argv[1:])]
+    nox_cmd = [
+        sys.executable,
+        "-m",
+        "nox",
+        "--noxfile",
+        str(ROOT / "noxfile.py"),
+        *prerelease.forwarded_nox_options(sys.argv[1:]),
+    ]
     sha = Git(ROOT).rev("HEAD")
     try:
         names = prerelease.list_sessions(nox_cmd, CHECKLIST)
@@ -252,9 +309,11 @@ def prerelease_all(session: nox.Session) -> None:
         results.append(prerelease.run_session(nox_cmd, name, posargs))
     print(prerelease.format_summary(results), flush=True)
     record = prerelease.record_green_run(ROOT, sha, VERSION, results) if sha else None
-    session.log(f"green run recorded: {record.relative_to(ROOT)}" if record else
-                "no green run recorded (needs every session passed on a clean, committed tree)")
+    session.log(
+        f"green run recorded: {record.relative_to(ROOT)}"
+        if record
+        else "no green run recorded (needs every session passed on a clean, committed tree)"
+    )
     failed = [r.session for r in results if r.result in ("failed", "aborted")]
     if failed:
         session.error(f"{len(failed)} session(s) failed: {', '.join(failed)}")
-

@@ -26,45 +26,31 @@ from .errors import ConfigError, ReleaseError, UsageError
 from .proc import run
 from .redact import register_secret
 
-__all__ = [
-    "BASE_IMAGE",
-    "ENGINES",
-    "ContainerEngine",
-    "RegistryClient",
-    "base_image_available",
-    "detect_engine",
-    "prepare_context",
-    "wheel_requirements",
-]
+__all__ = ["BASE_IMAGE", "ENGINES", "ContainerEngine", "RegistryClient", "base_image_available",
+           "detect_engine", "prepare_context", "wheel_requirements"]
 
 #: The local stand-in for ``python:3.12-slim``, made by ``scripts/container-env``.
 BASE_IMAGE = "localhost/mdi-python-base:bookworm"
 ENGINES = ("podman", "buildah", "docker")
-MANIFEST_TYPES = (
-    "application/vnd.oci.image.manifest.v1+json",
-    "application/vnd.docker.distribution.manifest.v2+json",
-    "application/vnd.oci.image.index.v1+json",
-    "application/vnd.docker.distribution.manifest.list.v2+json",
-)
+MANIFEST_TYPES = tuple(f"application/vnd.{kind}+json" for kind in (
+    "oci.image.manifest.v1", "docker.distribution.manifest.v2",
+    "oci.image.index.v1", "docker.distribution.manifest.list.v2"))
 _EXTRA_MARKER = re.compile(r"\bextra\s*==")
 
 
 def _usable(name: str) -> bool:
     if shutil.which(name) is None:
         return False
-    if name == "docker":  # the CLI alone is not enough: a daemon must answer
-        probe = ["docker", "version", "--format", "{{.Server.Version}}"]
-    else:
-        probe = [name, "version"]
+    # For docker the CLI alone is not enough: a daemon must answer.
+    probe = [name, "version", *(["--format", "{{.Server.Version}}"] if name == "docker" else [])]
     return run(probe, check=False, timeout=20).returncode == 0
 
 
 def detect_engine(preference: str = "auto") -> str | None:
     """The engine to use: *preference* if usable, or for ``auto`` podman, docker, buildah."""
     if preference != "auto" and preference not in ENGINES:
-        raise ConfigError(
-            f"unknown container engine {preference!r}: use auto, {', '.join(ENGINES)}"
-        )
+        raise ConfigError(f"unknown container engine {preference!r}: set container_engine "
+                          "in [tool.release] to auto, podman, buildah or docker")
     candidates = ("podman", "docker", "buildah") if preference == "auto" else (preference,)
     return next((name for name in candidates if _usable(name)), None)
 
@@ -81,7 +67,7 @@ def wheel_requirements(wheel: Path) -> list[str]:
 
 
 def prepare_context(wheel: Path, dockerfile: Path, dest: Path) -> Path:
-    """Make the build context *dest*: ``Dockerfile``, ``dist/<wheel>``, ``dist/requirements.txt``."""
+    """Make the build context *dest*: Dockerfile, dist/<wheel>, dist/requirements.txt."""
     if not wheel.is_file() or wheel.suffix != ".whl":
         raise UsageError(f"no wheel at {wheel}: build one first (python -m build --wheel)")
     if not dockerfile.is_file():
@@ -112,9 +98,6 @@ class ContainerEngine:
         self.name = name
         self.last_output = ""  #: what the last build printed (to see "Using cache")
 
-    def __repr__(self) -> str:
-        return f"ContainerEngine({self.name!r})"
-
     def build(
         self,
         context: Path,
@@ -128,7 +111,7 @@ class ContainerEngine:
         with tempfile.TemporaryDirectory(prefix="mdi-build-") as tmp:
             iidfile = Path(tmp) / "iid"
             argv = [self.name, "bud" if self.name == "buildah" else "build"]
-            if self.name != "docker":
+            if self.name != "docker":  # runc/crun isolation needs more than chroot does
                 argv += ["--isolation=chroot", "--layers"]
             argv += ["--file", str(context / "Dockerfile"), "--iidfile", str(iidfile)]
             for tag in tags:
@@ -144,11 +127,8 @@ class ContainerEngine:
 
     def inspect(self, ref: str) -> dict[str, Any] | None:
         """The engine's ``inspect`` record of the local image *ref*, or None if absent."""
-        if self.name == "buildah":
-            argv = ["buildah", "inspect", "--type", "image", ref]
-        else:
-            argv = [self.name, "image", "inspect", ref]
-        proc = run(argv, check=False, timeout=60)
+        argv = ["inspect", "--type", "image"] if self.name == "buildah" else ["image", "inspect"]
+        proc = run([self.name, *argv, ref], check=False, timeout=60)
         if proc.returncode != 0:
             return None
         data = json.loads(proc.stdout)
@@ -165,10 +145,7 @@ class ContainerEngine:
     def labels(self, ref: str) -> dict[str, str]:
         """Every label of the local image *ref* (empty if the image is absent)."""
         record = self.inspect(ref) or {}
-        if self.name == "buildah":
-            config = record.get("OCIv1", {}).get("config", {})
-        else:
-            config = record.get("Config", {})
+        config = record.get("OCIv1", {}).get("config", {}) or record.get("Config", {})
         return dict(config.get("Labels") or record.get("Labels") or {})
 
     def label(self, ref: str, key: str) -> str | None:
@@ -178,41 +155,29 @@ class ContainerEngine:
     def tag(self, src: str, dst: str) -> None:
         run([self.name, "tag", src, dst], timeout=60)
 
-    def push(
-        self,
-        ref: str,
-        *,
-        tls_verify: bool = True,
-        username: str | None = None,
-        password: str | None = None,
-    ) -> None:
-        """Push *ref* to its registry; credentials go through a private temporary authfile."""
+    def push(self, ref: str, *, tls_verify: bool = True, username: str | None = None,
+             password: str | None = None) -> None:
+        """Push *ref* to its registry. Credentials, when given, go through an authfile in a
+        private temporary directory (never a command line); without them the engine's own
+        login is used."""
         register_secret(password)
         with tempfile.TemporaryDirectory(prefix="mdi-auth-") as tmp:
-            authfile = Path(tmp) / ("config.json" if self.name == "docker" else "auth.json")
-            registry = ref.split("/", 1)[0]
-            auths: dict[str, Any] = {}
-            if username is not None and password is not None:
+            login: list[str] = []
+            if username and password:
+                authfile = Path(tmp) / ("config.json" if self.name == "docker" else "auth.json")
+                authfile.touch(mode=0o600)
                 token = base64.b64encode(f"{username}:{password}".encode()).decode()
-                auths[registry] = {"auth": token}
-            authfile.touch(mode=0o600)
-            authfile.write_text(json.dumps({"auths": auths}))
+                authfile.write_text(json.dumps({"auths": {ref.split("/")[0]: {"auth": token}}}))
+                docker = self.name == "docker"
+                login = ["--config", tmp] if docker else ["--authfile", str(authfile)]
             if self.name == "docker":  # docker has no --tls-verify: its daemon decides
-                argv = ["docker", "--config", tmp, "push", ref]
+                run(["docker", *login, "push", ref], timeout=1800)
             else:
-                argv = [self.name, "push", f"--tls-verify={str(tls_verify).lower()}",
-                        "--authfile", str(authfile), ref, f"docker://{ref}"]
-            run(argv, timeout=1800)
+                run([self.name, "push", f"--tls-verify={str(tls_verify).lower()}", *login,
+                     ref, f"docker://{ref}"], timeout=1800)
 
-    def run(
-        self,
-        ref: str,
-        args: Sequence[str] = (),
-        *,
-        detach: bool = False,
-        name: str | None = None,
-        timeout: float = 300,
-    ) -> str:
+    def run(self, ref: str, args: Sequence[str] = (), *, detach: bool = False,
+            name: str | None = None, timeout: float = 300) -> str:
         """Run the image *ref* with *args*; its output, or the container id when detached."""
         if self.name == "buildah":
             if detach:
@@ -263,30 +228,22 @@ class RegistryClient:
     def manifest_digest(self, repository: str, tag: str) -> str | None:
         """The digest of *repository*:*tag* (index or manifest), or None if there is no tag."""
         found = self._request(f"/v2/{repository}/manifests/{tag}", MANIFEST_TYPES, "HEAD")
-        if found is None:
-            return None
-        digest = found[1].get("Docker-Content-Digest")
-        if digest:
-            return digest
+        if found is None or found[1].get("docker-content-digest"):
+            return None if found is None else found[1]["docker-content-digest"]
         body = self._request(f"/v2/{repository}/manifests/{tag}", MANIFEST_TYPES)
         return None if body is None else f"sha256:{hashlib.sha256(body[0]).hexdigest()}"
 
     def config_labels(self, repository: str, tag: str) -> dict[str, str]:
         """The labels in the image config of *repository*:*tag* (empty if there is no tag)."""
-        found = self._request(f"/v2/{repository}/manifests/{tag}", MANIFEST_TYPES)
-        if found is None:
-            return {}
-        manifest = json.loads(found[0])
-        if "manifests" in manifest:  # an index: the first platform's manifest
-            digest = manifest["manifests"][0]["digest"]
-            found = self._request(f"/v2/{repository}/manifests/{digest}", MANIFEST_TYPES)
+        manifest: dict[str, Any] = {"manifests": [{"digest": tag}]}
+        while "manifests" in manifest:  # the tag, then an index's first platform
+            reference = manifest["manifests"][0]["digest"]
+            found = self._request(f"/v2/{repository}/manifests/{reference}", MANIFEST_TYPES)
             if found is None:
                 return {}
             manifest = json.loads(found[0])
         blob = self._request(f"/v2/{repository}/blobs/{manifest['config']['digest']}", ("*/*",))
-        if blob is None:
-            return {}
-        return dict(json.loads(blob[0]).get("config", {}).get("Labels") or {})
+        return {} if blob is None else dict(json.loads(blob[0])["config"].get("Labels") or {})
 
     def tags(self, repository: str) -> list[str]:
         """Every tag of *repository* (empty if the repository is unknown)."""
@@ -306,7 +263,7 @@ class RegistryClient:
                 request.add_header("Authorization", f"Basic {self._basic()}")
             try:
                 with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                    return response.read(), dict(response.headers.items())
+                    return response.read(), {k.lower(): v for k, v in response.headers.items()}
             except urllib.error.HTTPError as exc:
                 challenge = exc.headers.get("WWW-Authenticate", "")
                 if exc.code == 404:
@@ -328,9 +285,7 @@ class RegistryClient:
 
     def _fetch_token(self, challenge: str) -> str:
         params = dict(re.findall(r'(\w+)="([^"]*)"', challenge))
-        query = urllib.parse.urlencode(
-            {k: v for k, v in params.items() if k in ("service", "scope")}
-        )
+        query = urllib.parse.urlencode({k: params[k] for k in ("service", "scope") if k in params})
         request = urllib.request.Request(f"{params.get('realm', '')}?{query}")
         if self.username is not None and self.password is not None:
             request.add_header("Authorization", f"Basic {self._basic()}")
@@ -338,8 +293,7 @@ class RegistryClient:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:
                 answer = json.loads(response.read())
         except (urllib.error.URLError, OSError, ValueError) as exc:
-            raise ConfigError(f"registry {self.base_url}: no token from "
-                              f"{params.get('realm')}: {exc}") from None
+            raise ConfigError(f"no registry token from {params.get('realm')}: {exc}") from None
         token = str(answer.get("token") or answer.get("access_token") or "")
         register_secret(token)
         return token

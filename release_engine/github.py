@@ -75,7 +75,7 @@ def _install_log_filter() -> None:
 
 
 def _info(release: GitRelease.GitRelease) -> ReleaseInfo:
-    return ReleaseInfo(id=release.id, tag=release.tag_name, name=release.title or "",
+    return ReleaseInfo(id=release.id, tag=release.tag_name, name=release.name or "",
                        body=release.body or "", html_url=release.html_url,
                        prerelease=release.prerelease, draft=release.draft)
 
@@ -170,7 +170,7 @@ class GitHubClient:
             current = self._repo.get_release(release_id)
             # PyGithub sends name, draft and prerelease on every update: resend what they are.
             release = current.update_release(
-                name=current.title or current.tag_name, message=body, draft=current.draft,
+                name=current.name or current.tag_name, message=body, draft=current.draft,
                 prerelease=current.prerelease, make_latest="true" if make_latest else NotSet,
             )
             return _info(release)

@@ -35,7 +35,8 @@ class ConsoleReporter:
     def step(self, outcome: Outcome) -> None:
         style = _STYLE.get(outcome.status, "")
         mark = _MARK.get(outcome.status, "?")
-        line = f"{mark} {outcome.title:<32} {outcome.status:<9} {outcome.detail}"
+        line = (f"{mark} {outcome.title:<30} {outcome.status:<9} {outcome.seconds:>6.1f}s  "
+                f"{outcome.detail}")
         self.console.print(redact(line), style=style, markup=False)
         for command in outcome.commands:
             self.console.print(redact(f"    would run: {command}"), markup=False)

@@ -7,6 +7,7 @@ are the same list of steps read four ways.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
@@ -71,6 +72,7 @@ class Outcome:
     status: str  # done | pending | conflict | skipped | acted | would-run
     detail: str = ""
     commands: list[str] = field(default_factory=list)
+    seconds: float = 0.0
 
 
 class Reporter(Protocol):
@@ -100,6 +102,7 @@ def execute(
     """
     outcomes: list[Outcome] = []
     for step in steps:
+        started = time.monotonic()
         seen = step.observe(ctx)
         if seen.status is Status.CONFLICT:
             outcome = Outcome(step.name, step.title, seen.status.value, seen.detail)
@@ -128,6 +131,7 @@ def execute(
                     f"investigate, then resume with: {ctx.resume_command}"
                 )
             outcome = Outcome(step.name, step.title, "acted", after.detail)
+        outcome.seconds = round(time.monotonic() - started, 2)
         outcomes.append(outcome)
         reporter.step(outcome)
         if after_step is not None and outcome.status == "acted":

@@ -33,9 +33,12 @@ __all__ = [
     "DIST_DIR",
     "GREEN_RUN_DIR",
     "PrereleaseError",
+    "PreviousRelease",
     "Runner",
     "SessionResult",
     "UpgradeReport",
+    "fetch_previous",
+    "find_previous",
     "find_wheel",
     "format_summary",
     "forwarded_nox_options",
@@ -45,7 +48,6 @@ __all__ = [
     "is_first_release",
     "list_sessions",
     "next_version",
-    "previous_release",
     "record_green_run",
     "run_session",
     "stale_sources",
@@ -101,8 +103,10 @@ def fragment_problems(repo: Path) -> list[str]:
         if path.suffix == ".md" and len(parts) >= 3 and kind not in scanned.types:
             problems.append(f"{shown}: unknown fragment type {kind!r}; valid types: {valid}")
         else:
-            problems.append(f"{shown}: not a fragment name: use <issue>.<type>.md or "
-                            f"+<slug>.<type>.md with a type among: {valid}")
+            problems.append(
+                f"{shown}: not a fragment name: use <issue>.<type>.md or "
+                f"+<slug>.<type>.md with a type among: {valid}"
+            )
     return problems
 
 
@@ -118,8 +122,9 @@ def next_version(repo: Path, config: ReleaseConfig) -> str:
     """The version being prepared: the current one, unless it is already tagged."""
     tag = f"{config.tag_prefix}{config.current_version}"
     if tag in Git(repo).tags():
-        raise UsageError(f"{tag} is already released: name the next version, "
-                         "e.g. nox -s changelog -- 1.2.3")
+        raise UsageError(
+            f"{tag} is already released: name the next version, e.g. nox -s changelog -- 1.2.3"
+        )
     return config.current_version
 
 
@@ -136,10 +141,26 @@ class SessionResult:
         return self.result == "success"
 
 
-_VALUE_OPTIONS = {"--envdir", "--reuse-venv", "-db", "--default-venv-backend",
-                  "-fb", "--force-venv-backend", "--download-python"}
-_FLAG_OPTIONS = {"-r", "-R", "--reuse-existing-virtualenvs", "--no-reuse-existing-virtualenvs",
-                 "--no-install", "-v", "--verbose", "--no-color", "--force-color"}
+_VALUE_OPTIONS = {
+    "--envdir",
+    "--reuse-venv",
+    "-db",
+    "--default-venv-backend",
+    "-fb",
+    "--force-venv-backend",
+    "--download-python",
+}
+_FLAG_OPTIONS = {
+    "-r",
+    "-R",
+    "--reuse-existing-virtualenvs",
+    "--no-reuse-existing-virtualenvs",
+    "--no-install",
+    "-v",
+    "--verbose",
+    "--no-color",
+    "--force-color",
+}
 
 
 def forwarded_nox_options(argv: Sequence[str]) -> list[str]:
@@ -177,8 +198,12 @@ def run_session(nox: Sequence[str], session: str, posargs: Sequence[str] = ()) -
         seconds = time.monotonic() - start
         entries = json.loads(report.read_text())["sessions"] if report.is_file() else []
     if not entries:  # nox stopped before running the session (bad noxfile, no such session)
-        return SessionResult(session, "success" if code == 0 else "failed", seconds,
-                             "" if code == 0 else f"nox exited with {code}")
+        return SessionResult(
+            session,
+            "success" if code == 0 else "failed",
+            seconds,
+            "" if code == 0 else f"nox exited with {code}",
+        )
     entry = entries[0]
     result = str(entry["result"])
     if code != 0 and result == "success":
@@ -190,8 +215,12 @@ def format_summary(results: Sequence[SessionResult]) -> str:
     """The table printed at the end of ``nox -s prerelease``."""
     rows = [(r.session, r.result, f"{r.seconds:.1f}", r.reason) for r in results]
     bad = sum(not r.passed for r in results)
-    total = ("total", "all passed" if bad == 0 else f"{bad} not passed",
-             f"{sum(r.seconds for r in results):.1f}", "")
+    total = (
+        "total",
+        "all passed" if bad == 0 else f"{bad} not passed",
+        f"{sum(r.seconds for r in results):.1f}",
+        "",
+    )
     head = ("session", "result", "seconds", "reason")
     widths = [max(len(row[i]) for row in [head, *rows, total]) for i in range(3)]
 
@@ -265,16 +294,29 @@ print("no answer from /health within 30 s"); sys.exit(1)
 """
 
 
-def image_check(engine_name: str, wheel: Path, dockerfile: Path, workdir: Path, *,
-                package: str, version: str, base_image: str, revision: str) -> str:
+def image_check(
+    engine_name: str,
+    wheel: Path,
+    dockerfile: Path,
+    workdir: Path,
+    *,
+    package: str,
+    version: str,
+    base_image: str,
+    revision: str,
+) -> str:
     """Build the image from *wheel*; check ``--version``, the labels and ``/health`` inside it."""
     engine = ContainerEngine(engine_name)
     if engine.name == "buildah":
-        raise PrereleaseError("buildah cannot run the service to probe /health: install podman "
-                              "(scripts/container-env) or docker")
+        raise PrereleaseError(
+            "buildah cannot run the service to probe /health: install podman "
+            "(scripts/container-env) or docker"
+        )
     if not base_image_available(engine, base_image):
-        raise PrereleaseError(f"the base image {base_image} is not in {engine.name}'s store: "
-                              "run scripts/container-env as root to build it")
+        raise PrereleaseError(
+            f"the base image {base_image} is not in {engine.name}'s store: "
+            "run scripts/container-env as root to build it"
+        )
     tag = f"localhost/{package}:{version}-prerelease"
     context = prepare_context(wheel, dockerfile, workdir / "context")
     args = {"BASE_IMAGE": base_image, "VERSION": version, "REVISION": revision}
@@ -286,8 +328,9 @@ def image_check(engine_name: str, wheel: Path, dockerfile: Path, workdir: Path, 
     try:
         shown = engine.run(tag, ["--version"]).strip()
         if shown != f"{package} {version}":
-            problems.append(f"`--version` in the image printed {shown!r}, "
-                            f"not '{package} {version}'")
+            problems.append(
+                f"`--version` in the image printed {shown!r}, not '{package} {version}'"
+            )
         labels = engine.labels(tag)
         for key, want in (("version", version), ("revision", revision)):
             got = labels.get(f"org.opencontainers.image.{key}")
@@ -310,8 +353,10 @@ def _probe_health(engine: ContainerEngine, tag: str, name: str) -> str:
     except CommandError as exc:
         logs = run_command([engine.name, "logs", container], check=False, timeout=60)
         tail = "\n".join((logs.stdout + logs.stderr).strip().splitlines()[-10:])
-        raise PrereleaseError(f"the service in the image did not answer /health: {exc}"
-                              + (f"\ncontainer log:\n{tail}" if tail else "")) from None
+        raise PrereleaseError(
+            f"the service in the image did not answer /health: {exc}"
+            + (f"\ncontainer log:\n{tail}" if tail else "")
+        ) from None
     finally:
         engine.remove_container(container)
 
@@ -335,40 +380,80 @@ def _wheel_version(filename: str) -> Version | None:
         return None
 
 
-def previous_release(run: Runner, repo: Path, config: ReleaseConfig, index_url: str | None,
-                     dest: Path) -> tuple[Path | None, str]:
-    """The previous release's wheel (from *index_url*, else built from the newest older tag).
+@dataclass(frozen=True)
+class PreviousRelease:
+    """The release to upgrade from: a version, from an index (``index_url``) or from a tag."""
 
-    Returns ``(wheel, where it came from)``, or ``(None, why there is none)``.
+    version: Version
+    index_url: str | None = None
+    filename: str = ""  # the wheel's name on the index
+
+    def __str__(self) -> str:
+        where = redact(self.index_url) if self.index_url else "built from its git tag"
+        return f"{self.version} ({where})"
+
+
+def find_previous(
+    repo: Path, config: ReleaseConfig, index_url: str | None
+) -> tuple[PreviousRelease | None, str]:
+    """The newest release before the current version: on *index_url*, else the newest tag.
+
+    Returns ``(release, "")``, or ``(None, why there is none)``.
     """
     now = parse_version(config.current_version)
     if index_url:
         served = index.served_files(index_url, config.package)
-        older = {v: name for name in served if name.endswith(".whl")
-                 if (v := _wheel_version(name)) is not None and v < now}
+        older = {
+            v: name
+            for name in served
+            if name.endswith(".whl")
+            if (v := _wheel_version(name)) is not None and v < now
+        }
         if not older:
             return None, f"{redact(index_url)} holds no {config.package} wheel before {now}"
         newest = max(older)
-        run("python", "-m", "pip", "download", "--no-deps", "--only-binary", ":all:",
-            "--index-url", index_url, "--dest", str(dest), f"{config.package}=={newest}")
-        return dest / older[newest], f"{config.package} {newest} from {redact(index_url)}"
+        return PreviousRelease(newest, index_url, older[newest]), ""
     previous = _previous_tag(Git(repo), config)
     if previous is None:
-        return None, (f"no release is tagged before {now} ({config.tag_prefix}*) and no index "
-                      "is given (--index-url, $PRERELEASE_PREVIOUS_INDEX_URL)")
-    tag = previous.tag(config.tag_prefix)
+        return None, (
+            f"no release is tagged before {now} ({config.tag_prefix}*) and no index "
+            "is given (--index-url, $PRERELEASE_PREVIOUS_INDEX_URL)"
+        )
+    return PreviousRelease(previous), ""
+
+
+def fetch_previous(
+    run: Runner, previous: PreviousRelease, repo: Path, config: ReleaseConfig, dest: Path
+) -> Path:
+    """The previous release's wheel in *dest*: downloaded with pip, or built with build."""
+    if previous.index_url:
+        run(
+            "python",
+            "-m",
+            "pip",
+            "download",
+            "--no-deps",
+            "--only-binary",
+            ":all:",
+            "--index-url",
+            previous.index_url,
+            "--dest",
+            str(dest),
+            f"{config.package}=={previous.version}",
+        )
+        return dest / previous.filename
+    tag = previous.version.tag(config.tag_prefix)
     source = dest / "source"
     source.mkdir(parents=True)
     archive = dest / "source.tar"
     run("git", "-C", str(repo), "archive", "--format=tar", "-o", str(archive), tag)
     with tarfile.open(archive) as tar:
-        tar.extractall(source)  # noqa: S202 - our own repository's archive
-    run("python", "-m", "build", "--wheel", "--installer", "uv", "--outdir", str(dest),
-        str(source))
+        tar.extractall(source)
+    run("python", "-m", "build", "--wheel", "--installer", "uv", "--outdir", str(dest), str(source))
     wheels = sorted(dest.glob("*.whl"))
     if not wheels:
         raise PrereleaseError(f"building {tag} made no wheel in {dest}")
-    return wheels[0], f"{tag}, built from git"
+    return wheels[0]
 
 
 @dataclass(frozen=True)
@@ -392,8 +477,15 @@ def _last_word(text: str) -> str:
     return words[-1] if words else ""
 
 
-def upgrade_check(run: Runner, venv: Path, old_wheel: Path, new_wheel: Path,
-                  new_version: str, workdir: Path, python: str = sys.executable) -> UpgradeReport:
+def upgrade_check(
+    run: Runner,
+    venv: Path,
+    old_wheel: Path,
+    new_wheel: Path,
+    new_version: str,
+    workdir: Path,
+    python: str = sys.executable,
+) -> UpgradeReport:
     """Old release in a fresh venv with data in it; new wheel over it, migrated; data intact."""
     db = workdir / "upgrade.sqlite3"
     env = {"MDI_DB_PATH": str(db), "MDI_DATABASE_URL": f"sqlite:///{db}"}
@@ -403,8 +495,12 @@ def upgrade_check(run: Runner, venv: Path, old_wheel: Path, new_wheel: Path,
         return run(exe, *args, env=env)
 
     def snapshot() -> tuple[dict[str, int], dict[str, Any]]:
-        symbols = {name: int(count) for name, count in
-                   (line.split() for line in cli("symbols").splitlines() if line.strip())}
+        symbols = {
+            name: int(count)
+            for name, count in (
+                line.split() for line in cli("symbols").splitlines() if line.strip()
+            )
+        }
         return symbols, {name: json.loads(cli("bars", name, "--json")) for name in symbols}
 
     run("uv", "venv", "--python", python, str(venv))
@@ -420,17 +516,23 @@ def upgrade_check(run: Runner, venv: Path, old_wheel: Path, new_wheel: Path,
     run("uv", "pip", "install", "--python", str(venv / "bin" / "python"), str(new_wheel))
     reported = _last_word(cli("--version"))
     if reported != new_version:
-        raise PrereleaseError(f"after installing {new_wheel.name} over {old_version}, "
-                              f"--version reports {reported!r}, not {new_version}")
+        raise PrereleaseError(
+            f"after installing {new_wheel.name} over {old_version}, "
+            f"--version reports {reported!r}, not {new_version}"
+        )
     cli("db", "upgrade")
     new_revision = _last_word(cli("db", "current"))
     after_symbols, after_bars = snapshot()
-    problems = [f"{name}: {count} bars before, {after_symbols.get(name, 0)} after"
-                for name, count in symbols.items() if after_symbols.get(name) != count]
+    problems = [
+        f"{name}: {count} bars before, {after_symbols.get(name, 0)} after"
+        for name, count in symbols.items()
+        if after_symbols.get(name) != count
+    ]
     for name, rows in bars.items():
-        for i, (old, new) in enumerate(zip(rows, after_bars.get(name, []))):
-            changed = {key: (value, new.get(key)) for key, value in old.items()
-                       if new.get(key) != value}
+        for i, (old, new) in enumerate(zip(rows, after_bars.get(name, []), strict=False)):
+            changed = {
+                key: (value, new.get(key)) for key, value in old.items() if new.get(key) != value
+            }
             if changed:
                 problems.append(f"{name} bar {i} changed: {changed}")
                 break

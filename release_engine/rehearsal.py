@@ -35,20 +35,27 @@ class StandIns:
     sink: NotificationSink
     registry: Any | None  # RegistryStandIn, when a container engine is available
     engine_reason: str = ""
+    image_namespace: str = ""  # a path inside the registry, so rehearsals can share one
 
 
 @contextmanager
 def stand_ins(workdir: Path, *, repository: str = "rehearsal/release",
-              with_registry: bool = True) -> Iterator[StandIns]:
-    """Start every stand-in under *workdir*; stop them all on exit, whatever happened."""
+              with_registry: bool = True, registry: Any | None = None,
+              image_namespace: str = "") -> Iterator[StandIns]:
+    """Start every stand-in under *workdir*; stop them all on exit, whatever happened.
+
+    A running *registry* may be passed in to be shared (it is then not stopped here).
+    """
     from .container import detect_engine
 
     with ExitStack() as stack:
         index = stack.enter_context(PackageIndexStandIn(workdir / "index"))
         github = stack.enter_context(GitHubStandIn(repository=repository))
         sink = stack.enter_context(NotificationSink())
-        registry, reason = None, ""
-        if not with_registry:
+        reason = ""
+        if registry is not None:
+            pass
+        elif not with_registry:
             reason = "container steps not wanted"
         elif detect_engine() is None:
             reason = "no container engine found (podman, buildah or docker)"
@@ -56,7 +63,7 @@ def stand_ins(workdir: Path, *, repository: str = "rehearsal/release",
             from .standins.registry import RegistryStandIn
 
             registry = stack.enter_context(RegistryStandIn(workdir / "registry"))
-        yield StandIns(index, github, sink, registry, reason)
+        yield StandIns(index, github, sink, registry, reason, image_namespace)
 
 
 def clone_for_rehearsal(source: Path, workdir: Path, main_branch: str = "main") -> Path:
@@ -86,7 +93,7 @@ def rehearsal_context(work: Path, version: str, s: StandIns, *,
         "github_api_url": s.github.url,
         "index_url": s.index.upload_url,
         "index_simple_url": s.index.simple_url,
-        "image": f"{s.registry.url}/{name}" if s.registry else "",
+        "image": f"{s.registry.url}/{s.image_namespace}{name}" if s.registry else "",
         "registry_tls_verify": False,
     }
     if config.rehearsal_base_image:

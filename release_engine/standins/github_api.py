@@ -75,7 +75,9 @@ class GitHubStandIn:
         self._server.standin = self  # type: ignore[attr-defined]
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
         self.state.base_url = self.url
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.05,), name="github-standin", daemon=True
+        )
         self._thread.start()
 
     # --- what tests look at ------------------------------------------------------------
@@ -98,8 +100,7 @@ class GitHubStandIn:
 
     def releases(self) -> list[Json]:
         """The stored releases as GitHub shows them, newest first."""
-        with self.state.lock:
-            return [self.state.render_release(r) for r in reversed(self.state.data["releases"])]
+        return self.state.releases()
 
     # --- seeding what GitHub's API cannot create the same way --------------------------
     def seed_pull(self, number: int, head_sha: str, merge_commit_sha: str | None,

@@ -21,7 +21,6 @@ from packaging.version import InvalidVersion, Version
 
 Json = dict[str, Any]
 _DOCS = "https://docs.github.com/rest"
-_BOT = "release-bot"
 _RELEASE_FIELDS = {"tag_name": str, "target_commitish": str, "name": str, "body": str,
                    "draft": bool, "prerelease": bool}
 
@@ -39,9 +38,14 @@ def not_found() -> Reply:
 
 
 def _invalid(resource: str, field: str, code: str = "invalid") -> Reply:
-    errors = [{"resource": resource, "code": code, "field": field}]
-    body = {"message": "Validation Failed", "errors": errors, "documentation_url": _DOCS}
-    return Reply(422, body)
+    err = [{"resource": resource, "code": code, "field": field}]
+    return Reply(422, {"message": "Validation Failed", "errors": err, "documentation_url": _DOCS})
+
+
+def _first(found: list[Json]) -> Json:
+    if not found:
+        raise not_found()
+    return found[0]
 
 
 def _now() -> str:
@@ -70,29 +74,26 @@ class GitHubState:
             self.data.update(json.loads(state_file.read_text()))
 
     def next_id(self) -> int:
-        value: int = self.data["next_id"]
-        self.data["next_id"] = value + 1
-        return value
+        self.data["next_id"] += 1
+        return int(self.data["next_id"]) - 1
 
     def save(self) -> None:
-        if self.state_file is None:
-            return
-        tmp = self.state_file.with_name(self.state_file.name + ".tmp")
-        tmp.write_text(json.dumps(self.data, indent=1, sort_keys=True))
-        os.replace(tmp, self.state_file)
+        if self.state_file is not None:  # written whole, then renamed: never half a file
+            tmp = self.state_file.with_name(self.state_file.name + ".tmp")
+            tmp.write_text(json.dumps(self.data, indent=1, sort_keys=True))
+            os.replace(tmp, self.state_file)
 
-    # --- releases ----------------------------------------------------------------------
+    def releases(self) -> list[Json]:
+        """Every release as GitHub shows it, newest first."""
+        with self.lock:
+            return [self.render_release(r) for r in reversed(self.data["releases"])]
+
     def find_release(self, release_id: int) -> Json:
-        for release in self.data["releases"]:
-            if release["id"] == release_id:
-                return release  # type: ignore[no-any-return]
-        raise not_found()
+        return _first([r for r in self.data["releases"] if r["id"] == release_id])
 
     def release_for_tag(self, tag: str) -> Json:
-        for release in self.data["releases"]:
-            if release["tag_name"] == tag and not release["draft"]:
-                return release  # type: ignore[no-any-return]
-        raise not_found()
+        """The published release for *tag*: GitHub does not find drafts by tag."""
+        return _first([r for r in self.data["releases"] if r["tag_name"] == tag and not r["draft"]])
 
     def latest_release(self) -> Json:
         """The release marked latest, else (``legacy``) the newest by date, then by version."""
@@ -212,10 +213,10 @@ class GitHubState:
         return [self.render_check_run(run) for run in reversed(runs)]
 
     # --- shapes ------------------------------------------------------------------------
-    def api_url(self) -> str:
+    def api_url(self) -> str:  # where the API serves this repository
         return f"{self.base_url}/repos/{self.repository}"
 
-    def web_url(self) -> str:
+    def web_url(self) -> str:  # what html_url fields point at
         return f"{self.base_url}/{self.repository}"
 
     def render_user(self, login: str, kind: str = "User") -> Json:
@@ -245,7 +246,7 @@ class GitHubState:
                 "node_id": f"RE_{rid}", "tag_name": r["tag_name"],
                 "target_commitish": r["target_commitish"], "name": r["name"], "body": r["body"],
                 "draft": r["draft"], "prerelease": r["prerelease"], "created_at": r["created_at"],
-                "published_at": r["published_at"], "author": self.render_user(_BOT, "Bot"),
+                "published_at": r["published_at"], "author": self.render_user("release-bot", "Bot"),
                 "assets": [], "tarball_url": f"{api}/tarball/{tag}",
                 "zipball_url": f"{api}/zipball/{tag}"}
 
@@ -253,7 +254,7 @@ class GitHubState:
         return {"url": f"{self.api_url()}/statuses/{s['sha']}", "avatar_url": None,
                 "id": s["id"], "node_id": f"SC_{s['id']}", "state": s["state"],
                 "description": s["description"], "target_url": s["target_url"],
-                "context": s["context"], "creator": self.render_user(_BOT, "Bot"),
+                "context": s["context"], "creator": self.render_user("release-bot", "Bot"),
                 "created_at": s["created_at"], "updated_at": s["updated_at"]}
 
     def render_check_run(self, c: Json) -> Json:

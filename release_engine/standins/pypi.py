@@ -15,12 +15,15 @@ import sys
 import time
 import urllib.error
 import urllib.request
+import warnings
 from pathlib import Path
 from types import TracebackType
 
-from passlib.apache import HtpasswdFile  # type: ignore[import-untyped]
-
 from ..errors import StandInError
+
+with warnings.catch_warnings():  # passlib imports the deprecated crypt module
+    warnings.simplefilter("ignore", DeprecationWarning)
+    from passlib.apache import HtpasswdFile  # type: ignore[import-untyped]
 
 _START_TIMEOUT = 30.0
 

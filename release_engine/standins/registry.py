@@ -112,7 +112,6 @@ class RegistryStandIn:
                 self._proc = subprocess.Popen(
                     [REGISTRY_BINARY, "serve", str(self._config)],
                     stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                    start_new_session=True,
                 )
             if self._wait_until_up():
                 return

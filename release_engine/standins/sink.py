@@ -87,7 +87,7 @@ class NotificationSink:
         self._server.sink = self
         self.port: int = self._server.server_address[1]
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name="notification-sink", daemon=True
+            target=self._server.serve_forever, args=(0.05,), name="notification-sink", daemon=True
         )
         self._thread.start()
 

@@ -154,6 +154,8 @@ def _serve(args: argparse.Namespace, engine: Engine) -> int:
         db.require_schema(engine)
     except db.SchemaNotReadyError as exc:
         print(f"warning: {exc}; /health answers 503 until then", file=sys.stderr)
+    except SQLAlchemyError as exc:
+        print(f"warning: database unavailable: {_one_line(exc)}", file=sys.stderr)
     uvicorn.run(create_app(), host=args.host, port=args.port)
     return 0
 

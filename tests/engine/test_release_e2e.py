@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import subprocess
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -34,17 +36,32 @@ class Rehearsal:
         return release(ctx, ConsoleReporter(), **kwargs)  # type: ignore[arg-type]
 
 
+@pytest.fixture(scope="module")
+def shared_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """One real registry for a module; each test pushes under its own namespace."""
+    from release_engine.container import detect_engine
+
+    if detect_engine() is None:
+        if in_ci():
+            pytest.fail("CI must run the container steps: no container engine found")
+        yield None
+        return
+    from release_engine.standins.registry import RegistryStandIn
+
+    with RegistryStandIn(tmp_path_factory.mktemp("registry")) as registry:
+        yield registry
+    remove_images(registry.url)
+
+
 @pytest.fixture
-def rehearsal(source_repo: Path, tmp_path: Path, clean_env: None) -> Iterator[Rehearsal]:
-    with stand_ins(tmp_path / "standins") as s:
-        if s.registry is None and in_ci():
-            pytest.fail(f"CI must run the container steps: {s.engine_reason}")
+def rehearsal(source_repo: Path, tmp_path: Path, clean_env: None, shared_registry: Any,
+              request: pytest.FixtureRequest) -> Iterator[Rehearsal]:
+    namespace = "".join(c if c.isalnum() else "-" for c in request.node.name.lower())[-60:]
+    with stand_ins(tmp_path / "standins", registry=shared_registry,
+                   with_registry=shared_registry is not None,
+                   image_namespace=f"{namespace.strip('-')}/") as s:
         work = clone_for_rehearsal(source_repo, tmp_path)
-        try:
-            yield Rehearsal(work, tmp_path / "remote.git", s)
-        finally:
-            if s.registry is not None:
-                remove_images(s.registry.url)
+        yield Rehearsal(work, tmp_path / "remote.git", s)
 
 
 def remove_images(prefix: str) -> None:
@@ -59,6 +76,16 @@ def remove_images(prefix: str) -> None:
             subprocess.run([engine, "rmi", "--force", *refs], capture_output=True, check=False)
 
 
+def github_get(s: StandIns, path: str) -> list[dict[str, Any]]:
+    """Read the GitHub stand-in from outside, as any API client would."""
+    request = urllib.request.Request(f"{s.github.url}/repos/{s.github.repository}{path}",
+                                     headers={"Authorization": f"Bearer {s.github.token}",
+                                              "Accept": "application/vnd.github+json"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        data: list[dict[str, Any]] = json.loads(response.read())
+    return data
+
+
 def published_state(r: Rehearsal, version: str = VERSION) -> dict[str, object]:
     """Everything the release published, read back from the stand-ins and the remote."""
     tag = f"v{version}"
@@ -68,6 +95,7 @@ def published_state(r: Rehearsal, version: str = VERSION) -> dict[str, object]:
         "tag_message": git(remote, "tag", "-l", "--format=%(contents:subject)", tag),
         "tag_subject": git(remote, "log", "-1", "--format=%s", f"{tag}^{{commit}}"),
         "tag_tree": git(remote, "rev-parse", f"{tag}^{{tree}}"),
+        "main_tree": git(remote, "rev-parse", "main^{tree}"),
         "merges": git(remote, "log", "--merges", "--format=%s", "main"),
         "main_contains_tag": subprocess.run(
             ["git", "merge-base", "--is-ancestor", tag, "main"], cwd=remote).returncode == 0,
@@ -78,7 +106,7 @@ def published_state(r: Rehearsal, version: str = VERSION) -> dict[str, object]:
     changelog = git(remote, "show", f"{tag}:CHANGELOG.md")
     state["section"] = extract_section(changelog, version)
     state["served"] = sorted(index.served_files(r.s.index.simple_url, "market-data-ingestion"))
-    state["release_bodies"] = [rel["body"] for rel in r.s.github.state.releases()]
+    state["release_bodies"] = [rel["body"] for rel in github_get(r.s, "/releases")]
     state["release_posts"] = r.s.github.count("POST", "/repos/rehearsal/release/releases")
     state["notifications"] = len(r.s.sink.received)
     state["packages_on_disk"] = sorted(p.name for p in r.s.index.packages.iterdir())
@@ -87,11 +115,11 @@ def published_state(r: Rehearsal, version: str = VERSION) -> dict[str, object]:
 
         client = RegistryClient(f"http://{r.s.registry.url}", r.s.registry.username,
                                 r.s.registry.password)
-        state["image_tags"] = sorted(client.tags("market-data-ingestion"))
-        digests = {t: client.manifest_digest("market-data-ingestion", t)
-                   for t in (tag, "latest")}
+        repository = f"{r.s.image_namespace}market-data-ingestion"
+        state["image_tags"] = sorted(client.tags(repository))
+        digests = {t: client.manifest_digest(repository, t) for t in (tag, "latest")}
         state["one_digest"] = digests[tag] is not None and digests[tag] == digests["latest"]
-        state["image_label"] = client.config_labels("market-data-ingestion", tag)[VERSION_LABEL]
+        state["image_label"] = client.config_labels(repository, tag)[VERSION_LABEL]
     return state
 
 
@@ -145,13 +173,16 @@ def test_dry_run_changes_nothing_anywhere(rehearsal: Rehearsal,
 
             registry = RegistryClient(f"http://{rehearsal.s.registry.url}",
                                       rehearsal.s.registry.username,
-                                      rehearsal.s.registry.password).tags("market-data-ingestion")
+                                      rehearsal.s.registry.password).tags(
+                f"{rehearsal.s.image_namespace}market-data-ingestion")
+        # git's own index refreshes stat data on every status; everything else must stay.
         files = sorted((p.relative_to(work).as_posix(), p.stat().st_mtime_ns)
-                       for p in work.rglob("*") if p.is_file() and "release.lock" not in p.name)
+                       for p in work.rglob("*") if p.is_file()
+                       and p.name not in ("release.lock", "index"))
         return (git(work, "show-ref"), git(work, "status", "--porcelain"),
                 git(work, "rev-parse", "--abbrev-ref", "HEAD"), git(remote, "show-ref"), files,
                 sorted(p.name for p in rehearsal.s.index.packages.iterdir()), registry,
-                rehearsal.s.github.state.releases(), len(rehearsal.s.sink.received))
+                github_get(rehearsal.s, "/releases"), len(rehearsal.s.sink.received))
 
     before = world()
     report = rehearsal.run(dry_run=True)

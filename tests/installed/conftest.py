@@ -29,8 +29,10 @@ EXPECTED_VERSION = os.environ.get("PRERELEASE_EXPECTED_VERSION", "")
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if EXPECTED_VERSION:
         return
-    skip = pytest.mark.skip(reason="checks an installed wheel: run it through nox "
-                                   "(nox -s build cli api sample_data migrations)")
+    skip = pytest.mark.skip(
+        reason="checks an installed wheel: run it through nox "
+        "(nox -s build cli api sample_data migrations)"
+    )
     for item in items:
         item.add_marker(skip)
 
@@ -58,8 +60,10 @@ class Result:
     stderr: str
 
     def __str__(self) -> str:
-        return (f"$ market-data-ingestion {' '.join(self.args)}\nexit {self.returncode}\n"
-                f"--- stdout\n{self.stdout}--- stderr\n{self.stderr}")
+        return (
+            f"$ market-data-ingestion {' '.join(self.args)}\nexit {self.returncode}\n"
+            f"--- stdout\n{self.stdout}--- stderr\n{self.stderr}"
+        )
 
 
 @dataclass
@@ -71,8 +75,14 @@ class Mdi:
     exe: Path = Path(sysconfig.get_path("scripts")) / "market-data-ingestion"
 
     def __call__(self, *args: str, timeout: float = 120) -> Result:
-        proc = subprocess.run([str(self.exe), *args], env=self.env, capture_output=True,
-                              text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+        proc = subprocess.run(
+            [str(self.exe), *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            stdin=subprocess.DEVNULL,
+        )
         result = Result(list(args), proc.returncode, proc.stdout, proc.stderr)
         assert "Traceback" not in proc.stderr, f"the command crashed:\n{result}"
         return result
@@ -89,7 +99,8 @@ class Mdi:
         if code == 1:
             lines = result.stderr.strip().splitlines()
             assert len(lines) == 1 and lines[0].startswith("error: "), (
-                f"expected one 'error: ...' line on stderr:\n{result}")
+                f"expected one 'error: ...' line on stderr:\n{result}"
+            )
         return result
 
 
@@ -151,25 +162,27 @@ class Server:
         return status, body
 
 
-def _output(proc: subprocess.Popen[str]) -> str:
-    return proc.stdout.read() if proc.stdout else ""
+class Servers:
+    """Starts ``market-data-ingestion serve`` on free 127.0.0.1 ports; stops them all on close."""
 
+    def __init__(self, logs: Path) -> None:
+        self.logs = logs
+        self.started: list[subprocess.Popen[str]] = []
 
-@pytest.fixture
-def serve(tmp_path: Path) -> Iterator[Callable[[Mdi], Server]]:
-    """Start ``market-data-ingestion serve`` on a free 127.0.0.1 port; stop it afterwards."""
-    started: list[subprocess.Popen[str]] = []
-
-    def start(mdi: Mdi) -> Server:
+    def __call__(self, mdi: Mdi) -> Server:
         port = free_port()
-        log = (tmp_path / f"server-{port}.log").open("w+")
+        log = (self.logs / f"server-{port}.log").open("w+")
         proc = subprocess.Popen(
             [str(mdi.exe), "serve", "--host", "127.0.0.1", "--port", str(port)],
-            env=mdi.env, stdout=log, stderr=subprocess.STDOUT, text=True,
-            stdin=subprocess.DEVNULL)
-        started.append(proc)
+            env=mdi.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            text=True,
+            stdin=subprocess.DEVNULL,
+        )
+        self.started.append(proc)
         url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if proc.poll() is not None:
                 log.seek(0)
@@ -180,11 +193,19 @@ def serve(tmp_path: Path) -> Iterator[Callable[[Mdi], Server]]:
             except OSError:
                 pass
             time.sleep(0.1)
-        pytest.fail(f"the server did not answer on {url} within 30 s")
+        pytest.fail(f"the server did not answer on {url} within 60 s")
 
-    yield start
-    for proc in started:
-        stop(proc)
+    def close(self) -> None:
+        for proc in self.started:
+            stop(proc)
+
+
+@pytest.fixture
+def serve(tmp_path: Path) -> Iterator[Callable[[Mdi], Server]]:
+    """Start the installed server on a free 127.0.0.1 port (stopped after the test)."""
+    servers = Servers(tmp_path)
+    yield servers
+    servers.close()
 
 
 def stop(proc: subprocess.Popen[str]) -> int:
@@ -225,4 +246,3 @@ def same_bar(row: Mapping[str, str], bar: Mapping[str, Any]) -> bool:
         and all(float(row[k]) == float(bar[k]) for k in ("open", "high", "low", "close"))
         and int(float(row["volume"])) == int(bar["volume"])
     )
-

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from pathlib import Path
+from collections.abc import Callable, Iterator
 
 import pytest
-from conftest import EXPECTED_VERSION, Mdi, Server, http_get, stop, write_csv
+from conftest import EXPECTED_VERSION, Mdi, Server, Servers, http_get, mdi_env, stop, write_csv
 
 ROWS = [
     ("ACME", "2024-01-02T21:00:00Z", 10.5, 11.0, 10.0, 10.75, 1000),
@@ -15,10 +14,16 @@ ROWS = [
 ]
 
 
-@pytest.fixture
-def server(migrated: Mdi, serve: Callable[[Mdi], Server], tmp_path: Path) -> Server:
-    migrated.ok("ingest", str(write_csv(tmp_path / "bars.csv", ROWS)))
-    return serve(migrated)
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """One server for the read-only checks, on a migrated database holding ROWS."""
+    tmp = tmp_path_factory.mktemp("api")
+    mdi = Mdi(tmp / "api.sqlite3", mdi_env(tmp / "api.sqlite3"))
+    mdi.ok("db", "upgrade")
+    mdi.ok("ingest", str(write_csv(tmp / "bars.csv", ROWS)))
+    servers = Servers(tmp)
+    yield servers(mdi)
+    servers.close()
 
 
 def test_health_and_version(server: Server) -> None:
@@ -50,8 +55,9 @@ def test_unknown_symbol_is_404(server: Server) -> None:
     assert server.get("/bars/NOPE")[0] == 404
 
 
-@pytest.mark.parametrize("query", ["?start=yesterday", "?end=2024-13-45",
-                                   "?start=2024-02-01&end=2024-01-01"])
+@pytest.mark.parametrize(
+    "query", ["?start=yesterday", "?end=2024-13-45", "?start=2024-02-01&end=2024-01-01"]
+)
 def test_bad_parameters_are_422(server: Server, query: str) -> None:
     status, body = server.get(f"/bars/ACME{query}")
     assert status == 422, body

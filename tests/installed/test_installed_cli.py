@@ -22,8 +22,13 @@ def test_version(mdi: Mdi) -> None:
 
 
 def test_python_dash_m(mdi: Mdi) -> None:
-    proc = subprocess.run([sys.executable, "-m", "market_data_ingestion", "--version"],
-                          env=mdi.env, capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-m", "market_data_ingestion", "--version"],
+        env=mdi.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == f"market-data-ingestion {EXPECTED_VERSION}"
 
@@ -71,8 +76,11 @@ def test_ingest_symbols_bars(migrated: Mdi, tmp_path: Path) -> None:
     bars = json.loads(migrated.ok("bars", "acme", "--json").stdout)
     assert [b["close"] for b in bars] == [10.75, 11.5, 11.25]
     assert bars[1]["volume"] == 2000 and bars[1]["symbol"] == "ACME"
-    window = json.loads(migrated.ok("bars", "ACME", "--json", "--start", "2024-01-03",
-                                    "--end", "2024-01-03T23:59:59Z").stdout)
+    window = json.loads(
+        migrated.ok(
+            "bars", "ACME", "--json", "--start", "2024-01-03", "--end", "2024-01-03T23:59:59Z"
+        ).stdout
+    )
     assert [b["timestamp"] for b in window] == ["2024-01-03T21:00:00Z"]
     assert "unknown symbol" in migrated.fails("bars", "NOPE").stderr
     migrated.fails("bars", "ACME", "--start", "2024-02-01", "--end", "2024-01-01")

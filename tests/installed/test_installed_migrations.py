@@ -11,11 +11,12 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import market_data_ingestion
 import pytest
 import sqlalchemy as sa
 from alembic.script import ScriptDirectory
 from conftest import Mdi, mdi_env
+
+import market_data_ingestion
 
 POSTGRES_ENV = "MDI_TEST_POSTGRES_URL"
 
@@ -44,8 +45,10 @@ def postgres_url() -> Iterator[str]:
     """A new, empty database on the PostgreSQL server of $MDI_TEST_POSTGRES_URL."""
     server = os.environ.get(POSTGRES_ENV, "").strip()
     if not server:
-        message = (f"{POSTGRES_ENV} is not set: start PostgreSQL and export e.g. "
-                   f"{POSTGRES_ENV}=postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")
+        message = (
+            f"{POSTGRES_ENV} is not set: start PostgreSQL and export e.g. "
+            f"{POSTGRES_ENV}=postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
+        )
         if os.environ.get("CI"):
             pytest.fail(f"CI is set and {message}")
         pytest.skip(message)
@@ -56,9 +59,11 @@ def postgres_url() -> Iterator[str]:
             conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
     except sa.exc.SQLAlchemyError as exc:
         admin.dispose()
-        pytest.fail(f"cannot create a test database on {POSTGRES_ENV} "
-                    f"({sa.make_url(server).render_as_string(hide_password=True)}): "
-                    f"{' '.join(str(exc.orig or exc).split())}")
+        pytest.fail(
+            f"cannot create a test database on {POSTGRES_ENV} "
+            f"({sa.make_url(server).render_as_string(hide_password=True)}): "
+            f"{' '.join(str(exc.orig or exc).split())}"
+        )
     try:
         yield sa.make_url(server).set(database=name).render_as_string(hide_password=False)
     finally:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
-from conftest import Mdi, Server, sample_rows, same_bar
+from conftest import Mdi, Server, same_bar, sample_rows
 
 
 def test_sample_through_cli_and_api(migrated: Mdi, serve: Callable[[Mdi], Server]) -> None:
@@ -31,18 +31,22 @@ def test_sample_through_cli_and_api(migrated: Mdi, serve: Callable[[Mdi], Server
         assert status == 200
         assert from_cli == from_api, f"{symbol}: the CLI and the API disagree"
         assert len(from_api) == len(rows)
-        for row, bar in zip(rows, from_api):
+        for row, bar in zip(rows, from_api, strict=True):
             assert same_bar(row, bar), f"{symbol}: CSV row {row} came back as {bar}"
         summary = next(s for s in symbols if s["symbol"] == symbol)
-        assert (summary["first"], summary["last"]) == (from_api[0]["timestamp"],
-                                                       from_api[-1]["timestamp"])
+        assert (summary["first"], summary["last"]) == (
+            from_api[0]["timestamp"],
+            from_api[-1]["timestamp"],
+        )
 
 
 def test_sample_ingested_twice_changes_nothing(migrated: Mdi) -> None:
     migrated.ok("ingest", "--sample")
     before = migrated.ok("symbols").stdout
-    bars = {line.split()[0]: migrated.ok("bars", line.split()[0], "--json").stdout
-            for line in before.splitlines()}
+    bars = {
+        line.split()[0]: migrated.ok("bars", line.split()[0], "--json").stdout
+        for line in before.splitlines()
+    }
     migrated.ok("ingest", "--sample")
     assert migrated.ok("symbols").stdout == before
     for symbol, out in bars.items():

@@ -185,13 +185,19 @@ def test_ingest_needs_exactly_one_source(run: Run, write_csv: Callable[..., Path
     assert run("ingest", str(path), "--sample").code == 1
 
 
-def test_unreachable_database_is_one_line(
-    run: Run, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("nosuchdialect://x/y", "error: database error: "),
+        ("sqlite:///{tmp}/not-a-dir/x/db.sqlite3", "error: database unavailable: "),
+    ],
+)
+def test_bad_database_url_is_one_line(
+    run: Run, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, url: str, expected: str
 ) -> None:
-    blocker = tmp_path / "file"
-    blocker.write_text("", encoding="utf-8")
-    monkeypatch.setenv("MDI_DATABASE_URL", f"sqlite:///{blocker}/sub/db.sqlite3")
-    result = run("db", "current")
+    (tmp_path / "not-a-dir").write_text("", encoding="utf-8")
+    monkeypatch.setenv("MDI_DATABASE_URL", url.format(tmp=tmp_path))
+    result = run("symbols")
     assert result.code == 1
-    assert result.err.startswith("error: ")
+    assert result.err.startswith(expected)
     assert result.err.count("\n") == 1

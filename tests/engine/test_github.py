@@ -1,0 +1,224 @@
+"""GitHubClient over real HTTP against the GitHub API stand-in, through real PyGithub."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+
+import pytest
+
+from release_engine.errors import ConfigError, ConflictError, ReleaseError
+from release_engine.github import CIState, GitHubClient, ReleaseInfo
+from release_engine.standins.github_api import GitHubStandIn
+
+REPO = "your-org/finbot"
+RELEASES = f"/repos/{REPO}/releases"
+SHA = "a" * 40
+HEAD = "b" * 40
+
+
+@pytest.fixture
+def gh() -> Iterator[GitHubStandIn]:
+    standin = GitHubStandIn(REPO)
+    try:
+        yield standin
+    finally:
+        standin.stop()
+
+
+@pytest.fixture
+def client(gh: GitHubStandIn) -> GitHubClient:
+    return GitHubClient(gh.url, REPO, gh.token)
+
+
+def release(client: GitHubClient, tag: str, *, prerelease: bool = False, latest: bool = True,
+            body: str = "notes") -> ReleaseInfo:
+    return client.create_release(tag, name=tag, body=body, prerelease=prerelease,
+                                 make_latest=latest)
+
+
+# --- releases --------------------------------------------------------------------------------
+
+
+def test_observe_create_observe_makes_exactly_one_post(gh: GitHubStandIn, client: GitHubClient
+                                                       ) -> None:
+    assert client.release_for_tag("v1.0.0") is None
+    made = release(client, "v1.0.0", body="## [1.0.0]\n\n- Added things.")
+    assert made == ReleaseInfo(id=made.id, tag="v1.0.0", name="v1.0.0",
+                               body="## [1.0.0]\n\n- Added things.", html_url=made.html_url,
+                               prerelease=False, draft=False)
+    assert made.html_url.endswith(f"/{REPO}/releases/tag/v1.0.0")
+    assert client.release_for_tag("v1.0.0") == made
+    assert gh.count("POST", RELEASES) == 1
+    assert gh.count("GET", f"{RELEASES}/tags/v1.0.0") == 2
+
+
+def test_a_second_create_for_the_tag_is_a_conflict(gh: GitHubStandIn, client: GitHubClient) -> None:
+    release(client, "v1.0.0")
+    with pytest.raises(ConflictError, match=r"already_exists .* your-org/finbot"):
+        release(client, "v1.0.0")
+    assert len(gh.releases()) == 1
+
+
+def test_update_replaces_the_body_and_keeps_name_and_prerelease(client: GitHubClient) -> None:
+    made = release(client, "v2.0.0rc1", prerelease=True, latest=False, body="old")
+    updated = client.update_release(made.id, body="new", make_latest=False)
+    assert (updated.body, updated.name, updated.prerelease) == ("new", "v2.0.0rc1", True)
+    assert client.release_for_tag("v2.0.0rc1") == updated
+
+
+def test_make_latest_on_create_and_update(client: GitHubClient) -> None:
+    assert client.latest_release_tag() is None
+    release(client, "v1.0.0")
+    assert client.latest_release_tag() == "v1.0.0"
+    release(client, "v1.1.0rc1", prerelease=True, latest=True)  # never latest
+    assert client.latest_release_tag() == "v1.0.0"
+    release(client, "v2.0.0")
+    backport = release(client, "v1.0.1", latest=False)
+    assert client.latest_release_tag() == "v2.0.0"
+    client.update_release(backport.id, body="edited", make_latest=False)
+    assert client.latest_release_tag() == "v2.0.0"
+    client.update_release(backport.id, body="edited", make_latest=True)
+    assert client.latest_release_tag() == "v1.0.1"
+
+
+def test_update_of_a_missing_release_is_an_error(client: GitHubClient) -> None:
+    with pytest.raises(ConfigError, match="404 Not Found for your-org/finbot while updating"):
+        client.update_release(999, body="x", make_latest=False)
+
+
+# --- CI state --------------------------------------------------------------------------------
+
+
+def test_no_statuses_and_no_check_runs_is_none(client: GitHubClient) -> None:
+    assert client.ci_state(SHA) == CIState("none", [], [])
+
+
+def test_ci_state_combines_statuses_and_check_runs(gh: GitHubStandIn, client: GitHubClient
+                                                   ) -> None:
+    gh.seed_status(SHA, "ci/tests", "success")
+    assert client.ci_state(SHA) == CIState("success")
+    gh.seed_check_run(SHA, "lint", status="in_progress")
+    gh.seed_status(SHA, "ci/docs", "pending")
+    assert client.ci_state(SHA) == CIState("pending", [], ["ci/docs", "lint"])
+    gh.seed_check_run(SHA, "build", conclusion="timed_out")
+    gh.seed_status(SHA, "ci/tests", "error")
+    assert client.ci_state(SHA) == CIState("failure", ["build", "ci/tests"], ["ci/docs", "lint"])
+
+
+def test_check_runs_alone_count_and_reruns_supersede(gh: GitHubStandIn, client: GitHubClient
+                                                     ) -> None:
+    gh.seed_check_run(SHA, "tests", conclusion="failure")
+    assert client.ci_state(SHA).state == "failure"
+    gh.seed_check_run(SHA, "tests", conclusion="success")
+    gh.seed_check_run(SHA, "optional", conclusion="skipped")
+    gh.seed_check_run(SHA, "info", conclusion="neutral")
+    assert client.ci_state(SHA) == CIState("success")
+
+
+# --- reviews ---------------------------------------------------------------------------------
+
+
+def test_approved_merged_pull_is_found_by_merge_commit_or_head(gh: GitHubStandIn,
+                                                               client: GitHubClient) -> None:
+    gh.seed_pull(12, head_sha=HEAD, merge_commit_sha=SHA, approved_by=["alice"])
+    assert client.approved_pull_for(SHA) == 12
+    assert client.approved_pull_for(HEAD) == 12
+    assert client.approved_pull_for("c" * 40) is None
+    assert client.approved_pull_for(SHA, base="release/1.x") is None
+
+
+@pytest.mark.parametrize(
+    ("merged", "approvers", "later", "expected"),
+    [
+        (False, ["alice"], [], None),
+        (True, [], [], None),
+        (True, [], [("bob", "COMMENTED")], None),
+        (True, ["alice"], [("alice", "CHANGES_REQUESTED")], None),
+        (True, ["alice"], [("alice", "CHANGES_REQUESTED"), ("alice", "APPROVED")], 5),
+        (True, ["alice"], [("alice", "COMMENTED")], 5),
+        (True, ["alice"], [("bob", "CHANGES_REQUESTED")], 5),
+        (True, [], [("bob", "CHANGES_REQUESTED"), ("bob", "DISMISSED")], None),
+    ],
+)
+def test_review_rules(gh: GitHubStandIn, client: GitHubClient, merged: bool,
+                      approvers: list[str], later: list[tuple[str, str]],
+                      expected: int | None) -> None:
+    gh.seed_pull(5, head_sha=HEAD, merge_commit_sha=SHA if merged else None, merged=merged,
+                 approved_by=approvers)
+    for user, state in later:
+        gh.seed_review(5, user, state)
+    assert client.approved_pull_for(HEAD) == expected
+
+
+# --- errors ----------------------------------------------------------------------------------
+
+
+def test_bad_token_is_one_sentence_without_the_token(gh: GitHubStandIn) -> None:
+    wrong = "ghp_wrongtoken0123456789"
+    client = GitHubClient(gh.url, REPO, wrong)
+    for call in (lambda: client.release_for_tag("v1"), client.latest_release_tag,
+                 lambda: client.ci_state(SHA), lambda: release(client, "v1")):
+        with pytest.raises(ConfigError) as caught:
+            call()
+        assert str(caught.value) == (
+            "GitHub answered 401 Bad credentials for your-org/finbot: check GITHUB_TOKEN"
+        )
+    assert gh.count("POST", RELEASES) == 1  # refused, never retried
+
+
+def test_invisible_repository_is_not_mistaken_for_no_release(gh: GitHubStandIn) -> None:
+    client = GitHubClient(gh.url, "your-org/elsewhere", gh.token)
+    with pytest.raises(ConfigError, match="404 Not Found for your-org/elsewhere"):
+        client.release_for_tag("v1.0.0")
+    with pytest.raises(ConfigError, match="check github_repository"):
+        client.latest_release_tag()
+
+
+def test_repo_visibility_is_checked_once(gh: GitHubStandIn, client: GitHubClient) -> None:
+    assert client.release_for_tag("v1") is None
+    assert client.release_for_tag("v2") is None
+    assert gh.count("GET", f"/repos/{REPO}") == 1
+
+
+def test_unreachable_api_is_a_release_error(gh: GitHubStandIn) -> None:
+    client = GitHubClient(gh.url, REPO, gh.token)
+    gh.stop()
+    with pytest.raises(ReleaseError, match=r"could not reach GitHub at http://127\.0\.0\.1:"):
+        client.release_for_tag("v1")
+
+
+@pytest.mark.parametrize(("repository", "token"), [("finbot", "t0ken"), ("a/b/c", "t0ken"),
+                                                   ("your-org/finbot", "")])
+def test_bad_configuration_is_refused_before_any_request(repository: str, token: str) -> None:
+    with pytest.raises(ConfigError):
+        GitHubClient("http://127.0.0.1:9", repository, token)
+
+
+def test_debug_logging_never_shows_the_token(
+    gh: GitHubStandIn, caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str]
+) -> None:
+    github_logger = logging.getLogger("github")
+    before = github_logger.level
+    github_logger.setLevel(logging.DEBUG)  # PyGithub logs requests, headers and bodies
+    caplog.set_level(logging.DEBUG)
+    try:
+        client = GitHubClient(gh.url, REPO, gh.token)
+        made = release(client, "v1.0.0")
+        client.update_release(made.id, body="again", make_latest=True)
+        client.ci_state(SHA)
+        client.approved_pull_for(SHA)
+        client.latest_release_tag()
+        with pytest.raises(ConfigError):
+            GitHubClient(gh.url, REPO, gh.token + "x").latest_release_tag()
+        # Whatever a library may log one day: the filter redacts it where it is made.
+        logging.getLogger("github.Requester").debug("Authorization: token %s", gh.token)
+        logging.getLogger("urllib3.connectionpool").debug("header %s", gh.token)
+    finally:
+        github_logger.setLevel(before)
+    out, err = capfd.readouterr()
+    assert "github.Requester" in caplog.text and "urllib3" in caplog.text
+    assert "POST http://127.0.0.1" in caplog.text
+    for text in (caplog.text, out, err):
+        assert gh.token not in text
+    assert "Authorization: token ***" in caplog.text

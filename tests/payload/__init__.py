@@ -1,0 +1,1 @@
+"""Tests of the payload package (market_data_ingestion) against a real SQLite database."""
