@@ -41,6 +41,8 @@ class ReleaseConfig:
     deploy_manifests: tuple[str, ...] = ()
     notify_webhooks_env: str = "RELEASE_NOTIFY_WEBHOOKS"
     version_files: tuple[str, ...] = field(default=())
+    changelog_file: str = "CHANGELOG.md"
+    fragments_dir: str = "changelog.d"
 
     def with_overrides(self, **overrides: Any) -> ReleaseConfig:
         """A copy with every override that is not ``None`` applied (a flag beats config)."""
@@ -127,8 +129,11 @@ def load_config(repo: Path) -> ReleaseConfig:
     files = tuple(
         str(entry["filename"]) for entry in bump.get("files", []) if "filename" in entry
     )
+    towncrier = tool["towncrier"]
     return ReleaseConfig(
         package=str(package),
+        changelog_file=str(towncrier.get("filename", "NEWS.rst")),
+        fragments_dir=str(towncrier.get("directory", "newsfragments")),
         current_version=str(bump["current_version"]),
         version_files=("pyproject.toml", *files),
         **settings,

@@ -36,6 +36,8 @@ _RETRY = Retry(total=2, connect=2, read=0, status=2, backoff_factor=0.25, raise_
 
 @dataclass(frozen=True)
 class ReleaseInfo:
+    """A GitHub release as the engine needs it."""
+
     id: int
     tag: str
     name: str

@@ -14,10 +14,8 @@ from .version import newest_of_line, parse_version
 if TYPE_CHECKING:
     from .context import ReleaseContext
 
-__all__ = ["RELEASE_FILES", "is_resuming", "preflight"]
+__all__ = ["is_resuming", "preflight"]
 
-# What a release itself changes on its branch; a resumed release may find these modified.
-RELEASE_FILES = ("CHANGELOG.md", "changelog.d/")
 
 
 def is_resuming(ctx: ReleaseContext) -> bool:
@@ -47,7 +45,9 @@ def _check_tree(ctx: ReleaseContext, problems: list[str], resuming: bool) -> Non
     branch = ctx.git.current_branch()
     dirty = ctx.git.status_porcelain()
     if resuming:
-        allowed = (*ctx.config.version_files, *RELEASE_FILES)
+        # What the release itself changes on its branch may be found modified on resume.
+        allowed = (*ctx.config.version_files, ctx.config.changelog_file,
+                   ctx.config.fragments_dir + "/")
         stray = [line for line in dirty if not line[3:].startswith(allowed)]
         if stray:
             problems.append(f"uncommitted changes outside the release's own files ({stray[0][3:]}"
@@ -82,8 +82,8 @@ def _check_content(ctx: ReleaseContext, problems: list[str]) -> None:
         problems.append(f"changelog fragment(s) of unknown type would be dropped: {names}; "
                         f"rename to <issue>.<type>.md with type one of {', '.join(fragments.types)}")
     if not fragments.valid and not ctx.options.allow_empty:
-        problems.append("no changelog fragments in changelog.d/: add one with inv changelog.add, "
-                        "or pass --allow-empty")
+        problems.append(f"no changelog fragments in {ctx.config.fragments_dir}/: add one with "
+                        "inv changelog.add, or pass --allow-empty")
     proc = run([sys.executable, "-m", "bumpversion", "bump", "--dry-run", "--allow-dirty",
                 "--new-version", ctx.version.pep440], cwd=ctx.repo, check=False)
     if proc.returncode != 0:

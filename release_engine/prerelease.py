@@ -47,6 +47,7 @@ __all__ = [
     "image_check",
     "is_first_release",
     "list_sessions",
+    "mypy_targets",
     "next_version",
     "record_green_run",
     "run_session",
@@ -88,6 +89,17 @@ def stale_sources(repo: Path, artifact: Path) -> list[Path]:
     built = artifact.stat().st_mtime
     candidates = [repo / "pyproject.toml", *(repo / "src").rglob("*")]
     return [p for p in candidates if p.is_file() and p.stat().st_mtime > built]
+
+
+def mypy_targets(repo: Path, pyproject: Mapping[str, Any]) -> list[str]:
+    """``[tool.mypy]`` packages (as paths, found on its mypy_path) and files, for one mypy run."""
+    table = pyproject.get("tool", {}).get("mypy", {})
+    roots = [repo / p for p in str(table.get("mypy_path", "")).split(":") if p] + [repo]
+    targets = []
+    for package in table.get("packages", []):
+        found = next((r / package for r in roots if (r / package).is_dir()), repo / package)
+        targets.append(str(found.relative_to(repo)))
+    return targets + [str(f) for f in table.get("files", [])]
 
 
 # --- changelog fragments --------------------------------------------------------------------

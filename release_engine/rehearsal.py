@@ -82,10 +82,12 @@ def rehearsal_context(work: Path, version: str, s: StandIns, *,
                       options: Options | None = None) -> ReleaseContext:
     """A release context for the clone at *work*, pointed at the stand-ins *s*."""
     config = load_config(work)
-    sha = Git(work).rev(config.main_branch) or ""
+    # The commit being released passed CI and reached main through an approved pull request:
+    # what GitHub would say of it is said to the stand-in, and the preflight asks for real.
+    sha = Git(work).rev("HEAD") or ""
     s.github.seed_status(sha, "ci/rehearsal", "success")
-    s.github.seed_pull(1, head_sha=sha, merge_commit_sha=sha, base=config.main_branch,
-                       merged=True, approved_by=["rehearsal-reviewer"])
+    s.github.seed_pull(int(sha[:6], 16), head_sha=sha, merge_commit_sha=sha,
+                       base=config.main_branch, merged=True, approved_by=["rehearsal-reviewer"])
     name = config.image.rsplit("/", 1)[-1] if config.image else config.package
     overrides: dict[str, Any] = {
         "remote": "origin",

@@ -84,15 +84,15 @@ class Bump:
 
 
 class Changelog:
-    name, title = "changelog", "Update CHANGELOG.md"
+    name, title = "changelog", "Update the changelog"
 
     def observe(self, ctx: ReleaseContext) -> Observation:
         if release_commit_made(ctx):
             return Observation.done("committed")
-        text = release_file(ctx, "CHANGELOG.md")
+        text = release_file(ctx, ctx.config.changelog_file)
         if text is not None and changelog.extract_section(text, ctx.version.pep440) is not None:
             return Observation.done(f"section [{ctx.version}] written")
-        return Observation.pending(f"section [{ctx.version}] - {ctx.date} from changelog.d/")
+        return Observation.pending(f"section [{ctx.version}] - {ctx.date} from {ctx.config.fragments_dir}/")
 
     def act(self, ctx: ReleaseContext) -> None:
         _checkout(ctx, ctx.release_branch)

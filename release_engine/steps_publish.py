@@ -39,10 +39,11 @@ def artifacts(ctx: ReleaseContext) -> list[Path]:
 
 def release_notes(ctx: ReleaseContext) -> str:
     """This version's CHANGELOG section, read from the tag."""
-    text = ctx.git.show(ctx.tag, "CHANGELOG.md") or ""
+    text = ctx.git.show(ctx.tag, ctx.config.changelog_file) or ""
     section = changelog.extract_section(text, ctx.version.pep440)
     if section is None:
-        raise ReleaseError(f"CHANGELOG.md at {ctx.tag} has no section [{ctx.version}]")
+        raise ReleaseError(f"{ctx.config.changelog_file} at {ctx.tag} has no section "
+                           f"[{ctx.version}]")
     return section
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 import pytest
-from conftest import EXPECTED_VERSION, Mdi, Server, Servers, http_get, mdi_env, stop, write_csv
+from mdi_helpers import EXPECTED_VERSION, Mdi, Server, Servers, http_get, mdi_env, stop, write_csv
 
 ROWS = [
     ("ACME", "2024-01-02T21:00:00Z", 10.5, 11.0, 10.0, 10.75, 1000),

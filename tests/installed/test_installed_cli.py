@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import EXPECTED_VERSION, Mdi, write_csv
+from mdi_helpers import EXPECTED_VERSION, Mdi, write_csv
 
 ROWS = [
     ("ACME", "2024-01-02T21:00:00Z", 10.5, 11.0, 10.0, 10.75, 1000),

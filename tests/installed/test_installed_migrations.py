@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from alembic.script import ScriptDirectory
-from conftest import Mdi, mdi_env
+from mdi_helpers import Mdi, mdi_env
 
 import market_data_ingestion
 
@@ -95,8 +95,9 @@ def test_empty_head_base_head(database: tuple[Mdi, str]) -> None:
     assert current(mdi) == "none" and tables(url) <= {"alembic_version"}
 
     for rev, down in chain:  # up, one revision at a time
-        result = mdi("db", "upgrade", "--revision", rev)
+        result = mdi.run("db", "upgrade", "--revision", rev)
         assert result.returncode == 0, f"upgrade {down or 'base'} -> {rev} failed:\n{result}"
+        assert "Traceback" not in result.stderr, f"upgrade to {rev} crashed:\n{result}"
         assert current(mdi) == rev
     head = chain[-1][0]
     assert "already" in mdi.ok("db", "upgrade").stdout
@@ -104,8 +105,9 @@ def test_empty_head_base_head(database: tuple[Mdi, str]) -> None:
     mdi.ok("ingest", "--sample")  # downgrade with data in the tables, as in real life
 
     for rev, down in reversed(chain):  # down, one revision at a time
-        result = mdi("db", "downgrade")
+        result = mdi.run("db", "downgrade")
         assert result.returncode == 0, f"downgrade {rev} -> {down or 'base'} failed:\n{result}"
+        assert "Traceback" not in result.stderr, f"downgrade from {rev} crashed:\n{result}"
         assert current(mdi) == (down or "none"), f"downgrade from {rev} did not reach {down}"
     assert tables(url) <= {"alembic_version"}, f"tables left at base: {tables(url)}"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
-from conftest import Mdi, Server, same_bar, sample_rows
+from mdi_helpers import Mdi, Server, same_bar, sample_rows
 
 
 def test_sample_through_cli_and_api(migrated: Mdi, serve: Callable[[Mdi], Server]) -> None:

@@ -1,0 +1,204 @@
+"""Each pre-release session fails, saying why, when the one thing it checks is broken.
+
+A guard without a test that makes it fire is a bug: every test here copies the repository,
+breaks one thing and runs the real session (``nox -s X``) on the copy.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
+from nox_copies import BIN, Copy
+
+from release_engine.container import detect_engine
+from release_engine.standins.pypi import PackageIndexStandIn
+
+pytestmark = pytest.mark.e2e
+
+MIGRATIONS = "src/market_data_ingestion/migrations/versions"
+
+
+def head_migration(copy: Copy) -> tuple[Path, str]:
+    """The newest migration script of the copy and its revision id."""
+    revisions: dict[str, tuple[Path, str | None]] = {}
+    for path in (copy.path / MIGRATIONS).glob("*.py"):
+        text = path.read_text()
+        rev = re.search(r"^revision(?::[^=]*)?=\s*['\"]([^'\"]+)", text, re.M)
+        down = re.search(r"^down_revision(?::[^=]*)?=\s*['\"]([^'\"]+)", text, re.M)
+        if rev:
+            revisions[rev.group(1)] = (path, down.group(1) if down else None)
+    downs = {down for _, down in revisions.values()}
+    (head,) = [rev for rev in revisions if rev not in downs]
+    return revisions[head][0], head
+
+
+def test_missing_wheel_says_to_build_first(repo_copy: Copy) -> None:
+    repo_copy.nox("-s", "cli").failed_with("run `nox -s build` first")
+
+
+def test_missing_interpreter_fails(repo_copy: Copy) -> None:
+    repo_copy.nox("-s", "lint", "--force-python", "3.99").failed_with("3.99", "not found")
+
+
+def test_migration_that_cannot_downgrade_fails_migrations(repo_copy: Copy) -> None:
+    script, head = head_migration(repo_copy)
+    repo_copy.replace(str(script.relative_to(repo_copy.path)), "def downgrade(", "def _kept(")
+    repo_copy.append(
+        str(script.relative_to(repo_copy.path)),
+        '\n\ndef downgrade() -> None:\n    raise RuntimeError("this migration cannot be undone")\n',
+    )
+    repo_copy.build_wheel()
+    ran = repo_copy.nox("-s", "migrations", "--", "-k", "sqlite")
+    ran.failed_with(f"downgrade {head} -> ", "failed", "this migration cannot be undone")
+
+
+def test_ci_without_postgresql_fails_migrations(repo_copy: Copy) -> None:
+    repo_copy.build_wheel()
+    ran = repo_copy.nox("-s", "migrations", "--", "-k", "postgresql", env={"CI": "true"})
+    ran.failed_with("CI is set and MDI_TEST_POSTGRES_URL is not set")
+
+
+def test_endpoint_answering_500_fails_api(repo_copy: Copy) -> None:
+    repo_copy.append(
+        "src/market_data_ingestion/api.py",
+        """
+
+_working_create_app = create_app
+
+
+def create_app(*args: Any, **kwargs: Any) -> FastAPI:  # broken on purpose by a meta-test
+    broken = _working_create_app(*args, **kwargs)
+
+    @broken.middleware("http")
+    async def answer_500(request: Any, call_next: Any) -> Any:
+        if request.url.path == "/symbols":
+            raise RuntimeError("broken on purpose")
+        return await call_next(request)
+
+    return broken
+
+
+app = create_app()
+""",
+    )
+    repo_copy.build_wheel()
+    repo_copy.nox("-s", "api").failed_with("GET /symbols answered 500")
+
+
+def test_cli_command_that_crashes_fails_cli(repo_copy: Copy) -> None:
+    repo_copy.append(
+        "src/market_data_ingestion/cli.py",
+        """
+
+_working_main = main
+
+
+def main(argv: list[str] | None = None) -> int:  # broken on purpose by a meta-test
+    if (sys.argv[1:] if argv is None else argv)[:1] == ["symbols"]:
+        raise RuntimeError("symbols crashed on purpose")
+    return _working_main(argv)
+""",
+    )
+    repo_copy.build_wheel()
+    repo_copy.nox("-s", "cli").failed_with("the command crashed", "symbols crashed on purpose")
+
+
+def test_dockerfile_that_does_not_build_fails_image(repo_copy: Copy) -> None:
+    if detect_engine() is None and not os.environ.get("CI"):
+        pytest.skip("no container engine: run scripts/container-env as root")
+    repo_copy.replace(
+        "Dockerfile",
+        "FROM ${BASE_IMAGE}\n",
+        "FROM ${BASE_IMAGE}\nRUN echo broken on purpose && exit 3\n",
+    )
+    repo_copy.build_wheel()
+    repo_copy.nox("-s", "image").failed_with("the image did not build from Dockerfile")
+
+
+def test_ci_without_container_engine_fails_image(repo_copy: Copy, tmp_path: Path) -> None:
+    bare = tmp_path / "bin"  # a PATH with git and nothing that runs containers
+    bare.mkdir()
+    (bare / "git").symlink_to(shutil.which("git") or "/usr/bin/git")
+    ran = repo_copy.nox("-s", "image", env={"CI": "true", "PATH": str(bare)})
+    ran.failed_with("no container engine", "scripts/container-env")
+
+
+def test_unknown_fragment_type_fails_fragments(repo_copy: Copy) -> None:
+    (repo_copy.path / "changelog.d" / "123.feature.md").write_text("Added a thing.\n")
+    repo_copy.nox("-s", "fragments").failed_with(
+        "changelog.d/123.feature.md: unknown fragment type 'feature'; valid types: "
+        "added, changed, deprecated, removed, fixed, security"
+    )
+
+
+def test_first_release_passes_only_when_allowed(repo_copy: Copy) -> None:
+    repo_copy.nox("-s", "upgrade").failed_with(
+        "no release is tagged before", "--allow-first-release"
+    )
+    repo_copy.nox("-s", "upgrade", "--", "--allow-first-release").passed()
+
+
+def test_upgrade_from_previous_release_on_an_index(repo_copy: Copy, tmp_path: Path) -> None:
+    repo_copy.bump("1.0.0")
+    old = repo_copy.build_wheel()
+    with PackageIndexStandIn(tmp_path / "index") as index:
+        repo_copy.run(
+            BIN / "twine",
+            "upload",
+            "--non-interactive",
+            "--repository-url",
+            index.upload_url,
+            "--username",
+            index.username,
+            old,
+            env={"TWINE_PASSWORD": index.password},
+        )
+        repo_copy.bump("1.1.0")
+        script, head = head_migration(repo_copy)
+        (script.parent / "v9999_add_instrument_exchange.py").write_text(
+            NEW_MIGRATION.replace("@HEAD@", head)
+        )
+        repo_copy.build_wheel()
+        ran = repo_copy.nox("-s", "upgrade", "--", "--index-url", index.simple_url)
+    ran.passed()
+    assert f"upgrade 1.0.0 -> 1.1.0: database revision {head} -> 9999;" in ran.output, ran
+    database = repo_copy.envdir / "upgrade" / "tmp" / "upgrade" / "upgrade.sqlite3"
+    with sqlite3.connect(database) as db:
+        assert db.execute("SELECT version_num FROM alembic_version").fetchall() == [("9999",)]
+        columns = {row[1] for row in db.execute("PRAGMA table_info(instruments)")}
+        bars = db.execute("SELECT count(*) FROM bars").fetchone()[0]
+    assert "exchange" in columns
+    assert bars > 0 and f" {bars} bars of " in ran.output
+
+
+NEW_MIGRATION = '''"""Add an exchange column to instruments (a meta-test's release 1.1.0).
+
+Revision ID: 9999
+Revises: @HEAD@
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "9999"
+down_revision = "@HEAD@"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("instruments") as batch:
+        batch.add_column(sa.Column("exchange", sa.String(length=16), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("instruments") as batch:
+        batch.drop_column("exchange")
+'''
