@@ -9,10 +9,10 @@ from pathlib import Path
 from . import changelog
 from .context import Options
 from .engine import Report, open_release, release, status
+from .errors import UsageError
 from .git import Git
 from .output import ConsoleReporter, emit_json, print_report, print_steps
 from .rehearsal import clone_for_rehearsal, rehearsal_context, stand_ins, workspace
-from .errors import UsageError
 from .version import parse_version
 
 __all__ = [

@@ -14,7 +14,7 @@ from .redact import register_secret
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - exercised on 3.10 only
-    import tomli as tomllib
+    import tomli as tomllib  # type: ignore[import-not-found, no-redef, unused-ignore]
 
 __all__ = ["Credentials", "ReleaseConfig", "load_config", "read_pyproject", "tomllib"]
 
@@ -88,7 +88,8 @@ def read_pyproject(repo: Path) -> dict[str, Any]:
     path = repo / "pyproject.toml"
     try:
         with path.open("rb") as fh:
-            return tomllib.load(fh)
+            data: dict[str, Any] = tomllib.load(fh)
+            return data
     except FileNotFoundError:
         raise ConfigError(f"{path} not found: run the release from the repository's top") from None
     except tomllib.TOMLDecodeError as exc:

@@ -22,7 +22,9 @@ _MARK = {"done": "✓", "acted": "✓", "skipped": "-", "pending": "…", "would
 
 
 def _console(stream: TextIO) -> Console:
-    return Console(file=stream, highlight=False, soft_wrap=True)
+    # A log file or a CI page is not an 80-column terminal: don't cut hashes and URLs short.
+    width = None if stream.isatty() else 200
+    return Console(file=stream, highlight=False, soft_wrap=True, width=width)
 
 
 class ConsoleReporter:
@@ -58,7 +60,10 @@ def print_steps(outcomes: Sequence[Outcome], title: str, stream: TextIO | None =
 def print_report(report: dict[str, Any], stream: TextIO | None = None) -> None:
     """The end-of-release report for people."""
     console = _console(stream or sys.stdout)
-    say = lambda text: console.print(redact(text), markup=False, highlight=False)  # noqa: E731
+
+    def say(text: str) -> None:
+        console.print(redact(text), markup=False, highlight=False)
+
     if report.get("changelog"):
         say(f"\nCHANGELOG section [{report['version']}]:\n{report['changelog']}")
     for a in report.get("artifacts", []):

@@ -64,7 +64,7 @@ class Build:
         archive = ctx.state_dir / "src.tar"
         ctx.git("archive", "--format=tar", "-o", str(archive), ctx.tag)
         with tarfile.open(archive) as tar:
-            tar.extractall(src)  # noqa: S202 - our own git archive
+            tar.extractall(src)
         archive.unlink()
         env = {"SOURCE_DATE_EPOCH": ctx.git.commit_timestamp(ctx.tag)}
         installer = ["--installer", "uv"] if shutil.which("uv") else []

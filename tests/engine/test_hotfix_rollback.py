@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import pytest
-
 import json
 import urllib.request
+
+import pytest
 
 from release_engine.cli import hotfix_command, rollback_command
 from release_engine.container import RegistryClient

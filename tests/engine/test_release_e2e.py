@@ -198,8 +198,10 @@ def test_dry_run_changes_nothing_anywhere(rehearsal: Rehearsal,
 
 def test_json_report_is_one_object_with_steps_hashes_and_digests(
         source_repo: Path, tmp_path: Path, clean_env: None) -> None:
+    from tests.engine.test_readme import rehearsal_argv
+
     proc = subprocess.run(
-        ["inv", "release", "--version", VERSION, "--rehearse", "--json"],
+        [*rehearsal_argv(), "--json"],  # README's first command, as a newcomer runs it
         cwd=source_repo, capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stderr[-3000:]
     data = json.loads(proc.stdout)

@@ -7,9 +7,8 @@ from typing import Any
 
 import pytest
 
-from release_engine.rehearsal import clone_for_rehearsal, stand_ins
-
 from release_engine.engine import STEPS
+from release_engine.rehearsal import clone_for_rehearsal, stand_ins
 from tests.engine.test_release_e2e import (  # noqa: F401 - fixtures
     Rehearsal,
     published_state,
