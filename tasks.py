@@ -59,30 +59,62 @@ def _errors() -> Iterator[None]:
     },
 )
 def release_(
-    c: Context, version: str | None = None, dry_run: bool = False, rehearse: bool = False, json: bool = False,
-    allow_empty: bool = False, skip_ci: bool = False, skip_review: bool = False,
-    skip_prerelease: bool = False, skip_image: bool = False, keep: bool = False,
+    c: Context,
+    version: str | None = None,
+    dry_run: bool = False,
+    rehearse: bool = False,
+    json: bool = False,
+    allow_empty: bool = False,
+    skip_ci: bool = False,
+    skip_review: bool = False,
+    skip_prerelease: bool = False,
+    skip_image: bool = False,
+    keep: bool = False,
 ) -> None:
     """Cut a release: checks, branch, bump, changelog, tag, merge, push, publish, notify."""
-    options = Options(allow_empty=allow_empty, skip_ci=skip_ci, skip_review=skip_review,
-                      skip_prerelease=skip_prerelease, skip_image=skip_image)
+    options = Options(
+        allow_empty=allow_empty,
+        skip_ci=skip_ci,
+        skip_review=skip_review,
+        skip_prerelease=skip_prerelease,
+        skip_image=skip_image,
+    )
     with _errors():
-        cli.release_command(ROOT, version, options=options, dry_run=dry_run, rehearse=rehearse,
-                            as_json=json, keep=keep)
+        cli.release_command(
+            ROOT,
+            version,
+            options=options,
+            dry_run=dry_run,
+            rehearse=rehearse,
+            as_json=json,
+            keep=keep,
+        )
 
 
-@task(positional=[], help={"version": "the release to look at (default: the current version)",
-            "json": "print one JSON object"})
+@task(
+    positional=[],
+    help={
+        "version": "the release to look at (default: the current version)",
+        "json": "print one JSON object",
+    },
+)
 def status(c: Context, version: str | None = None, json: bool = False) -> None:
     """Show every release step and what the real world shows for it; changes nothing."""
     with _errors():
         cli.status_command(ROOT, version, as_json=json)
 
 
-@task(positional=[], help={"type": "added, changed, deprecated, removed, fixed or security",
-            "message": "one user-facing sentence in the past tense",
-            "issue": "the issue number, if there is one"})
-def add(c: Context, type: str | None = None, message: str | None = None, issue: str | None = None) -> None:
+@task(
+    positional=[],
+    help={
+        "type": "added, changed, deprecated, removed, fixed or security",
+        "message": "one user-facing sentence in the past tense",
+        "issue": "the issue number, if there is one",
+    },
+)
+def add(
+    c: Context, type: str | None = None, message: str | None = None, issue: str | None = None
+) -> None:
     """Add a changelog fragment to changelog.d/."""
     with _errors():
         cli.add_fragment(ROOT, type, message, issue)
@@ -109,8 +141,13 @@ def hotfix(c: Context, from_: str | None = None) -> None:
         cli.hotfix_command(ROOT, from_)
 
 
-@task(positional=[], help={"version": "the release to roll back, such as 1.2.3",
-            "dry_run": "show what would be done; change nothing"})
+@task(
+    positional=[],
+    help={
+        "version": "the release to roll back, such as 1.2.3",
+        "dry_run": "show what would be done; change nothing",
+    },
+)
 def rollback(c: Context, version: str | None = None, dry_run: bool = False) -> None:
     """Roll a release back: revert its merge on main, tag and redeploy the previous version."""
     with _errors():

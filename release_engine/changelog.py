@@ -20,7 +20,14 @@ __all__ = [
     "scan_fragments",
 ]
 
-_NOT_FRAGMENTS = {"README.md", "README.rst", ".gitignore", ".gitkeep", "template.md", "template.jinja"}
+_NOT_FRAGMENTS = {
+    "README.md",
+    "README.rst",
+    ".gitignore",
+    ".gitkeep",
+    "template.md",
+    "template.jinja",
+}
 _FRAGMENT = re.compile(r"^(?P<issue>\+[\w.-]+?|\d+)\.(?P<type>[a-z]+)(?:\.\d+)?\.md$")
 
 
@@ -84,13 +91,17 @@ def extract_section(changelog: str, version: str) -> str | None:
     return "\n".join(lines[start:]).strip() + "\n"
 
 
-def add_fragment(repo: Path, kind: str, text: str, issue: str | None = None, slug: str | None = None) -> Path:
+def add_fragment(
+    repo: Path, kind: str, text: str, issue: str | None = None, slug: str | None = None
+) -> Path:
     """Write a new fragment ``<issue>.<kind>.md`` (or ``+<slug>.<kind>.md``) and return its path."""
     directory, types = _towncrier_settings(repo)
     if kind not in types:
         raise UsageError(f"unknown fragment type {kind!r}: use one of {', '.join(types)}")
     if not text.strip():
-        raise UsageError("the fragment text is empty: say what changed for users, in the past tense")
+        raise UsageError(
+            "the fragment text is empty: say what changed for users, in the past tense"
+        )
     if issue is not None and not issue.isdigit():
         raise UsageError(f"issue {issue!r} is not a number: pass --issue 123, or leave it out")
     if issue is None:

@@ -78,8 +78,9 @@ def status_command(repo: Path, version: str | None, *, as_json: bool = False) ->
     ctx = open_release(repo, version)
     outcomes = status(ctx)
     if as_json:
-        emit_json({"version": ctx.version.pep440, "tag": ctx.tag,
-                   "steps": [o.__dict__ for o in outcomes]})
+        emit_json(
+            {"version": ctx.version.pep440, "tag": ctx.tag, "steps": [o.__dict__ for o in outcomes]}
+        )
     else:
         print_steps(outcomes, f"release {ctx.tag}")
 
@@ -112,14 +113,19 @@ def check_fragments(repo: Path, compare_with: str | None) -> None:
     scanned = changelog.scan_fragments(repo)
     if scanned.unknown:
         names = ", ".join(p.name for p in scanned.unknown)
-        raise ReleaseError(f"fragment(s) of unknown type would be dropped: {names}; valid "
-                           f"types: {', '.join(scanned.types)}")
+        raise ReleaseError(
+            f"fragment(s) of unknown type would be dropped: {names}; valid "
+            f"types: {', '.join(scanned.types)}"
+        )
     base = compare_with or ("origin/main" if Git(repo).rev("origin/main") else "main")
-    proc = run([sys.executable, "-m", "towncrier", "check", "--compare-with", base],
-               cwd=repo, check=False)
+    proc = run(
+        [sys.executable, "-m", "towncrier", "check", "--compare-with", base], cwd=repo, check=False
+    )
     if proc.returncode != 0:
-        raise ReleaseError(f"this branch adds no changelog fragment since {base}: add one with "
-                           "inv changelog.add --type fixed --message '...'")
+        raise ReleaseError(
+            f"this branch adds no changelog fragment since {base}: add one with "
+            "inv changelog.add --type fixed --message '...'"
+        )
     print(f"changelog fragments OK against {base}")
 
 
@@ -129,8 +135,10 @@ def hotfix_command(repo: Path, from_tag: str | None) -> None:
     from .hotfix import start_hotfix
 
     hotfix = start_hotfix(repo, from_tag)
-    print(f"on {hotfix.branch} (from {hotfix.base_tag}). Next: commit the fix with a fragment "
-          f"(inv changelog.add --type fixed ...), then: inv release --version {hotfix.version}")
+    print(
+        f"on {hotfix.branch} (from {hotfix.base_tag}). Next: commit the fix with a fragment "
+        f"(inv changelog.add --type fixed ...), then: inv release --version {hotfix.version}"
+    )
 
 
 def rollback_command(repo: Path, version: str | None, *, dry_run: bool = False) -> None:

@@ -127,9 +127,7 @@ def load_config(repo: Path) -> ReleaseConfig:
         if isinstance(value, list):
             value = tuple(str(v) for v in value)
         settings[key] = value
-    files = tuple(
-        str(entry["filename"]) for entry in bump.get("files", []) if "filename" in entry
-    )
+    files = tuple(str(entry["filename"]) for entry in bump.get("files", []) if "filename" in entry)
     towncrier = tool["towncrier"]
     return ReleaseConfig(
         package=str(package),

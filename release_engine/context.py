@@ -101,8 +101,11 @@ class ReleaseContext:
             remote = self.git.remote_refs(self.config.remote)
         except ReleaseError:
             remote = {}
-        tags |= {ref.removeprefix("refs/tags/").removesuffix("^{}")
-                 for ref in remote if ref.startswith("refs/tags/")}
+        tags |= {
+            ref.removeprefix("refs/tags/").removesuffix("^{}")
+            for ref in remote
+            if ref.startswith("refs/tags/")
+        }
         return [v for v in versions_from_tags(tags, self.config.tag_prefix) if v != self.version]
 
     @cached_property

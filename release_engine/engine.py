@@ -22,8 +22,20 @@ __all__ = ["STEPS", "Report", "open_release", "release", "status"]
 
 # RELEASE_PROCESS.md's order, with reversible local work before anything is published.
 STEPS: tuple[Step, ...] = (
-    Branch(), Bump(), Changelog(), Commit(), Tag(), Build(), Image(), Merge(), Push(),
-    Upload(), ImagePush(), GitHubRelease(), DeployManifests(), Notify(),
+    Branch(),
+    Bump(),
+    Changelog(),
+    Commit(),
+    Tag(),
+    Build(),
+    Image(),
+    Merge(),
+    Push(),
+    Upload(),
+    ImagePush(),
+    GitHubRelease(),
+    DeployManifests(),
+    Notify(),
 )
 
 
@@ -76,15 +88,24 @@ def open_release(
             reason = "no container engine found (podman, buildah or docker)"
         else:
             container = ContainerEngine(name)
-    return ReleaseContext(repo=repo, version=parsed, config=config, credentials=creds,
-                          options=options, github=github, container=container,
-                          container_reason=reason)
+    return ReleaseContext(
+        repo=repo,
+        version=parsed,
+        config=config,
+        credentials=creds,
+        options=options,
+        github=github,
+        container=container,
+        container_reason=reason,
+    )
 
 
 def status(ctx: ReleaseContext) -> list[Outcome]:
     """Every step with what the real world shows for it. Changes nothing."""
-    return [Outcome(s.name, s.title, seen.status.value, seen.detail)
-            for s, seen in observe_all(ctx, STEPS)]
+    return [
+        Outcome(s.name, s.title, seen.status.value, seen.detail)
+        for s, seen in observe_all(ctx, STEPS)
+    ]
 
 
 def release(
@@ -122,22 +143,32 @@ def fill_report(ctx: ReleaseContext, report: Report) -> None:
         report.changelog = ""
     served = {}
     if ctx.config.index_simple_url:
-        served = index.served_files(ctx.config.index_simple_url, ctx.config.package,
-                                    username=ctx.credentials.index_username,
-                                    password=ctx.credentials.index_password)
+        served = index.served_files(
+            ctx.config.index_simple_url,
+            ctx.config.package,
+            username=ctx.credentials.index_username,
+            password=ctx.credentials.index_password,
+        )
     for path in artifacts(ctx):
-        report.artifacts.append({"filename": path.name, "sha256": index.sha256_of(path),
-                                 "served_sha256": served.get(path.name)})
+        report.artifacts.append(
+            {
+                "filename": path.name,
+                "sha256": index.sha256_of(path),
+                "served_sha256": served.get(path.name),
+            }
+        )
     if ctx.container is not None:
         from .steps_publish import _registry
 
         client, repository = _registry(ctx)
         for tag in (ctx.tag, "latest") if ctx.is_newest else (ctx.tag,):
-            report.images.append({"ref": f"{ctx.config.image}:{tag}",
-                                  "digest": client.manifest_digest(repository, tag)})
+            report.images.append(
+                {
+                    "ref": f"{ctx.config.image}:{tag}",
+                    "digest": client.manifest_digest(repository, tag),
+                }
+            )
     if ctx.github is not None:
         found = ctx.github.release_for_tag(ctx.tag)
         if found is not None:
             report.release = {"url": found.html_url, "body": found.body}
-
-

@@ -37,8 +37,11 @@ class Git:
         return self("rev-parse", "--abbrev-ref", "HEAD")
 
     def rev(self, ref: str) -> str | None:
-        proc = run(["git", "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"],
-                   cwd=self.path, check=False)
+        proc = run(
+            ["git", "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"],
+            cwd=self.path,
+            check=False,
+        )
         return proc.stdout.strip() or None
 
     def branch_exists(self, name: str) -> bool:
@@ -75,8 +78,9 @@ class Git:
         try:
             out = self("ls-remote", remote)
         except CommandError as exc:
-            raise CommandError(exc.args_, exc.returncode,
-                               f"cannot read remote {remote!r}: {exc.output}") from None
+            raise CommandError(
+                exc.args_, exc.returncode, f"cannot read remote {remote!r}: {exc.output}"
+            ) from None
         refs = {}
         for line in out.splitlines():
             sha, _, ref = line.partition("\t")

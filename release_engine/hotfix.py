@@ -30,9 +30,10 @@ def plan_hotfix(repo: Path, from_tag: str) -> Hotfix:
     """Work out the hotfix branch for *from_tag*, checking everything; change nothing."""
     config = load_config(repo)
     if not from_tag.startswith(config.tag_prefix):
-        raise UsageError(f"--from takes a release tag such as {config.tag_prefix}1.2.3, "
-                         f"not {from_tag!r}")
-    base = parse_version(from_tag[len(config.tag_prefix):])
+        raise UsageError(
+            f"--from takes a release tag such as {config.tag_prefix}1.2.3, not {from_tag!r}"
+        )
+    base = parse_version(from_tag[len(config.tag_prefix) :])
     if base.is_prerelease:
         raise UsageError(f"{from_tag} is a pre-release: hotfix a stable release instead")
     version = Version(base.major, base.minor, base.patch + 1)

@@ -15,10 +15,22 @@ from .redact import redact
 
 __all__ = ["ConsoleReporter", "emit_json", "print_report", "print_steps"]
 
-_STYLE = {"done": "green", "acted": "bold green", "skipped": "yellow", "pending": "cyan",
-          "would-run": "cyan", "conflict": "bold red"}
-_MARK = {"done": "✓", "acted": "✓", "skipped": "-", "pending": "…", "would-run": "→",
-         "conflict": "✗"}
+_STYLE = {
+    "done": "green",
+    "acted": "bold green",
+    "skipped": "yellow",
+    "pending": "cyan",
+    "would-run": "cyan",
+    "conflict": "bold red",
+}
+_MARK = {
+    "done": "✓",
+    "acted": "✓",
+    "skipped": "-",
+    "pending": "…",
+    "would-run": "→",
+    "conflict": "✗",
+}
 
 
 def _console(stream: TextIO) -> Console:
@@ -37,8 +49,10 @@ class ConsoleReporter:
     def step(self, outcome: Outcome) -> None:
         style = _STYLE.get(outcome.status, "")
         mark = _MARK.get(outcome.status, "?")
-        line = (f"{mark} {outcome.title:<30} {outcome.status:<9} {outcome.seconds:>6.1f}s  "
-                f"{outcome.detail}")
+        line = (
+            f"{mark} {outcome.title:<30} {outcome.status:<9} {outcome.seconds:>6.1f}s  "
+            f"{outcome.detail}"
+        )
         self.console.print(redact(line), style=style, markup=False)
         for command in outcome.commands:
             self.console.print(redact(f"    would run: {command}"), markup=False)

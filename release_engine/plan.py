@@ -120,7 +120,8 @@ def execute(
                 step.act(ctx)
             except CommandError as exc:
                 raise CommandError(
-                    exc.args_, exc.returncode,
+                    exc.args_,
+                    exc.returncode,
                     f"{exc.output}\n{step.title} failed; fix the cause above, then resume with: "
                     f"{ctx.resume_command}",
                 ) from None
@@ -150,6 +151,7 @@ def verify(ctx: ReleaseContext, steps: Sequence[Step]) -> None:
     ]
     if wrong:
         raise VerificationError(
-            "final verification failed: " + "; ".join(wrong)
+            "final verification failed: "
+            + "; ".join(wrong)
             + f". Resume with: {ctx.resume_command}"
         )

@@ -17,7 +17,6 @@ if TYPE_CHECKING:
 __all__ = ["is_resuming", "preflight"]
 
 
-
 def is_resuming(ctx: ReleaseContext) -> bool:
     """Whether this release was started before (its branch or tag exists here)."""
     return ctx.git.branch_exists(ctx.release_branch) or ctx.git.tag_info(ctx.tag) is not None
@@ -33,12 +32,16 @@ def _base_version(ctx: ReleaseContext) -> str:
 def _check_versions(ctx: ReleaseContext, problems: list[str], resuming: bool) -> None:
     current = _base_version(ctx)
     if not resuming and parse_version(current) >= ctx.version:
-        problems.append(f"version {ctx.version} is not greater than the current version {current}:"
-                        " choose a higher version")
+        problems.append(
+            f"version {ctx.version} is not greater than the current version {current}:"
+            " choose a higher version"
+        )
     newest = newest_of_line(ctx.version, ctx.known_versions)
     if newest is not None and newest >= ctx.version:
-        problems.append(f"{ctx.config.tag_prefix}{newest} is already released on the "
-                        f"{ctx.version.major}.{ctx.version.minor} line: choose a version above it")
+        problems.append(
+            f"{ctx.config.tag_prefix}{newest} is already released on the "
+            f"{ctx.version.major}.{ctx.version.minor} line: choose a version above it"
+        )
 
 
 def _check_tree(ctx: ReleaseContext, problems: list[str], resuming: bool) -> None:
@@ -46,19 +49,27 @@ def _check_tree(ctx: ReleaseContext, problems: list[str], resuming: bool) -> Non
     dirty = ctx.git.status_porcelain()
     if resuming:
         # What the release itself changes on its branch may be found modified on resume.
-        allowed = (*ctx.config.version_files, ctx.config.changelog_file,
-                   ctx.config.fragments_dir + "/")
+        allowed = (
+            *ctx.config.version_files,
+            ctx.config.changelog_file,
+            ctx.config.fragments_dir + "/",
+        )
         stray = [line for line in dirty if not line[3:].startswith(allowed)]
         if stray:
-            problems.append(f"uncommitted changes outside the release's own files ({stray[0][3:]}"
-                            "): commit or stash them, then resume")
+            problems.append(
+                f"uncommitted changes outside the release's own files ({stray[0][3:]}"
+                "): commit or stash them, then resume"
+            )
         return
     if branch != ctx.base_branch:
-        problems.append(f"on branch {branch!r}, not {ctx.base_branch!r}: "
-                        f"run git checkout {ctx.base_branch}")
+        problems.append(
+            f"on branch {branch!r}, not {ctx.base_branch!r}: run git checkout {ctx.base_branch}"
+        )
     if dirty:
-        problems.append(f"the working tree is not clean ({len(dirty)} change(s), first: "
-                        f"{dirty[0][3:]}): commit or stash them")
+        problems.append(
+            f"the working tree is not clean ({len(dirty)} change(s), first: "
+            f"{dirty[0][3:]}): commit or stash them"
+        )
     try:
         remote = ctx.git.remote_refs(ctx.config.remote)
     except CommandError as exc:
@@ -67,30 +78,51 @@ def _check_tree(ctx: ReleaseContext, problems: list[str], resuming: bool) -> Non
     remote_base = remote.get(f"refs/heads/{ctx.base_branch}")
     local_base = ctx.git.rev(ctx.base_branch)
     if remote_base is not None and remote_base != local_base:
-        problems.append(f"local {ctx.base_branch} ({(local_base or '?')[:12]}) differs from "
-                        f"{ctx.config.remote}/{ctx.base_branch} ({remote_base[:12]}): "
-                        f"pull or push until they are equal")
+        problems.append(
+            f"local {ctx.base_branch} ({(local_base or '?')[:12]}) differs from "
+            f"{ctx.config.remote}/{ctx.base_branch} ({remote_base[:12]}): "
+            f"pull or push until they are equal"
+        )
     if f"refs/tags/{ctx.tag}" in remote and ctx.git.tag_info(ctx.tag) is None:
-        problems.append(f"tag {ctx.tag} already exists on {ctx.config.remote}: "
-                        "choose another version")
+        problems.append(
+            f"tag {ctx.tag} already exists on {ctx.config.remote}: choose another version"
+        )
 
 
 def _check_content(ctx: ReleaseContext, problems: list[str]) -> None:
     fragments = changelog.scan_fragments(ctx.repo)
     if fragments.unknown:
         names = ", ".join(p.name for p in fragments.unknown)
-        problems.append(f"changelog fragment(s) of unknown type would be dropped: {names}; "
-                        f"rename to <issue>.<type>.md with type one of {', '.join(fragments.types)}")
+        problems.append(
+            f"changelog fragment(s) of unknown type would be dropped: {names}; "
+            f"rename to <issue>.<type>.md with type one of {', '.join(fragments.types)}"
+        )
     if not fragments.valid and not ctx.options.allow_empty:
-        problems.append(f"no changelog fragments in {ctx.config.fragments_dir}/: add one with "
-                        "inv changelog.add, or pass --allow-empty")
-    proc = run([sys.executable, "-m", "bumpversion", "bump", "--dry-run", "--allow-dirty",
-                "--new-version", ctx.version.pep440], cwd=ctx.repo, check=False)
+        problems.append(
+            f"no changelog fragments in {ctx.config.fragments_dir}/: add one with "
+            "inv changelog.add, or pass --allow-empty"
+        )
+    proc = run(
+        [
+            sys.executable,
+            "-m",
+            "bumpversion",
+            "bump",
+            "--dry-run",
+            "--allow-dirty",
+            "--new-version",
+            ctx.version.pep440,
+        ],
+        cwd=ctx.repo,
+        check=False,
+    )
     if proc.returncode != 0:
         lines = [ln.strip() for ln in (proc.stderr + proc.stdout).splitlines() if ln.strip()]
         reason = lines[-1] if lines else f"exit code {proc.returncode}"
-        problems.append(f"a version file does not carry {ctx.config.current_version} "
-                        f"(bump-my-version: {reason}): fix [tool.bumpversion] or the file")
+        problems.append(
+            f"a version file does not carry {ctx.config.current_version} "
+            f"(bump-my-version: {reason}): fix [tool.bumpversion] or the file"
+        )
 
 
 def _check_remotes(ctx: ReleaseContext, problems: list[str], notes: list[str]) -> None:
@@ -111,12 +143,18 @@ def _check_remotes(ctx: ReleaseContext, problems: list[str], notes: list[str]) -
             if not ctx.options.skip_ci:
                 ci = ctx.github.ci_state(sha)
                 if ci.state != "success":
-                    problems.append(f"CI is {ci.state} on {sha[:12]}: wait for green CI, "
-                                    "or pass --skip-ci")
-            if not ctx.options.skip_review and ctx.github.approved_pull_for(
-                    sha, base=config.main_branch) is None and not ctx.is_hotfix:
-                problems.append(f"{sha[:12]} did not reach {config.main_branch} through an "
-                                "approved pull request: get one approved, or pass --skip-review")
+                    problems.append(
+                        f"CI is {ci.state} on {sha[:12]}: wait for green CI, or pass --skip-ci"
+                    )
+            if (
+                not ctx.options.skip_review
+                and ctx.github.approved_pull_for(sha, base=config.main_branch) is None
+                and not ctx.is_hotfix
+            ):
+                problems.append(
+                    f"{sha[:12]} did not reach {config.main_branch} through an "
+                    "approved pull request: get one approved, or pass --skip-review"
+                )
         except ReleaseError as exc:
             problems.append(str(exc))
     if ctx.options.skip_prerelease:
@@ -125,8 +163,10 @@ def _check_remotes(ctx: ReleaseContext, problems: list[str], notes: list[str]) -
         from .prerelease import green_run_for
 
         if not green_run_for(ctx.repo, sha):
-            problems.append(f"no green 'nox -s prerelease' run is recorded for {sha[:12]}: "
-                            "run nox -s prerelease, or pass --skip-prerelease")
+            problems.append(
+                f"no green 'nox -s prerelease' run is recorded for {sha[:12]}: "
+                "run nox -s prerelease, or pass --skip-prerelease"
+            )
 
 
 def preflight(ctx: ReleaseContext) -> list[str]:

@@ -14,7 +14,9 @@ __all__ = ["MASK", "clear_secrets", "redact", "register_secret"]
 MASK = "***"
 _secrets: set[str] = set()
 # user:password@ in a URL, whatever the password is.
-_URL_CREDENTIALS = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<user>[^/@:\s]+):[^/@\s]+@")
+_URL_CREDENTIALS = re.compile(
+    r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<user>[^/@:\s]+):[^/@\s]+@"
+)
 
 
 def register_secret(value: str | None) -> None:

@@ -39,9 +39,14 @@ class StandIns:
 
 
 @contextmanager
-def stand_ins(workdir: Path, *, repository: str = "rehearsal/release",
-              with_registry: bool = True, registry: Any | None = None,
-              image_namespace: str = "") -> Iterator[StandIns]:
+def stand_ins(
+    workdir: Path,
+    *,
+    repository: str = "rehearsal/release",
+    with_registry: bool = True,
+    registry: Any | None = None,
+    image_namespace: str = "",
+) -> Iterator[StandIns]:
     """Start every stand-in under *workdir*; stop them all on exit, whatever happened.
 
     A running *registry* may be passed in to be shared (it is then not stopped here).
@@ -78,16 +83,23 @@ def clone_for_rehearsal(source: Path, workdir: Path, main_branch: str = "main") 
     return work
 
 
-def rehearsal_context(work: Path, version: str, s: StandIns, *,
-                      options: Options | None = None) -> ReleaseContext:
+def rehearsal_context(
+    work: Path, version: str, s: StandIns, *, options: Options | None = None
+) -> ReleaseContext:
     """A release context for the clone at *work*, pointed at the stand-ins *s*."""
     config = load_config(work)
     # The commit being released passed CI and reached main through an approved pull request:
     # what GitHub would say of it is said to the stand-in, and the preflight asks for real.
     sha = Git(work).rev("HEAD") or ""
     s.github.seed_status(sha, "ci/rehearsal", "success")
-    s.github.seed_pull(int(sha[:6], 16), head_sha=sha, merge_commit_sha=sha,
-                       base=config.main_branch, merged=True, approved_by=["rehearsal-reviewer"])
+    s.github.seed_pull(
+        int(sha[:6], 16),
+        head_sha=sha,
+        merge_commit_sha=sha,
+        base=config.main_branch,
+        merged=True,
+        approved_by=["rehearsal-reviewer"],
+    )
     name = config.image.rsplit("/", 1)[-1] if config.image else config.package
     overrides: dict[str, Any] = {
         "remote": "origin",
@@ -109,11 +121,15 @@ def rehearsal_context(work: Path, version: str, s: StandIns, *,
         webhooks=(s.sink.url,),
     )
     base = options or Options()
-    options = Options(allow_empty=base.allow_empty, skip_ci=base.skip_ci,
-                      skip_review=base.skip_review, skip_prerelease=True,
-                      skip_image=base.skip_image or s.registry is None, date=base.date)
-    ctx = open_release(work, version, overrides=overrides, options=options,
-                       credentials=credentials)
+    options = Options(
+        allow_empty=base.allow_empty,
+        skip_ci=base.skip_ci,
+        skip_review=base.skip_review,
+        skip_prerelease=True,
+        skip_image=base.skip_image or s.registry is None,
+        date=base.date,
+    )
+    ctx = open_release(work, version, overrides=overrides, options=options, credentials=credentials)
     if s.registry is None:
         ctx.container_reason = s.engine_reason
     ctx.resume_command = f"inv release --version {version} --rehearse"

@@ -29,13 +29,21 @@ def find_release_merge(ctx: ReleaseContext) -> str:
         shas = line.split()
         if len(shas) >= 3 and shas[2] == commit:
             return shas[0]
-    raise ReleaseError(f"{ctx.config.main_branch} has no merge of {ctx.tag}: nothing to roll "
-                       "back there")
+    raise ReleaseError(
+        f"{ctx.config.main_branch} has no merge of {ctx.tag}: nothing to roll back there"
+    )
 
 
 def _previous_tag(ctx: ReleaseContext, merge: str) -> str | None:
-    proc = ctx.git("describe", "--tags", "--abbrev=0", "--match", f"{ctx.config.tag_prefix}*",
-                   f"{merge}^1", check=False)
+    proc = ctx.git(
+        "describe",
+        "--tags",
+        "--abbrev=0",
+        "--match",
+        f"{ctx.config.tag_prefix}*",
+        f"{merge}^1",
+        check=False,
+    )
     return proc or None
 
 
@@ -77,8 +85,9 @@ class RollbackTag:
     def act(self, ctx: ReleaseContext) -> None:
         merge = find_release_merge(ctx)
         previous = _previous_tag(ctx, merge) or "the commit before it"
-        ctx.git("tag", "-a", self._tag(ctx), "-m", f"Rollback of {ctx.tag} to {previous}",
-                f"{merge}^1")
+        ctx.git(
+            "tag", "-a", self._tag(ctx), "-m", f"Rollback of {ctx.tag} to {previous}", f"{merge}^1"
+        )
 
     def preview(self, ctx: ReleaseContext) -> list[str]:
         return [f"git tag -a {self._tag(ctx)} {find_release_merge(ctx)[:12]}^1"]
@@ -91,17 +100,23 @@ class DeployPrevious:
         return _previous_tag(ctx, find_release_merge(ctx))
 
     def _stale(self, ctx: ReleaseContext, target: str) -> list[str]:
-        return [p for p in ctx.config.deploy_manifests
-                if (text := ctx.git.show(ctx.config.main_branch, p)) is not None
-                and retarget_manifest(text, ctx.config.image, target) != text]
+        return [
+            p
+            for p in ctx.config.deploy_manifests
+            if (text := ctx.git.show(ctx.config.main_branch, p)) is not None
+            and retarget_manifest(text, ctx.config.image, target) != text
+        ]
 
     def observe(self, ctx: ReleaseContext) -> Observation:
         target = self._target(ctx)
         if target is None or not ctx.config.deploy_manifests:
             return Observation.skipped("no earlier release to deploy")
         stale = self._stale(ctx, target)
-        return (Observation.pending(f"{', '.join(stale)} -> {target}") if stale
-                else Observation.done(f"manifests at {target}"))
+        return (
+            Observation.pending(f"{', '.join(stale)} -> {target}")
+            if stale
+            else Observation.done(f"manifests at {target}")
+        )
 
     def act(self, ctx: ReleaseContext) -> None:
         target = self._target(ctx)
@@ -109,8 +124,10 @@ class DeployPrevious:
         stale = self._stale(ctx, target)
         for path in stale:
             file = ctx.repo / path
-            file.write_text(retarget_manifest(file.read_text(encoding="utf-8"),
-                                              ctx.config.image, target), encoding="utf-8")
+            file.write_text(
+                retarget_manifest(file.read_text(encoding="utf-8"), ctx.config.image, target),
+                encoding="utf-8",
+            )
         ctx.git("add", *stale)
         ctx.git("commit", "--quiet", "-m", f"Deploy {target} (rollback of {ctx.tag})")
 
@@ -124,19 +141,27 @@ class PushRollback:
     def observe(self, ctx: ReleaseContext) -> Observation:
         remote = ctx.git.remote_refs(ctx.config.remote)
         main = ctx.config.main_branch
-        if remote.get(f"refs/heads/{main}") == ctx.git.rev(main) and \
-                f"refs/tags/rollback-{ctx.tag}" in remote:
+        if (
+            remote.get(f"refs/heads/{main}") == ctx.git.rev(main)
+            and f"refs/tags/rollback-{ctx.tag}" in remote
+        ):
             return Observation.done(f"{main} and rollback-{ctx.tag} on {ctx.config.remote}")
         return Observation.pending(f"atomic push to {ctx.config.remote}")
 
     def act(self, ctx: ReleaseContext) -> None:
-        ctx.git("push", "--quiet", "--atomic", ctx.config.remote,
-                f"refs/heads/{ctx.config.main_branch}", f"refs/tags/rollback-{ctx.tag}")
+        ctx.git(
+            "push",
+            "--quiet",
+            "--atomic",
+            ctx.config.remote,
+            f"refs/heads/{ctx.config.main_branch}",
+            f"refs/tags/rollback-{ctx.tag}",
+        )
 
     def preview(self, ctx: ReleaseContext) -> list[str]:
-        return [f"git push --atomic {ctx.config.remote} {ctx.config.main_branch} "
-                f"rollback-{ctx.tag}"]
+        return [
+            f"git push --atomic {ctx.config.remote} {ctx.config.main_branch} rollback-{ctx.tag}"
+        ]
 
 
-ROLLBACK_STEPS: tuple[Step, ...] = (RevertMerge(), RollbackTag(), DeployPrevious(),
-                                    PushRollback())
+ROLLBACK_STEPS: tuple[Step, ...] = (RevertMerge(), RollbackTag(), DeployPrevious(), PushRollback())

@@ -34,9 +34,10 @@ def _checkout(ctx: ReleaseContext, branch: str) -> None:
 def release_commit_made(ctx: ReleaseContext) -> bool:
     if ctx.git.tag_info(ctx.tag) is not None:
         return True
-    return ctx.git.branch_exists(ctx.release_branch) and ctx.git.subject(
-        ctx.release_branch
-    ) == f"Release {ctx.tag}"
+    return (
+        ctx.git.branch_exists(ctx.release_branch)
+        and ctx.git.subject(ctx.release_branch) == f"Release {ctx.tag}"
+    )
 
 
 class Branch:
@@ -71,8 +72,15 @@ class Bump:
         return Observation.pending(f"{current} -> {ctx.version}")
 
     def _command(self, ctx: ReleaseContext) -> list[str]:
-        return [sys.executable, "-m", "bumpversion", "bump", "--allow-dirty",
-                "--new-version", ctx.version.pep440]
+        return [
+            sys.executable,
+            "-m",
+            "bumpversion",
+            "bump",
+            "--allow-dirty",
+            "--new-version",
+            ctx.version.pep440,
+        ]
 
     def act(self, ctx: ReleaseContext) -> None:
         _checkout(ctx, ctx.release_branch)
@@ -92,7 +100,9 @@ class Changelog:
         text = release_file(ctx, ctx.config.changelog_file)
         if text is not None and changelog.extract_section(text, ctx.version.pep440) is not None:
             return Observation.done(f"section [{ctx.version}] written")
-        return Observation.pending(f"section [{ctx.version}] - {ctx.date} from {ctx.config.fragments_dir}/")
+        return Observation.pending(
+            f"section [{ctx.version}] - {ctx.date} from {ctx.config.fragments_dir}/"
+        )
 
     def act(self, ctx: ReleaseContext) -> None:
         _checkout(ctx, ctx.release_branch)
@@ -132,8 +142,9 @@ class Tag:
                 f"tag {ctx.tag} exists but is not the annotated tag {message!r} this release makes"
             )
         if ctx.git.subject(info.commit) != f"Release {ctx.tag}":
-            return Observation.conflict(f"tag {ctx.tag} points at {info.commit[:12]}, "
-                                        "not at this release's commit")
+            return Observation.conflict(
+                f"tag {ctx.tag} points at {info.commit[:12]}, not at this release's commit"
+            )
         return Observation.done(f"{ctx.tag} -> {info.commit[:12]}")
 
     def act(self, ctx: ReleaseContext) -> None:
@@ -153,20 +164,28 @@ class Merge:
 
     def act(self, ctx: ReleaseContext) -> None:
         _checkout(ctx, ctx.base_branch)
-        ctx.git("merge", "--quiet", "--no-ff", "-m",
-                f"Merge {ctx.release_branch} into {ctx.base_branch}", ctx.release_branch)
+        ctx.git(
+            "merge",
+            "--quiet",
+            "--no-ff",
+            "-m",
+            f"Merge {ctx.release_branch} into {ctx.base_branch}",
+            ctx.release_branch,
+        )
 
     def preview(self, ctx: ReleaseContext) -> list[str]:
-        return [f"git checkout {ctx.base_branch}",
-                f"git merge --no-ff {ctx.release_branch}"]
+        return [f"git checkout {ctx.base_branch}", f"git merge --no-ff {ctx.release_branch}"]
 
 
 class Push:
     name, title = "push", "Push branch, tag and main"
 
     def _refspecs(self, ctx: ReleaseContext) -> list[str]:
-        return [f"refs/heads/{ctx.base_branch}", f"refs/heads/{ctx.release_branch}",
-                f"refs/tags/{ctx.tag}"]
+        return [
+            f"refs/heads/{ctx.base_branch}",
+            f"refs/heads/{ctx.release_branch}",
+            f"refs/tags/{ctx.tag}",
+        ]
 
     def observe(self, ctx: ReleaseContext) -> Observation:
         remote = ctx.git.remote_refs(ctx.config.remote)
@@ -177,11 +196,16 @@ class Push:
                 f"{ctx.config.remote} has a tag {ctx.tag} that is not this release's"
             )
         remote_base = remote.get(f"refs/heads/{ctx.base_branch}")
-        if remote_tag is not None and remote_base and ctx.git.rev(remote_base) \
-                and ctx.git.is_ancestor(ctx.tag, remote_base):
+        if (
+            remote_tag is not None
+            and remote_base
+            and ctx.git.rev(remote_base)
+            and ctx.git.is_ancestor(ctx.tag, remote_base)
+        ):
             return Observation.done(f"{ctx.tag} and {ctx.base_branch} on {ctx.config.remote}")
-        if remote_base and not (ctx.git.rev(remote_base)
-                                and ctx.git.is_ancestor(remote_base, ctx.base_branch)):
+        if remote_base and not (
+            ctx.git.rev(remote_base) and ctx.git.is_ancestor(remote_base, ctx.base_branch)
+        ):
             return Observation.conflict(
                 f"{ctx.base_branch} on {ctx.config.remote} moved since the release started"
             )

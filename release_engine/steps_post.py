@@ -38,8 +38,10 @@ class DeployManifests:
         for path in ctx.config.deploy_manifests:
             text = ctx.git.show(ctx.base_branch, path)
             if text is None:
-                raise ReleaseError(f"deploy manifest {path} is not on {ctx.base_branch}: "
-                                   "fix [tool.release] deploy_manifests")
+                raise ReleaseError(
+                    f"deploy manifest {path} is not on {ctx.base_branch}: "
+                    "fix [tool.release] deploy_manifests"
+                )
             if retarget_manifest(text, ctx.config.image, ctx.tag) != text:
                 stale.append(path)
         return stale
@@ -66,16 +68,20 @@ class DeployManifests:
                 ctx.git("checkout", "--quiet", ctx.base_branch)
             for path in stale:
                 file = ctx.repo / path
-                file.write_text(retarget_manifest(file.read_text(encoding="utf-8"),
-                                                  ctx.config.image, ctx.tag), encoding="utf-8")
+                file.write_text(
+                    retarget_manifest(file.read_text(encoding="utf-8"), ctx.config.image, ctx.tag),
+                    encoding="utf-8",
+                )
             ctx.git("add", *stale)
             ctx.git("commit", "--quiet", "-m", f"Deploy {ctx.tag}")
         ctx.git("push", "--quiet", ctx.config.remote, f"refs/heads/{ctx.base_branch}")
 
     def preview(self, ctx: ReleaseContext) -> list[str]:
-        return [f"edit {', '.join(ctx.config.deploy_manifests)}: image tag -> {ctx.tag}",
-                f'git commit -m "Deploy {ctx.tag}"',
-                f"git push {ctx.config.remote} {ctx.base_branch}"]
+        return [
+            f"edit {', '.join(ctx.config.deploy_manifests)}: image tag -> {ctx.tag}",
+            f'git commit -m "Deploy {ctx.tag}"',
+            f"git push {ctx.config.remote} {ctx.base_branch}",
+        ]
 
 
 class Notify:
@@ -109,8 +115,12 @@ class Notify:
         if ctx.github is not None:
             release = ctx.github.release_for_tag(ctx.tag)
             url = release.html_url if release else ""
-        return {"text": f"{ctx.config.package} {ctx.version} is released. {url}".strip(),
-                "version": ctx.version.pep440, "tag": ctx.tag, "url": url}
+        return {
+            "text": f"{ctx.config.package} {ctx.version} is released. {url}".strip(),
+            "version": ctx.version.pep440,
+            "tag": ctx.tag,
+            "url": url,
+        }
 
     def act(self, ctx: ReleaseContext) -> None:
         record = self._record(ctx)
@@ -118,8 +128,9 @@ class Notify:
         for hook in ctx.credentials.webhooks:
             if self._key(hook) in record:
                 continue
-            request = urllib.request.Request(hook, data=body, method="POST",
-                                             headers={"Content-Type": "application/json"})
+            request = urllib.request.Request(
+                hook, data=body, method="POST", headers={"Content-Type": "application/json"}
+            )
             try:
                 with urllib.request.urlopen(request, timeout=30) as response:
                     response.read()
@@ -130,5 +141,7 @@ class Notify:
             (ctx.state_dir / "notified.json").write_text(json.dumps(sorted(record)))
 
     def preview(self, ctx: ReleaseContext) -> list[str]:
-        return [f"POST <webhook {i + 1}> {{\"text\": \"{ctx.config.package} {ctx.version} ...\"}}"
-                for i in range(len(ctx.credentials.webhooks))]
+        return [
+            f'POST <webhook {i + 1}> {{"text": "{ctx.config.package} {ctx.version} ..."}}'
+            for i in range(len(ctx.credentials.webhooks))
+        ]

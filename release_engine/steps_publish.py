@@ -42,8 +42,9 @@ def release_notes(ctx: ReleaseContext) -> str:
     text = ctx.git.show(ctx.tag, ctx.config.changelog_file) or ""
     section = changelog.extract_section(text, ctx.version.pep440)
     if section is None:
-        raise ReleaseError(f"{ctx.config.changelog_file} at {ctx.tag} has no section "
-                           f"[{ctx.version}]")
+        raise ReleaseError(
+            f"{ctx.config.changelog_file} at {ctx.tag} has no section [{ctx.version}]"
+        )
     return section
 
 
@@ -68,8 +69,11 @@ class Build:
         archive.unlink()
         env = {"SOURCE_DATE_EPOCH": ctx.git.commit_timestamp(ctx.tag)}
         installer = ["--installer", "uv"] if shutil.which("uv") else []
-        run([sys.executable, "-m", "build", *installer, "--outdir", str(dist), str(src)],
-            cwd=src, env=env)
+        run(
+            [sys.executable, "-m", "build", *installer, "--outdir", str(dist), str(src)],
+            cwd=src,
+            env=env,
+        )
         files = artifacts(ctx)
         if not files:
             found = sorted(p.name for p in dist.iterdir())
@@ -80,8 +84,11 @@ class Build:
         index.check(files)
 
     def preview(self, ctx: ReleaseContext) -> list[str]:
-        return [f"git archive {ctx.tag} | (extract)", "python -m build --outdir DIST SRC",
-                "twine check --strict DIST/*"]
+        return [
+            f"git archive {ctx.tag} | (extract)",
+            "python -m build --outdir DIST SRC",
+            "twine check --strict DIST/*",
+        ]
 
 
 class Image:
@@ -110,20 +117,27 @@ class Image:
         assert ctx.container is not None
         files = artifacts(ctx)
         if not files:
-            raise ReleaseError(f"no built wheel for {ctx.version}: resume with {ctx.resume_command}")
-        context = prepare_context(files[1], ctx.state_dir / "src" / ctx.config.dockerfile,
-                                  ctx.state_dir / "image-context")
+            raise ReleaseError(
+                f"no built wheel for {ctx.version}: resume with {ctx.resume_command}"
+            )
+        context = prepare_context(
+            files[1], ctx.state_dir / "src" / ctx.config.dockerfile, ctx.state_dir / "image-context"
+        )
         created = dt.datetime.fromtimestamp(
-            int(ctx.git.commit_timestamp(ctx.tag)), dt.timezone.utc).isoformat()
+            int(ctx.git.commit_timestamp(ctx.tag)), dt.timezone.utc
+        ).isoformat()
         labels = {
             VERSION_LABEL: ctx.version.pep440,
             "org.opencontainers.image.revision": ctx.git.rev(ctx.tag) or "",
             "org.opencontainers.image.created": created,
             "org.opencontainers.image.source": ctx.git.remote_url(ctx.config.remote) or "",
         }
-        args = {"VERSION": ctx.version.pep440, "REVISION": labels[
-            "org.opencontainers.image.revision"], "CREATED": created,
-            "SOURCE": labels["org.opencontainers.image.source"]}
+        args = {
+            "VERSION": ctx.version.pep440,
+            "REVISION": labels["org.opencontainers.image.revision"],
+            "CREATED": created,
+            "SOURCE": labels["org.opencontainers.image.source"],
+        }
         if ctx.config.base_image:
             args["BASE_IMAGE"] = ctx.config.base_image
         ctx.container.build(context, tags=self._tags(ctx), build_args=args, labels=labels)
@@ -139,9 +153,12 @@ class Upload:
     def observe(self, ctx: ReleaseContext) -> Observation:
         if not ctx.config.index_simple_url:
             return Observation.skipped("no package index configured")
-        served = index.served_files(ctx.config.index_simple_url, ctx.config.package,
-                                    username=ctx.credentials.index_username,
-                                    password=ctx.credentials.index_password)
+        served = index.served_files(
+            ctx.config.index_simple_url,
+            ctx.config.package,
+            username=ctx.credentials.index_username,
+            password=ctx.credentials.index_password,
+        )
         files = artifacts(ctx)
         if not files:
             prefix = f"{ctx.dist_name}-{ctx.version.pep440}"
@@ -158,13 +175,19 @@ class Upload:
         return Observation.pending(", ".join(p.name for p in to_upload))
 
     def act(self, ctx: ReleaseContext) -> None:
-        served = index.served_files(ctx.config.index_simple_url, ctx.config.package,
-                                    username=ctx.credentials.index_username,
-                                    password=ctx.credentials.index_password)
+        served = index.served_files(
+            ctx.config.index_simple_url,
+            ctx.config.package,
+            username=ctx.credentials.index_username,
+            password=ctx.credentials.index_password,
+        )
         to_upload, _, _ = index.plan_uploads(artifacts(ctx), served)
-        index.upload(to_upload, repository_url=ctx.config.index_url,
-                     username=ctx.credentials.index_username or "__token__",
-                     password=ctx.credentials.index_password or "")
+        index.upload(
+            to_upload,
+            repository_url=ctx.config.index_url,
+            username=ctx.credentials.index_username or "__token__",
+            password=ctx.credentials.index_password or "",
+        )
 
     def preview(self, ctx: ReleaseContext) -> list[str]:
         return [f"twine upload --repository-url {ctx.config.index_url} DIST/*"]
@@ -175,8 +198,9 @@ def _registry(ctx: ReleaseContext) -> tuple[RegistryClient, str]:
 
     host, _, repository = ctx.config.image.partition("/")
     scheme = "https" if ctx.config.registry_tls_verify else "http"
-    client = RegistryClient(f"{scheme}://{host}", ctx.credentials.registry_username,
-                            ctx.credentials.registry_password)
+    client = RegistryClient(
+        f"{scheme}://{host}", ctx.credentials.registry_username, ctx.credentials.registry_password
+    )
     return client, repository
 
 
@@ -193,7 +217,8 @@ class ImagePush:
         version = client.config_labels(repository, ctx.tag).get(VERSION_LABEL)
         if version != ctx.version.pep440:
             return Observation.conflict(
-                f"the registry holds {ctx.config.image}:{ctx.tag} labelled version {version}")
+                f"the registry holds {ctx.config.image}:{ctx.tag} labelled version {version}"
+            )
         if ctx.is_newest and client.manifest_digest(repository, "latest") != digest:
             return Observation.pending("latest")
         return Observation.done(digest)
@@ -201,13 +226,22 @@ class ImagePush:
     def act(self, ctx: ReleaseContext) -> None:
         assert ctx.container is not None
         client, repository = _registry(ctx)
-        refs = [f"{ctx.config.image}:{ctx.tag}"]
-        if ctx.is_newest:
+        # Only what the registry lacks is pushed: a resumed run never pushes a tag twice.
+        refs = []
+        digest = client.manifest_digest(repository, ctx.tag)
+        if digest is None:
+            refs.append(f"{ctx.config.image}:{ctx.tag}")
+        if ctx.is_newest and (
+            digest is None or client.manifest_digest(repository, "latest") != digest
+        ):
             refs.append(f"{ctx.config.image}:latest")
         for ref in refs:
-            ctx.container.push(ref, tls_verify=ctx.config.registry_tls_verify,
-                               username=ctx.credentials.registry_username,
-                               password=ctx.credentials.registry_password)
+            ctx.container.push(
+                ref,
+                tls_verify=ctx.config.registry_tls_verify,
+                username=ctx.credentials.registry_username,
+                password=ctx.credentials.registry_password,
+            )
 
     def preview(self, ctx: ReleaseContext) -> list[str]:
         engine = ctx.container.name if ctx.container else "podman"
@@ -237,16 +271,20 @@ class GitHubRelease:
         body = release_notes(ctx)
         release = ctx.github.release_for_tag(ctx.tag)
         if release is None:
-            ctx.github.create_release(ctx.tag, name=ctx.tag, body=body,
-                                      prerelease=ctx.version.is_prerelease,
-                                      make_latest=ctx.is_newest)
+            ctx.github.create_release(
+                ctx.tag,
+                name=ctx.tag,
+                body=body,
+                prerelease=ctx.version.is_prerelease,
+                make_latest=ctx.is_newest,
+            )
         else:
             ctx.github.update_release(release.id, body=body, make_latest=ctx.is_newest)
 
     def preview(self, ctx: ReleaseContext) -> list[str]:
         repo = ctx.config.github_repository
         latest = "true" if ctx.is_newest else "false"
-        return [f"POST /repos/{repo}/releases tag_name={ctx.tag} make_latest={latest} "
-                "body=<CHANGELOG section>"]
-
-
+        return [
+            f"POST /repos/{repo}/releases tag_name={ctx.tag} make_latest={latest} "
+            "body=<CHANGELOG section>"
+        ]

@@ -52,7 +52,13 @@ class Version:
     def _key(self) -> tuple[int, int, int, int, int]:
         if self.pre is None:
             return (self.major, self.minor, self.patch, 1, 0)
-        return (self.major, self.minor, self.patch, 0, _KIND_ORDER[self.pre[0]] * 10**6 + self.pre[1])
+        return (
+            self.major,
+            self.minor,
+            self.patch,
+            0,
+            _KIND_ORDER[self.pre[0]] * 10**6 + self.pre[1],
+        )
 
     def __lt__(self, other: object) -> bool:
         if not isinstance(other, Version):

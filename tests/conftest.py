@@ -16,8 +16,9 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def git(cwd: Path, *args: str) -> str:
-    return subprocess.run(["git", *args], cwd=cwd, check=True, text=True,
-                          capture_output=True).stdout.strip()
+    return subprocess.run(
+        ["git", *args], cwd=cwd, check=True, text=True, capture_output=True
+    ).stdout.strip()
 
 
 def copy_tree(dest: Path, source: Path = REPO) -> Path:
@@ -60,8 +61,15 @@ def _forget_secrets() -> Iterator[None]:
 @pytest.fixture
 def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """No credentials from the developer's own environment leak into a test."""
-    for name in ("GITHUB_TOKEN", "GH_TOKEN", "TWINE_PASSWORD", "TWINE_USERNAME",
-                 "REGISTRY_USERNAME", "REGISTRY_PASSWORD", "RELEASE_NOTIFY_WEBHOOKS"):
+    for name in (
+        "GITHUB_TOKEN",
+        "GH_TOKEN",
+        "TWINE_PASSWORD",
+        "TWINE_USERNAME",
+        "REGISTRY_USERNAME",
+        "REGISTRY_PASSWORD",
+        "RELEASE_NOTIFY_WEBHOOKS",
+    ):
         monkeypatch.delenv(name, raising=False)
 
 

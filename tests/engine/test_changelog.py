@@ -49,16 +49,22 @@ def test_add_fragment_names_files_as_contributors_should(repo: Path) -> None:
     second = changelog.add_fragment(repo, "fixed", "Fixed it again.", issue="12")
     orphan = changelog.add_fragment(repo, "added", "Added a CSV importer!")
     assert [first.name, second.name, orphan.name] == [
-        "12.fixed.md", "12.fixed.1.md", "+added-a-csv-importer.added.md"]
+        "12.fixed.md",
+        "12.fixed.1.md",
+        "+added-a-csv-importer.added.md",
+    ]
     scanned = changelog.scan_fragments(repo)
     assert {p.name for p in scanned.valid} == {first.name, second.name, orphan.name}
     assert scanned.unknown == ()
 
 
-@pytest.mark.parametrize(("kind", "text", "issue"), [
-    ("feature", "Added x.", None), ("fixed", "   ", None), ("fixed", "Fixed x.", "#12")])
-def test_add_fragment_refuses_bad_input(repo: Path, kind: str, text: str,
-                                        issue: str | None) -> None:
+@pytest.mark.parametrize(
+    ("kind", "text", "issue"),
+    [("feature", "Added x.", None), ("fixed", "   ", None), ("fixed", "Fixed x.", "#12")],
+)
+def test_add_fragment_refuses_bad_input(
+    repo: Path, kind: str, text: str, issue: str | None
+) -> None:
     with pytest.raises(UsageError):
         changelog.add_fragment(repo, kind, text, issue)
     assert changelog.scan_fragments(repo).valid == ()

@@ -31,22 +31,36 @@ def client(gh: GitHubStandIn) -> GitHubClient:
     return GitHubClient(gh.url, REPO, gh.token)
 
 
-def release(client: GitHubClient, tag: str, *, prerelease: bool = False, latest: bool = True,
-            body: str = "notes") -> ReleaseInfo:
-    return client.create_release(tag, name=tag, body=body, prerelease=prerelease,
-                                 make_latest=latest)
+def release(
+    client: GitHubClient,
+    tag: str,
+    *,
+    prerelease: bool = False,
+    latest: bool = True,
+    body: str = "notes",
+) -> ReleaseInfo:
+    return client.create_release(
+        tag, name=tag, body=body, prerelease=prerelease, make_latest=latest
+    )
 
 
 # --- releases --------------------------------------------------------------------------------
 
 
-def test_observe_create_observe_makes_exactly_one_post(gh: GitHubStandIn, client: GitHubClient
-                                                       ) -> None:
+def test_observe_create_observe_makes_exactly_one_post(
+    gh: GitHubStandIn, client: GitHubClient
+) -> None:
     assert client.release_for_tag("v1.0.0") is None
     made = release(client, "v1.0.0", body="## [1.0.0]\n\n- Added things.")
-    assert made == ReleaseInfo(id=made.id, tag="v1.0.0", name="v1.0.0",
-                               body="## [1.0.0]\n\n- Added things.", html_url=made.html_url,
-                               prerelease=False, draft=False)
+    assert made == ReleaseInfo(
+        id=made.id,
+        tag="v1.0.0",
+        name="v1.0.0",
+        body="## [1.0.0]\n\n- Added things.",
+        html_url=made.html_url,
+        prerelease=False,
+        draft=False,
+    )
     assert made.html_url.endswith(f"/{REPO}/releases/tag/v1.0.0")
     assert client.release_for_tag("v1.0.0") == made
     assert gh.count("POST", RELEASES) == 1
@@ -94,8 +108,7 @@ def test_no_statuses_and_no_check_runs_is_none(client: GitHubClient) -> None:
     assert client.ci_state(SHA) == CIState("none", [], [])
 
 
-def test_ci_state_combines_statuses_and_check_runs(gh: GitHubStandIn, client: GitHubClient
-                                                   ) -> None:
+def test_ci_state_combines_statuses_and_check_runs(gh: GitHubStandIn, client: GitHubClient) -> None:
     gh.seed_status(SHA, "ci/tests", "success")
     assert client.ci_state(SHA) == CIState("success")
     gh.seed_check_run(SHA, "lint", status="in_progress")
@@ -106,8 +119,9 @@ def test_ci_state_combines_statuses_and_check_runs(gh: GitHubStandIn, client: Gi
     assert client.ci_state(SHA) == CIState("failure", ["build", "ci/tests"], ["ci/docs", "lint"])
 
 
-def test_check_runs_alone_count_and_reruns_supersede(gh: GitHubStandIn, client: GitHubClient
-                                                     ) -> None:
+def test_check_runs_alone_count_and_reruns_supersede(
+    gh: GitHubStandIn, client: GitHubClient
+) -> None:
     gh.seed_check_run(SHA, "tests", conclusion="failure")
     assert client.ci_state(SHA).state == "failure"
     gh.seed_check_run(SHA, "tests", conclusion="success")
@@ -119,8 +133,9 @@ def test_check_runs_alone_count_and_reruns_supersede(gh: GitHubStandIn, client: 
 # --- reviews ---------------------------------------------------------------------------------
 
 
-def test_approved_merged_pull_is_found_by_merge_commit_or_head(gh: GitHubStandIn,
-                                                               client: GitHubClient) -> None:
+def test_approved_merged_pull_is_found_by_merge_commit_or_head(
+    gh: GitHubStandIn, client: GitHubClient
+) -> None:
     gh.seed_pull(12, head_sha=HEAD, merge_commit_sha=SHA, approved_by=["alice"])
     assert client.approved_pull_for(SHA) == 12
     assert client.approved_pull_for(HEAD) == 12
@@ -141,11 +156,21 @@ def test_approved_merged_pull_is_found_by_merge_commit_or_head(gh: GitHubStandIn
         (True, [], [("bob", "CHANGES_REQUESTED"), ("bob", "DISMISSED")], None),
     ],
 )
-def test_review_rules(gh: GitHubStandIn, client: GitHubClient, merged: bool,
-                      approvers: list[str], later: list[tuple[str, str]],
-                      expected: int | None) -> None:
-    gh.seed_pull(5, head_sha=HEAD, merge_commit_sha=SHA if merged else None, merged=merged,
-                 approved_by=approvers)
+def test_review_rules(
+    gh: GitHubStandIn,
+    client: GitHubClient,
+    merged: bool,
+    approvers: list[str],
+    later: list[tuple[str, str]],
+    expected: int | None,
+) -> None:
+    gh.seed_pull(
+        5,
+        head_sha=HEAD,
+        merge_commit_sha=SHA if merged else None,
+        merged=merged,
+        approved_by=approvers,
+    )
     for user, state in later:
         gh.seed_review(5, user, state)
     assert client.approved_pull_for(HEAD) == expected
@@ -157,8 +182,12 @@ def test_review_rules(gh: GitHubStandIn, client: GitHubClient, merged: bool,
 def test_bad_token_is_one_sentence_without_the_token(gh: GitHubStandIn) -> None:
     wrong = "ghp_wrongtoken0123456789"
     client = GitHubClient(gh.url, REPO, wrong)
-    for call in (lambda: client.release_for_tag("v1"), client.latest_release_tag,
-                 lambda: client.ci_state(SHA), lambda: release(client, "v1")):
+    for call in (
+        lambda: client.release_for_tag("v1"),
+        client.latest_release_tag,
+        lambda: client.ci_state(SHA),
+        lambda: release(client, "v1"),
+    ):
         with pytest.raises(ConfigError) as caught:
             call()
         assert str(caught.value) == (
@@ -188,8 +217,9 @@ def test_unreachable_api_is_a_release_error(gh: GitHubStandIn) -> None:
         client.release_for_tag("v1")
 
 
-@pytest.mark.parametrize(("repository", "token"), [("finbot", "t0ken"), ("a/b/c", "t0ken"),
-                                                   ("your-org/finbot", "")])
+@pytest.mark.parametrize(
+    ("repository", "token"), [("finbot", "t0ken"), ("a/b/c", "t0ken"), ("your-org/finbot", "")]
+)
 def test_bad_configuration_is_refused_before_any_request(repository: str, token: str) -> None:
     with pytest.raises(ConfigError):
         GitHubClient("http://127.0.0.1:9", repository, token)

@@ -12,12 +12,7 @@ from release_engine.container import RegistryClient
 from release_engine.errors import PreflightError, UsageError
 from release_engine.hotfix import plan_hotfix
 from tests.conftest import git
-from tests.engine.test_release_e2e import (  # noqa: F401 - fixtures
-    Rehearsal,
-    github_get,
-    rehearsal,
-    shared_registry,
-)
+from tests.engine.conftest import Rehearsal, github_get
 
 pytestmark = pytest.mark.e2e
 
@@ -28,7 +23,7 @@ def add_fix(r: Rehearsal, name: str, text: str) -> None:
     git(r.work, "commit", "-qm", text)
 
 
-def test_hotfix_of_an_old_line_then_rollback(rehearsal: Rehearsal) -> None:  # noqa: F811
+def test_hotfix_of_an_old_line_then_rollback(rehearsal: Rehearsal) -> None:
     r = rehearsal
     r.run("0.2.0")
     add_fix(r, "second", "Fixed the second thing.")
@@ -38,7 +33,7 @@ def test_hotfix_of_an_old_line_then_rollback(rehearsal: Rehearsal) -> None:  # n
     # --- hotfix: branch from the old tag, fix, release; latest never moves ---
     with pytest.raises(UsageError):
         plan_hotfix(r.work, "0.2.0")
-    with pytest.raises(PreflightError, match="tag v0.2.9 does not exist"):
+    with pytest.raises(PreflightError, match=r"tag v0\.2\.9 does not exist"):
         plan_hotfix(r.work, "v0.2.9")
     hotfix_command(r.work, "v0.2.0")
     assert git(r.work, "rev-parse", "--abbrev-ref", "HEAD") == "hotfix/v0.2.1"
@@ -55,15 +50,18 @@ def test_hotfix_of_an_old_line_then_rollback(rehearsal: Rehearsal) -> None:  # n
     assert "Fixed a critical bug in 0.2." in releases["v0.2.1"]["body"]
     request = urllib.request.Request(
         f"{r.s.github.url}/repos/{r.s.github.repository}/releases/latest",
-        headers={"Authorization": f"Bearer {r.s.github.token}"})
+        headers={"Authorization": f"Bearer {r.s.github.token}"},
+    )
     with urllib.request.urlopen(request, timeout=10) as response:
         assert json.loads(response.read())["tag_name"] == "v0.3.0"
     if r.s.registry is not None:
-        client = RegistryClient(f"http://{r.s.registry.url}", r.s.registry.username,
-                                r.s.registry.password)
+        client = RegistryClient(
+            f"http://{r.s.registry.url}", r.s.registry.username, r.s.registry.password
+        )
         repository = f"{r.s.image_namespace}market-data-ingestion"
-        assert client.manifest_digest(repository, "latest") == \
-            client.manifest_digest(repository, "v0.3.0")
+        assert client.manifest_digest(repository, "latest") == client.manifest_digest(
+            repository, "v0.3.0"
+        )
         assert client.manifest_digest(repository, "v0.2.1") is not None
 
     # --- rollback of 0.3.0: revert its merge on main, tag the commit before, redeploy 0.2.0 ---
@@ -72,16 +70,22 @@ def test_hotfix_of_an_old_line_then_rollback(rehearsal: Rehearsal) -> None:  # n
     rollback_command(r.work, "0.3.0", dry_run=True)
     assert "rollback-v0.3.0" not in git(remote, "tag", "--list")
     rollback_command(r.work, "0.3.0")
-    assert '__version__ = "0.2.0"' in git(remote, "show", "main:src/market_data_ingestion/__init__.py")
+    assert '__version__ = "0.2.0"' in git(
+        remote, "show", "main:src/market_data_ingestion/__init__.py"
+    )
     merge = git(remote, "log", "--merges", "--format=%H %s", "main").splitlines()
     merge_sha = next(line.split()[0] for line in merge if "release/v0.3.0" in line)
-    assert git(remote, "rev-parse", "rollback-v0.3.0^{commit}") == \
-        git(remote, "rev-parse", f"{merge_sha}^1")
-    assert git(remote, "tag", "-l", "--format=%(contents:subject)", "rollback-v0.3.0") == \
-        "Rollback of v0.3.0 to v0.2.0"
+    assert git(remote, "rev-parse", "rollback-v0.3.0^{commit}") == git(
+        remote, "rev-parse", f"{merge_sha}^1"
+    )
+    assert (
+        git(remote, "tag", "-l", "--format=%(contents:subject)", "rollback-v0.3.0")
+        == "Rollback of v0.3.0 to v0.2.0"
+    )
     if r.s.registry is not None:
-        assert "market-data-ingestion:v0.2.0" in git(remote, "show",
-                                                      "main:deploy/k8s/deployment.yaml")
+        assert "market-data-ingestion:v0.2.0" in git(
+            remote, "show", "main:deploy/k8s/deployment.yaml"
+        )
     assert git(remote, "cat-file", "-t", "v0.3.0") == "tag"  # the release stays on record
     # Running it again finds everything done and changes nothing.
     head = git(remote, "rev-parse", "main")

@@ -37,13 +37,17 @@ def metadata(version: str, readme: str | None = README) -> str:
     return head + f"Description-Content-Type: text/markdown\n\n{readme}"
 
 
-def make_wheel(dest: Path, version: str, payload: str = "x = 1\n", readme: str | None = README
-               ) -> Path:
+def make_wheel(
+    dest: Path, version: str, payload: str = "x = 1\n", readme: str | None = README
+) -> Path:
     """A valid, reproducible pure-Python wheel (same arguments, same bytes)."""
     info = f"{DIST}-{version}.dist-info"
-    files = {f"{DIST}/__init__.py": payload, f"{info}/METADATA": metadata(version, readme),
-             f"{info}/WHEEL": "Wheel-Version: 1.0\nGenerator: tests\nRoot-Is-Purelib: true\n"
-                              "Tag: py3-none-any\n"}
+    files = {
+        f"{DIST}/__init__.py": payload,
+        f"{info}/METADATA": metadata(version, readme),
+        f"{info}/WHEEL": "Wheel-Version: 1.0\nGenerator: tests\nRoot-Is-Purelib: true\n"
+        "Tag: py3-none-any\n",
+    }
     record = []
     path = dest / f"{DIST}-{version}-py3-none-any.whl"
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as wheel:
@@ -60,8 +64,11 @@ def make_wheel(dest: Path, version: str, payload: str = "x = 1\n", readme: str |
 def make_sdist(dest: Path, version: str, payload: str = "x = 1\n") -> Path:
     """A valid, reproducible sdist holding PKG-INFO, pyproject.toml and the module."""
     root = f"{DIST}-{version}"
-    files = {"PKG-INFO": metadata(version), f"src/{DIST}/__init__.py": payload,
-             "pyproject.toml": f'[project]\nname = "{PROJECT}"\nversion = "{version}"\n'}
+    files = {
+        "PKG-INFO": metadata(version),
+        f"src/{DIST}/__init__.py": payload,
+        "pyproject.toml": f'[project]\nname = "{PROJECT}"\nversion = "{version}"\n',
+    }
     raw = io.BytesIO()
     with tarfile.open(fileobj=raw, mode="w") as tar:
         for name, text in files.items():
@@ -91,15 +98,26 @@ def pypi(tmp_path: Path) -> Iterator[PackageIndexStandIn]:
 
 
 def upload(pypi: PackageIndexStandIn, files: list[Path], password: str | None = None) -> None:
-    index.upload(files, repository_url=pypi.upload_url, username=pypi.username,
-                 password=password or pypi.password)
+    index.upload(
+        files,
+        repository_url=pypi.upload_url,
+        username=pypi.username,
+        password=password or pypi.password,
+    )
 
 
 # --- pure parts ------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", ["market-data-ingestion", "Market_Data.Ingestion",
-                                  "market__data--ingestion", "MARKET.DATA_INGESTION"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "market-data-ingestion",
+        "Market_Data.Ingestion",
+        "market__data--ingestion",
+        "MARKET.DATA_INGESTION",
+    ],
+)
 def test_normalize_follows_pep_503(name: str) -> None:
     assert index.normalize(name) == "market-data-ingestion"
 
@@ -210,8 +228,10 @@ def test_the_index_stand_in_guards_uploads_and_stops(
 ) -> None:
     assert pypi.running and pypi.upload_url == f"http://127.0.0.1:{pypi.port}/"
     assert pypi.simple_url == f"{pypi.upload_url}simple/"
-    for url, data, codes in ((f"{pypi.simple_url}requests/", None, (404,)),  # no pypi.org fallback
-                             (pypi.upload_url, b":action=file_upload", (401, 403))):  # anonymous
+    for url, data, codes in (
+        (f"{pypi.simple_url}requests/", None, (404,)),  # no pypi.org fallback
+        (pypi.upload_url, b":action=file_upload", (401, 403)),
+    ):  # anonymous
         with pytest.raises(urllib.error.HTTPError) as caught:
             urllib.request.urlopen(urllib.request.Request(url, data), timeout=10)
         assert caught.value.code in codes
@@ -261,24 +281,33 @@ def page_server() -> Iterator[str]:
 def test_links_without_a_hash_are_downloaded_and_hashed(page_server: str) -> None:
     wheel_sha = "ab" * 32
     _Page.pages = {
-        "/simple/market-data-ingestion/": (200, (
-            '<html><body><a href="../../files/m-1.tar.gz">m-1.tar.gz</a>'
-            f'<a href="https://elsewhere.example/f/m-1-py3-none-any.whl#sha256={wheel_sha}"'
-            ' data-requires-python="&gt;=3.10">m-1-py3-none-any.whl</a>'
-            '<a href="/files/m%2B2.tar.gz#md5=00&amp;sha256=' + "CD" * 32 + '">x</a>'
-            "</body></html>").encode()),
+        "/simple/market-data-ingestion/": (
+            200,
+            (
+                '<html><body><a href="../../files/m-1.tar.gz">m-1.tar.gz</a>'
+                f'<a href="https://elsewhere.example/f/m-1-py3-none-any.whl#sha256={wheel_sha}"'
+                ' data-requires-python="&gt;=3.10">m-1-py3-none-any.whl</a>'
+                '<a href="/files/m%2B2.tar.gz#md5=00&amp;sha256=' + "CD" * 32 + '">x</a>'
+                "</body></html>"
+            ).encode(),
+        ),
         "/files/m-1.tar.gz": (200, b"sdist bytes"),
     }
-    served = index.served_files(f"{page_server}/simple/", "Market.Data_Ingestion",
-                                username="me", password="s3cret-pass")
-    assert served == {"m-1.tar.gz": hashlib.sha256(b"sdist bytes").hexdigest(),
-                      "m-1-py3-none-any.whl": wheel_sha, "m+2.tar.gz": "cd" * 32}
+    served = index.served_files(
+        f"{page_server}/simple/", "Market.Data_Ingestion", username="me", password="s3cret-pass"
+    )
+    assert served == {
+        "m-1.tar.gz": hashlib.sha256(b"sdist bytes").hexdigest(),
+        "m-1-py3-none-any.whl": wheel_sha,
+        "m+2.tar.gz": "cd" * 32,
+    }
     expected = "Basic " + base64.b64encode(b"me:s3cret-pass").decode()
     assert _Page.seen == [expected, expected]
 
 
-@pytest.mark.parametrize(("status", "error"), [(401, ConfigError), (403, ConfigError),
-                                               (500, ReleaseError)])
+@pytest.mark.parametrize(
+    ("status", "error"), [(401, ConfigError), (403, ConfigError), (500, ReleaseError)]
+)
 def test_index_errors_name_the_page_not_the_password(
     page_server: str, status: int, error: type[Exception]
 ) -> None:

@@ -69,8 +69,9 @@ FILES = {
 }
 
 
-def test_a_setup_py_project_with_another_name_and_tag_prefix(tmp_path: Path,
-                                                            clean_env: None) -> None:
+def test_a_setup_py_project_with_another_name_and_tag_prefix(
+    tmp_path: Path, clean_env: None
+) -> None:
     source = tmp_path / "legacy"
     for name, text in FILES.items():
         path = source / name
@@ -87,13 +88,14 @@ def test_a_setup_py_project_with_another_name_and_tag_prefix(tmp_path: Path,
         served = index.served_files(s.index.simple_url, "legacy-quotes")
 
     remote = tmp_path / "remote.git"
-    assert git(remote, "tag", "-l", "--format=%(contents:subject)", "release-2.5.0") == \
-        "Release version 2.5.0"
+    assert (
+        git(remote, "tag", "-l", "--format=%(contents:subject)", "release-2.5.0")
+        == "Release version 2.5.0"
+    )
     assert 'version="2.5.0"' in git(remote, "show", "main:setup.py")
     assert 'VERSION = "2.5.0"' in git(remote, "show", "main:legacy_quotes/__init__.py")
     assert "## [2.5.0]" in git(remote, "show", "main:HISTORY.md")
-    assert sorted(served) == ["legacy_quotes-2.5.0-py3-none-any.whl",
-                              "legacy_quotes-2.5.0.tar.gz"]
+    assert sorted(served) == ["legacy_quotes-2.5.0-py3-none-any.whl", "legacy_quotes-2.5.0.tar.gz"]
     assert {a["filename"]: a["sha256"] for a in report.artifacts} == served
     statuses = {o.name: o.status for o in report.steps}
     assert statuses["image"] == statuses["image-push"] == "skipped"

@@ -28,10 +28,16 @@ def work(source_repo: Path, tmp_path: Path, clean_env: None) -> Path:
     return clone_for_rehearsal(source_repo, tmp_path)
 
 
-def open_local(work: Path, version: str = "0.2.0", options: Options = SKIPS,
-               **overrides: Any) -> ReleaseContext:
-    return open_release(work, version, overrides={**LOCAL_ONLY, **overrides}, options=options,
-                        credentials=Credentials())
+def open_local(
+    work: Path, version: str = "0.2.0", options: Options = SKIPS, **overrides: Any
+) -> ReleaseContext:
+    return open_release(
+        work,
+        version,
+        overrides={**LOCAL_ONLY, **overrides},
+        options=options,
+        credentials=Credentials(),
+    )
 
 
 def problems(ctx: ReleaseContext) -> list[str]:
@@ -41,8 +47,11 @@ def problems(ctx: ReleaseContext) -> list[str]:
 
 
 def snapshot(work: Path) -> tuple[str, str, str]:
-    return (git(work, "show-ref"), git(work, "status", "--porcelain"),
-            git(work, "ls-remote", "origin"))
+    return (
+        git(work, "show-ref"),
+        git(work, "status", "--porcelain"),
+        git(work, "ls-remote", "origin"),
+    )
 
 
 def test_a_clean_repository_passes(work: Path) -> None:
@@ -57,8 +66,10 @@ def test_malformed_version_is_one_line_before_anything(work: Path) -> None:
 
 @pytest.mark.parametrize("version", ["0.1.0", "0.0.9"])
 def test_version_must_be_greater_than_current(work: Path, version: str) -> None:
-    assert any("not greater than the current version 0.1.0" in p
-               for p in problems(open_local(work, version)))
+    assert any(
+        "not greater than the current version 0.1.0" in p
+        for p in problems(open_local(work, version))
+    )
 
 
 def test_version_must_be_above_the_newest_tag_of_its_line(work: Path) -> None:
@@ -109,8 +120,9 @@ def test_fragment_of_unknown_type(work: Path) -> None:
     git(work, "add", "--all")
     git(work, "commit", "-q", "-m", "bad fragment")
     git(work, "push", "-q", "origin", "main")
-    assert any("unknown type would be dropped: 12.feature.md" in p
-               for p in problems(open_local(work)))
+    assert any(
+        "unknown type would be dropped: 12.feature.md" in p for p in problems(open_local(work))
+    )
 
 
 def test_version_file_not_at_current_version(work: Path) -> None:
@@ -152,9 +164,16 @@ def test_a_second_release_in_the_same_repository_is_refused(work: Path) -> None:
 def test_lock_is_held_across_processes(work: Path) -> None:
     lock = work / ".git" / "release.lock"
     holder = subprocess.Popen(
-        ["python", "-c", "import fcntl,sys,time; f=open(sys.argv[1],'a'); "
-         "fcntl.flock(f, fcntl.LOCK_EX); print('held', flush=True); time.sleep(30)", str(lock)],
-        stdout=subprocess.PIPE, text=True)
+        [
+            "python",
+            "-c",
+            "import fcntl,sys,time; f=open(sys.argv[1],'a'); "
+            "fcntl.flock(f, fcntl.LOCK_EX); print('held', flush=True); time.sleep(30)",
+            str(lock),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
         with pytest.raises(ReleaseError, match="another release is running"):

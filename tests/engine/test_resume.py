@@ -9,12 +9,7 @@ import pytest
 
 from release_engine.engine import STEPS
 from release_engine.rehearsal import clone_for_rehearsal, stand_ins
-from tests.engine.test_release_e2e import (  # noqa: F401 - fixtures
-    Rehearsal,
-    published_state,
-    rehearsal,
-    shared_registry,
-)
+from tests.engine.conftest import Rehearsal, published_state
 
 pytestmark = pytest.mark.e2e
 
@@ -25,20 +20,41 @@ class Interrupted(Exception):
 
 # What any two releases of the same commit on the same day publish alike: trees, names,
 # notes, counts. (Commit and tag shas differ by their timestamps, and so do artifact hashes.)
-SAME = ("tag_type", "tag_message", "tag_subject", "tag_tree", "main_tree", "merges",
-        "main_contains_tag", "branches", "manifest", "init", "section", "served",
-        "release_bodies", "release_posts", "notifications", "packages_on_disk", "image_tags",
-        "one_digest", "image_label")
+SAME = (
+    "tag_type",
+    "tag_message",
+    "tag_subject",
+    "tag_tree",
+    "main_tree",
+    "merges",
+    "main_contains_tag",
+    "branches",
+    "manifest",
+    "init",
+    "section",
+    "served",
+    "release_bodies",
+    "release_posts",
+    "notifications",
+    "packages_on_disk",
+    "image_tags",
+    "one_digest",
+    "image_label",
+)
 
 
 @pytest.fixture(scope="module")
-def baseline(source_repo: Path, tmp_path_factory: pytest.TempPathFactory,
-             shared_registry: Any) -> dict[str, object]:  # noqa: F811
+def baseline(
+    source_repo: Path, tmp_path_factory: pytest.TempPathFactory, shared_registry: Any
+) -> dict[str, object]:
     """The published state of one uninterrupted release."""
     tmp = tmp_path_factory.mktemp("baseline")
-    with stand_ins(tmp / "standins", registry=shared_registry,
-                   with_registry=shared_registry is not None,
-                   image_namespace="baseline/") as s:
+    with stand_ins(
+        tmp / "standins",
+        registry=shared_registry,
+        with_registry=shared_registry is not None,
+        image_namespace="baseline/",
+    ) as s:
         r = Rehearsal(clone_for_rehearsal(source_repo, tmp), tmp / "remote.git", s)
         r.run()
         return published_state(r)
@@ -46,7 +62,9 @@ def baseline(source_repo: Path, tmp_path_factory: pytest.TempPathFactory,
 
 @pytest.mark.parametrize("step", [s.name for s in STEPS])
 def test_interrupted_after_step_then_rerun_reaches_the_same_end(
-    rehearsal: Rehearsal, step: str, baseline: dict[str, object]  # noqa: F811
+    rehearsal: Rehearsal,
+    step: str,
+    baseline: dict[str, object],
 ) -> None:
     def interrupt(name: str) -> None:
         if name == step:

@@ -16,14 +16,16 @@ from release_engine.output import ConsoleReporter, emit_json, print_report, prin
 from release_engine.proc import run
 from release_engine.redact import MASK, redact, register_secret
 from release_engine.rehearsal import rehearsal_context
-from tests.engine.test_release_e2e import Rehearsal, rehearsal, shared_registry  # noqa: F401
+from tests.engine.conftest import Rehearsal
 
 
 def test_registered_secrets_and_url_passwords_are_masked() -> None:
     register_secret("s3cr3t-token-value")
     register_secret("https://hooks.example/services/T000/B000/XXXXXXXXXXXX")
-    text = redact("token s3cr3t-token-value; https://user:pa55w0rd@index.example/simple/; "
-                  "hook https://hooks.example/services/T000/B000/XXXXXXXXXXXX")
+    text = redact(
+        "token s3cr3t-token-value; https://user:pa55w0rd@index.example/simple/; "
+        "hook https://hooks.example/services/T000/B000/XXXXXXXXXXXX"
+    )
     assert "s3cr3t-token-value" not in text
     assert "pa55w0rd" not in text
     assert "XXXXXXXXXXXX" not in text
@@ -40,7 +42,8 @@ def test_a_failed_command_never_shows_a_secret_it_was_given() -> None:
 
 @pytest.mark.e2e
 def test_no_secret_in_any_output_of_a_whole_rehearsal(
-    rehearsal: Rehearsal, caplog: pytest.LogCaptureFixture,  # noqa: F811
+    rehearsal: Rehearsal,
+    caplog: pytest.LogCaptureFixture,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     s = rehearsal.s
@@ -64,8 +67,16 @@ def test_no_secret_in_any_output_of_a_whole_rehearsal(
     with pytest.raises(ReleaseError) as exc:
         release(bad, ConsoleReporter())
     captured = capsys.readouterr()
-    everything = "\n".join([captured.out, captured.err, caplog.text, buffer.getvalue(),
-                            str(exc.value), json.dumps(report.as_dict(), default=str)])
+    everything = "\n".join(
+        [
+            captured.out,
+            captured.err,
+            caplog.text,
+            buffer.getvalue(),
+            str(exc.value),
+            json.dumps(report.as_dict(), default=str),
+        ]
+    )
     assert "401" in str(exc.value) or "Bad credentials" in str(exc.value)
     assert "would run" in everything and "twine upload" in everything
     for secret in [*secrets, "ghp_wrongwrongwrongwrong"]:

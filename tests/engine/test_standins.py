@@ -35,8 +35,15 @@ def gh() -> Iterator[GitHubStandIn]:
         standin.stop()
 
 
-def call(standin: GitHubStandIn, method: str, path: str, body: Any = None, *,
-         auth: str | None = "token", raw: bytes | None = None) -> tuple[int, Any, dict[str, str]]:
+def call(
+    standin: GitHubStandIn,
+    method: str,
+    path: str,
+    body: Any = None,
+    *,
+    auth: str | None = "token",
+    raw: bytes | None = None,
+) -> tuple[int, Any, dict[str, str]]:
     """One raw request. *auth*: a scheme for the right token, a whole header, or None."""
     headers = {"Accept": "application/vnd.github+json"}
     if auth is not None:
@@ -76,9 +83,16 @@ def test_only_the_token_is_let_in(gh: GitHubStandIn, auth: str | None) -> None:
 
 @pytest.mark.parametrize(
     ("method", "path"),
-    [("GET", "/nothing"), ("GET", "/repos/other/repo/releases"), ("DELETE", f"{API}/releases/1"),
-     ("GET", f"{API}/releases/tags/v9.9.9"), ("GET", f"{API}/releases/latest"),
-     ("GET", f"{API}/releases/12345"), ("GET", f"{API}/pulls/7"), ("PATCH", f"{API}/releases/5")],
+    [
+        ("GET", "/nothing"),
+        ("GET", "/repos/other/repo/releases"),
+        ("DELETE", f"{API}/releases/1"),
+        ("GET", f"{API}/releases/tags/v9.9.9"),
+        ("GET", f"{API}/releases/latest"),
+        ("GET", f"{API}/releases/12345"),
+        ("GET", f"{API}/pulls/7"),
+        ("PATCH", f"{API}/releases/5"),
+    ],
 )
 def test_unknown_things_are_github_shaped_404(gh: GitHubStandIn, method: str, path: str) -> None:
     status, body, _ = call(gh, method, path, {} if method == "PATCH" else None)
@@ -87,13 +101,27 @@ def test_unknown_things_are_github_shaped_404(gh: GitHubStandIn, method: str, pa
 
 def test_release_has_the_fields_pygithub_reads(gh: GitHubStandIn) -> None:
     release = create(gh, "v1.0.0", body="## Notes", target_commitish=SHA)
-    for key in ("id", "node_id", "url", "html_url", "assets_url", "upload_url", "tarball_url",
-                "zipball_url", "created_at", "published_at", "author"):
+    for key in (
+        "id",
+        "node_id",
+        "url",
+        "html_url",
+        "assets_url",
+        "upload_url",
+        "tarball_url",
+        "zipball_url",
+        "created_at",
+        "published_at",
+        "author",
+    ):
         assert release[key], key
     assert release["url"] == f"{gh.url}{API}/releases/{release['id']}"
     assert release["html_url"].endswith("/your-org/finbot/releases/tag/v1.0.0")
     assert (release["tag_name"], release["name"], release["target_commitish"]) == (
-        "v1.0.0", "v1.0.0", SHA)
+        "v1.0.0",
+        "v1.0.0",
+        SHA,
+    )
     assert (release["body"], release["draft"], release["prerelease"]) == ("## Notes", False, False)
     assert (release["assets"], release["author"]["login"]) == ([], "release-bot")
     by_tag = call(gh, "GET", f"{API}/releases/tags/v1.0.0")[1]
@@ -103,19 +131,26 @@ def test_release_has_the_fields_pygithub_reads(gh: GitHubStandIn) -> None:
 
 @pytest.mark.parametrize(
     ("body", "field", "code"),
-    [({"tag_name": "v1.0.0"}, "tag_name", "already_exists"),
-     ({"name": "x"}, "tag_name", "missing_field"),
-     ({"tag_name": "v1", "make_latest": "maybe"}, "make_latest", "invalid"),
-     ({"tag_name": "v1", "draft": "no"}, "draft", "invalid")],
+    [
+        ({"tag_name": "v1.0.0"}, "tag_name", "already_exists"),
+        ({"name": "x"}, "tag_name", "missing_field"),
+        ({"tag_name": "v1", "make_latest": "maybe"}, "make_latest", "invalid"),
+        ({"tag_name": "v1", "draft": "no"}, "draft", "invalid"),
+    ],
 )
 def test_refused_releases_are_422_validation_failed(
     gh: GitHubStandIn, body: Any, field: str, code: str
 ) -> None:
     create(gh, "v1.0.0")
     status, answer, _ = call(gh, "POST", f"{API}/releases", body)
-    assert (status, answer) == (422, {"message": "Validation Failed", "documentation_url": DOCS,
-                                      "errors": [{"resource": "Release", "code": code,
-                                                  "field": field}]})
+    assert (status, answer) == (
+        422,
+        {
+            "message": "Validation Failed",
+            "documentation_url": DOCS,
+            "errors": [{"resource": "Release", "code": code, "field": field}],
+        },
+    )
     assert len(gh.releases()) == 1
 
 
@@ -130,8 +165,11 @@ def test_patch_changes_only_what_is_sent(gh: GitHubStandIn) -> None:
     assert status == 200
     assert (body["body"], body["prerelease"], body["name"]) == ("new", True, "v1.1.0rc1")
     call(gh, "GET", f"{API}/releases/tags/v1.1.0rc1?x=1")
-    assert gh.requests == [("POST", f"{API}/releases"), ("PATCH", f"{API}/releases/1"),
-                           ("GET", f"{API}/releases/tags/v1.1.0rc1")]
+    assert gh.requests == [
+        ("POST", f"{API}/releases"),
+        ("PATCH", f"{API}/releases/1"),
+        ("GET", f"{API}/releases/tags/v1.1.0rc1"),
+    ]
     assert gh.count("POST", f"{API}/releases") == 1
     assert gh.counts[("GET", f"{API}/releases/tags/v1.1.0rc1")] == 1
 
@@ -218,7 +256,10 @@ def test_pulls_for_a_commit_and_their_reviews(gh: GitHubStandIn) -> None:
     assert pull["head"]["sha"] == "b" * 40 and pull["merged_at"]
     reviews = call(gh, "GET", f"{API}/pulls/7/reviews")[1]
     assert [(r["user"]["login"], r["state"]) for r in reviews] == [
-        ("alice", "APPROVED"), ("bob", "APPROVED"), ("carol", "CHANGES_REQUESTED")]
+        ("alice", "APPROVED"),
+        ("bob", "APPROVED"),
+        ("carol", "CHANGES_REQUESTED"),
+    ]
 
 
 def test_concurrent_creates_make_exactly_one_release(gh: GitHubStandIn) -> None:
@@ -251,17 +292,35 @@ def test_state_file_survives_a_restart(tmp_path: Path) -> None:
 
 def test_standalone_command_serves_until_sigterm(tmp_path: Path) -> None:
     state = tmp_path / "state.json"
-    argv = [sys.executable, "-m", "release_engine.standins.github_api", "--port", "0",
-            "--repository", REPO, "--token", "standalone-token-123", "--state", str(state)]
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True, cwd=Path(__file__).parents[2],
-                            env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])})
+    argv = [
+        sys.executable,
+        "-m",
+        "release_engine.standins.github_api",
+        "--port",
+        "0",
+        "--repository",
+        REPO,
+        "--token",
+        "standalone-token-123",
+        "--state",
+        str(state),
+    ]
+    proc = subprocess.Popen(
+        argv,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).parents[2],
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])},
+    )
     try:
         assert proc.stdout is not None
         url = proc.stdout.readline().strip()
         assert url.startswith("http://127.0.0.1:")
         request = urllib.request.Request(
-            f"{url}{API}/releases", data=json.dumps({"tag_name": "v1.0.0"}).encode(),
-            method="POST", headers={"Authorization": "Bearer standalone-token-123"},
+            f"{url}{API}/releases",
+            data=json.dumps({"tag_name": "v1.0.0"}).encode(),
+            method="POST",
+            headers={"Authorization": "Bearer standalone-token-123"},
         )
         with urllib.request.urlopen(request, timeout=10) as response:
             assert response.status == 201
@@ -296,5 +355,6 @@ def test_sink_records_json_posted_to_its_secret_url() -> None:
         sink.fail_next(1, status=503)
         assert post(sink.url, b'{"text": "dropped"}') == 503
         assert [(r.path, r.body) for r in sink.received] == [
-            (sink.url.split(str(sink.port), 1)[1], {"text": "released"})]
+            (sink.url.split(str(sink.port), 1)[1], {"text": "released"})
+        ]
         assert other.received == []

@@ -18,16 +18,34 @@ from release_engine.version import (
 
 @pytest.mark.parametrize(
     ("text", "pep440"),
-    [("1.2.3", "1.2.3"), ("0.0.0", "0.0.0"), ("1.3.0rc1", "1.3.0rc1"),
-     ("1.3.0-rc.1", "1.3.0rc1"), ("2.0.0-beta.2", "2.0.0b2"), ("2.0.0a0", "2.0.0a0")],
+    [
+        ("1.2.3", "1.2.3"),
+        ("0.0.0", "0.0.0"),
+        ("1.3.0rc1", "1.3.0rc1"),
+        ("1.3.0-rc.1", "1.3.0rc1"),
+        ("2.0.0-beta.2", "2.0.0b2"),
+        ("2.0.0a0", "2.0.0a0"),
+    ],
 )
 def test_valid_versions_map_to_pep440(text: str, pep440: str) -> None:
     assert parse_version(text).pep440 == pep440
 
 
 @pytest.mark.parametrize(
-    "text", ["1.2", "1.2.3.4", "v1.2.3", "01.2.3", "1.2.3-foo", "1.2.3.dev1", "", "latest",
-             "1.2.3rc", "1.2.3\n4", "1.2.3\n"],
+    "text",
+    [
+        "1.2",
+        "1.2.3.4",
+        "v1.2.3",
+        "01.2.3",
+        "1.2.3-foo",
+        "1.2.3.dev1",
+        "",
+        "latest",
+        "1.2.3rc",
+        "1.2.3\n4",
+        "1.2.3\n",
+    ],
 )
 def test_malformed_versions_are_refused_with_one_line(text: str) -> None:
     with pytest.raises(UsageError) as exc:
@@ -43,9 +61,13 @@ def test_prereleases_sort_before_their_release() -> None:
     assert sorted(reversed(parsed)) == parsed
 
 
-versions = st.builds(Version, st.integers(0, 30), st.integers(0, 30), st.integers(0, 30),
-                     st.one_of(st.none(), st.tuples(st.sampled_from(["a", "b", "rc"]),
-                                                    st.integers(0, 9))))
+versions = st.builds(
+    Version,
+    st.integers(0, 30),
+    st.integers(0, 30),
+    st.integers(0, 30),
+    st.one_of(st.none(), st.tuples(st.sampled_from(["a", "b", "rc"]), st.integers(0, 9))),
+)
 
 
 @given(versions)

@@ -1,7 +1,7 @@
 """Test database migrations: empty -> head -> base -> head, one revision at a time.
 
-On SQLite always; on PostgreSQL when ``MDI_TEST_POSTGRES_URL`` names a server (a throwaway
-database is created on it and dropped afterwards). With ``CI`` set, no PostgreSQL is a failure.
+On SQLite always; on PostgreSQL when ``MDI_TEST_POSTGRES_URL`` names a database (a throwaway
+schema is made in it and dropped afterwards). With ``CI`` set, no PostgreSQL is a failure.
 """
 
 from __future__ import annotations
@@ -42,33 +42,36 @@ def tables(url: str) -> set[str]:
 
 @pytest.fixture
 def postgres_url() -> Iterator[str]:
-    """A new, empty database on the PostgreSQL server of $MDI_TEST_POSTGRES_URL."""
+    """A new, empty schema in the database of $MDI_TEST_POSTGRES_URL, first on search_path.
+
+    A schema, not a database: the role only needs to own its database (no CREATEDB).
+    """
     server = os.environ.get(POSTGRES_ENV, "").strip()
     if not server:
         message = (
             f"{POSTGRES_ENV} is not set: start PostgreSQL and export e.g. "
-            f"{POSTGRES_ENV}=postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
+            f"{POSTGRES_ENV}=postgresql+psycopg2://mdi:mdi@127.0.0.1:5432/mdi_test"
         )
         if os.environ.get("CI"):
             pytest.fail(f"CI is set and {message}")
         pytest.skip(message)
-    name = f"mdi_prerelease_{uuid.uuid4().hex[:12]}"
+    schema = f"mdi_prerelease_{uuid.uuid4().hex[:12]}"
     admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
+    shown = sa.make_url(server).render_as_string(hide_password=True)
     try:
         with admin.connect() as conn:
-            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+            conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
     except sa.exc.SQLAlchemyError as exc:
         admin.dispose()
-        pytest.fail(
-            f"cannot create a test database on {POSTGRES_ENV} "
-            f"({sa.make_url(server).render_as_string(hide_password=True)}): "
-            f"{' '.join(str(exc.orig or exc).split())}"
-        )
+        reason = " ".join(str(getattr(exc, "orig", None) or exc).split())
+        pytest.fail(f"cannot use PostgreSQL at {POSTGRES_ENV}={shown}: {reason}")
+    url = sa.make_url(server)
+    url = url.update_query_dict({"options": f"-csearch_path={schema}"})
     try:
-        yield sa.make_url(server).set(database=name).render_as_string(hide_password=False)
+        yield url.render_as_string(hide_password=False)
     finally:
         with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
         admin.dispose()
 
 

@@ -1,0 +1,141 @@
+"""Fixtures for the engine's end-to-end tests: rehearsals through real local stand-ins."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from release_engine import index
+from release_engine.changelog import extract_section
+from release_engine.context import Options
+from release_engine.engine import Report, release
+from release_engine.output import ConsoleReporter
+from release_engine.rehearsal import StandIns, clone_for_rehearsal, rehearsal_context, stand_ins
+from tests.conftest import git, in_ci
+
+VERSION = "0.2.0"
+VERSION_LABEL = "org.opencontainers.image.version"
+
+
+@dataclass
+class Rehearsal:
+    work: Path
+    remote: Path
+    s: StandIns
+
+    def run(self, version: str = VERSION, **kwargs: object) -> Report:
+        ctx = rehearsal_context(self.work, version, self.s, options=Options())
+        return release(ctx, ConsoleReporter(), **kwargs)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="module")
+def shared_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """One real registry for a module; each test pushes under its own namespace."""
+    from release_engine.container import detect_engine
+
+    if detect_engine() is None:
+        if in_ci():
+            pytest.fail("CI must run the container steps: no container engine found")
+        yield None
+        return
+    from release_engine.standins.registry import RegistryStandIn
+
+    with RegistryStandIn(tmp_path_factory.mktemp("registry")) as registry:
+        yield registry
+    remove_images(registry.url)
+
+
+@pytest.fixture
+def rehearsal(
+    source_repo: Path,
+    tmp_path: Path,
+    clean_env: None,
+    shared_registry: Any,
+    request: pytest.FixtureRequest,
+) -> Iterator[Rehearsal]:
+    namespace = "".join(c if c.isalnum() else "-" for c in request.node.name.lower())[-60:]
+    with stand_ins(
+        tmp_path / "standins",
+        registry=shared_registry,
+        with_registry=shared_registry is not None,
+        image_namespace=f"{namespace.strip('-')}/",
+    ) as s:
+        work = clone_for_rehearsal(source_repo, tmp_path)
+        yield Rehearsal(work, tmp_path / "remote.git", s)
+
+
+def remove_images(prefix: str) -> None:
+    from release_engine.container import detect_engine
+
+    engine = detect_engine()
+    if engine in ("podman", "buildah"):
+        listed = subprocess.run(
+            [engine, "images", "--format", "{{.Repository}}:{{.Tag}}"],
+            capture_output=True,
+            text=True,
+            check=False,
+        ).stdout.split()
+        refs = [r for r in listed if r.startswith(prefix)]
+        if refs:
+            subprocess.run([engine, "rmi", "--force", *refs], capture_output=True, check=False)
+
+
+def github_get(s: StandIns, path: str) -> list[dict[str, Any]]:
+    """Read the GitHub stand-in from outside, as any API client would."""
+    request = urllib.request.Request(
+        f"{s.github.url}/repos/{s.github.repository}{path}",
+        headers={
+            "Authorization": f"Bearer {s.github.token}",
+            "Accept": "application/vnd.github+json",
+        },
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        data: list[dict[str, Any]] = json.loads(response.read())
+    return data
+
+
+def published_state(r: Rehearsal, version: str = VERSION) -> dict[str, object]:
+    """Everything the release published, read back from the stand-ins and the remote."""
+    tag = f"v{version}"
+    remote = r.remote
+    state: dict[str, object] = {
+        "tag_type": git(remote, "cat-file", "-t", tag),
+        "tag_message": git(remote, "tag", "-l", "--format=%(contents:subject)", tag),
+        "tag_subject": git(remote, "log", "-1", "--format=%s", f"{tag}^{{commit}}"),
+        "tag_tree": git(remote, "rev-parse", f"{tag}^{{tree}}"),
+        "main_tree": git(remote, "rev-parse", "main^{tree}"),
+        "merges": git(remote, "log", "--merges", "--format=%s", "main"),
+        "main_contains_tag": subprocess.run(
+            ["git", "merge-base", "--is-ancestor", tag, "main"], cwd=remote
+        ).returncode
+        == 0,
+        "branches": sorted(git(remote, "branch", "--format=%(refname:short)").split()),
+        "manifest": git(remote, "show", "main:deploy/k8s/deployment.yaml"),
+        "init": git(remote, "show", "main:src/market_data_ingestion/__init__.py"),
+    }
+    changelog = git(remote, "show", f"{tag}:CHANGELOG.md")
+    state["section"] = extract_section(changelog, version)
+    state["served"] = sorted(index.served_files(r.s.index.simple_url, "market-data-ingestion"))
+    state["release_bodies"] = [rel["body"] for rel in github_get(r.s, "/releases")]
+    state["release_posts"] = r.s.github.count("POST", "/repos/rehearsal/release/releases")
+    state["notifications"] = len(r.s.sink.received)
+    state["packages_on_disk"] = sorted(p.name for p in r.s.index.packages.iterdir())
+    if r.s.registry is not None:
+        from release_engine.container import RegistryClient
+
+        client = RegistryClient(
+            f"http://{r.s.registry.url}", r.s.registry.username, r.s.registry.password
+        )
+        repository = f"{r.s.image_namespace}market-data-ingestion"
+        state["image_tags"] = sorted(client.tags(repository))
+        digests = {t: client.manifest_digest(repository, t) for t in (tag, "latest")}
+        state["one_digest"] = digests[tag] is not None and digests[tag] == digests["latest"]
+        state["image_label"] = client.config_labels(repository, tag)[VERSION_LABEL]
+    return state
