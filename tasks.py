@@ -28,6 +28,10 @@ from release_engine.errors import ReleaseError
 from release_engine.redact import redact
 
 ROOT = Path(__file__).resolve().parent
+SET_HELP = (
+    "override a [tool.release] setting, KEY=VALUE, repeatable "
+    "(e.g. --set index_url=https://test.pypi.org/legacy/)"
+)
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -45,6 +49,7 @@ def _errors() -> Iterator[None]:
 @task(
     default=True,
     positional=[],
+    iterable=["set_"],
     help={
         "version": "the version to release, MAJOR.MINOR.PATCH (1.2.3) or a pre-release (1.3.0rc1)",
         "dry_run": "run every check and read; print every write instead of doing it",
@@ -56,6 +61,7 @@ def _errors() -> Iterator[None]:
         "skip_prerelease": "do not require a green 'nox -s prerelease' run for the commit",
         "skip_image": "do not build or push the container image",
         "keep": "with --rehearse: keep the rehearsal directory",
+        "set": SET_HELP,
     },
 )
 def release_(
@@ -70,6 +76,7 @@ def release_(
     skip_prerelease: bool = False,
     skip_image: bool = False,
     keep: bool = False,
+    set_: list[str] | None = None,
 ) -> None:
     """Cut a release: checks, branch, bump, changelog, tag, merge, push, publish, notify."""
     options = Options(
@@ -88,20 +95,25 @@ def release_(
             rehearse=rehearse,
             as_json=json,
             keep=keep,
+            overrides=set_ or [],
         )
 
 
 @task(
     positional=[],
+    iterable=["set_"],
     help={
         "version": "the release to look at (default: the current version)",
         "json": "print one JSON object",
+        "set": SET_HELP,
     },
 )
-def status(c: Context, version: str | None = None, json: bool = False) -> None:
+def status(
+    c: Context, version: str | None = None, json: bool = False, set_: list[str] | None = None
+) -> None:
     """Show every release step and what the real world shows for it; changes nothing."""
     with _errors():
-        cli.status_command(ROOT, version, as_json=json)
+        cli.status_command(ROOT, version, as_json=json, overrides=set_ or [])
 
 
 @task(

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from . import changelog
+from .config import parse_overrides
 from .context import Options
 from .engine import Report, open_release, release, status
 from .errors import UsageError
@@ -42,6 +43,7 @@ def release_command(
     rehearse: bool = False,
     as_json: bool = False,
     keep: bool = False,
+    overrides: list[str] | None = None,
     after_step: Callable[[str], None] | None = None,
 ) -> Report:
     """``inv release``: cut the release (or rehearse it against local stand-ins)."""
@@ -57,7 +59,7 @@ def release_command(
             report.rehearsal = True
             report.notes.append(f"notifications received by the sink: {len(s.sink.received)}")
     else:
-        ctx = open_release(repo, version, options=options)
+        ctx = open_release(repo, version, options=options, overrides=parse_overrides(overrides))
         report = release(ctx, reporter, dry_run=dry_run, after_step=after_step)
     if as_json:
         emit_json(report.as_dict())
@@ -69,13 +71,15 @@ def release_command(
     return report
 
 
-def status_command(repo: Path, version: str | None, *, as_json: bool = False) -> None:
+def status_command(
+    repo: Path, version: str | None, *, as_json: bool = False, overrides: list[str] | None = None
+) -> None:
     """``inv release.status``: every step of a release and what the world shows for it."""
     if version is None:
         from .config import load_config
 
         version = load_config(repo).current_version
-    ctx = open_release(repo, version)
+    ctx = open_release(repo, version, overrides=parse_overrides(overrides))
     outcomes = status(ctx)
     if as_json:
         emit_json(

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError
+from .errors import ConfigError, UsageError
 from .redact import register_secret
 
 if sys.version_info >= (3, 11):
@@ -16,7 +16,14 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib  # type: ignore[import-not-found, no-redef, unused-ignore]
 
-__all__ = ["Credentials", "ReleaseConfig", "load_config", "read_pyproject", "tomllib"]
+__all__ = [
+    "Credentials",
+    "ReleaseConfig",
+    "load_config",
+    "parse_overrides",
+    "read_pyproject",
+    "tomllib",
+]
 
 
 @dataclass(frozen=True)
@@ -137,3 +144,25 @@ def load_config(repo: Path) -> ReleaseConfig:
         version_files=("pyproject.toml", *files),
         **settings,
     )
+
+
+def parse_overrides(pairs: list[str] | None) -> dict[str, Any]:
+    """``KEY=VALUE`` flags as typed settings; an unknown key or a bad value is one line."""
+    known = {f.name: f for f in fields(ReleaseConfig)}
+    settable = sorted(k for k in known if k not in ("package", "current_version", "version_files"))
+    result: dict[str, Any] = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        key = key.strip().replace("-", "_")
+        if not sep or key not in settable:
+            raise UsageError(f"--set {pair!r}: use KEY=VALUE with KEY one of {', '.join(settable)}")
+        default = known[key].default
+        if isinstance(default, bool):
+            if value.lower() not in ("true", "false"):
+                raise UsageError(f"--set {key}={value}: use true or false")
+            result[key] = value.lower() == "true"
+        elif isinstance(default, tuple) or key == "deploy_manifests":
+            result[key] = tuple(v for v in value.split(",") if v)
+        else:
+            result[key] = value
+    return result

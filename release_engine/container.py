@@ -26,15 +26,29 @@ from .errors import ConfigError, ReleaseError, UsageError
 from .proc import run
 from .redact import register_secret
 
-__all__ = ["BASE_IMAGE", "ENGINES", "ContainerEngine", "RegistryClient", "base_image_available",
-           "detect_engine", "prepare_context", "wheel_requirements"]
+__all__ = [
+    "BASE_IMAGE",
+    "ENGINES",
+    "ContainerEngine",
+    "RegistryClient",
+    "base_image_available",
+    "detect_engine",
+    "prepare_context",
+    "wheel_requirements",
+]
 
 #: The local stand-in for ``python:3.12-slim``, made by ``scripts/container-env``.
 BASE_IMAGE = "localhost/mdi-python-base:bookworm"
 ENGINES = ("podman", "buildah", "docker")
-MANIFEST_TYPES = tuple(f"application/vnd.{kind}+json" for kind in (
-    "oci.image.manifest.v1", "docker.distribution.manifest.v2",
-    "oci.image.index.v1", "docker.distribution.manifest.list.v2"))
+MANIFEST_TYPES = tuple(
+    f"application/vnd.{kind}+json"
+    for kind in (
+        "oci.image.manifest.v1",
+        "docker.distribution.manifest.v2",
+        "oci.image.index.v1",
+        "docker.distribution.manifest.list.v2",
+    )
+)
 _EXTRA_MARKER = re.compile(r"\bextra\s*==")
 
 
@@ -49,8 +63,10 @@ def _usable(name: str) -> bool:
 def detect_engine(preference: str = "auto") -> str | None:
     """The engine to use: *preference* if usable, or for ``auto`` podman, docker, buildah."""
     if preference != "auto" and preference not in ENGINES:
-        raise ConfigError(f"unknown container engine {preference!r}: set container_engine "
-                          "in [tool.release] to auto, podman, buildah or docker")
+        raise ConfigError(
+            f"unknown container engine {preference!r}: set container_engine "
+            "in [tool.release] to auto, podman, buildah or docker"
+        )
     candidates = ("podman", "docker", "buildah") if preference == "auto" else (preference,)
     return next((name for name in candidates if _usable(name)), None)
 
@@ -155,8 +171,14 @@ class ContainerEngine:
     def tag(self, src: str, dst: str) -> None:
         run([self.name, "tag", src, dst], timeout=60)
 
-    def push(self, ref: str, *, tls_verify: bool = True, username: str | None = None,
-             password: str | None = None) -> None:
+    def push(
+        self,
+        ref: str,
+        *,
+        tls_verify: bool = True,
+        username: str | None = None,
+        password: str | None = None,
+    ) -> None:
         """Push *ref* to its registry. Credentials, when given, go through an authfile in a
         private temporary directory (never a command line); without them the engine's own
         login is used."""
@@ -173,11 +195,27 @@ class ContainerEngine:
             if self.name == "docker":  # docker has no --tls-verify: its daemon decides
                 run(["docker", *login, "push", ref], timeout=1800)
             else:
-                run([self.name, "push", f"--tls-verify={str(tls_verify).lower()}", *login,
-                     ref, f"docker://{ref}"], timeout=1800)
+                run(
+                    [
+                        self.name,
+                        "push",
+                        f"--tls-verify={str(tls_verify).lower()}",
+                        *login,
+                        ref,
+                        f"docker://{ref}",
+                    ],
+                    timeout=1800,
+                )
 
-    def run(self, ref: str, args: Sequence[str] = (), *, detach: bool = False,
-            name: str | None = None, timeout: float = 300) -> str:
+    def run(
+        self,
+        ref: str,
+        args: Sequence[str] = (),
+        *,
+        detach: bool = False,
+        name: str | None = None,
+        timeout: float = 300,
+    ) -> str:
         """Run the image *ref* with *args*; its output, or the container id when detached."""
         if self.name == "buildah":
             if detach:
@@ -217,8 +255,12 @@ class RegistryClient:
     """Just enough of the Docker Registry HTTP API V2 to observe images (basic or token auth)."""
 
     def __init__(
-        self, base_url: str, username: str | None = None, password: str | None = None,
-        *, timeout: float = 30,
+        self,
+        base_url: str,
+        username: str | None = None,
+        password: str | None = None,
+        *,
+        timeout: float = 30,
     ) -> None:
         self.base_url = (base_url if "://" in base_url else f"https://{base_url}").rstrip("/")
         self.username, self.password, self.timeout = username, password, timeout
@@ -272,10 +314,13 @@ class RegistryClient:
                     self._token = self._fetch_token(challenge)
                     continue
                 if exc.code in (401, 403):
-                    raise ConfigError(f"registry {self.base_url} refused {method} {path} "
-                                      f"({exc.code}): check the registry credentials") from None
-                raise ReleaseError(f"registry {self.base_url} answered {exc.code} "
-                                   f"to {method} {path}") from None
+                    raise ConfigError(
+                        f"registry {self.base_url} refused {method} {path} "
+                        f"({exc.code}): check the registry credentials"
+                    ) from None
+                raise ReleaseError(
+                    f"registry {self.base_url} answered {exc.code} to {method} {path}"
+                ) from None
             except (urllib.error.URLError, OSError) as exc:
                 raise ReleaseError(f"registry {self.base_url} is unreachable: {exc}") from None
         raise ConfigError(f"registry {self.base_url} refused the token for {path}")

@@ -12,7 +12,7 @@ from .config import Credentials, load_config
 from .context import Options, ReleaseContext, release_lock
 from .errors import ReleaseError
 from .plan import Outcome, Reporter, Status, Step, execute, observe_all
-from .preflight import preflight
+from .preflight import is_resuming, preflight
 from .steps_git import Branch, Bump, Changelog, Commit, Merge, Push, Tag
 from .steps_post import DeployManifests, Notify
 from .steps_publish import Build, GitHubRelease, Image, ImagePush, Upload, artifacts, release_notes
@@ -102,10 +102,15 @@ def open_release(
 
 def status(ctx: ReleaseContext) -> list[Outcome]:
     """Every step with what the real world shows for it. Changes nothing."""
-    return [
-        Outcome(s.name, s.title, seen.status.value, seen.detail)
-        for s, seen in observe_all(ctx, STEPS)
-    ]
+    outcomes = []
+    for step in STEPS:
+        try:
+            seen = step.observe(ctx)
+        except ReleaseError as exc:  # one unreachable remote does not hide the other steps
+            outcomes.append(Outcome(step.name, step.title, "unknown", str(exc)))
+            continue
+        outcomes.append(Outcome(step.name, step.title, seen.status.value, seen.detail))
+    return outcomes
 
 
 def release(
@@ -118,8 +123,12 @@ def release(
     """Run (or with *dry_run*, show) every pending step, then verify the whole release."""
     report = Report(version=ctx.version.pep440, tag=ctx.tag, dry_run=dry_run)
     with release_lock(ctx.repo):
-        seen = observe_all(ctx, STEPS)
-        if all(o.status in (Status.DONE, Status.SKIPPED) for _, o in seen):
+        # A fresh release is checked before anything is looked up remotely; one that was
+        # started before may already be finished, which only observing every step can tell.
+        finished = is_resuming(ctx) and all(
+            seen.status in (Status.DONE, Status.SKIPPED) for _, seen in observe_all(ctx, STEPS)
+        )
+        if finished:
             report.already_released = True
             reporter.info(f"{ctx.tag} is already released; verifying every step")
             report.steps = execute(ctx, STEPS, reporter, dry_run=dry_run)

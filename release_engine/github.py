@@ -26,12 +26,27 @@ from .redact import redact, register_secret
 
 CIStateName = Literal["success", "pending", "failure", "none"]
 _FAILED = {"failure", "cancelled", "timed_out", "action_required", "startup_failure", "stale"}
-_LOGGERS = ("github", "github.Requester", "github.GithubRetry", "urllib3",
-            "urllib3.connectionpool", "urllib3.connection", "urllib3.util.retry")
+_LOGGERS = (
+    "github",
+    "github.Requester",
+    "github.GithubRetry",
+    "urllib3",
+    "urllib3.connectionpool",
+    "urllib3.connection",
+    "urllib3.util.retry",
+)
 # Connection failures are retried for any verb (nothing was sent); 5xx answers only for reads,
 # so a POST that GitHub may have carried out is never sent twice: the engine re-observes.
-_RETRY = Retry(total=2, connect=2, read=0, status=2, backoff_factor=0.25, raise_on_status=False,
-               status_forcelist=(502, 503, 504), allowed_methods=frozenset({"GET"}))
+_RETRY = Retry(
+    total=2,
+    connect=2,
+    read=0,
+    status=2,
+    backoff_factor=0.25,
+    raise_on_status=False,
+    status_forcelist=(502, 503, 504),
+    allowed_methods=frozenset({"GET"}),
+)
 
 
 @dataclass(frozen=True)
@@ -77,9 +92,15 @@ def _install_log_filter() -> None:
 
 
 def _info(release: GitRelease.GitRelease) -> ReleaseInfo:
-    return ReleaseInfo(id=release.id, tag=release.tag_name, name=release.name or "",
-                       body=release.body or "", html_url=release.html_url,
-                       prerelease=release.prerelease, draft=release.draft)
+    return ReleaseInfo(
+        id=release.id,
+        tag=release.tag_name,
+        name=release.name or "",
+        body=release.body or "",
+        html_url=release.html_url,
+        prerelease=release.prerelease,
+        draft=release.draft,
+    )
 
 
 class GitHubClient:
@@ -97,9 +118,16 @@ class GitHubClient:
         _install_log_filter()
         self.api_url = api_url.rstrip("/")
         self.repository = repository
-        self._gh = Github(auth=Auth.Token(token), base_url=self.api_url, timeout=30,
-                          user_agent="release-engine", retry=_RETRY, lazy=True,
-                          seconds_between_requests=0, seconds_between_writes=0)
+        self._gh = Github(
+            auth=Auth.Token(token),
+            base_url=self.api_url,
+            timeout=30,
+            user_agent="release-engine",
+            retry=_RETRY,
+            lazy=True,
+            seconds_between_requests=0,
+            seconds_between_writes=0,
+        )
         self._repo = self._gh.get_repo(repository)  # lazy: no request until one is needed
         self._repo_seen = False
 
@@ -111,9 +139,11 @@ class GitHubClient:
         except GithubException as exc:
             raise self._translate(exc, doing) from None
         except requests.RequestException as exc:
-            raise ReleaseError(redact(
-                f"could not reach GitHub at {self.api_url} while {doing}: {type(exc).__name__}"
-            )) from None
+            raise ReleaseError(
+                redact(
+                    f"could not reach GitHub at {self.api_url} while {doing}: {type(exc).__name__}"
+                )
+            ) from None
 
     def _translate(self, exc: GithubException, doing: str) -> ReleaseError:
         data = exc.data if isinstance(exc.data, dict) else {}
@@ -122,18 +152,27 @@ class GitHubClient:
         if exc.status == 401:
             return ConfigError(redact(f"GitHub answered {said} for {repo}: check GITHUB_TOKEN"))
         if exc.status == 403:
-            return ConfigError(redact(
-                f"GitHub answered {said} for {repo} while {doing}: check that GITHUB_TOKEN "
-                "may write to this repository (or wait for the rate limit to reset)"))
+            return ConfigError(
+                redact(
+                    f"GitHub answered {said} for {repo} while {doing}: check that GITHUB_TOKEN "
+                    "may write to this repository (or wait for the rate limit to reset)"
+                )
+            )
         if exc.status == 404:
-            return ConfigError(redact(
-                f"GitHub answered 404 Not Found for {repo} while {doing}: check "
-                "github_repository and that GITHUB_TOKEN can see the repository"))
+            return ConfigError(
+                redact(
+                    f"GitHub answered 404 Not Found for {repo} while {doing}: check "
+                    "github_repository and that GITHUB_TOKEN can see the repository"
+                )
+            )
         codes = {e.get("code") for e in data.get("errors", []) if isinstance(e, dict)}
         if exc.status == 422 and "already_exists" in codes:
-            return ConflictError(redact(
-                f"GitHub answered 422 already_exists while {doing} in {repo}: "
-                "another release holds this tag"))
+            return ConflictError(
+                redact(
+                    f"GitHub answered 422 already_exists while {doing} in {repo}: "
+                    "another release holds this tag"
+                )
+            )
         return ReleaseError(redact(f"GitHub answered {said} for {repo} while {doing}"))
 
     def _missing(self, exc: GithubException, doing: str) -> None:
@@ -156,8 +195,9 @@ class GitHubClient:
                 self._missing(exc, doing)
                 return None
 
-    def create_release(self, tag: str, *, name: str, body: str, prerelease: bool,
-                       make_latest: bool) -> ReleaseInfo:
+    def create_release(
+        self, tag: str, *, name: str, body: str, prerelease: bool, make_latest: bool
+    ) -> ReleaseInfo:
         """Publish a release for the existing *tag*; GitHub refuses a second one (ConflictError)."""
         latest = "true" if make_latest and not prerelease else "false"
         with self._errors(f"creating the release for {tag}"):
@@ -172,8 +212,11 @@ class GitHubClient:
             current = self._repo.get_release(release_id)
             # PyGithub sends name, draft and prerelease on every update: resend what they are.
             release = current.update_release(
-                name=current.name or current.tag_name, message=body, draft=current.draft,
-                prerelease=current.prerelease, make_latest="true" if make_latest else NotSet,
+                name=current.name or current.tag_name,
+                message=body,
+                draft=current.draft,
+                prerelease=current.prerelease,
+                make_latest="true" if make_latest else NotSet,
             )
             return _info(release)
 
@@ -199,8 +242,13 @@ class GitHubClient:
         failing |= {r.name for r in runs if r.status == "completed" and r.conclusion in _FAILED}
         pending |= {r.name for r in runs if r.status != "completed"}
         state: CIStateName = (
-            "none" if not statuses and not runs
-            else "failure" if failing else "pending" if pending else "success"
+            "none"
+            if not statuses and not runs
+            else "failure"
+            if failing
+            else "pending"
+            if pending
+            else "success"
         )
         return CIState(state, sorted(failing), sorted(pending))
 

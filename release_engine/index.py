@@ -8,7 +8,13 @@ Passwords travel in ``TWINE_PASSWORD`` and ``Authorization`` headers, never in a
 from __future__ import annotations
 
 __all__ = [
-    "UploadPlan", "check", "normalize", "plan_uploads", "served_files", "sha256_of", "upload",
+    "UploadPlan",
+    "check",
+    "normalize",
+    "plan_uploads",
+    "served_files",
+    "sha256_of",
+    "upload",
 ]
 
 import base64
@@ -174,9 +180,16 @@ def upload(
     if not files:
         return
     argv = [
-        sys.executable, "-m", "twine", "--no-color", "upload",
-        "--verbose", "--non-interactive", "--disable-progress-bar",
-        "--repository-url", repository_url,
+        sys.executable,
+        "-m",
+        "twine",
+        "--no-color",
+        "upload",
+        "--verbose",
+        "--non-interactive",
+        "--disable-progress-bar",
+        "--repository-url",
+        repository_url,
         *(os.fspath(f) for f in files),
     ]
     env = {"TWINE_USERNAME": username, "TWINE_PASSWORD": password}

@@ -47,7 +47,6 @@ __all__ = [
     "image_check",
     "is_first_release",
     "list_sessions",
-    "mypy_targets",
     "next_version",
     "record_green_run",
     "run_session",
@@ -67,9 +66,7 @@ class PrereleaseError(ReleaseError):
 class Runner(Protocol):
     """Runs an argument list and returns its output (stderr included); raises on failure."""
 
-    def __call__(
-        self, *args: str, env: Mapping[str, str] | None = None, codes: tuple[int, ...] = (0,)
-    ) -> str: ...
+    def __call__(self, *args: str, env: Mapping[str, str] | None = None) -> str: ...
 
 
 # --- the built wheel ------------------------------------------------------------------------
@@ -89,17 +86,6 @@ def stale_sources(repo: Path, artifact: Path) -> list[Path]:
     built = artifact.stat().st_mtime
     candidates = [repo / "pyproject.toml", *(repo / "src").rglob("*")]
     return [p for p in candidates if p.is_file() and p.stat().st_mtime > built]
-
-
-def mypy_targets(repo: Path, pyproject: Mapping[str, Any]) -> list[str]:
-    """``[tool.mypy]`` packages (as paths, found on its mypy_path) and files, for one mypy run."""
-    table = pyproject.get("tool", {}).get("mypy", {})
-    roots = [repo / p for p in str(table.get("mypy_path", "")).split(":") if p] + [repo]
-    targets = []
-    for package in table.get("packages", []):
-        found = next((r / package for r in roots if (r / package).is_dir()), repo / package)
-        targets.append(str(found.relative_to(repo)))
-    return targets + [str(f) for f in table.get("files", [])]
 
 
 # --- changelog fragments --------------------------------------------------------------------

@@ -21,7 +21,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from types import FrameType, TracebackType
+from types import FrameType
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -49,6 +49,11 @@ _ROUTES: list[tuple[str, re.Pattern[str], str]] = [
     ]
 ]
 Answer = tuple[int, Any, dict[str, str]]
+# fmt: off
+_HEADERS = {"Content-Type": "application/json; charset=utf-8", "X-GitHub-Media-Type": "github.v3",
+            "X-RateLimit-Limit": "5000", "X-RateLimit-Remaining": "4999",
+            "X-RateLimit-Resource": "core"}  # GitHub's rate-limit headers, which PyGithub reads
+# fmt: on
 
 
 class GitHubStandIn:
@@ -58,8 +63,14 @@ class GitHubStandIn:
     (``Authorization: token X`` or ``Bearer X``), ``.requests`` the (method, path) log.
     """
 
-    def __init__(self, repository: str, *, token: str | None = None,
-                 state_file: Path | str | None = None, port: int = 0) -> None:
+    def __init__(
+        self,
+        repository: str,
+        *,
+        token: str | None = None,
+        state_file: Path | str | None = None,
+        port: int = 0,
+    ) -> None:
         if not re.fullmatch(r"[\w.-]+/[\w.-]+", repository):
             raise StandInError(f"the repository must look like owner/name, not {repository!r}")
         self.repository = repository
@@ -103,9 +114,16 @@ class GitHubStandIn:
         return self.state.releases()
 
     # --- seeding what GitHub's API cannot create the same way --------------------------
-    def seed_pull(self, number: int, head_sha: str, merge_commit_sha: str | None,
-                  base: str = "main", merged: bool = True,
-                  approved_by: Sequence[str] = ("alice",), title: str = "") -> None:
+    def seed_pull(
+        self,
+        number: int,
+        head_sha: str,
+        merge_commit_sha: str | None,
+        base: str = "main",
+        merged: bool = True,
+        approved_by: Sequence[str] = ("alice",),
+        title: str = "",
+    ) -> None:
         """Add a pull request into *base*; each of *approved_by* leaves an APPROVED review."""
         with self.state.lock:
             self.state.add_pull(number, head_sha, merge_commit_sha, base, merged, title)
@@ -117,8 +135,9 @@ class GitHubStandIn:
         with self.state.lock:
             self.state.add_review(number, user, state, commit_id)
 
-    def seed_check_run(self, sha: str, name: str, status: str = "completed",
-                       conclusion: str | None = "success") -> None:
+    def seed_check_run(
+        self, sha: str, name: str, status: str = "completed", conclusion: str | None = "success"
+    ) -> None:
         """Add a check run for *sha*; a later run of the same name supersedes earlier ones."""
         with self.state.lock:
             self.state.add_check_run(sha, name, status, conclusion)
@@ -129,8 +148,11 @@ class GitHubStandIn:
             self.state.add_status(sha, {"state": state, "context": context})
 
     # --- serving -----------------------------------------------------------------------
-    def _answer(self, method: str, path: str, query: dict[str, list[str]], raw: bytes,
-                authorization: str | None) -> Answer:
+    def _answer(self, method: str, target: str, raw: bytes, authorization: str | None) -> Answer:
+        parts = urlsplit(target)
+        path, query = parts.path.rstrip("/") or "/", parse_qs(parts.query)
+        with self.state.lock:
+            self._log.append((method, path))
         scheme, _, given = (authorization or "").partition(" ")
         if scheme.lower() not in ("token", "bearer") or not secrets.compare_digest(
             given.strip().encode(), self.token.encode()
@@ -163,6 +185,7 @@ class GitHubStandIn:
             raise Reply(400, {"message": "Problems parsing JSON", "documentation_url": _DOCS})
         if "n" in a and a["n"] not in pulls:
             raise not_found()
+        # fmt: off
         handlers: dict[str, Callable[[], tuple[int, Any]]] = {
             "get_repo": lambda: (200, s.render_repo()),
             "list_releases": lambda: (200, self.releases()),
@@ -181,6 +204,7 @@ class GitHubStandIn:
             "list_reviews": lambda: (200, [
                 s.render_review(int(a["n"]), r) for r in s.data["reviews"].get(a["n"], [])]),
         }
+        # fmt: on
         return handlers[name]()
 
     def _paginate(self, items: list[Any], path: str, query: dict[str, list[str]]) -> Any:
@@ -212,8 +236,7 @@ class GitHubStandIn:
     def __enter__(self) -> GitHubStandIn:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.stop()
 
 
@@ -225,26 +248,22 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _handle(self) -> None:
         standin: GitHubStandIn = self.server.standin  # type: ignore[attr-defined]
-        method = self.command
-        parts = urlsplit(self.path)
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
-        path = parts.path.rstrip("/") or "/"
-        with standin.state.lock:
-            standin._log.append((method, path))
         try:
-            status, body, headers = standin._answer(
-                method, path, parse_qs(parts.query), raw, self.headers.get("Authorization")
-            )
+            auth = self.headers.get("Authorization")
+            status, body, headers = standin._answer(self.command, self.path, raw, auth)
         except Reply as reply:
             status, body, headers = reply.status, reply.body, {}
         data = json.dumps(body).encode()
         self.send_response(status)
-        for name, value in {"Content-Type": "application/json; charset=utf-8",
-                            "Content-Length": str(len(data)), "X-GitHub-Media-Type": "github.v3",
-                            "X-RateLimit-Limit": "5000", "X-RateLimit-Remaining": "4999",
-                            "X-RateLimit-Reset": str(int(time.time()) + 3600),
-                            "X-RateLimit-Resource": "core", **headers}.items():
+        reset = {"X-RateLimit-Reset": str(int(time.time()) + 3600)}
+        for name, value in {
+            **_HEADERS,
+            **reset,
+            "Content-Length": str(len(data)),
+            **headers,
+        }.items():
             self.send_header(name, value)
         self.end_headers()
         self.wfile.write(data)
@@ -267,8 +286,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, _on_signal)
     signal.signal(signal.SIGINT, _on_signal)
-    with GitHubStandIn(args.repository, token=args.token, state_file=args.state,
-                       port=args.port) as standin:
+    standin = GitHubStandIn(
+        args.repository, token=args.token, state_file=args.state, port=args.port
+    )
+    with standin:
         print(standin.url, flush=True)
         while not stop.wait(0.2):
             pass

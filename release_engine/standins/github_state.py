@@ -1,7 +1,7 @@
 """The GitHub stand-in's data: one repository's releases, statuses, check runs and pulls.
 
 Kept as plain JSON (optionally in a file, so a restarted stand-in keeps its state) and
-rendered in GitHub's documented response shapes with the URLs of the running server.
+rendered in GitHub's documented shapes, written several fields a line (so: fmt: off).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from urllib.parse import quote
 
 from packaging.version import InvalidVersion, Version
 
+# fmt: off
 Json = dict[str, Any]
 _DOCS = "https://docs.github.com/rest"
 _RELEASE_FIELDS = {"tag_name": str, "target_commitish": str, "name": str, "body": str,
@@ -113,11 +114,9 @@ class GitHubState:
                 raise _invalid("Release", field)
         if body.get("make_latest", "true") not in ("true", "false", "legacy"):
             raise _invalid("Release", "make_latest")
-        tag = body.get("tag_name")
-        if tag and not body.get("draft") and any(
-            r["tag_name"] == tag and not r["draft"] and r["id"] != release_id
-            for r in self.data["releases"]
-        ):
+        tag, releases = body.get("tag_name"), self.data["releases"]
+        if tag and not body.get("draft") and any(r["tag_name"] == tag and not r["draft"]
+                                                 and r["id"] != release_id for r in releases):
             raise _invalid("Release", "tag_name", "already_exists")
 
     def _apply_make_latest(self, release: Json, value: str) -> None:

@@ -73,12 +73,23 @@ class PackageIndexStandIn:
         for _attempt in range(3):  # a freshly found free port may be taken before we bind it
             self.port = _free_port()
             argv = [
-                sys.executable, "-m", "pypiserver", "run",
-                "--host", "127.0.0.1", "--port", str(self.port),
-                "--hash-algo", "sha256",
-                "--authenticate", "update", "--passwords", str(self._htpasswd),
+                sys.executable,
+                "-m",
+                "pypiserver",
+                "run",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--hash-algo",
+                "sha256",
+                "--authenticate",
+                "update",
+                "--passwords",
+                str(self._htpasswd),
                 "--disable-fallback",
-                "--health-endpoint", "/health",
+                "--health-endpoint",
+                "/health",
                 str(self.packages),
             ]
             with self._log_path.open("ab") as log:

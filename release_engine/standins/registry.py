@@ -82,8 +82,10 @@ class RegistryStandIn:
         try:
             run(["htpasswd", "-B", "-i", "-c", self._htpasswd, username], input=self.password)
         except CommandError as exc:
-            raise StandInError(f"cannot write the registry's htpasswd file ({exc}): "
-                               "run scripts/container-env to install apache2-utils") from None
+            raise StandInError(
+                f"cannot write the registry's htpasswd file ({exc}): "
+                "run scripts/container-env to install apache2-utils"
+            ) from None
         self._start()
 
     @property
@@ -104,14 +106,21 @@ class RegistryStandIn:
         last = ""
         for _attempt in range(3):  # a freshly found free port may be taken before we bind it
             self.port = _free_port()
-            self._config.write_text(_CONFIG.format(
-                storage=self.root / "storage", port=self.port, secret=secrets.token_hex(16),
-                htpasswd=self._htpasswd))
+            self._config.write_text(
+                _CONFIG.format(
+                    storage=self.root / "storage",
+                    port=self.port,
+                    secret=secrets.token_hex(16),
+                    htpasswd=self._htpasswd,
+                )
+            )
             with self._log_path.open("ab") as log:
                 # A server outlives any one call, so it cannot go through proc.run().
                 self._proc = subprocess.Popen(
                     [REGISTRY_BINARY, "serve", str(self._config)],
-                    stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL,
                 )
             if self._wait_until_up():
                 return

@@ -171,11 +171,3 @@ def test_fragment_problems_name_the_file_and_the_valid_types(tmp_path: Path) -> 
         "changelog.d/notes.txt: not a fragment name: use <issue>.<type>.md or "
         "+<slug>.<type>.md with a type among: added, fixed",
     ]
-
-
-def test_mypy_targets_cover_packages_and_files(tmp_path: Path) -> None:
-    (tmp_path / "src" / "pkg").mkdir(parents=True)
-    (tmp_path / "engine").mkdir()
-    table = {"mypy_path": "src", "packages": ["pkg", "engine"], "files": ["tasks.py"]}
-    targets = prerelease.mypy_targets(tmp_path, {"tool": {"mypy": table}})
-    assert targets == ["src/pkg", "engine", "tasks.py"]

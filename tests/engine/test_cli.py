@@ -1,0 +1,106 @@
+"""``inv`` as a maintainer types it: flags over config, credentials from the environment."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from release_engine.rehearsal import clone_for_rehearsal, stand_ins
+from tests.conftest import git
+
+
+def inv(
+    work: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["inv", *args], cwd=work, capture_output=True, text=True, env=env, timeout=600
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ((), "error: --version is required, for example: inv release --version 1.2.3"),
+        (("--version", "1.2"), "error: '1.2' is not a release version"),
+        (("--version", "0.0.1", "--skip-prerelease"), "not greater than the current version"),
+        (("--version", "0.2.0", "--set", "index=x"), "--set 'index=x': use KEY=VALUE"),
+        (("--version", "0.2.0", "--set", "registry_tls_verify=maybe"), "use true or false"),
+    ],
+)
+def test_bad_input_is_one_line_and_changes_nothing(
+    source_repo: Path, tmp_path: Path, args: tuple[str, ...], message: str, clean_env: None
+) -> None:
+    work = clone_for_rehearsal(source_repo, tmp_path)
+    before = git(work, "show-ref"), git(work, "status", "--porcelain")
+    proc = inv(work, "release", *args)
+    assert proc.returncode == 1
+    assert message in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert (git(work, "show-ref"), git(work, "status", "--porcelain")) == before
+
+
+@pytest.mark.e2e
+def test_release_with_flags_and_environment_then_status(
+    source_repo: Path, tmp_path: Path, clean_env: None
+) -> None:
+    with stand_ins(tmp_path / "standins", with_registry=False) as s:
+        work = clone_for_rehearsal(source_repo, tmp_path)
+        sha = git(work, "rev-parse", "HEAD")
+        s.github.seed_status(sha, "ci", "success")
+        s.github.seed_pull(7, head_sha=sha, merge_commit_sha=sha, approved_by=["bob"])
+        env = {
+            **os.environ,
+            "GITHUB_TOKEN": s.github.token,
+            "TWINE_USERNAME": s.index.username,
+            "TWINE_PASSWORD": s.index.password,
+            "RELEASE_NOTIFY_WEBHOOKS": s.sink.url,
+        }
+        flags = [
+            "--set", "remote=origin",
+            "--set", f"index_url={s.index.upload_url}",
+            "--set", f"index_simple_url={s.index.simple_url}",
+            "--set", f"github_repository={s.github.repository}",
+            "--set", f"github_api_url={s.github.url}",
+            "--set", "image=",  # this project publishes no image here
+        ]  # fmt: skip
+        missing = {k: v for k, v in env.items() if k != "GITHUB_TOKEN"}
+        proc = inv(
+            work,
+            "release",
+            "--version",
+            "0.2.0",
+            *flags,
+            "--skip-prerelease",
+            env=missing,
+        )
+        assert proc.returncode == 1
+        assert "GITHUB_TOKEN is not set" in proc.stderr
+        assert git(work, "tag", "--list") == ""
+
+        proc = inv(
+            work,
+            "release",
+            "--version",
+            "0.2.0",
+            *flags,
+            "--skip-prerelease",
+            env=env,
+        )
+        assert proc.returncode == 0, proc.stderr + proc.stdout
+        output = proc.stdout + proc.stderr
+        for secret in (s.github.token, s.index.password, s.sink.url):
+            assert secret not in output
+        assert len(s.sink.received) == 1
+
+        # release.status reads the same plan: everything done, nothing changed by looking.
+        head = git(work, "rev-parse", "main")
+        proc = inv(work, "release.status", "--version", "0.2.0", "--json", *flags, env=env)
+        assert proc.returncode == 0, proc.stderr
+        statuses = {step["name"]: step["status"] for step in json.loads(proc.stdout)["steps"]}
+        assert git(work, "rev-parse", "main") == head
+    assert statuses["github-release"] == statuses["upload"] == statuses["push"] == "done"
+    assert statuses["image"] == "skipped"
