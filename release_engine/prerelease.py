@@ -322,21 +322,18 @@ def image_check(
         engine.build(context, tags=[tag], build_args=args)
     except CommandError as exc:
         raise PrereleaseError(f"the image did not build from {dockerfile.name}: {exc}") from None
+    # The image is kept (the next run re-tags it): `podman rmi` would also prune the untagged
+    # layer images that concurrent builds on this machine may be reusing from the cache.
     problems = []
-    try:
-        shown = engine.run(tag, ["--version"]).strip()
-        if shown != f"{package} {version}":
-            problems.append(
-                f"`--version` in the image printed {shown!r}, not '{package} {version}'"
-            )
-        labels = engine.labels(tag)
-        for key, want in (("version", version), ("revision", revision)):
-            got = labels.get(f"org.opencontainers.image.{key}")
-            if got != want:
-                problems.append(f"label org.opencontainers.image.{key} is {got!r}, not {want!r}")
-        health = _probe_health(engine, tag, f"mdi-prerelease-{time.time_ns()}")
-    finally:
-        engine.remove(tag)
+    shown = engine.run(tag, ["--version"]).strip()
+    if shown != f"{package} {version}":
+        problems.append(f"`--version` in the image printed {shown!r}, not '{package} {version}'")
+    labels = engine.labels(tag)
+    for key, want in (("version", version), ("revision", revision)):
+        got = labels.get(f"org.opencontainers.image.{key}")
+        if got != want:
+            problems.append(f"label org.opencontainers.image.{key} is {got!r}, not {want!r}")
+    health = _probe_health(engine, tag, f"mdi-prerelease-{time.time_ns()}")
     if problems:
         raise PrereleaseError("the image is wrong: " + "; ".join(problems))
     return f"image {tag} built with {engine.name}: --version, labels and /health ({health}) OK"

@@ -72,6 +72,8 @@ def rehearsal(
 
 
 def remove_images(prefix: str) -> None:
+    """Untag the images a module built. Only tags go: deleting image layers here would pull
+    the build cache from under a build running in a parallel worker."""
     from release_engine.container import detect_engine
 
     engine = detect_engine()
@@ -84,7 +86,7 @@ def remove_images(prefix: str) -> None:
         ).stdout.split()
         refs = [r for r in listed if r.startswith(prefix)]
         if refs:
-            subprocess.run([engine, "rmi", "--force", *refs], capture_output=True, check=False)
+            subprocess.run([engine, "untag", *refs], capture_output=True, check=False)
 
 
 def github_get(s: StandIns, path: str) -> list[dict[str, Any]]:

@@ -16,6 +16,7 @@ import pytest
 from nox_copies import BIN, Copy
 
 from release_engine.container import detect_engine
+from release_engine.prerelease import green_run_for
 from release_engine.standins.pypi import PackageIndexStandIn
 
 pytestmark = pytest.mark.e2e
@@ -202,3 +203,32 @@ def downgrade() -> None:
     with op.batch_alter_table("instruments") as batch:
         batch.drop_column("exchange")
 '''
+
+
+def test_prerelease_summary_and_green_run(repo_copy: Copy) -> None:
+    """`nox -s prerelease` on a checklist cut down to two quick sessions, in a real copy."""
+    noxfile = repo_copy.path / "noxfile.py"
+    text = noxfile.read_text().replace("tags=[CHECKLIST]", 'tags=["checklist"]')
+    text = text.replace('CHECKLIST = "checklist"', 'CHECKLIST = "quick"')
+    for name in ("upgrade", "fragments"):
+        text = text.replace(
+            f'@nox.session(python=PYTHON, tags=["checklist"])\ndef {name}(',
+            f'@nox.session(python=PYTHON, tags=["checklist", "quick"])\ndef {name}(',
+        )
+    noxfile.write_text(text)
+    repo_copy.run("git", "commit", "-qam", "a quick checklist")
+    sha = repo_copy.run("git", "rev-parse", "HEAD").strip()
+
+    ran = repo_copy.nox("-s", "prerelease")
+    ran.passed()
+    rows = [line.split()[:2] for line in ran.output.splitlines() if line.startswith(("upg", "fra"))]
+    assert ["upgrade", "success"] in rows and ["fragments", "success"] in rows, ran
+    assert "passing: --allow-first-release" in ran.output  # no earlier tag: said plainly
+    assert f"green run recorded: .release/prerelease/{sha}.json" in ran.output, ran
+    assert green_run_for(repo_copy.path, sha)
+
+    (repo_copy.path / ".release" / "prerelease" / f"{sha}.json").unlink()
+    (repo_copy.path / "changelog.d" / "1.feature.md").write_text("Added a thing.\n")
+    ran = repo_copy.nox("-s", "prerelease")
+    ran.failed_with("1 session(s) failed: fragments", "no green run recorded")
+    assert not green_run_for(repo_copy.path, sha)
