@@ -177,6 +177,22 @@ def test_upgrade_from_previous_release_on_an_index(repo_copy: Copy, tmp_path: Pa
     assert bars > 0 and f" {bars} bars of " in ran.output
 
 
+def test_upgrade_from_the_previous_tag(repo_copy: Copy) -> None:
+    repo_copy.bump("1.0.0")
+    repo_copy.run("git", "commit", "-qam", "Release v1.0.0")
+    repo_copy.run("git", "tag", "-a", "v1.0.0", "-m", "Release version 1.0.0")
+    repo_copy.bump("1.1.0")
+    script, head = head_migration(repo_copy)
+    (script.parent / "v9999_add_instrument_exchange.py").write_text(
+        NEW_MIGRATION.replace("@HEAD@", head)
+    )
+    repo_copy.build_wheel()
+    ran = repo_copy.nox("-s", "upgrade")
+    ran.passed()
+    assert "upgrading from 1.0.0 (built from its git tag)" in ran.output, ran
+    assert f"upgrade 1.0.0 -> 1.1.0: database revision {head} -> 9999;" in ran.output, ran
+
+
 NEW_MIGRATION = '''"""Add an exchange column to instruments (a meta-test's release 1.1.0).
 
 Revision ID: 9999
