@@ -26,6 +26,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from ..errors import StandInError
+from ._server import StandIn
 from .github_state import GitHubState, Json, Reply, not_found
 
 _DOCS = "https://docs.github.com/rest"
@@ -56,7 +57,7 @@ _HEADERS = {"Content-Type": "application/json; charset=utf-8", "X-GitHub-Media-T
 # fmt: on
 
 
-class GitHubStandIn:
+class GitHubStandIn(StandIn):
     """GitHub's REST API for one repository, on 127.0.0.1 in a daemon thread.
 
     ``.url`` is the API base URL (PyGithub's ``base_url``), ``.token`` the one token it accepts
@@ -232,12 +233,6 @@ class GitHubStandIn:
             self._server.shutdown()
             self._thread.join(timeout=10)
         self._server.server_close()
-
-    def __enter__(self) -> GitHubStandIn:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
 
 
 class _Handler(BaseHTTPRequestHandler):

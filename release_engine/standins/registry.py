@@ -12,18 +12,13 @@ __all__ = ["RegistryStandIn"]
 
 import secrets
 import shutil
-import socket
-import subprocess
 import tempfile
-import time
-import urllib.error
-import urllib.request
 from pathlib import Path
-from types import TracebackType
 
 from ..errors import CommandError, StandInError
 from ..proc import run
 from ..redact import register_secret
+from ._server import ServerProcess, answers
 
 REGISTRY_BINARY = "/usr/bin/docker-registry"
 _START_TIMEOUT = 30.0
@@ -51,19 +46,14 @@ auth:
 """
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-class RegistryStandIn:
+class RegistryStandIn(ServerProcess):
     """``docker-registry`` storing under *root* (a temporary directory when None).
 
     Started on construction; :meth:`stop` (or leaving the ``with`` block) ends it. Images are
     pushed as ``{url}/NAME:TAG`` with :attr:`username` and :attr:`password`.
     """
+
+    name = "docker-registry"
 
     def __init__(self, root: Path | None = None, *, username: str = "release-bot") -> None:
         self._own_root = root is None
@@ -72,11 +62,9 @@ class RegistryStandIn:
         self.username = username
         self.password = secrets.token_urlsafe(18)
         register_secret(self.password)
-        self.port = 0
-        self._proc: subprocess.Popen[bytes] | None = None
+        super().__init__(self.root / "registry.log")
         self._config = self.root / "config.yml"
         self._htpasswd = self.root / "htpasswd"
-        self._log_path = self.root / "registry.log"
         if not Path(REGISTRY_BINARY).exists():
             raise StandInError(f"{REGISTRY_BINARY} is missing: run scripts/container-env")
         try:
@@ -98,87 +86,22 @@ class RegistryStandIn:
         """The HTTP API root, for :class:`~release_engine.container.RegistryClient`."""
         return f"http://{self.url}"
 
-    @property
-    def running(self) -> bool:
-        return self._proc is not None and self._proc.poll() is None
-
-    def _start(self) -> None:
-        last = ""
-        for _attempt in range(3):  # a freshly found free port may be taken before we bind it
-            self.port = _free_port()
-            self._config.write_text(
-                _CONFIG.format(
-                    storage=self.root / "storage",
-                    port=self.port,
-                    secret=secrets.token_hex(16),
-                    htpasswd=self._htpasswd,
-                )
+    def _argv(self, port: int) -> list[str]:
+        self._config.write_text(
+            _CONFIG.format(
+                storage=self.root / "storage",
+                port=port,
+                secret=secrets.token_hex(16),
+                htpasswd=self._htpasswd,
             )
-            with self._log_path.open("ab") as log:
-                # A server outlives any one call, so it cannot go through proc.run().
-                self._proc = subprocess.Popen(
-                    [REGISTRY_BINARY, "serve", str(self._config)],
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                    stdin=subprocess.DEVNULL,
-                )
-            if self._wait_until_up():
-                return
-            last = "\n".join(self.log_text().strip().splitlines()[-3:])
-            self._terminate()
-        raise StandInError(f"docker-registry did not start on 127.0.0.1: {last or 'no output'}")
+        )
+        return [REGISTRY_BINARY, "serve", str(self._config)]
 
-    def _wait_until_up(self) -> bool:
-        deadline = time.monotonic() + _START_TIMEOUT
-        while time.monotonic() < deadline:
-            if not self.running:
-                return False
-            try:
-                with urllib.request.urlopen(f"{self.base_url}/v2/", timeout=2):
-                    return True
-            except urllib.error.HTTPError as exc:
-                if exc.code == 401:  # up, and asking for the password
-                    return True
-            except (urllib.error.URLError, OSError):
-                pass
-            time.sleep(0.05)
-        return False
-
-    def log_text(self) -> str:
-        """Everything the registry wrote so far."""
-        try:
-            return self._log_path.read_text(errors="replace")
-        except OSError:
-            return ""
-
-    def _terminate(self) -> None:
-        proc, self._proc = self._proc, None
-        if proc is None or proc.poll() is not None:
-            return
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
+    def _ready(self) -> bool:
+        return answers(f"{self.base_url}/v2/", also=(401,))  # 401: up, asking for the password
 
     def stop(self) -> None:
         """Terminate the registry and wait for it (killed after 10 s); drop a temporary root."""
         self._terminate()
         if self._own_root:
             shutil.rmtree(self.root, ignore_errors=True)
-
-    def __enter__(self) -> RegistryStandIn:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    def __del__(self) -> None:  # a forgotten stand-in must not outlive the tests
-        if getattr(self, "_proc", None) is not None:
-            self._terminate()

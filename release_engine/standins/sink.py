@@ -13,10 +13,10 @@ import secrets
 import threading
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
 from typing import Any
 
 from ..errors import StandInError
+from ._server import StandIn
 
 
 @dataclass(frozen=True)
@@ -71,7 +71,7 @@ class _Server(ThreadingHTTPServer):
     sink: NotificationSink
 
 
-class NotificationSink:
+class NotificationSink(StandIn):
     """An HTTP server on 127.0.0.1 recording JSON POSTs made to :attr:`url`."""
 
     def __init__(self) -> None:
@@ -113,14 +113,3 @@ class NotificationSink:
             self._server.shutdown()
             self._thread.join(timeout=10)
         self._server.server_close()
-
-    def __enter__(self) -> NotificationSink:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
