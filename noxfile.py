@@ -124,16 +124,9 @@ def tests(session: nox.Session) -> None:
 def e2e(session: nox.Session) -> None:
     """Run full test suite: the end-to-end release and container tests (CI=1: no skips)."""
     session.install(".", *groups("test", "release"))
-    session.run(
-        "python",
-        "-m",
-        "pytest",
-        "-m",
-        "e2e or container",
-        "tests",
-        "--ignore=tests/installed",
-        *session.posargs,
-    )
+    pytest = ["python", "-m", "pytest", "-n", "auto", "--dist", "loadfile"]  # `-- -n 0`: serial
+    session.run(*pytest, "-m", "e2e or container", "tests", "--ignore=tests/installed",
+                *session.posargs)  # fmt: skip
 
 
 @nox.session(python=PYTHON, tags=[CHECKLIST])
@@ -256,7 +249,10 @@ def upgrade(session: nox.Session) -> None:
 @nox.session(python=PYTHON, tags=[CHECKLIST])
 def fragments(session: nox.Session) -> None:
     """CHANGELOG is updated: fragments of known types; towncrier check against main."""
-    problems = prerelease.fragment_problems(ROOT)
+    try:
+        problems = prerelease.fragment_problems(ROOT)
+    except ReleaseError as exc:
+        session.error(str(exc))
     if problems:
         session.error("\n".join(problems))
     session.install(*groups("release"))
@@ -267,7 +263,13 @@ def fragments(session: nox.Session) -> None:
             "has a commit yet: towncrier check has nothing to compare with"
         )
         return
-    session.run("towncrier", "check", "--compare-with", base)
+    try:
+        session.run("towncrier", "check", "--compare-with", base)
+    except nox.command.CommandFailed:
+        session.error(
+            f"files changed since {base} but changelog.d/ has no new fragment: add one with "
+            "inv changelog.add --type fixed --message '...'"
+        )
 
 
 @nox.session(python=PYTHON)

@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import pytest
 
@@ -134,10 +134,12 @@ class Servers:
     def __init__(self, logs: Path) -> None:
         self.logs = logs
         self.started: list[subprocess.Popen[str]] = []
+        self.files: list[IO[str]] = []
 
     def __call__(self, mdi: Mdi) -> Server:
         port = free_port()
         log = (self.logs / f"server-{port}.log").open("w+")
+        self.files.append(log)
         proc = subprocess.Popen(
             [str(mdi.exe), "serve", "--host", "127.0.0.1", "--port", str(port)],
             env=mdi.env,
@@ -164,6 +166,8 @@ class Servers:
     def close(self) -> None:
         for proc in self.started:
             stop(proc)
+        for log in self.files:
+            log.close()
 
 
 def stop(proc: subprocess.Popen[str]) -> int:

@@ -88,7 +88,7 @@ app = create_app()
 """,
     )
     repo_copy.build_wheel()
-    repo_copy.nox("-s", "api").failed_with("GET /symbols answered 500")
+    repo_copy.nox("-s", "api", "--", "-x").failed_with("GET /symbols answered 500")
 
 
 def test_cli_command_that_crashes_fails_cli(repo_copy: Copy) -> None:
@@ -106,7 +106,9 @@ def main(argv: list[str] | None = None) -> int:  # broken on purpose by a meta-t
 """,
     )
     repo_copy.build_wheel()
-    repo_copy.nox("-s", "cli").failed_with("the command crashed", "symbols crashed on purpose")
+    repo_copy.nox("-s", "cli", "--", "-x").failed_with(
+        "the command crashed", "symbols crashed on purpose"
+    )
 
 
 def test_dockerfile_that_does_not_build_fails_image(repo_copy: Copy) -> None:
@@ -135,6 +137,17 @@ def test_unknown_fragment_type_fails_fragments(repo_copy: Copy) -> None:
         "changelog.d/123.feature.md: unknown fragment type 'feature'; valid types: "
         "added, changed, deprecated, removed, fixed, security"
     )
+
+
+def test_branch_without_a_fragment_fails_fragments(repo_copy: Copy) -> None:
+    repo_copy.run("git", "checkout", "-qb", "feature")
+    repo_copy.append("src/market_data_ingestion/config.py", "\n# a user-visible change\n")
+    repo_copy.run("git", "commit", "-qam", "Change without a fragment")
+    repo_copy.nox("-s", "fragments").failed_with("files changed since main", "inv changelog.add")
+    (repo_copy.path / "changelog.d" / "42.fixed.md").write_text("Fixed a thing.\n")
+    repo_copy.run("git", "add", "changelog.d")
+    repo_copy.run("git", "commit", "-qm", "Add its fragment")
+    repo_copy.nox("-s", "fragments").passed()
 
 
 def test_first_release_passes_only_when_allowed(repo_copy: Copy) -> None:
