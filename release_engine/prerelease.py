@@ -227,7 +227,14 @@ def format_summary(results: Sequence[SessionResult]) -> str:
         return "  ".join([*cells, row[3]]).rstrip()
 
     rule = "  ".join("-" * w for w in widths)
-    return "\n".join([line(head), rule, *(line(r) for r in rows), rule, line(total)])
+    passed = sum(r.passed for r in results)
+    failed = sum(r.result in ("failed", "aborted") for r in results)
+    skipped = len(results) - passed - failed
+    # The closing line CI reads: sessions, counted the way test runners count tests.
+    closing = f"prerelease: {passed} passed, {failed} failed" + (
+        f", {skipped} skipped" if skipped else ""
+    )
+    return "\n".join([line(head), rule, *(line(r) for r in rows), rule, line(total), closing])
 
 
 # --- the green-run record -------------------------------------------------------------------

@@ -103,8 +103,10 @@ def test_summary_table() -> None:
     assert table[2].split() == ["lint", "success", "1.0"]
     assert table[4].split()[:3] == ["image", "skipped", "0.0"]
     assert table[4].endswith("no container engine")
-    assert table[-1].split() == ["total", "1", "not", "passed", "3.5"]
+    assert table[-2].split() == ["total", "1", "not", "passed", "3.5"]
+    assert table[-1] == f"prerelease: {len(PASSED)} passed, 0 failed, 1 skipped"
     assert "all passed" in prerelease.format_summary(PASSED)
+    assert prerelease.format_summary(PASSED).endswith(f"{len(PASSED)} passed, 0 failed")
 
 
 def test_nested_runs_share_the_environment_options() -> None:
