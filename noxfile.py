@@ -23,7 +23,13 @@ import nox
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))
 
-from release_engine import container, prerelease  # noqa: E402
+from release_engine import (  # noqa: E402
+    container,
+    prerelease,
+    prerelease_image,
+    prerelease_upgrade,
+)
+from release_engine.changelog import fragment_problems  # noqa: E402
 from release_engine.config import load_config  # noqa: E402
 from release_engine.errors import ReleaseError  # noqa: E402
 from release_engine.git import Git  # noqa: E402
@@ -158,7 +164,7 @@ def image(session: nox.Session) -> None:
     tmp = Path(session.create_tmp()) / "image"
     shutil.rmtree(tmp, ignore_errors=True)
     try:
-        checked = prerelease.image_check(
+        checked = prerelease_image.image_check(
             engine,
             built,
             ROOT / "Dockerfile",
@@ -221,7 +227,7 @@ def upgrade(session: nox.Session) -> None:
     """Test upgrade from previous version: old release + data, new wheel over it, migrated."""
     options = upgrade_options(session.posargs)
     try:
-        previous, why_none = prerelease.find_previous(ROOT, CONFIG, options.index_url)
+        previous, why_none = prerelease_upgrade.find_previous(ROOT, CONFIG, options.index_url)
     except ReleaseError as exc:
         session.error(str(exc))
     if previous is None:
@@ -239,8 +245,8 @@ def upgrade(session: nox.Session) -> None:
     tmp.mkdir(parents=True)
     run = runner(session)
     try:
-        old = prerelease.fetch_previous(run, previous, ROOT, CONFIG, tmp)
-        report = prerelease.upgrade_check(run, tmp / "venv", old, new, VERSION, tmp, PYTHON)
+        old = prerelease_upgrade.fetch_previous(run, previous, ROOT, CONFIG, tmp)
+        report = prerelease_upgrade.upgrade_check(run, tmp / "venv", old, new, VERSION, tmp, PYTHON)
     except ReleaseError as exc:
         session.error(str(exc))
     session.log(str(report))
@@ -250,7 +256,7 @@ def upgrade(session: nox.Session) -> None:
 def fragments(session: nox.Session) -> None:
     """CHANGELOG is updated: fragments of known types; towncrier check against main."""
     try:
-        problems = prerelease.fragment_problems(ROOT)
+        problems = fragment_problems(ROOT)
     except ReleaseError as exc:
         session.error(str(exc))
     if problems:
@@ -297,7 +303,7 @@ def prerelease_all(session: nox.Session) -> None:
     sha = Git(ROOT).rev("HEAD")
     try:
         names = prerelease.list_sessions(nox_cmd, CHECKLIST)
-        first = prerelease.is_first_release(Git(ROOT), CONFIG)
+        first = prerelease_upgrade.is_first_release(Git(ROOT), CONFIG)
     except ReleaseError as exc:
         session.error(str(exc))
     results = []

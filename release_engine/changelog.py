@@ -17,6 +17,7 @@ __all__ = [
     "build",
     "draft",
     "extract_section",
+    "fragment_problems",
     "scan_fragments",
 ]
 
@@ -117,3 +118,22 @@ def add_fragment(
     directory.mkdir(parents=True, exist_ok=True)
     path.write_text(text.strip() + "\n", encoding="utf-8")
     return path
+
+
+def fragment_problems(repo: Path) -> list[str]:
+    """One line per file in changelog.d/ that towncrier would drop, naming the valid types."""
+    scanned = scan_fragments(repo)
+    valid = ", ".join(scanned.types)
+    problems = []
+    for path in scanned.unknown:
+        shown = f"{scanned.directory.name}/{path.name}"
+        parts = path.name.split(".")
+        kind = parts[-3] if len(parts) >= 4 and parts[-2].isdigit() else parts[-2]
+        if path.suffix == ".md" and len(parts) >= 3 and kind not in scanned.types:
+            problems.append(f"{shown}: unknown fragment type {kind!r}; valid types: {valid}")
+        else:
+            problems.append(
+                f"{shown}: not a fragment name: use <issue>.<type>.md or "
+                f"+<slug>.<type>.md with a type among: {valid}"
+            )
+    return problems

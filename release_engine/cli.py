@@ -114,13 +114,9 @@ def check_fragments(repo: Path, compare_with: str | None) -> None:
     from .errors import ReleaseError
     from .proc import run
 
-    scanned = changelog.scan_fragments(repo)
-    if scanned.unknown:
-        names = ", ".join(p.name for p in scanned.unknown)
-        raise ReleaseError(
-            f"fragment(s) of unknown type would be dropped: {names}; valid "
-            f"types: {', '.join(scanned.types)}"
-        )
+    problems = changelog.fragment_problems(repo)
+    if problems:
+        raise ReleaseError("; ".join(problems))
     base = compare_with or ("origin/main" if Git(repo).rev("origin/main") else "main")
     proc = run(
         [sys.executable, "-m", "towncrier", "check", "--compare-with", base], cwd=repo, check=False

@@ -91,12 +91,7 @@ def _check_tree(ctx: ReleaseContext, problems: list[str], resuming: bool) -> Non
 
 def _check_content(ctx: ReleaseContext, problems: list[str]) -> None:
     fragments = changelog.scan_fragments(ctx.repo)
-    if fragments.unknown:
-        names = ", ".join(p.name for p in fragments.unknown)
-        problems.append(
-            f"changelog fragment(s) of unknown type would be dropped: {names}; "
-            f"rename to <issue>.<type>.md with type one of {', '.join(fragments.types)}"
-        )
+    problems.extend(changelog.fragment_problems(ctx.repo))
     if not fragments.valid and not ctx.options.allow_empty:
         problems.append(
             f"no changelog fragments in {ctx.config.fragments_dir}/: add one with "

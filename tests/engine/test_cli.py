@@ -104,3 +104,33 @@ def test_release_with_flags_and_environment_then_status(
         assert git(work, "rev-parse", "main") == head
     assert statuses["github-release"] == statuses["upload"] == statuses["push"] == "done"
     assert statuses["image"] == "skipped"
+
+
+def test_changelog_check_tells_a_contributor_their_fragment_is_missing(
+    source_repo: Path, tmp_path: Path
+) -> None:
+    work = clone_for_rehearsal(source_repo, tmp_path)
+    git(work, "checkout", "-q", "-b", "feature")
+    (work / "src" / "market_data_ingestion" / "extra.py").write_text('"""New."""\n')
+    git(work, "add", "--all")
+    git(work, "commit", "-qm", "a change without a fragment")
+    proc = inv(work, "changelog.check")
+    assert proc.returncode == 1
+    assert "adds no changelog fragment since origin/main" in proc.stderr
+
+    proc = inv(work, "changelog.add", "--type", "feature", "--message", "Added extra.")
+    assert proc.returncode == 1 and "unknown fragment type 'feature'" in proc.stderr
+    (work / "changelog.d" / "9.feature.md").write_text("Added extra.\n")
+    proc = inv(work, "changelog.check")
+    assert proc.returncode == 1 and "9.feature.md: unknown fragment type" in proc.stderr
+
+    (work / "changelog.d" / "9.feature.md").unlink()
+    assert (
+        inv(work, "changelog.add", "--type", "added", "--message", "Added extra.").returncode == 0
+    )
+    git(work, "add", "--all")
+    git(work, "commit", "-qm", "fragment")
+    proc = inv(work, "changelog.check")
+    assert proc.returncode == 0, proc.stderr
+    preview = inv(work, "changelog.preview", "--version", "0.2.0")
+    assert "## [0.2.0]" in preview.stdout and "- Added extra." in preview.stdout

@@ -121,7 +121,7 @@ def test_fragment_of_unknown_type(work: Path) -> None:
     git(work, "commit", "-q", "-m", "bad fragment")
     git(work, "push", "-q", "origin", "main")
     assert any(
-        "unknown type would be dropped: 12.feature.md" in p for p in problems(open_local(work))
+        "12.feature.md: unknown fragment type 'feature'" in p for p in problems(open_local(work))
     )
 
 

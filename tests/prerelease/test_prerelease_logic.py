@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from release_engine import prerelease
+from release_engine import changelog, prerelease
 from release_engine.prerelease import SessionResult, green_run_for, record_green_run
 
 pytestmark = pytest.mark.e2e
@@ -168,7 +168,7 @@ def test_fragment_problems_name_the_file_and_the_valid_types(tmp_path: Path) -> 
     for name in ("README.md", "12.added.md", "12.fixed.2.md", "+slug.added.md", "7.feature.md",
                  "notes.txt"):  # fmt: skip
         (fragments / name).write_text("x\n")
-    assert prerelease.fragment_problems(tmp_path) == [
+    assert changelog.fragment_problems(tmp_path) == [
         "changelog.d/7.feature.md: unknown fragment type 'feature'; valid types: added, fixed",
         "changelog.d/notes.txt: not a fragment name: use <issue>.<type>.md or "
         "+<slug>.<type>.md with a type among: added, fixed",

@@ -1,0 +1,208 @@
+"""The upgrade check of ``nox -s upgrade``: the previous release and its data, then the new
+wheel over them."""
+
+from __future__ import annotations
+
+import json
+import sys
+import tarfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from . import index
+from .config import ReleaseConfig
+from .errors import UsageError
+from .git import Git
+from .prerelease import PrereleaseError, Runner
+from .redact import redact
+from .version import Version, parse_version, versions_from_tags
+
+__all__ = [
+    "PreviousRelease",
+    "UpgradeReport",
+    "fetch_previous",
+    "find_previous",
+    "is_first_release",
+    "upgrade_check",
+]
+
+
+# --- the upgrade check ----------------------------------------------------------------------
+def _previous_tag(git: Git, config: ReleaseConfig) -> Version | None:
+    now = parse_version(config.current_version)
+    earlier = [v for v in versions_from_tags(git.tags(), config.tag_prefix) if v < now]
+    return max(earlier, default=None)
+
+
+def is_first_release(git: Git, config: ReleaseConfig) -> bool:
+    """No release is tagged before the current version: there is nothing to upgrade from."""
+    return _previous_tag(git, config) is None
+
+
+def _wheel_version(filename: str) -> Version | None:
+    try:
+        return parse_version(filename.split("-")[1])
+    except (IndexError, UsageError):
+        return None
+
+
+@dataclass(frozen=True)
+class PreviousRelease:
+    """The release to upgrade from: a version, from an index (``index_url``) or from a tag."""
+
+    version: Version
+    index_url: str | None = None
+    filename: str = ""  # the wheel's name on the index
+
+    def __str__(self) -> str:
+        where = redact(self.index_url) if self.index_url else "built from its git tag"
+        return f"{self.version} ({where})"
+
+
+def find_previous(
+    repo: Path, config: ReleaseConfig, index_url: str | None
+) -> tuple[PreviousRelease | None, str]:
+    """The newest release before the current version: on *index_url*, else the newest tag.
+
+    Returns ``(release, "")``, or ``(None, why there is none)``.
+    """
+    now = parse_version(config.current_version)
+    if index_url:
+        served = index.served_files(index_url, config.package)
+        older = {
+            v: name
+            for name in served
+            if name.endswith(".whl")
+            if (v := _wheel_version(name)) is not None and v < now
+        }
+        if not older:
+            return None, f"{redact(index_url)} holds no {config.package} wheel before {now}"
+        newest = max(older)
+        return PreviousRelease(newest, index_url, older[newest]), ""
+    previous = _previous_tag(Git(repo), config)
+    if previous is None:
+        return None, (
+            f"no release is tagged before {now} ({config.tag_prefix}*) and no index "
+            "is given (--index-url, $PRERELEASE_PREVIOUS_INDEX_URL)"
+        )
+    return PreviousRelease(previous), ""
+
+
+def fetch_previous(
+    run: Runner, previous: PreviousRelease, repo: Path, config: ReleaseConfig, dest: Path
+) -> Path:
+    """The previous release's wheel in *dest*: downloaded with pip, or built with build."""
+    if previous.index_url:
+        run(
+            "python",
+            "-m",
+            "pip",
+            "download",
+            "--no-deps",
+            "--only-binary",
+            ":all:",
+            "--index-url",
+            previous.index_url,
+            "--dest",
+            str(dest),
+            f"{config.package}=={previous.version}",
+        )
+        return dest / previous.filename
+    tag = previous.version.tag(config.tag_prefix)
+    source = dest / "source"
+    source.mkdir(parents=True)
+    archive = dest / "source.tar"
+    run("git", "-C", str(repo), "archive", "--format=tar", "-o", str(archive), tag)
+    with tarfile.open(archive) as tar:
+        tar.extractall(source)
+    run("python", "-m", "build", "--wheel", "--installer", "uv", "--outdir", str(dest), str(source))
+    wheels = sorted(dest.glob("*.whl"))
+    if not wheels:
+        raise PrereleaseError(f"building {tag} made no wheel in {dest}")
+    return wheels[0]
+
+
+@dataclass(frozen=True)
+class UpgradeReport:
+    old_version: str
+    new_version: str
+    old_revision: str
+    new_revision: str
+    symbols: dict[str, int]
+
+    def __str__(self) -> str:
+        return (
+            f"upgrade {self.old_version} -> {self.new_version}: database revision "
+            f"{self.old_revision} -> {self.new_revision}; {sum(self.symbols.values())} bars "
+            f"of {len(self.symbols)} symbols read back intact"
+        )
+
+
+def _last_word(text: str) -> str:
+    words = text.split()
+    return words[-1] if words else ""
+
+
+def upgrade_check(
+    run: Runner,
+    venv: Path,
+    old_wheel: Path,
+    new_wheel: Path,
+    new_version: str,
+    workdir: Path,
+    python: str = sys.executable,
+) -> UpgradeReport:
+    """Old release in a fresh venv with data in it; new wheel over it, migrated; data intact."""
+    db = workdir / "upgrade.sqlite3"
+    env = {"MDI_DB_PATH": str(db), "MDI_DATABASE_URL": f"sqlite:///{db}"}
+    exe = str(venv / "bin" / "market-data-ingestion")
+
+    def cli(*args: str) -> str:
+        return run(exe, *args, env=env)
+
+    def snapshot() -> tuple[dict[str, int], dict[str, Any]]:
+        symbols = {
+            name: int(count)
+            for name, count in (
+                line.split() for line in cli("symbols").splitlines() if line.strip()
+            )
+        }
+        return symbols, {name: json.loads(cli("bars", name, "--json")) for name in symbols}
+
+    run("uv", "venv", "--python", python, str(venv))
+    run("uv", "pip", "install", "--python", str(venv / "bin" / "python"), str(old_wheel))
+    old_version = _last_word(cli("--version"))
+    cli("db", "upgrade")
+    cli("ingest", "--sample")
+    old_revision = _last_word(cli("db", "current"))
+    symbols, bars = snapshot()
+    if not symbols:
+        raise PrereleaseError(f"{old_version} ingested its sample, yet `symbols` lists nothing")
+
+    run("uv", "pip", "install", "--python", str(venv / "bin" / "python"), str(new_wheel))
+    reported = _last_word(cli("--version"))
+    if reported != new_version:
+        raise PrereleaseError(
+            f"after installing {new_wheel.name} over {old_version}, "
+            f"--version reports {reported!r}, not {new_version}"
+        )
+    cli("db", "upgrade")
+    new_revision = _last_word(cli("db", "current"))
+    after_symbols, after_bars = snapshot()
+    problems = [
+        f"{name}: {count} bars before, {after_symbols.get(name, 0)} after"
+        for name, count in symbols.items()
+        if after_symbols.get(name) != count
+    ]
+    for name, rows in bars.items():
+        for i, (old, new) in enumerate(zip(rows, after_bars.get(name, []), strict=False)):
+            changed = {
+                key: (value, new.get(key)) for key, value in old.items() if new.get(key) != value
+            }
+            if changed:
+                problems.append(f"{name} bar {i} changed: {changed}")
+                break
+    if problems:
+        raise PrereleaseError("data did not survive the upgrade: " + "; ".join(problems))
+    return UpgradeReport(old_version, new_version, old_revision, new_revision, symbols)
