@@ -112,7 +112,7 @@ def typecheck(session: nox.Session) -> None:
 @nox.session(python=PYTHONS, tags=[CHECKLIST])
 def tests(session: nox.Session) -> None:
     """Run full test suite: pytest (not e2e, not container) on every supported Python."""
-    session.install(".", *groups("test", "release"))
+    session.install(".[postgresql]", *groups("test", "release"))
     session.run(
         "python",
         "-m",
