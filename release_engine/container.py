@@ -32,6 +32,7 @@ __all__ = [
     "ContainerEngine",
     "RegistryClient",
     "base_image_available",
+    "build_metadata",
     "detect_engine",
     "prepare_context",
     "wheel_requirements",
@@ -97,6 +98,31 @@ def prepare_context(wheel: Path, dockerfile: Path, dest: Path) -> Path:
     lines = wheel_requirements(wheel)
     (dist / "requirements.txt").write_text("".join(f"{line}\n" for line in lines))
     return dest
+
+
+def build_metadata(
+    version: str,
+    revision: str,
+    *,
+    created: str = "unknown",
+    source: str = "",
+    base_image: str = "",
+) -> tuple[dict[str, str], dict[str, str]]:
+    """The build arguments and the OCI labels of a release image, as one pair.
+
+    The labels go on the build command line as well as in the Dockerfile: when only a build
+    argument changes, the layer cache can keep a LABEL layer holding the old value.
+    """
+    labels = {
+        "org.opencontainers.image.version": version,
+        "org.opencontainers.image.revision": revision,
+        "org.opencontainers.image.created": created,
+        "org.opencontainers.image.source": source,
+    }
+    args = {"VERSION": version, "REVISION": revision, "CREATED": created, "SOURCE": source}
+    if base_image:
+        args["BASE_IMAGE"] = base_image
+    return args, labels
 
 
 def base_image_available(engine: ContainerEngine | str, image: str = BASE_IMAGE) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from .container import ContainerEngine, base_image_available, prepare_context
+from .container import ContainerEngine, base_image_available, build_metadata, prepare_context
 from .errors import CommandError
 from .prerelease import PrereleaseError
 from .proc import run as run_command
@@ -55,9 +55,9 @@ def image_check(
         )
     tag = f"localhost/{package}:{version}-prerelease"
     context = prepare_context(wheel, dockerfile, workdir / "context")
-    args = {"BASE_IMAGE": base_image, "VERSION": version, "REVISION": revision}
+    args, labels = build_metadata(version, revision, base_image=base_image)
     try:
-        engine.build(context, tags=[tag], build_args=args)
+        engine.build(context, tags=[tag], build_args=args, labels=labels)
     except CommandError as exc:
         raise PrereleaseError(f"the image did not build from {dockerfile.name}: {exc}") from None
     # The image is kept (the next run re-tags it): `podman rmi` would also prune the untagged

@@ -112,7 +112,7 @@ class Image:
         return Observation.done(f"{ref} ({(image_id or '')[:12]})")
 
     def act(self, ctx: ReleaseContext) -> None:
-        from .container import prepare_context
+        from .container import build_metadata, prepare_context
 
         assert ctx.container is not None
         files = artifacts(ctx)
@@ -126,20 +126,13 @@ class Image:
         created = dt.datetime.fromtimestamp(
             int(ctx.git.commit_timestamp(ctx.tag)), dt.timezone.utc
         ).isoformat()
-        labels = {
-            VERSION_LABEL: ctx.version.pep440,
-            "org.opencontainers.image.revision": ctx.git.rev(ctx.tag) or "",
-            "org.opencontainers.image.created": created,
-            "org.opencontainers.image.source": ctx.git.remote_url(ctx.config.remote) or "",
-        }
-        args = {
-            "VERSION": ctx.version.pep440,
-            "REVISION": labels["org.opencontainers.image.revision"],
-            "CREATED": created,
-            "SOURCE": labels["org.opencontainers.image.source"],
-        }
-        if ctx.config.base_image:
-            args["BASE_IMAGE"] = ctx.config.base_image
+        args, labels = build_metadata(
+            ctx.version.pep440,
+            ctx.git.rev(ctx.tag) or "",
+            created=created,
+            source=ctx.git.remote_url(ctx.config.remote) or "",
+            base_image=ctx.config.base_image,
+        )
         ctx.container.build(context, tags=self._tags(ctx), build_args=args, labels=labels)
 
     def preview(self, ctx: ReleaseContext) -> list[str]:

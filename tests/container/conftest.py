@@ -20,6 +20,7 @@ from release_engine.container import (
     BASE_IMAGE,
     ContainerEngine,
     base_image_available,
+    build_metadata,
     detect_engine,
     prepare_context,
 )
@@ -66,11 +67,8 @@ def build_image(engine: ContainerEngine, repo: Path, tmp: Path, ref: str) -> Bui
     wheel = build_wheel(repo, tmp / "dist")
     context = prepare_context(wheel, repo / "Dockerfile", tmp / "context")
     revision = git(repo, "rev-parse", "HEAD") if (repo / ".git").exists() else "unknown"
-    labels = {VERSION_LABEL: version, "org.opencontainers.image.revision": revision,
-              "org.opencontainers.image.created": CREATED,
-              "org.opencontainers.image.source": SOURCE}
-    args = {"BASE_IMAGE": BASE_IMAGE, "VERSION": version, "REVISION": revision,
-            "CREATED": CREATED, "SOURCE": SOURCE}
+    args, labels = build_metadata(version, revision, created=CREATED, source=SOURCE,
+                                  base_image=BASE_IMAGE)
     image_id = engine.build(context, tags=[ref], build_args=args, labels=labels)
     return Built(ref, image_id, version, revision, engine.last_output)
 

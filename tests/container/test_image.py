@@ -170,3 +170,24 @@ def test_bad_inputs_are_refused(tmp_path: Path) -> None:
         prepare_context(tmp_path / "x-1-py3-none-any.whl", tmp_path / "Dockerfile", tmp_path / "c")
     with pytest.raises(ConfigError, match="unknown container engine"):
         ContainerEngine("lxc")
+
+
+def test_prerelease_image_check_sees_the_revision_of_each_build(
+    engine: ContainerEngine, source_repo: Path, tmp_path: Path
+) -> None:
+    """Two builds of the same wheel at two commits: the second image must say the second
+    commit. Without the labels on the command line the cached LABEL layer kept the first."""
+    from release_engine.prerelease_image import image_check
+    from tests.container.conftest import build_wheel, project_version
+
+    wheel = build_wheel(source_repo, tmp_path / "dist")
+    version = project_version(source_repo)
+    for n, revision in enumerate(("a" * 40, "b" * 40)):
+        report = image_check(
+            engine.name, wheel, source_repo / "Dockerfile", tmp_path / f"build{n}",
+            package="market-data-ingestion", version=version, base_image=BASE_IMAGE,
+            revision=revision,
+        )  # fmt: skip
+        assert "labels" in report
+        tag = f"localhost/market-data-ingestion:{version}-prerelease"
+        assert engine.label(tag, "org.opencontainers.image.revision") == revision
