@@ -13,11 +13,15 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from nox_copies import BIN, Copy
+from nox_copies import Copy
 
 from release_engine.container import detect_engine
+from release_engine.context import Options
+from release_engine.engine import release
+from release_engine.index import served_files as index_files
+from release_engine.output import ConsoleReporter
 from release_engine.prerelease import green_run_for
-from release_engine.standins.pypi import PackageIndexStandIn
+from release_engine.rehearsal import clone_for_rehearsal, rehearsal_context, stand_ins
 
 pytestmark = pytest.mark.e2e
 
@@ -158,27 +162,35 @@ def test_first_release_passes_only_when_allowed(repo_copy: Copy) -> None:
 
 
 def test_upgrade_from_previous_release_on_an_index(repo_copy: Copy, tmp_path: Path) -> None:
-    repo_copy.bump("1.0.0")
-    old = repo_copy.build_wheel()
-    with PackageIndexStandIn(tmp_path / "index") as index:
+    """1.0.0 released for real through the rehearsal stand-ins; then 1.1.0, with a new
+    migration and a fragment, is checked against the 1.0.0 the package index serves."""
+    with stand_ins(tmp_path / "standins", with_registry=False) as s:
+        work = clone_for_rehearsal(repo_copy.path, tmp_path / "release")
+        ctx = rehearsal_context(work, "1.0.0", s, options=Options(skip_image=True))
+        release(ctx, ConsoleReporter())
+        served = index_files(s.index.simple_url, "market-data-ingestion")
+        assert "market_data_ingestion-1.0.0-py3-none-any.whl" in served
+        # The released main (version files, changelog, tag) comes back into the copy.
         repo_copy.run(
-            BIN / "twine",
-            "upload",
-            "--non-interactive",
-            "--repository-url",
-            index.upload_url,
-            "--username",
-            index.username,
-            old,
-            env={"TWINE_PASSWORD": index.password},
+            "git",
+            "pull",
+            "-q",
+            "--ff-only",
+            "--tags",
+            str(tmp_path / "release" / "remote.git"),
+            "main",
         )
+        assert repo_copy.run("git", "tag", "--list").split() == ["v1.0.0"]
         repo_copy.bump("1.1.0")
         script, head = head_migration(repo_copy)
         (script.parent / "v9999_add_instrument_exchange.py").write_text(
             NEW_MIGRATION.replace("@HEAD@", head)
         )
+        (repo_copy.path / "changelog.d" / "+exchange.added.md").write_text(
+            "Added the exchange of each instrument.\n"
+        )
         repo_copy.build_wheel()
-        ran = repo_copy.nox("-s", "upgrade", "--", "--index-url", index.simple_url)
+        ran = repo_copy.nox("-s", "upgrade", "--", "--index-url", s.index.simple_url)
     ran.passed()
     assert f"upgrade 1.0.0 -> 1.1.0: database revision {head} -> 9999;" in ran.output, ran
     database = repo_copy.envdir / "upgrade" / "tmp" / "upgrade" / "upgrade.sqlite3"
