@@ -12,10 +12,9 @@ Each task parses its flags and makes one call into ``release_engine``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
 
 from invoke.collection import Collection
 from invoke.context import Context
@@ -32,7 +31,6 @@ SET_HELP = (
     "override a [tool.release] setting, KEY=VALUE, repeatable "
     "(e.g. --set index_url=https://test.pypi.org/legacy/)"
 )
-F = TypeVar("F", bound=Callable[..., Any])
 
 
 @contextmanager

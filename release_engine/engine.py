@@ -167,9 +167,9 @@ def fill_report(ctx: ReleaseContext, report: Report) -> None:
             }
         )
     if ctx.container is not None:
-        from .steps_publish import _registry
+        from .steps_publish import registry_client
 
-        client, repository = _registry(ctx)
+        client, repository = registry_client(ctx)
         for tag in (ctx.tag, "latest") if ctx.is_newest else (ctx.tag,):
             report.images.append(
                 {

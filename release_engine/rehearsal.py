@@ -12,7 +12,7 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -121,14 +121,7 @@ def rehearsal_context(
         webhooks=(s.sink.url,),
     )
     base = options or Options()
-    options = Options(
-        allow_empty=base.allow_empty,
-        skip_ci=base.skip_ci,
-        skip_review=base.skip_review,
-        skip_prerelease=True,
-        skip_image=base.skip_image or s.registry is None,
-        date=base.date,
-    )
+    options = replace(base, skip_prerelease=True, skip_image=base.skip_image or s.registry is None)
     ctx = open_release(work, version, overrides=overrides, options=options, credentials=credentials)
     if s.registry is None:
         ctx.container_reason = s.engine_reason

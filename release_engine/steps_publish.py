@@ -18,7 +18,16 @@ if TYPE_CHECKING:
     from .container import RegistryClient
     from .context import ReleaseContext
 
-__all__ = ["Build", "GitHubRelease", "Image", "ImagePush", "Upload", "artifacts", "release_notes"]
+__all__ = [
+    "Build",
+    "GitHubRelease",
+    "Image",
+    "ImagePush",
+    "Upload",
+    "artifacts",
+    "registry_client",
+    "release_notes",
+]
 
 VERSION_LABEL = "org.opencontainers.image.version"
 
@@ -186,7 +195,8 @@ class Upload:
         return [f"twine upload --repository-url {ctx.config.index_url} DIST/*"]
 
 
-def _registry(ctx: ReleaseContext) -> tuple[RegistryClient, str]:
+def registry_client(ctx: ReleaseContext) -> tuple[RegistryClient, str]:
+    """A client of the registry that ``config.image`` lives in, and the repository in it."""
     from .container import RegistryClient
 
     host, _, repository = ctx.config.image.partition("/")
@@ -203,7 +213,7 @@ class ImagePush:
     def observe(self, ctx: ReleaseContext) -> Observation:
         if ctx.container is None:
             return Observation.skipped(ctx.container_reason)
-        client, repository = _registry(ctx)
+        client, repository = registry_client(ctx)
         digest = client.manifest_digest(repository, ctx.tag)
         if digest is None:
             return Observation.pending(f"{ctx.config.image}:{ctx.tag}")
@@ -218,7 +228,7 @@ class ImagePush:
 
     def act(self, ctx: ReleaseContext) -> None:
         assert ctx.container is not None
-        client, repository = _registry(ctx)
+        client, repository = registry_client(ctx)
         # Only what the registry lacks is pushed: a resumed run never pushes a tag twice.
         refs = []
         digest = client.manifest_digest(repository, ctx.tag)

@@ -18,6 +18,7 @@ from release_engine.context import Options
 from release_engine.engine import Report, release
 from release_engine.output import ConsoleReporter
 from release_engine.rehearsal import StandIns, clone_for_rehearsal, rehearsal_context, stand_ins
+from release_engine.standins.github_api import GitHubStandIn
 from tests.conftest import git, in_ci
 
 VERSION = "0.2.0"
@@ -141,3 +142,10 @@ def published_state(r: Rehearsal, version: str = VERSION) -> dict[str, object]:
         state["one_digest"] = digests[tag] is not None and digests[tag] == digests["latest"]
         state["image_label"] = client.config_labels(repository, tag)[VERSION_LABEL]
     return state
+
+
+@pytest.fixture
+def gh() -> Iterator[GitHubStandIn]:
+    """A GitHub API stand-in for ``your-org/finbot``, stopped after the test."""
+    with GitHubStandIn("your-org/finbot") as standin:
+        yield standin

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 
 import pytest
 
@@ -15,15 +14,6 @@ REPO = "your-org/finbot"
 RELEASES = f"/repos/{REPO}/releases"
 SHA = "a" * 40
 HEAD = "b" * 40
-
-
-@pytest.fixture
-def gh() -> Iterator[GitHubStandIn]:
-    standin = GitHubStandIn(REPO)
-    try:
-        yield standin
-    finally:
-        standin.stop()
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ import subprocess
 import sys
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -24,15 +23,6 @@ REPO = "your-org/finbot"
 API = f"/repos/{REPO}"
 SHA = "a" * 40
 DOCS = "https://docs.github.com/rest"
-
-
-@pytest.fixture
-def gh() -> Iterator[GitHubStandIn]:
-    standin = GitHubStandIn(REPO)
-    try:
-        yield standin
-    finally:
-        standin.stop()
 
 
 def call(
