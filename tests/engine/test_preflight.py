@@ -184,3 +184,33 @@ def test_lock_is_held_across_processes(work: Path) -> None:
     assert fcntl.LOCK_EX  # the lock is free again: a release may start
     with release_lock(work):
         pass
+
+
+def test_rollback_refuses_to_start_off_main_or_on_a_dirty_tree(work: Path) -> None:
+    from release_engine.cli import rollback_command
+
+    git(work, "checkout", "-q", "-b", "feature")
+    (work / "stray.txt").write_text("x\n")
+    before = snapshot(work)
+    with pytest.raises(PreflightError) as exc:
+        rollback_command(work, "0.1.0")
+    assert any("not on main" in p for p in exc.value.problems)
+    assert any("not clean" in p for p in exc.value.problems)
+    assert snapshot(work) == before
+
+
+def test_hotfix_guards(work: Path) -> None:
+    from release_engine.hotfix import plan_hotfix
+
+    git(work, "tag", "-a", "v0.1.0", "-m", "Release version 0.1.0")
+    with pytest.raises(UsageError, match="pre-release"):
+        plan_hotfix(work, "v0.1.0rc1")
+    git(work, "tag", "-a", "v0.1.1", "-m", "Release version 0.1.1")
+    git(work, "branch", "hotfix/v0.1.1")
+    (work / "stray.txt").write_text("x\n")
+    with pytest.raises(PreflightError) as exc:
+        plan_hotfix(work, "v0.1.0")
+    found = exc.value.problems
+    assert any("v0.1.1 is already released" in p for p in found)
+    assert any("branch hotfix/v0.1.1 already exists" in p for p in found)
+    assert any("not clean" in p for p in found)
