@@ -5,7 +5,7 @@
     nox -s build cli         build the wheel once, then check its console commands
 
 Every session after ``build`` installs the wheel that ``build`` left in .nox-artifacts/dist/,
-never the source tree. The logic lives in ``release_engine.prerelease``; pytest checks of the
+never the source tree. The logic lives in ``release_engine.prerelease.matrix``; pytest checks of the
 installed wheel live in tests/installed/.
 """
 
@@ -23,16 +23,14 @@ import nox
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))
 
-from release_engine import (  # noqa: E402
-    container,
-    prerelease,
-    prerelease_image,
-    prerelease_upgrade,
-)
-from release_engine.changelog import fragment_problems  # noqa: E402
 from release_engine.config import load_config  # noqa: E402
 from release_engine.errors import ReleaseError  # noqa: E402
-from release_engine.git import Git  # noqa: E402
+from release_engine.prerelease import image as prerelease_image  # noqa: E402
+from release_engine.prerelease import matrix as prerelease  # noqa: E402
+from release_engine.prerelease import upgrade as prerelease_upgrade  # noqa: E402
+from release_engine.tools import container  # noqa: E402
+from release_engine.tools.changelog import fragment_problems  # noqa: E402
+from release_engine.tools.git import Git  # noqa: E402
 
 nox.options.default_venv_backend = "uv|virtualenv"
 nox.options.error_on_missing_interpreters = True

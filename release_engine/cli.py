@@ -6,14 +6,14 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from . import changelog
 from .config import parse_overrides
 from .context import Options
 from .engine import Report, open_release, release, status
 from .errors import UsageError
-from .git import Git
 from .output import ConsoleReporter, emit_json, print_report, print_steps
 from .rehearsal import clone_for_rehearsal, rehearsal_context, stand_ins, workspace
+from .tools import changelog
+from .tools.git import Git
 from .version import parse_version
 
 __all__ = [
@@ -132,7 +132,7 @@ def check_fragments(repo: Path, compare_with: str | None) -> None:
 def hotfix_command(repo: Path, from_tag: str | None) -> None:
     """``inv hotfix``: branch ``hotfix/vX.Y.Z+1`` from the release tag and say what comes next."""
     from_tag = require(from_tag, "--from", "inv hotfix --from v1.2.3")
-    from .hotfix import start_hotfix
+    from .steps.hotfix import start_hotfix
 
     hotfix = start_hotfix(repo, from_tag)
     print(
@@ -147,7 +147,7 @@ def rollback_command(repo: Path, version: str | None, *, dry_run: bool = False) 
     from .context import release_lock
     from .errors import PreflightError
     from .plan import execute
-    from .rollback import ROLLBACK_STEPS
+    from .steps.rollback import ROLLBACK_STEPS
 
     ctx = open_release(repo, version, options=Options(skip_image=True))
     ctx.resume_command = f"inv rollback --version {version}"

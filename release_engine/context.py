@@ -14,12 +14,12 @@ from typing import TYPE_CHECKING
 
 from .config import Credentials, ReleaseConfig
 from .errors import ReleaseError
-from .git import Git
+from .tools.git import Git
 from .version import Version, is_newest_stable, versions_from_tags
 
 if TYPE_CHECKING:
-    from .container import ContainerEngine
-    from .github import GitHubClient
+    from .tools.container import ContainerEngine
+    from .tools.github import GitHubClient
 
 __all__ = ["Options", "ReleaseContext", "release_lock"]
 

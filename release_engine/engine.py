@@ -7,15 +7,15 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import index
 from .config import Credentials, load_config
 from .context import Options, ReleaseContext, release_lock
 from .errors import ReleaseError
 from .plan import Outcome, Reporter, Status, Step, execute, observe_all
 from .preflight import is_resuming, preflight
-from .steps_git import Branch, Bump, Changelog, Commit, Merge, Push, Tag
-from .steps_post import DeployManifests, Notify
-from .steps_publish import Build, GitHubRelease, Image, ImagePush, Upload, artifacts, release_notes
+from .steps.git import Branch, Bump, Changelog, Commit, Merge, Push, Tag
+from .steps.post import DeployManifests, Notify
+from .steps.publish import Build, GitHubRelease, Image, ImagePush, Upload, artifacts, release_notes
+from .tools import index
 from .version import parse_version
 
 __all__ = ["STEPS", "Report", "open_release", "release", "status"]
@@ -72,7 +72,7 @@ def open_release(
     options = options or Options()
     github = None
     if config.github_repository and creds.github_token:
-        from .github import GitHubClient
+        from .tools.github import GitHubClient
 
         github = GitHubClient(config.github_api_url, config.github_repository, creds.github_token)
     container, reason = None, ""
@@ -81,7 +81,7 @@ def open_release(
     elif not config.image:
         reason = "no image configured in [tool.release]"
     else:
-        from .container import ContainerEngine, detect_engine
+        from .tools.container import ContainerEngine, detect_engine
 
         name = detect_engine(config.container_engine)
         if name is None:
@@ -167,7 +167,7 @@ def fill_report(ctx: ReleaseContext, report: Report) -> None:
             }
         )
     if ctx.container is not None:
-        from .steps_publish import registry_client
+        from .steps.publish import registry_client
 
         client, repository = registry_client(ctx)
         for tag in (ctx.tag, "latest") if ctx.is_newest else (ctx.tag,):

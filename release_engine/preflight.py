@@ -5,10 +5,10 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING
 
-from . import changelog
 from .config import tomllib
 from .errors import CommandError, PreflightError, ReleaseError
 from .proc import run
+from .tools import changelog
 from .version import newest_of_line, parse_version
 
 if TYPE_CHECKING:
@@ -155,7 +155,7 @@ def _check_remotes(ctx: ReleaseContext, problems: list[str], notes: list[str]) -
     if ctx.options.skip_prerelease:
         notes.append("prerelease matrix check skipped (--skip-prerelease)")
     else:
-        from .prerelease import green_run_for
+        from .prerelease.matrix import green_run_for
 
         if not green_run_for(ctx.repo, sha):
             problems.append(

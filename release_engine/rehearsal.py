@@ -19,11 +19,11 @@ from typing import Any
 from .config import Credentials, load_config
 from .context import Options, ReleaseContext
 from .engine import open_release
-from .git import Git
 from .proc import run
 from .standins.github_api import GitHubStandIn
 from .standins.pypi import PackageIndexStandIn
 from .standins.sink import NotificationSink
+from .tools.git import Git
 
 __all__ = ["StandIns", "clone_for_rehearsal", "rehearsal_context", "stand_ins"]
 
@@ -51,7 +51,7 @@ def stand_ins(
 
     A running *registry* may be passed in to be shared (it is then not stopped here).
     """
-    from .container import detect_engine
+    from .tools.container import detect_engine
 
     with ExitStack() as stack:
         index = stack.enter_context(PackageIndexStandIn(workdir / "index"))

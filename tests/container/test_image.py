@@ -15,12 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from release_engine.container import (
+from release_engine.errors import CommandError, ConfigError, UsageError
+from release_engine.tools.container import (
     BASE_IMAGE,
     ContainerEngine,
     prepare_context,
 )
-from release_engine.errors import CommandError, ConfigError, UsageError
 from tests.conftest import make_repo
 from tests.container.conftest import (
     CREATED,
@@ -177,7 +177,7 @@ def test_prerelease_image_check_sees_the_revision_of_each_build(
 ) -> None:
     """Two builds of the same wheel at two commits: the second image must say the second
     commit. Without the labels on the command line the cached LABEL layer kept the first."""
-    from release_engine.prerelease_image import image_check
+    from release_engine.prerelease.image import image_check
     from tests.container.conftest import build_wheel, project_version
 
     wheel = build_wheel(source_repo, tmp_path / "dist")

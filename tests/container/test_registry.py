@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from release_engine.container import ContainerEngine, RegistryClient
 from release_engine.errors import CommandError, ConfigError
 from release_engine.standins.registry import RegistryStandIn
+from release_engine.tools.container import ContainerEngine, RegistryClient
 from tests.container.conftest import VERSION_LABEL, Built
 
 pytestmark = pytest.mark.container

@@ -12,13 +12,13 @@ from typing import Any
 
 import pytest
 
-from release_engine import index
-from release_engine.changelog import extract_section
 from release_engine.context import Options
 from release_engine.engine import Report, release
 from release_engine.output import ConsoleReporter
 from release_engine.rehearsal import StandIns, clone_for_rehearsal, rehearsal_context, stand_ins
 from release_engine.standins.github_api import GitHubStandIn
+from release_engine.tools import index
+from release_engine.tools.changelog import extract_section
 from tests.conftest import git, in_ci
 
 VERSION = "0.2.0"
@@ -39,7 +39,7 @@ class Rehearsal:
 @pytest.fixture(scope="module")
 def shared_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """One real registry for a module; each test pushes under its own namespace."""
-    from release_engine.container import detect_engine
+    from release_engine.tools.container import detect_engine
 
     if detect_engine() is None:
         if in_ci():
@@ -75,7 +75,7 @@ def rehearsal(
 def remove_images(prefix: str) -> None:
     """Untag the images a module built. Only tags go: deleting image layers here would pull
     the build cache from under a build running in a parallel worker."""
-    from release_engine.container import detect_engine
+    from release_engine.tools.container import detect_engine
 
     engine = detect_engine()
     if engine in ("podman", "buildah"):
@@ -131,7 +131,7 @@ def published_state(r: Rehearsal, version: str = VERSION) -> dict[str, object]:
     state["notifications"] = len(r.s.sink.received)
     state["packages_on_disk"] = sorted(p.name for p in r.s.index.packages.iterdir())
     if r.s.registry is not None:
-        from release_engine.container import RegistryClient
+        from release_engine.tools.container import RegistryClient
 
         client = RegistryClient(
             f"http://{r.s.registry.url}", r.s.registry.username, r.s.registry.password

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from release_engine import changelog
 from release_engine.errors import UsageError
+from release_engine.tools import changelog
 from tests.conftest import git, make_repo
 
 CHANGELOG = """# Changelog

@@ -7,8 +7,8 @@ import logging
 import pytest
 
 from release_engine.errors import ConfigError, ConflictError, ReleaseError
-from release_engine.github import CIState, GitHubClient, ReleaseInfo
 from release_engine.standins.github_api import GitHubStandIn
+from release_engine.tools.github import CIState, GitHubClient, ReleaseInfo
 
 REPO = "your-org/finbot"
 RELEASES = f"/repos/{REPO}/releases"

@@ -8,9 +8,9 @@ import urllib.request
 import pytest
 
 from release_engine.cli import hotfix_command, rollback_command
-from release_engine.container import RegistryClient
 from release_engine.errors import PreflightError, UsageError
-from release_engine.hotfix import plan_hotfix
+from release_engine.steps.hotfix import plan_hotfix
+from release_engine.tools.container import RegistryClient
 from tests.conftest import git
 from tests.engine.conftest import Rehearsal, github_get
 

@@ -20,9 +20,9 @@ from typing import Any, ClassVar
 
 import pytest
 
-from release_engine import index
 from release_engine.errors import CommandError, ConfigError, ConflictError, ReleaseError
 from release_engine.standins.pypi import PackageIndexStandIn
+from release_engine.tools import index
 
 PROJECT = "market-data-ingestion"
 DIST = "market_data_ingestion"

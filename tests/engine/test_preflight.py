@@ -200,7 +200,7 @@ def test_rollback_refuses_to_start_off_main_or_on_a_dirty_tree(work: Path) -> No
 
 
 def test_hotfix_guards(work: Path) -> None:
-    from release_engine.hotfix import plan_hotfix
+    from release_engine.steps.hotfix import plan_hotfix
 
     git(work, "tag", "-a", "v0.1.0", "-m", "Release version 0.1.0")
     with pytest.raises(UsageError, match="pre-release"):

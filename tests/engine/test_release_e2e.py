@@ -66,7 +66,7 @@ def test_dry_run_changes_nothing_anywhere(
         work, remote = rehearsal.work, rehearsal.remote
         registry = None
         if rehearsal.s.registry is not None:
-            from release_engine.container import RegistryClient
+            from release_engine.tools.container import RegistryClient
 
             registry = RegistryClient(
                 f"http://{rehearsal.s.registry.url}",

@@ -61,7 +61,7 @@ def test_no_secret_in_any_output_of_a_whole_rehearsal(
     # An error path too: a wrong token makes GitHub answer 401 during preflight.
     bad = rehearsal_context(rehearsal.work, "0.3.0", s)
     bad.credentials = replace(bad.credentials, github_token="ghp_wrongwrongwrongwrong")
-    from release_engine.github import GitHubClient
+    from release_engine.tools.github import GitHubClient
 
     bad.github = GitHubClient(s.github.url, s.github.repository, "ghp_wrongwrongwrongwrong")
     with pytest.raises(ReleaseError) as exc:

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from release_engine import changelog, prerelease
-from release_engine.prerelease import SessionResult, green_run_for, record_green_run
+from release_engine.prerelease import matrix as prerelease
+from release_engine.prerelease.matrix import SessionResult, green_run_for, record_green_run
+from release_engine.tools import changelog
 
 pytestmark = pytest.mark.e2e
 REPO = Path(__file__).resolve().parents[2]

@@ -15,13 +15,13 @@ from pathlib import Path
 import pytest
 from nox_copies import Copy
 
-from release_engine.container import detect_engine
 from release_engine.context import Options
 from release_engine.engine import release
-from release_engine.index import served_files as index_files
 from release_engine.output import ConsoleReporter
-from release_engine.prerelease import green_run_for
+from release_engine.prerelease.matrix import green_run_for
 from release_engine.rehearsal import clone_for_rehearsal, rehearsal_context, stand_ins
+from release_engine.tools.container import detect_engine
+from release_engine.tools.index import served_files as index_files
 
 pytestmark = pytest.mark.e2e
 

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .errors import ReleaseError
-from .plan import Observation, Step
-from .steps_post import retarget_manifest
+from ..errors import ReleaseError
+from ..plan import Observation, Step
+from .post import retarget_manifest
 
 if TYPE_CHECKING:
-    from .context import ReleaseContext
+    from ..context import ReleaseContext
 
 __all__ = ["ROLLBACK_STEPS", "find_release_merge"]
 

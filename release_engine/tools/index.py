@@ -30,9 +30,9 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import NamedTuple
 
-from .errors import CommandError, ConfigError, ConflictError, ReleaseError
-from .proc import run
-from .redact import redact, register_secret
+from ..errors import CommandError, ConfigError, ConflictError, ReleaseError
+from ..proc import run
+from ..redact import redact, register_secret
 
 _TIMEOUT = 60
 

@@ -19,11 +19,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Protocol
 
-from .config import ReleaseConfig
-from .errors import ReleaseError, UsageError
-from .git import Git
-from .proc import run as run_command
-from .redact import redact
+from ..config import ReleaseConfig
+from ..errors import ReleaseError, UsageError
+from ..proc import run as run_command
+from ..redact import redact
+from ..tools.git import Git
 
 __all__ = [
     "DIST_DIR",

@@ -7,9 +7,9 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from .config import read_pyproject
-from .errors import ConfigError, UsageError
-from .proc import run
+from ..config import read_pyproject
+from ..errors import ConfigError, UsageError
+from ..proc import run
 
 __all__ = [
     "Fragments",

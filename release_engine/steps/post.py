@@ -8,12 +8,12 @@ import re
 import urllib.request
 from typing import TYPE_CHECKING
 
-from .errors import ReleaseError
-from .plan import Observation
-from .redact import redact
+from ..errors import ReleaseError
+from ..plan import Observation
+from ..redact import redact
 
 if TYPE_CHECKING:
-    from .context import ReleaseContext
+    from ..context import ReleaseContext
 
 __all__ = ["DeployManifests", "Notify", "retarget_manifest"]
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from .config import load_config
-from .errors import PreflightError, UsageError
-from .git import Git
-from .version import Version, parse_version
+from ..config import load_config
+from ..errors import PreflightError, UsageError
+from ..tools.git import Git
+from ..version import Version, parse_version
 
 __all__ = ["Hotfix", "start_hotfix"]
 

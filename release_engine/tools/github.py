@@ -21,8 +21,8 @@ from github import Auth, Github, GithubException, GitRelease
 from github.GithubObject import NotSet
 from urllib3.util.retry import Retry
 
-from .errors import ConfigError, ConflictError, ReleaseError
-from .redact import redact, register_secret
+from ..errors import ConfigError, ConflictError, ReleaseError
+from ..redact import redact, register_secret
 
 CIStateName = Literal["success", "pending", "failure", "none"]
 _FAILED = {"failure", "cancelled", "timed_out", "action_required", "startup_failure", "stale"}

@@ -9,14 +9,14 @@ import tarfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import changelog, index
-from .errors import ReleaseError
-from .plan import Observation
-from .proc import run
+from ..errors import ReleaseError
+from ..plan import Observation
+from ..proc import run
+from ..tools import changelog, index
 
 if TYPE_CHECKING:
-    from .container import RegistryClient
-    from .context import ReleaseContext
+    from ..context import ReleaseContext
+    from ..tools.container import RegistryClient
 
 __all__ = [
     "Build",
@@ -121,7 +121,7 @@ class Image:
         return Observation.done(f"{ref} ({(image_id or '')[:12]})")
 
     def act(self, ctx: ReleaseContext) -> None:
-        from .container import build_metadata, prepare_context
+        from ..tools.container import build_metadata, prepare_context
 
         assert ctx.container is not None
         files = artifacts(ctx)
@@ -197,7 +197,7 @@ class Upload:
 
 def registry_client(ctx: ReleaseContext) -> tuple[RegistryClient, str]:
     """A client of the registry that ``config.image`` lives in, and the repository in it."""
-    from .container import RegistryClient
+    from ..tools.container import RegistryClient
 
     host, _, repository = ctx.config.image.partition("/")
     scheme = "https" if ctx.config.registry_tls_verify else "http"

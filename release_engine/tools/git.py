@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import CommandError
-from .proc import run
+from ..errors import CommandError
+from ..proc import run
 
 __all__ = ["Git", "TagInfo"]
 

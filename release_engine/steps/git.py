@@ -5,13 +5,13 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING
 
-from . import changelog
-from .config import tomllib
-from .plan import Observation
-from .proc import run
+from ..config import tomllib
+from ..plan import Observation
+from ..proc import run
+from ..tools import changelog
 
 if TYPE_CHECKING:
-    from .context import ReleaseContext
+    from ..context import ReleaseContext
 
 __all__ = ["Branch", "Bump", "Changelog", "Commit", "Merge", "Push", "Tag", "release_file"]
 

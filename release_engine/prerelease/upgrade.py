@@ -10,13 +10,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import index
-from .config import ReleaseConfig
-from .errors import UsageError
-from .git import Git
-from .prerelease import PrereleaseError, Runner
-from .redact import redact
-from .version import Version, parse_version, versions_from_tags
+from ..config import ReleaseConfig
+from ..errors import UsageError
+from ..redact import redact
+from ..tools import index
+from ..tools.git import Git
+from ..version import Version, parse_version, versions_from_tags
+from .matrix import PrereleaseError, Runner
 
 __all__ = [
     "PreviousRelease",

@@ -22,9 +22,9 @@ from email.parser import Parser
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError, ReleaseError, UsageError
-from .proc import run
-from .redact import register_secret
+from ..errors import ConfigError, ReleaseError, UsageError
+from ..proc import run
+from ..redact import register_secret
 
 __all__ = [
     "BASE_IMAGE",

@@ -5,10 +5,10 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from .container import ContainerEngine, base_image_available, build_metadata, prepare_context
-from .errors import CommandError
-from .prerelease import PrereleaseError
-from .proc import run as run_command
+from ..errors import CommandError
+from ..proc import run as run_command
+from ..tools.container import ContainerEngine, base_image_available, build_metadata, prepare_context
+from .matrix import PrereleaseError
 
 __all__ = ["image_check"]
 
