@@ -5,63 +5,108 @@
     nox -s build cli         build the wheel once, then check its console commands
 
 Every session after ``build`` installs the wheel that ``build`` left in .nox-artifacts/dist/,
-never the source tree. The logic lives in ``release_engine.prerelease.matrix``; pytest checks of the
+never the source tree. The logic lives in ``release_engine.prerelease``; pytest checks of the
 installed wheel live in tests/installed/.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import shutil
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import nox
 
-ROOT = Path(__file__).resolve().parent
-sys.path.insert(0, str(ROOT))
-
-from release_engine.config import load_config  # noqa: E402
-from release_engine.errors import ReleaseError  # noqa: E402
-from release_engine.prerelease import image as prerelease_image  # noqa: E402
-from release_engine.prerelease import matrix as prerelease  # noqa: E402
-from release_engine.prerelease import upgrade as prerelease_upgrade  # noqa: E402
-from release_engine.tools import container  # noqa: E402
-from release_engine.tools.changelog import fragment_problems  # noqa: E402
-from release_engine.tools.git import Git  # noqa: E402
+if TYPE_CHECKING:  # annotations only: sessions import the engine when they run (_engine)
+    from release_engine.config import ReleaseConfig
+    from release_engine.prerelease.matrix import Runner
 
 nox.options.default_venv_backend = "uv|virtualenv"
 nox.options.error_on_missing_interpreters = True
 nox.options.download_python = "never"
 nox.options.sessions = ["prerelease"]
-os.environ.setdefault("UV_PYTHON_DOWNLOADS", "never")
-# The installed-wheel checks start the console script many times: compiled bytecode halves that
-# (PYTHONDONTWRITEBYTECODE, set on some machines, would otherwise recompile at every start).
-os.environ.setdefault("UV_COMPILE_BYTECODE", "1")
 
-PYPROJECT = nox.project.load_toml(ROOT / "pyproject.toml")
-CONFIG = load_config(ROOT)
-PACKAGE, VERSION = CONFIG.package, CONFIG.current_version
+ROOT = Path(__file__).resolve().parent
 PYTHONS = ["3.10", "3.11", "3.12", "3.13"]
 PYTHON = "3.11"
 CHECKLIST = "checklist"  # the tag of every session that `nox -s prerelease` runs
-IN_CI = bool(os.environ.get("CI"))
-BASE_IMAGE = os.environ.get("MDI_BASE_IMAGE", "localhost/mdi-python-base:bookworm")
+# uv's settings in every session and nested nox run, unless the environment sets them. The
+# installed-wheel checks start the console script many times: compiled bytecode halves that
+# (PYTHONDONTWRITEBYTECODE, set on some machines, would otherwise recompile at every start).
+UV_DEFAULTS = {"UV_PYTHON_DOWNLOADS": "never", "UV_COMPILE_BYTECODE": "1"}
+DEFAULT_BASE_IMAGE = "localhost/mdi-python-base:bookworm"  # $MDI_BASE_IMAGE overrides it
+
+SessionFunction = Callable[[nox.Session], None]
 
 
-def groups(*names: str) -> tuple[str, ...]:
-    return nox.project.dependency_groups(PYPROJECT, *names)
+# Importing this file only defines the sessions: pyproject.toml and the engine are read when a
+# session runs (the helpers below), so `nox -l` lists the sessions whatever state they are in.
+def _engine() -> None:
+    """Make ``release_engine`` importable from this checkout; called when a session runs."""
+    # release_engine is this checkout's own tooling: it is not in the wheel nor installed where
+    # nox runs, and nox puts the noxfile's directory on sys.path only when started as
+    # `python -m nox` from that directory. One path entry, added at call time, is simpler than
+    # an import hook, and keeps `nox -l` from importing any of it.
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
 
 
-def wheel(session: nox.Session) -> Path:
-    """The wheel that ``nox -s build`` made, or stop the session saying to build it."""
+def _uv_env() -> dict[str, str]:
+    """:data:`UV_DEFAULTS`, each one overridden by the environment."""
+    return {key: os.environ.get(key, value) for key, value in UV_DEFAULTS.items()}
+
+
+def _session(func: SessionFunction) -> SessionFunction:
+    """The frame of every session: uv's defaults in its environment, the engine importable,
+    and an engine error (a broken pyproject.toml, no wheel built…) reported as its one line."""
+
+    @functools.wraps(func)
+    def run(session: nox.Session) -> None:
+        session.env.update(_uv_env())
+        _engine()
+        from release_engine.errors import ReleaseError
+
+        try:
+            func(session)
+        except ReleaseError as exc:
+            session.error(str(exc))
+
+    return run
+
+
+def _config() -> ReleaseConfig:
+    """The ``[tool.release]`` settings, read from pyproject.toml now; a ConfigError if broken."""
+    _engine()
+    from release_engine.config import load_config
+
+    return load_config(ROOT)
+
+
+def _groups(session: nox.Session, *names: str) -> tuple[str, ...]:
+    """The requirements of the dependency groups *names*, read from pyproject.toml now."""
+    path = ROOT / "pyproject.toml"
     try:
-        found = prerelease.find_wheel(ROOT, PACKAGE, VERSION)
-    except ReleaseError as exc:
-        session.error(str(exc))
-    stale = prerelease.stale_sources(ROOT, found)
+        pyproject = nox.project.load_toml(path)
+    except ValueError as exc:  # tomllib.TOMLDecodeError
+        session.error(f"{path} is not valid TOML ({exc}): fix it and run again")
+    return nox.project.dependency_groups(pyproject, *names)
+
+
+def _in_ci() -> bool:
+    return bool(os.environ.get("CI"))
+
+
+def _wheel(session: nox.Session, config: ReleaseConfig) -> Path:
+    """The wheel that ``nox -s build`` made; a PrereleaseError saying to build it if none."""
+    from release_engine.prerelease.matrix import find_wheel, stale_sources
+
+    found = find_wheel(ROOT, config.package, config.current_version)
+    stale = stale_sources(ROOT, found)
     if stale:
         session.warn(
             f"{found.name} is older than {len(stale)} source file(s), e.g. "
@@ -70,7 +115,7 @@ def wheel(session: nox.Session) -> Path:
     return found
 
 
-def runner(session: nox.Session) -> prerelease.Runner:
+def _runner(session: nox.Session) -> Runner:
     """Commands run through the session: logged by nox, output shown when they fail."""
 
     def run(*args: str, env: Mapping[str, str] | None = None) -> str:
@@ -80,37 +125,43 @@ def runner(session: nox.Session) -> prerelease.Runner:
     return run
 
 
-def installed_checks(session: nox.Session, name: str, *extras: str) -> None:
+def _installed_checks(session: nox.Session, name: str, *extras: str) -> None:
     """Install the built wheel (not the source) and run tests/installed/test_installed_NAME.py."""
-    built = wheel(session)
-    session.install(f"{built}[{','.join(extras)}]" if extras else str(built), *groups("test"))
+    config = _config()
+    built = _wheel(session, config)
+    session.install(
+        f"{built}[{','.join(extras)}]" if extras else str(built), *_groups(session, "test")
+    )
     pytest = ["pytest", "--confcutdir", "tests/installed", "-p", "no:cacheprovider"]
     session.run(
         *pytest,
         f"tests/installed/test_installed_{name}.py",
         *session.posargs,
-        env={"PRERELEASE_EXPECTED_VERSION": VERSION},
+        env={"PRERELEASE_EXPECTED_VERSION": config.current_version},
     )
 
 
 @nox.session(python=PYTHON, tags=[CHECKLIST])
+@_session
 def lint(session: nox.Session) -> None:
     """All CI checks pass: ruff check."""
-    session.install(*groups("lint"))
+    session.install(*_groups(session, "lint"))
     session.run("ruff", "check", ".", *session.posargs)
 
 
 @nox.session(python=PYTHON, tags=[CHECKLIST])
+@_session
 def typecheck(session: nox.Session) -> None:
     """All CI checks pass: mypy --strict over the package, release_engine, tasks and noxfile."""
-    session.install(".", *groups("typecheck"), "tomli")  # mypy checks as 3.10: tomli there
+    session.install(".", *_groups(session, "typecheck"), "tomli")  # mypy checks as 3.10: tomli
     session.run("mypy", *session.posargs)
 
 
 @nox.session(python=PYTHONS, tags=[CHECKLIST])
+@_session
 def tests(session: nox.Session) -> None:
     """Run full test suite: pytest (not e2e, not container) on every supported Python."""
-    session.install(".[postgresql]", *groups("test", "release"))
+    session.install(".[postgresql]", *_groups(session, "test", "release"))
     session.run(
         "python",
         "-m",
@@ -125,86 +176,101 @@ def tests(session: nox.Session) -> None:
 
 
 @nox.session(python=PYTHON, tags=[CHECKLIST])
+@_session
 def e2e(session: nox.Session) -> None:
     """Run full test suite: the end-to-end release and container tests (CI=1: no skips)."""
-    session.install(".", *groups("test", "release"))
+    session.install(".", *_groups(session, "test", "release"))
     pytest = ["python", "-m", "pytest", "-n", "auto", "--dist", "loadfile"]  # `-- -n 0`: serial
     session.run(*pytest, "-m", "e2e or container", "tests", "--ignore=tests/installed",
                 *session.posargs)  # fmt: skip
 
 
 @nox.session(python=PYTHON, tags=[CHECKLIST])
+@_session
 def build(session: nox.Session) -> None:
     """Build sdist and wheel into .nox-artifacts/dist/; twine check --strict; wheel contents."""
-    dist = ROOT / prerelease.DIST_DIR
+    from release_engine.prerelease.matrix import DIST_DIR
+
+    config = _config()
+    dist = ROOT / DIST_DIR
     shutil.rmtree(dist, ignore_errors=True)  # a failed build leaves no stale wheel behind
-    session.install(*groups("release"))
+    session.install(*_groups(session, "release"))
     session.run("python", "-m", "build", "--installer", "uv", "--outdir", str(dist), ".")
     artifacts = sorted(str(p) for p in dist.iterdir())
     session.run("twine", "check", "--strict", *artifacts)
     session.run("check-wheel-contents", *(a for a in artifacts if a.endswith(".whl")))
-    session.log(f"built {PACKAGE} {VERSION}: " + ", ".join(Path(a).name for a in artifacts))
+    session.log(
+        f"built {config.package} {config.current_version}: "
+        + ", ".join(Path(a).name for a in artifacts)
+    )
 
 
 @nox.session(python=False, tags=[CHECKLIST])
+@_session
 def image(session: nox.Session) -> None:
     """Test Docker build: the image from the wheel on the local base image, run and probed."""
-    engine = container.detect_engine(CONFIG.container_engine)
+    from release_engine.prerelease.image import image_check
+    from release_engine.tools.container import detect_engine
+    from release_engine.tools.git import Git
+
+    config = _config()
+    engine = detect_engine(config.container_engine)
     if engine is None:
         message = (
             "no container engine (podman, docker) found: run scripts/container-env "
             "as root to install podman and build the local base image"
         )
-        if IN_CI:
+        if _in_ci():
             session.error(message)
         session.skip(message)
-    built = wheel(session)
+    built = _wheel(session, config)
     tmp = Path(session.create_tmp()) / "image"
     shutil.rmtree(tmp, ignore_errors=True)
-    try:
-        checked = prerelease_image.image_check(
-            engine,
-            built,
-            ROOT / "Dockerfile",
-            tmp,
-            package=PACKAGE,
-            version=VERSION,
-            base_image=BASE_IMAGE,
-            revision=Git(ROOT).rev("HEAD") or "unknown",
-        )
-    except ReleaseError as exc:
-        session.error(str(exc))
+    checked = image_check(
+        engine,
+        built,
+        ROOT / "Dockerfile",
+        tmp,
+        package=config.package,
+        version=config.current_version,
+        base_image=os.environ.get("MDI_BASE_IMAGE", DEFAULT_BASE_IMAGE),
+        revision=Git(ROOT).rev("HEAD") or "unknown",
+    )
     session.log(checked)
 
 
 @nox.session(python=PYTHON, tags=[CHECKLIST])
+@_session
 def migrations(session: nox.Session) -> None:
     """Test database migrations: empty -> head -> base -> head, SQLite and PostgreSQL."""
     if not os.environ.get("MDI_TEST_POSTGRES_URL"):
         message = "MDI_TEST_POSTGRES_URL is not set: PostgreSQL migrations are not tested"
-        session.warn(message + (" (CI: this fails)" if IN_CI else ""))
-    installed_checks(session, "migrations", "postgresql")
+        session.warn(message + (" (CI: this fails)" if _in_ci() else ""))
+    _installed_checks(session, "migrations", "postgresql")
 
 
 @nox.session(python=PYTHON, tags=[CHECKLIST])
+@_session
 def cli(session: nox.Session) -> None:
     """Test CLI commands: every console command of the installed wheel, good and bad input."""
-    installed_checks(session, "cli")
+    _installed_checks(session, "cli")
 
 
 @nox.session(python=PYTHON, tags=[CHECKLIST])
+@_session
 def api(session: nox.Session) -> None:
     """Test API endpoints: the installed server on a free local port, every endpoint."""
-    installed_checks(session, "api")
+    _installed_checks(session, "api")
 
 
 @nox.session(python=PYTHON, tags=[CHECKLIST])
+@_session
 def sample_data(session: nox.Session) -> None:
     """Test with sample data: the shipped sample ingested, read back through CLI and API."""
-    installed_checks(session, "sample_data")
+    _installed_checks(session, "sample_data")
 
 
-def upgrade_options(posargs: list[str]) -> argparse.Namespace:
+def _upgrade_options(posargs: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="nox -s upgrade --")
     parser.add_argument(
         "--index-url",
@@ -221,49 +287,51 @@ def upgrade_options(posargs: list[str]) -> argparse.Namespace:
 
 
 @nox.session(python=PYTHON, tags=[CHECKLIST])
+@_session
 def upgrade(session: nox.Session) -> None:
     """Test upgrade from previous version: old release + data, new wheel over it, migrated."""
-    options = upgrade_options(session.posargs)
-    try:
-        previous, why_none = prerelease_upgrade.find_previous(ROOT, CONFIG, options.index_url)
-    except ReleaseError as exc:
-        session.error(str(exc))
+    from release_engine.prerelease.upgrade import fetch_previous, find_previous, upgrade_check
+
+    options = _upgrade_options(session.posargs)
+    config = _config()
+    previous, why_none = find_previous(ROOT, config, options.index_url)
     if previous is None:
         if not options.allow_first_release:
             session.error(
-                f"{why_none}: pass `-- --allow-first-release` if {VERSION} is the first release"
+                f"{why_none}: pass `-- --allow-first-release` if {config.current_version} "
+                "is the first release"
             )
         session.log(f"{why_none}; passing: --allow-first-release")
         return
     session.log(f"upgrading from {previous}")
-    new = wheel(session)
-    session.install(*groups("release"), "pip")
+    new = _wheel(session, config)
+    session.install(*_groups(session, "release"), "pip")
     tmp = Path(session.create_tmp()) / "upgrade"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
-    run = runner(session)
-    try:
-        old = prerelease_upgrade.fetch_previous(run, previous, ROOT, CONFIG, tmp)
-        report = prerelease_upgrade.upgrade_check(run, tmp / "venv", old, new, VERSION, tmp, PYTHON)
-    except ReleaseError as exc:
-        session.error(str(exc))
+    run = _runner(session)
+    old = fetch_previous(run, previous, ROOT, config, tmp)
+    report = upgrade_check(run, tmp / "venv", old, new, config.current_version, tmp, PYTHON)
     session.log(str(report))
 
 
 @nox.session(python=PYTHON, tags=[CHECKLIST])
+@_session
 def fragments(session: nox.Session) -> None:
     """CHANGELOG is updated: fragments of known types; towncrier check against main."""
-    try:
-        problems = fragment_problems(ROOT)
-    except ReleaseError as exc:
-        session.error(str(exc))
+    from release_engine.prerelease.matrix import towncrier_base
+    from release_engine.tools.changelog import fragment_problems
+    from release_engine.tools.git import Git
+
+    config = _config()
+    problems = fragment_problems(ROOT)
     if problems:
         session.error("\n".join(problems))
-    session.install(*groups("release"))
-    base = prerelease.towncrier_base(Git(ROOT), CONFIG.remote, CONFIG.main_branch)
+    session.install(*_groups(session, "release"))
+    base = towncrier_base(Git(ROOT), config.remote, config.main_branch)
     if base is None:
         session.warn(
-            f"neither {CONFIG.remote}/{CONFIG.main_branch} nor {CONFIG.main_branch} "
+            f"neither {config.remote}/{config.main_branch} nor {config.main_branch} "
             "has a commit yet: towncrier check has nothing to compare with"
         )
         return
@@ -277,39 +345,42 @@ def fragments(session: nox.Session) -> None:
 
 
 @nox.session(python=PYTHON)
+@_session
 def changelog(session: nox.Session) -> None:
     """Print the next CHANGELOG section (towncrier build --draft); `-- 1.2.3` names it."""
-    try:
-        version = session.posargs[0] if session.posargs else prerelease.next_version(ROOT, CONFIG)
-    except ReleaseError as exc:
-        session.error(str(exc))
-    session.install(*groups("release"))
+    from release_engine.prerelease.matrix import next_version
+
+    version = session.posargs[0] if session.posargs else next_version(ROOT, _config())
+    session.install(*_groups(session, "release"))
     session.run("towncrier", "build", "--draft", "--version", version)
 
 
 @nox.session(python=False, name="prerelease")
+@_session
 def prerelease_all(session: nox.Session) -> None:
     """Run the whole Testing Releases list above, then print a summary table."""
+    from release_engine.prerelease import matrix
+    from release_engine.prerelease.upgrade import is_first_release
+    from release_engine.tools.git import Git
+
+    config = _config()
     nox_cmd = [
         sys.executable,
         "-m",
         "nox",
         "--noxfile",
         str(ROOT / "noxfile.py"),
-        *prerelease.forwarded_nox_options(sys.argv[1:]),
+        *matrix.forwarded_nox_options(sys.argv[1:]),
     ]
     sha = Git(ROOT).rev("HEAD")
-    try:
-        names = prerelease.list_sessions(nox_cmd, CHECKLIST)
-        first = prerelease_upgrade.is_first_release(Git(ROOT), CONFIG)
-    except ReleaseError as exc:
-        session.error(str(exc))
+    names = matrix.list_sessions(nox_cmd, CHECKLIST)
+    first = is_first_release(Git(ROOT), config)
     results = []
     for name in names:
         posargs = ["--allow-first-release"] if name == "upgrade" and first else []
-        results.append(prerelease.run_session(nox_cmd, name, posargs))
-    print(prerelease.format_summary(results), flush=True)
-    record = prerelease.record_green_run(ROOT, sha, VERSION, results) if sha else None
+        results.append(matrix.run_session(nox_cmd, name, posargs, env=_uv_env()))
+    print(matrix.format_summary(results), flush=True)
+    record = matrix.record_green_run(ROOT, sha, config.current_version, results) if sha else None
     session.log(
         f"green run recorded: {record.relative_to(ROOT)}"
         if record

@@ -24,7 +24,7 @@ from invoke.tasks import task
 from release_engine import cli
 from release_engine.context import Options
 from release_engine.errors import ReleaseError
-from release_engine.redact import redact
+from release_engine.redact import Secrets
 
 ROOT = Path(__file__).resolve().parent
 SET_HELP = (
@@ -34,12 +34,13 @@ SET_HELP = (
 
 
 @contextmanager
-def _errors() -> Iterator[None]:
-    """Turn the engine's errors into one line and a non-zero exit, at the edge."""
+def _errors() -> Iterator[Secrets]:
+    """The run's secrets; the engine's errors become one redacted line and an exit, here."""
+    secrets = Secrets()
     try:
-        yield
+        yield secrets
     except ReleaseError as exc:
-        raise Exit(redact(f"error: {exc}"), code=1) from None
+        raise Exit(secrets.redact(f"error: {exc}"), code=1) from None
     except KeyboardInterrupt:
         raise Exit("interrupted: run the same command again to resume", code=130) from None
 
@@ -84,11 +85,12 @@ def release_(
         skip_prerelease=skip_prerelease,
         skip_image=skip_image,
     )
-    with _errors():
+    with _errors() as secrets:
         cli.release_command(
             ROOT,
             version,
             options=options,
+            secrets=secrets,
             dry_run=dry_run,
             rehearse=rehearse,
             as_json=json,
@@ -110,8 +112,8 @@ def status(
     c: Context, version: str | None = None, json: bool = False, set_: list[str] | None = None
 ) -> None:
     """Show every release step and what the real world shows for it; changes nothing."""
-    with _errors():
-        cli.status_command(ROOT, version, as_json=json, overrides=set_ or [])
+    with _errors() as secrets:
+        cli.status_command(ROOT, version, secrets=secrets, as_json=json, overrides=set_ or [])
 
 
 @task(
@@ -160,8 +162,8 @@ def hotfix(c: Context, from_: str | None = None) -> None:
 )
 def rollback(c: Context, version: str | None = None, dry_run: bool = False) -> None:
     """Roll a release back: revert its merge on main, tag and redeploy the previous version."""
-    with _errors():
-        cli.rollback_command(ROOT, version, dry_run=dry_run)
+    with _errors() as secrets:
+        cli.rollback_command(ROOT, version, secrets=secrets, dry_run=dry_run)
 
 
 release_ns = Collection("release")

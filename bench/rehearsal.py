@@ -25,6 +25,7 @@ from release_engine.rehearsal import (  # noqa: E402
     rehearsal_context,
     stand_ins,
 )
+from release_engine.version import parse_version  # noqa: E402
 
 
 class Quiet:
@@ -32,6 +33,9 @@ class Quiet:
         pass
 
     def info(self, message: str) -> None:
+        pass
+
+    def progress(self, line: str) -> None:
         pass
 
 
@@ -51,7 +55,7 @@ def main() -> None:
             for label, dry in (("dry run", True), ("release", False), ("rerun", False)):
                 t0 = time.monotonic()
                 report = release(
-                    rehearsal_context(work, args.version, s, options=options),
+                    rehearsal_context(work, parse_version(args.version), s, options=options),
                     Quiet(),
                     dry_run=dry,
                 )

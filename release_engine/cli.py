@@ -1,4 +1,9 @@
-"""What each invoke task does, as one call: parse nothing, print through output, raise errors."""
+"""What each invoke task does, as one call: print through output, raise errors.
+
+Every function takes the run's :class:`~release_engine.redact.Secrets`, made at the edge
+(``tasks.py``), which redacts this module's output and the edge's error line alike. The version
+is parsed here, once, and passed on as a :class:`~release_engine.version.Version`.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +11,14 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from .config import parse_overrides
+from .config import load_config, parse_overrides
 from .context import Options
-from .engine import Report, open_release, release, status
-from .errors import UsageError
+from .engine import open_release, release, rollback, status
+from .errors import ReleaseError, UsageError
 from .output import ConsoleReporter, emit_json, print_report, print_steps
-from .rehearsal import clone_for_rehearsal, rehearsal_context, stand_ins, workspace
+from .proc import read
+from .redact import Secrets
+from .report import Report, outcome_dict
 from .tools import changelog
 from .tools.git import Git
 from .version import parse_version
@@ -39,6 +46,7 @@ def release_command(
     version: str | None,
     *,
     options: Options,
+    secrets: Secrets,
     dry_run: bool = False,
     rehearse: bool = False,
     as_json: bool = False,
@@ -47,46 +55,51 @@ def release_command(
     after_step: Callable[[str], None] | None = None,
 ) -> Report:
     """``inv release``: cut the release (or rehearse it against local stand-ins)."""
-    version = require(version, "--version", "inv release --version 1.2.3")
-    parse_version(version)  # bad input: one line, before anything starts
-    reporter = ConsoleReporter(sys.stderr if as_json else sys.stdout)
+    parsed = parse_version(require(version, "--version", "inv release --version 1.2.3"))
+    settings = parse_overrides(overrides)  # bad input: one line, before anything starts
+    reporter = ConsoleReporter(sys.stderr if as_json else sys.stdout, secrets=secrets)
     if rehearse:
+        from .rehearsal import clone_for_rehearsal, rehearsal_context, stand_ins, workspace
+
         with workspace(keep) as tmp, stand_ins(tmp) as s:
             reporter.info(f"rehearsing in {tmp} against local stand-ins")
             work = clone_for_rehearsal(repo, tmp)
-            ctx = rehearsal_context(work, version, s, options=options)
+            ctx = rehearsal_context(work, parsed, s, options=options, secrets=secrets)
             report = release(ctx, reporter, dry_run=dry_run, after_step=after_step)
             report.rehearsal = True
             report.notes.append(f"notifications received by the sink: {len(s.sink.received)}")
     else:
-        ctx = open_release(repo, version, options=options, overrides=parse_overrides(overrides))
+        ctx = open_release(repo, parsed, options=options, overrides=settings, secrets=secrets)
         report = release(ctx, reporter, dry_run=dry_run, after_step=after_step)
     if as_json:
-        emit_json(report.as_dict())
+        emit_json(report.as_dict(), secrets=secrets)
     else:
         title = f"{'Rehearsal of ' if rehearse else ''}release {report.tag}"
-        print_steps(report.steps, title + (" (dry run: nothing changed)" if dry_run else ""))
+        title += " (dry run: nothing changed)" if dry_run else ""
+        print_steps(report.steps, title, secrets=secrets)
         if not dry_run:
-            print_report(report.as_dict())
+            print_report(report, secrets=secrets)
     return report
 
 
 def status_command(
-    repo: Path, version: str | None, *, as_json: bool = False, overrides: list[str] | None = None
+    repo: Path,
+    version: str | None,
+    *,
+    secrets: Secrets,
+    as_json: bool = False,
+    overrides: list[str] | None = None,
 ) -> None:
     """``inv release.status``: every step of a release and what the world shows for it."""
-    if version is None:
-        from .config import load_config
-
-        version = load_config(repo).current_version
-    ctx = open_release(repo, version, overrides=parse_overrides(overrides))
+    settings = parse_overrides(overrides)
+    parsed = parse_version(version if version is not None else load_config(repo).current_version)
+    ctx = open_release(repo, parsed, overrides=settings, secrets=secrets)
     outcomes = status(ctx)
     if as_json:
-        emit_json(
-            {"version": ctx.version.pep440, "tag": ctx.tag, "steps": [o.__dict__ for o in outcomes]}
-        )
+        steps = [outcome_dict(o) for o in outcomes]
+        emit_json({"version": ctx.version.pep440, "tag": ctx.tag, "steps": steps}, secrets=secrets)
     else:
-        print_steps(outcomes, f"release {ctx.tag}")
+        print_steps(outcomes, f"release {ctx.tag}", secrets=secrets)
 
 
 def add_fragment(repo: Path, kind: str | None, message: str | None, issue: str | None) -> Path:
@@ -111,17 +124,11 @@ def preview_changelog(repo: Path, version: str | None) -> str:
 
 def check_fragments(repo: Path, compare_with: str | None) -> None:
     """``inv changelog.check``: CI's word to a contributor whose branch lacks a fragment."""
-    from .errors import ReleaseError
-    from .proc import run
-
     problems = changelog.fragment_problems(repo)
     if problems:
         raise ReleaseError("; ".join(problems))
     base = compare_with or ("origin/main" if Git(repo).rev("origin/main") else "main")
-    proc = run(
-        [sys.executable, "-m", "towncrier", "check", "--compare-with", base], cwd=repo, check=False
-    )
-    if proc.returncode != 0:
+    if read(changelog.check_command(repo, base), cwd=repo).returncode != 0:
         raise ReleaseError(
             f"this branch adds no changelog fragment since {base}: add one with "
             "inv changelog.add --type fixed --message '...'"
@@ -131,39 +138,22 @@ def check_fragments(repo: Path, compare_with: str | None) -> None:
 
 def hotfix_command(repo: Path, from_tag: str | None) -> None:
     """``inv hotfix``: branch ``hotfix/vX.Y.Z+1`` from the release tag and say what comes next."""
-    from_tag = require(from_tag, "--from", "inv hotfix --from v1.2.3")
     from .steps.hotfix import start_hotfix
 
-    hotfix = start_hotfix(repo, from_tag)
+    hotfix = start_hotfix(repo, require(from_tag, "--from", "inv hotfix --from v1.2.3"))
     print(
         f"on {hotfix.branch} (from {hotfix.base_tag}). Next: commit the fix with a fragment "
         f"(inv changelog.add --type fixed ...), then: inv release --version {hotfix.version}"
     )
 
 
-def rollback_command(repo: Path, version: str | None, *, dry_run: bool = False) -> None:
+def rollback_command(
+    repo: Path, version: str | None, *, secrets: Secrets, dry_run: bool = False
+) -> None:
     """``inv rollback``: revert the release on main, tag the previous commit, redeploy it."""
-    version = require(version, "--version", "inv rollback --version 1.2.3")
-    from .context import release_lock
-    from .errors import PreflightError
-    from .plan import execute
-    from .steps.rollback import ROLLBACK_STEPS
-
-    ctx = open_release(repo, version, options=Options(skip_image=True))
-    ctx.resume_command = f"inv rollback --version {version}"
-    reporter = ConsoleReporter()
-    with release_lock(repo):
-        if ctx.git.tag_info(f"rollback-{ctx.tag}") is None:
-            problems = []
-            main = ctx.config.main_branch
-            if ctx.git.current_branch() != main:
-                problems.append(f"not on {main}: run git checkout {main}")
-            if ctx.git.status_porcelain():
-                problems.append("the working tree is not clean: commit or stash your changes")
-            remote = ctx.git.remote_refs(ctx.config.remote).get(f"refs/heads/{main}")
-            if remote != ctx.git.rev(main):
-                problems.append(f"local {main} differs from {ctx.config.remote}/{main}: pull first")
-            if problems:
-                raise PreflightError(problems)
-        outcomes = execute(ctx, ROLLBACK_STEPS, reporter, dry_run=dry_run)
-    print_steps(outcomes, f"rollback of {ctx.tag}" + (" (dry run)" if dry_run else ""))
+    text = require(version, "--version", "inv rollback --version 1.2.3")
+    ctx = open_release(repo, parse_version(text), options=Options(skip_image=True), secrets=secrets)
+    ctx.resume_command = f"inv rollback --version {text}"
+    outcomes = rollback(ctx, ConsoleReporter(secrets=secrets), dry_run=dry_run)
+    title = f"rollback of {ctx.tag}" + (" (dry run)" if dry_run else "")
+    print_steps(outcomes, title, secrets=secrets)

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError, UsageError
-from .redact import register_secret
+from .redact import Secrets
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -62,7 +62,7 @@ class ReleaseConfig:
 
 @dataclass(frozen=True)
 class Credentials:
-    """Secrets for the remotes a release writes to. Registered for redaction on creation."""
+    """Secrets for the remotes a release writes to, read from the environment only."""
 
     github_token: str | None = None
     index_username: str | None = None
@@ -70,12 +70,6 @@ class Credentials:
     registry_username: str | None = None
     registry_password: str | None = None
     webhooks: tuple[str, ...] = ()
-
-    def __post_init__(self) -> None:
-        for secret in (self.github_token, self.index_password, self.registry_password):
-            register_secret(secret)
-        for hook in self.webhooks:
-            register_secret(hook)
 
     @classmethod
     def from_env(cls, config: ReleaseConfig, env: dict[str, str] | None = None) -> Credentials:
@@ -89,6 +83,22 @@ class Credentials:
             registry_password=env.get("REGISTRY_PASSWORD"),
             webhooks=hooks,
         )
+
+    def secrets(self) -> Secrets:
+        """Every value here that output must never show (and the Basic headers made of them)."""
+        found = Secrets([self.github_token, *self.webhooks])
+        found.add_basic(self.index_username, self.index_password)
+        found.add_basic(self.registry_username, self.registry_password)
+        return found
+
+    def missing(self, config: ReleaseConfig) -> list[str]:
+        """One line per credential that the configured remotes need and the environment lacks."""
+        problems = []
+        if config.github_repository and not self.github_token:
+            problems.append("GITHUB_TOKEN is not set: export a token that can create releases")
+        if config.index_url and not self.index_password:
+            problems.append("TWINE_PASSWORD is not set: export the package index token")
+        return problems
 
 
 def read_pyproject(repo: Path) -> dict[str, Any]:

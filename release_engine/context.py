@@ -14,14 +14,17 @@ from typing import TYPE_CHECKING
 
 from .config import Credentials, ReleaseConfig
 from .errors import ReleaseError
+from .proc import Progress
+from .redact import Secrets
 from .tools.git import Git
 from .version import Version, is_newest_stable, versions_from_tags
 
 if TYPE_CHECKING:
     from .tools.container import ContainerEngine
     from .tools.github import GitHubClient
+    from .tools.registry import Registry
 
-__all__ = ["Options", "ReleaseContext", "release_lock"]
+__all__ = ["Options", "ReleaseContext", "closing", "release_lock"]
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,10 @@ class Options:
     date: str | None = None
 
 
+def _quiet(line: str) -> None:
+    """The progress display of a run nobody watches."""
+
+
 @dataclass
 class ReleaseContext:
     repo: Path
@@ -47,6 +54,8 @@ class ReleaseContext:
     container: ContainerEngine | None = None
     container_reason: str = ""
     resume_command: str = ""
+    secrets: Secrets = field(default_factory=Secrets)
+    progress: Progress = _quiet
 
     def __post_init__(self) -> None:
         if not self.resume_command:
@@ -80,8 +89,7 @@ class ReleaseContext:
     def date(self) -> str:
         if self.options.date:
             return self.options.date
-        stamp = self.git.tag_info(self.tag)
-        if stamp is not None:  # resuming: the release keeps the day it was tagged
+        if self.git.tag_info(self.tag) is not None:  # resuming: keep the day it was tagged
             seconds = int(self.git.commit_timestamp(self.tag))
             return dt.datetime.fromtimestamp(seconds, dt.timezone.utc).date().isoformat()
         return dt.datetime.now(dt.timezone.utc).date().isoformat()
@@ -89,9 +97,11 @@ class ReleaseContext:
     @cached_property
     def state_dir(self) -> Path:
         """Where built artifacts wait between steps: inside .git, so never tracked."""
-        git_dir = Path(self.git("rev-parse", "--absolute-git-dir"))
-        path = git_dir / "release" / self.tag
-        return path
+        return self.git.git_dir() / "release" / self.tag
+
+    @property
+    def dist_dir(self) -> Path:
+        return self.state_dir / "dist"
 
     @cached_property
     def known_versions(self) -> list[Version]:
@@ -114,19 +124,38 @@ class ReleaseContext:
         return is_newest_stable(self.version, self.known_versions)
 
     @property
-    def dist_name(self) -> str:
-        return self.config.package.replace("-", "_").replace(".", "_").lower()
+    def image_tags(self) -> list[str]:
+        """The image tags this release publishes: its own, and ``latest`` if it is the newest."""
+        return [self.tag, "latest"] if self.is_newest else [self.tag]
 
-    @property
-    def image_repository(self) -> str:
-        return self.config.image
+    @cached_property
+    def registry(self) -> Registry:
+        """The registry ``config.image`` lives in; credentials go through a private authfile."""
+        from .tools.registry import Registry
+
+        return Registry(
+            self.config.image,
+            tls_verify=self.config.registry_tls_verify,
+            username=self.credentials.registry_username,
+            password=self.credentials.registry_password,
+            authfile=self.state_dir / "registry" / "config.json",  # docker's name; all read it
+        )
+
+
+@contextmanager
+def closing(ctx: ReleaseContext) -> Iterator[ReleaseContext]:
+    """The run's context; what it wrote for the run alone (the registry login) goes at the end."""
+    try:
+        yield ctx
+    finally:
+        if "registry" in ctx.__dict__:  # made on first use only
+            ctx.registry.close()
 
 
 @contextmanager
 def release_lock(repo: Path) -> Iterator[None]:
     """Hold the repository's release lock; a second release in the same repository is refused."""
-    git_dir = Path(Git(repo)("rev-parse", "--absolute-git-dir"))
-    path = git_dir / "release.lock"
+    path = Git(repo).git_dir() / "release.lock"
     with path.open("a+") as fh:
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)

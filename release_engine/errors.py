@@ -17,7 +17,17 @@ __all__ = [
 
 
 class ReleaseError(Exception):
-    """Base class of every error the release engine raises on purpose."""
+    """Base class of every error the release engine raises on purpose.
+
+    :attr:`resume` is set by the executor when the error happened while a step acted: the
+    sentence that says how to finish the release is then part of the message.
+    """
+
+    resume: str = ""
+
+    def __str__(self) -> str:
+        text = super().__str__()
+        return f"{text}\n{self.resume}" if self.resume else text
 
 
 class UsageError(ReleaseError):
@@ -35,7 +45,7 @@ class CommandError(ReleaseError):
         self.args_ = list(args)
         self.returncode = returncode
         self.output = output
-        tail = "\n".join(output.strip().splitlines()[-15:])
+        tail = "\n".join(output.strip().splitlines()[-15:])  # redacted where it is printed
         super().__init__(
             f"command failed with exit code {returncode}: {' '.join(self.args_)}"
             + (f"\n{tail}" if tail else "")

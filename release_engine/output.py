@@ -1,36 +1,47 @@
-"""The single place output is produced. Everything printed passes through :func:`redact`."""
+"""The single place output is produced; everything printed passes through the run's secrets.
+
+Steps as they finish, progress lines of long commands as they come (a live panel of the last
+lines in a terminal, plain indented lines in CI and logs), the step table, the report, JSON.
+"""
 
 from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Sequence
-from typing import Any, TextIO
+from collections import deque
+from collections.abc import Mapping, Sequence
+from typing import TextIO
 
 from rich.console import Console
+from rich.live import Live
 from rich.table import Table
+from rich.text import Text
 
-from .plan import Outcome
-from .redact import redact
+from .plan import Outcome, Status
+from .redact import Secrets
+from .report import Report
 
 __all__ = ["ConsoleReporter", "emit_json", "print_report", "print_steps"]
 
 _STYLE = {
-    "done": "green",
-    "acted": "bold green",
-    "skipped": "yellow",
-    "pending": "cyan",
-    "would-run": "cyan",
-    "conflict": "bold red",
+    Status.DONE: "green",
+    Status.ACTED: "bold green",
+    Status.SKIPPED: "yellow",
+    Status.PENDING: "cyan",
+    Status.WOULD_RUN: "cyan",
+    Status.CONFLICT: "bold red",
+    Status.UNKNOWN: "bold yellow",
 }
 _MARK = {
-    "done": "✓",
-    "acted": "✓",
-    "skipped": "-",
-    "pending": "…",
-    "would-run": "→",
-    "conflict": "✗",
+    Status.DONE: "✓",
+    Status.ACTED: "✓",
+    Status.SKIPPED: "-",
+    Status.PENDING: "…",
+    Status.WOULD_RUN: "→",
+    Status.CONFLICT: "✗",
+    Status.UNKNOWN: "?",
 }
+_LIVE_LINES = 6
 
 
 def _console(stream: TextIO) -> Console:
@@ -42,55 +53,93 @@ def _console(stream: TextIO) -> Console:
 class ConsoleReporter:
     """Prints each step as it finishes (to stderr when stdout carries JSON)."""
 
-    def __init__(self, stream: TextIO | None = None, *, verbose: bool = False) -> None:
+    def __init__(self, stream: TextIO | None = None, *, secrets: Secrets | None = None) -> None:
         self.console = _console(stream or sys.stdout)
-        self.verbose = verbose
+        self.secrets = secrets or Secrets()
+        self._lines: deque[str] = deque(maxlen=_LIVE_LINES)
+        self._live: Live | None = None
+
+    def _say(self, text: str, style: str = "") -> None:
+        self._end_progress()
+        self.console.print(Text(self.secrets.redact(text), style=style))
 
     def step(self, outcome: Outcome) -> None:
-        style = _STYLE.get(outcome.status, "")
-        mark = _MARK.get(outcome.status, "?")
         line = (
-            f"{mark} {outcome.title:<30} {outcome.status:<9} {outcome.seconds:>6.1f}s  "
-            f"{outcome.detail}"
+            f"{_MARK[outcome.status]} {outcome.title:<30} {outcome.status.value:<9} "
+            f"{outcome.seconds:>6.1f}s  {outcome.detail}"
         )
-        self.console.print(redact(line), style=style, markup=False)
+        self._say(line, _STYLE[outcome.status])
         for command in outcome.commands:
-            self.console.print(redact(f"    would run: {command}"), markup=False)
+            self._say(f"    would run: {command}")
 
     def info(self, message: str) -> None:
-        self.console.print(redact(message), style="dim", markup=False)
+        self._say(message, "dim")
+
+    def progress(self, line: str) -> None:
+        """One line of a long command's output, as it is printed."""
+        clean = self.secrets.redact(line)
+        if not self.console.is_terminal:
+            self.console.print(Text(f"    | {clean}", style="dim"))
+            return
+        self._lines.append(clean)
+        panel = Text("\n".join(f"    | {x}" for x in self._lines), style="dim")
+        if self._live is None:
+            self._live = Live(panel, console=self.console, transient=True, auto_refresh=False)
+            self._live.start()
+        self._live.update(panel, refresh=True)
+
+    def _end_progress(self) -> None:
+        if self._live is not None:
+            self._live.stop()
+            self._live = None
+        self._lines.clear()
 
 
-def print_steps(outcomes: Sequence[Outcome], title: str, stream: TextIO | None = None) -> None:
+def print_steps(
+    outcomes: Sequence[Outcome],
+    title: str,
+    stream: TextIO | None = None,
+    *,
+    secrets: Secrets | None = None,
+) -> None:
     """A table of steps: ``release.status`` and the end of a run."""
-    table = Table(title=redact(title), title_justify="left")
+    secrets = secrets or Secrets()
+    table = Table(title=secrets.redact(title), title_justify="left")
     for column in ("step", "status", "observed"):
         table.add_column(column)
     for o in outcomes:
-        table.add_row(o.title, f"[{_STYLE.get(o.status, '')}]{o.status}[/]", redact(o.detail))
+        status = Text(o.status.value, style=_STYLE[o.status])
+        table.add_row(Text(o.title), status, Text(secrets.redact(o.detail)))
     _console(stream or sys.stdout).print(table)
 
 
-def print_report(report: dict[str, Any], stream: TextIO | None = None) -> None:
+def print_report(
+    report: Report, stream: TextIO | None = None, *, secrets: Secrets | None = None
+) -> None:
     """The end-of-release report for people."""
+    secrets = secrets or Secrets()
     console = _console(stream or sys.stdout)
 
     def say(text: str) -> None:
-        console.print(redact(text), markup=False, highlight=False)
+        console.print(Text(secrets.redact(text)))
 
-    if report.get("changelog"):
-        say(f"\nCHANGELOG section [{report['version']}]:\n{report['changelog']}")
-    for a in report.get("artifacts", []):
-        same = "matches" if a["sha256"] == a["served_sha256"] else "DIFFERS"
-        say(f"artifact {a['filename']}: sha256 {a['sha256']} (index: {a['served_sha256']}, {same})")
-    for image in report.get("images", []):
-        say(f"image {image['ref']}: {image['digest']}")
-    if report.get("release"):
-        say(f"GitHub release: {report['release']['url']}")
+    if report.changelog:
+        say(f"\nCHANGELOG section [{report.version}]:\n{report.changelog}")
+    for a in report.artifacts:
+        same = "matches" if a.sha256 == a.served_sha256 else "DIFFERS"
+        if a.sha256 is None:
+            same = "not built here"
+        say(f"artifact {a.filename}: sha256 {a.sha256} (index: {a.served_sha256}, {same})")
+    for image in report.images:
+        say(f"image {image.ref}: {image.digest}")
+    if report.release is not None:
+        say(f"GitHub release: {report.release.url}")
 
 
-def emit_json(data: dict[str, Any], stream: TextIO | None = None) -> None:
+def emit_json(
+    data: Mapping[str, object], stream: TextIO | None = None, *, secrets: Secrets | None = None
+) -> None:
     """One JSON object on one line, redacted."""
     out = stream or sys.stdout
-    out.write(redact(json.dumps(data, default=str)) + "\n")
+    out.write((secrets or Secrets()).redact(json.dumps(data, default=str)) + "\n")
     out.flush()

@@ -1,45 +1,103 @@
 """The engine's one idea: observe → plan → act → verify.
 
 Every step looks at the real world and says whether it is done, pending or in conflict, and
-knows how to do itself. ``status``, ``--dry-run``, a resumed run and the final verification
-are the same list of steps read four ways.
+lists the actions that would make it done: commands (argument lists) and calls (HTTP requests,
+file edits), each able to say what it is. Acting runs exactly those actions; a dry run prints
+exactly those actions. ``status``, ``--dry-run``, a resumed run and the final verification are
+the same list of steps read four ways.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import TYPE_CHECKING, Protocol
 
-from .errors import CommandError, ConflictError, VerificationError
+from .errors import ConflictError, ReleaseError, VerificationError
+from .proc import Command, run
 
 if TYPE_CHECKING:
     from .context import ReleaseContext
 
-__all__ = ["Observation", "Outcome", "Reporter", "Status", "Step", "execute", "observe_all"]
+__all__ = [
+    "Action",
+    "Artifact",
+    "Call",
+    "Fact",
+    "ImageDigest",
+    "Observation",
+    "Outcome",
+    "PublishedRelease",
+    "ReleaseNotes",
+    "Reporter",
+    "Status",
+    "Step",
+    "StepBase",
+    "execute",
+    "observe_all",
+    "perform",
+]
 
 
 class Status(str, Enum):
+    """What is known of a step: observed (the first five) or done in this run (the last two)."""
+
     DONE = "done"
     PENDING = "pending"
     CONFLICT = "conflict"
     SKIPPED = "skipped"
+    UNKNOWN = "unknown"  # the observation itself failed (an unreachable remote)
+    ACTED = "acted"
+    WOULD_RUN = "would-run"
+
+
+# --- what a step saw, for the report ------------------------------------------------------
+@dataclass(frozen=True)
+class Artifact:
+    """A distribution file: its local sha256 (if built here) and the one the index serves."""
+
+    filename: str
+    sha256: str | None
+    served_sha256: str | None
+
+
+@dataclass(frozen=True)
+class ImageDigest:
+    ref: str
+    digest: str | None
+
+
+@dataclass(frozen=True)
+class PublishedRelease:
+    url: str
+    body: str
+
+
+@dataclass(frozen=True)
+class ReleaseNotes:
+    """The CHANGELOG section of the release, as the tag holds it."""
+
+    text: str
+
+
+Fact = Artifact | ImageDigest | PublishedRelease | ReleaseNotes
 
 
 @dataclass(frozen=True)
 class Observation:
     status: Status
     detail: str = ""
+    facts: tuple[Fact, ...] = ()
 
     @classmethod
-    def done(cls, detail: str = "") -> Observation:
-        return cls(Status.DONE, detail)
+    def done(cls, detail: str = "", facts: Sequence[Fact] = ()) -> Observation:
+        return cls(Status.DONE, detail, tuple(facts))
 
     @classmethod
-    def pending(cls, detail: str = "") -> Observation:
-        return cls(Status.PENDING, detail)
+    def pending(cls, detail: str = "", facts: Sequence[Fact] = ()) -> Observation:
+        return cls(Status.PENDING, detail, tuple(facts))
 
     @classmethod
     def conflict(cls, detail: str) -> Observation:
@@ -50,35 +108,75 @@ class Observation:
         return cls(Status.SKIPPED, detail)
 
 
+# --- what a step does ---------------------------------------------------------------------
+@dataclass(frozen=True)
+class Call:
+    """An action that is not a command: an HTTP request, a file edit. *text* says what it does."""
+
+    text: str
+    function: Callable[[], object]
+
+    def render(self) -> str:
+        return self.text
+
+
+Action = Command | Call
+
+
+def perform(action: Action, ctx: ReleaseContext) -> None:
+    """Do one action; a long command streams its output to the run's progress display."""
+    if isinstance(action, Call):
+        action.function()
+    else:
+        run(action, progress=ctx.progress if action.long else None)
+
+
 class Step(Protocol):
     name: str
     title: str
 
     def observe(self, ctx: ReleaseContext) -> Observation: ...
 
+    def actions(self, ctx: ReleaseContext) -> list[Action]:
+        """What :meth:`act` runs, in order, given what is observed now."""
+        ...
+
     def act(self, ctx: ReleaseContext) -> None: ...
 
-    def preview(self, ctx: ReleaseContext) -> list[str]:
-        """The exact commands or requests :meth:`act` would run, for ``--dry-run``."""
-        ...
+
+class StepBase:
+    """A step whose act is its actions, performed in order."""
+
+    name = ""
+    title = ""
+
+    def actions(self, ctx: ReleaseContext) -> list[Action]:
+        raise NotImplementedError
+
+    def act(self, ctx: ReleaseContext) -> None:
+        for action in self.actions(ctx):
+            perform(action, ctx)
 
 
 @dataclass
 class Outcome:
-    """What happened to one step in one run."""
+    """What happened to one step in one run, with what was seen of it last."""
 
     name: str
     title: str
-    status: str  # done | pending | conflict | skipped | acted | would-run
+    status: Status
     detail: str = ""
     commands: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    facts: tuple[Fact, ...] = ()
 
 
 class Reporter(Protocol):
     def step(self, outcome: Outcome) -> None: ...
 
     def info(self, message: str) -> None: ...
+
+    def progress(self, line: str) -> None: ...
 
 
 def observe_all(ctx: ReleaseContext, steps: Sequence[Step]) -> list[tuple[Step, Observation]]:
@@ -97,57 +195,65 @@ def execute(
     """Act on every pending step in order, re-observing each; then verify them all again.
 
     A step found in conflict stops the run before it acts. In a dry run nothing acts: each
-    pending step reports the commands it would run. *after_step* is called with a step's name
-    once it is done (tests interrupt a release there).
+    pending step reports the actions it would run. Any error while a step acts carries the
+    command that resumes the release. *after_step* is called with a step's name once it is
+    done (tests interrupt a release there). The outcomes carry the final verification's facts.
     """
     outcomes: list[Outcome] = []
     for step in steps:
         started = time.monotonic()
         seen = step.observe(ctx)
+        outcome = Outcome(step.name, step.title, seen.status, seen.detail, facts=seen.facts)
         if seen.status is Status.CONFLICT:
-            outcome = Outcome(step.name, step.title, seen.status.value, seen.detail)
             reporter.step(outcome)
             raise ConflictError(
                 f"{step.title}: {seen.detail}; nothing more was done. Fix it, then resume "
                 f"with: {ctx.resume_command}"
             )
-        if seen.status is not Status.PENDING:
-            outcome = Outcome(step.name, step.title, seen.status.value, seen.detail)
-        elif dry_run:
-            outcome = Outcome(step.name, step.title, "would-run", seen.detail, step.preview(ctx))
-        else:
-            try:
-                step.act(ctx)
-            except CommandError as exc:
-                raise CommandError(
-                    exc.args_,
-                    exc.returncode,
-                    f"{exc.output}\n{step.title} failed; fix the cause above, then resume with: "
-                    f"{ctx.resume_command}",
-                ) from None
-            after = step.observe(ctx)
-            if after.status is not Status.DONE:
-                raise VerificationError(
-                    f"{step.title} ran but is observed as {after.status.value} ({after.detail}); "
-                    f"investigate, then resume with: {ctx.resume_command}"
-                )
-            outcome = Outcome(step.name, step.title, "acted", after.detail)
+        if seen.status is Status.PENDING and dry_run:
+            commands = [action.render() for action in step.actions(ctx)]
+            outcome = replace(outcome, status=Status.WOULD_RUN, commands=commands)
+        elif seen.status is Status.PENDING:
+            after = _act(ctx, step)
+            outcome = replace(outcome, status=Status.ACTED, detail=after.detail, facts=after.facts)
         outcome.seconds = round(time.monotonic() - started, 2)
         outcomes.append(outcome)
         reporter.step(outcome)
-        if after_step is not None and outcome.status == "acted":
+        if after_step is not None and outcome.status is Status.ACTED:
             after_step(step.name)
     if not dry_run:
-        verify(ctx, steps)
+        verified = dict(verify(ctx, steps))
+        outcomes = [replace(o, facts=verified[o.name].facts) for o in outcomes]
     return outcomes
 
 
-def verify(ctx: ReleaseContext, steps: Sequence[Step]) -> None:
+def _act(ctx: ReleaseContext, step: Step) -> Observation:
+    resume = f"{step.title} failed; fix the cause above, then resume with: {ctx.resume_command}"
+    try:
+        step.act(ctx)
+    except ReleaseError as exc:
+        exc.resume = resume
+        raise
+    except OSError as exc:  # a file or socket failed outside any command
+        error = ReleaseError(f"{step.title}: {exc}")
+        error.resume = resume
+        raise error from exc
+    after = step.observe(ctx)
+    if after.status is not Status.DONE:
+        raise VerificationError(
+            f"{step.title} ran but is observed as {after.status.value} ({after.detail}); "
+            f"investigate, then resume with: {ctx.resume_command}"
+        )
+    return after
+
+
+def verify(ctx: ReleaseContext, steps: Sequence[Step]) -> list[tuple[str, Observation]]:
     """Observe every step again; raise naming each one that is not done."""
+    seen = observe_all(ctx, steps)
     wrong = [
-        f"{step.title} is {seen.status.value} ({seen.detail})"
-        for step, seen in observe_all(ctx, steps)
-        if seen.status not in (Status.DONE, Status.SKIPPED)
+        f"{step.title} is {obs.status.value} ({obs.detail})"
+        for step, obs in seen
+        if obs.status not in (Status.DONE, Status.SKIPPED)
     ]
     if wrong:
         raise VerificationError(
@@ -155,3 +261,4 @@ def verify(ctx: ReleaseContext, steps: Sequence[Step]) -> None:
             + "; ".join(wrong)
             + f". Resume with: {ctx.resume_command}"
         )
+    return [(step.name, obs) for step, obs in seen]

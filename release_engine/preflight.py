@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 from typing import TYPE_CHECKING
 
 from .config import tomllib
 from .errors import CommandError, PreflightError, ReleaseError
-from .proc import run
+from .proc import read
 from .tools import changelog
+from .tools.bump import bump_command
 from .version import newest_of_line, parse_version
 
 if TYPE_CHECKING:
@@ -97,20 +97,8 @@ def _check_content(ctx: ReleaseContext, problems: list[str]) -> None:
             f"no changelog fragments in {ctx.config.fragments_dir}/: add one with "
             "inv changelog.add, or pass --allow-empty"
         )
-    proc = run(
-        [
-            sys.executable,
-            "-m",
-            "bumpversion",
-            "bump",
-            "--dry-run",
-            "--allow-dirty",
-            "--new-version",
-            ctx.version.pep440,
-        ],
-        cwd=ctx.repo,
-        check=False,
-    )
+    bump = bump_command(ctx.repo, ctx.version.pep440, dry_run=True)
+    proc = read(bump.argv, cwd=bump.cwd)
     if proc.returncode != 0:
         lines = [ln.strip() for ln in (proc.stderr + proc.stdout).splitlines() if ln.strip()]
         reason = lines[-1] if lines else f"exit code {proc.returncode}"
@@ -122,10 +110,6 @@ def _check_content(ctx: ReleaseContext, problems: list[str]) -> None:
 
 def _check_remotes(ctx: ReleaseContext, problems: list[str], notes: list[str]) -> None:
     creds, config = ctx.credentials, ctx.config
-    if config.github_repository and not creds.github_token:
-        problems.append("GITHUB_TOKEN is not set: export a token that can create releases")
-    if config.index_url and not creds.index_password:
-        problems.append("TWINE_PASSWORD is not set: export the package index token")
     if ctx.container is None and not ctx.options.skip_image and config.image:
         problems.append(f"{ctx.container_reason}: install podman, or pass --skip-image")
     sha = ctx.git.rev(ctx.base_branch) or ""
@@ -173,15 +157,10 @@ def preflight(ctx: ReleaseContext) -> list[str]:
         notes.append(f"resuming: {ctx.release_branch} or {ctx.tag} exists from an earlier run")
     _check_versions(ctx, problems, resuming)
     _check_tree(ctx, problems, resuming)
+    problems.extend(ctx.credentials.missing(ctx.config))
     if not resuming:
         _check_content(ctx, problems)
         _check_remotes(ctx, problems, notes)
-    else:
-        creds = ctx.credentials
-        if ctx.config.github_repository and not creds.github_token:
-            problems.append("GITHUB_TOKEN is not set: export a token that can create releases")
-        if ctx.config.index_url and not creds.index_password:
-            problems.append("TWINE_PASSWORD is not set: export the package index token")
     if problems:
         raise PreflightError(problems)
     return notes

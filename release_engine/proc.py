@@ -1,52 +1,184 @@
-"""The one way the engine runs a command: an argument list, logged redacted, output captured."""
+"""The one way the engine runs a program: an argument list, never a shell string.
+
+:class:`Command` is a command as data: the steps build the very argument lists they run, so a
+dry run prints what a real run executes (``Command.render``). :func:`run` executes one,
+logging it, capturing its output and raising :class:`CommandError` on failure; given a
+*progress* callback it streams the output line by line as it comes (pypa/build's
+``_ctx.run_subprocess`` is the model), so a long build or upload never goes silent.
+:func:`read` is the same for commands that only look (``git show-ref``, ``podman inspect``):
+a dry run may run reads, never writes, and :func:`recording` lets a test see every write.
+Redaction is not done here: the output layer applies the run's secrets.
+"""
 
 from __future__ import annotations
 
 import logging
 import os
+import shlex
 import subprocess
-from collections.abc import Mapping, Sequence
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import CommandError
-from .redact import redact
 
-__all__ = ["run"]
+__all__ = ["Command", "Progress", "read", "recording", "run"]
 
-log = logging.getLogger("release_engine")
+log = logging.getLogger("release_engine.proc")
+Progress = Callable[[str], None]
+_recorders: ContextVar[tuple[list[Command], ...]] = ContextVar("recorders", default=())
+
+
+@dataclass(frozen=True)
+class Command:
+    """A program to run: *argv*, in *cwd*, with *env* added to the environment.
+
+    *secret_env* names variables of *env* whose values :meth:`render` hides.
+    *long* marks a command whose output is streamed as progress (builds, uploads, pushes).
+    """
+
+    argv: tuple[str, ...]
+    cwd: Path | None = None
+    env: Mapping[str, str] = field(default_factory=dict)
+    secret_env: frozenset[str] = frozenset()
+    long: bool = False
+    timeout: float | None = 900
+
+    @classmethod
+    def of(cls, *argv: str | os.PathLike[str], **kwargs: object) -> Command:
+        return cls(tuple(os.fspath(a) for a in argv), **kwargs)  # type: ignore[arg-type]
+
+    def render(self) -> str:
+        """The command as a shell would show it, environment first, secret values as ``***``."""
+        assignments = [
+            f"{key}={'***' if key in self.secret_env else shlex.quote(value)}"
+            for key, value in sorted(self.env.items())
+        ]
+        return " ".join([*assignments, shlex.join(self.argv)])
+
+
+@contextmanager
+def recording() -> Iterator[list[Command]]:
+    """Collect every command :func:`run` executes inside the block (reads are not written)."""
+    found: list[Command] = []
+    token = _recorders.set((*_recorders.get(), found))
+    try:
+        yield found
+    finally:
+        _recorders.reset(token)
 
 
 def run(
-    args: Sequence[str | os.PathLike[str]],
+    args: Command | Sequence[str | os.PathLike[str]],
     *,
     cwd: Path | str | None = None,
     env: Mapping[str, str] | None = None,
     check: bool = True,
     input: str | None = None,
     timeout: float | None = 900,
+    progress: Progress | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """Run *args* (never through a shell) and return the completed process.
+    """Run *args* and return the completed process; on failure with *check*, raise.
 
-    *env* is added to the current environment. On a non-zero exit with *check*, raise
-    :class:`CommandError` carrying the redacted command and the redacted output.
+    *args* is a :class:`Command`, or an argument list with *cwd*, *env* and *timeout*.
+    With *progress*, each output line is passed to it as it is printed.
     """
-    argv = [os.fspath(a) for a in args]
-    log.debug("$ %s", redact(" ".join(argv)))
-    full_env = {**os.environ, **env} if env else None
+    command = args if isinstance(args, Command) else _command(args, cwd, env, timeout)
+    for found in _recorders.get():
+        found.append(command)
+    return _execute(command, check=check, input=input, progress=progress)
+
+
+def read(
+    args: Sequence[str | os.PathLike[str]],
+    *,
+    cwd: Path | str | None = None,
+    check: bool = False,
+    timeout: float | None = 120,
+) -> subprocess.CompletedProcess[str]:
+    """Run a command that only looks at the world; never recorded as a write."""
+    return _execute(_command(args, cwd, None, timeout), check=check, input=None, progress=None)
+
+
+def _command(
+    args: Sequence[str | os.PathLike[str]],
+    cwd: Path | str | None,
+    env: Mapping[str, str] | None,
+    timeout: float | None,
+) -> Command:
+    return Command(
+        tuple(os.fspath(a) for a in args),
+        Path(cwd) if cwd is not None else None,
+        dict(env or {}),
+        timeout=timeout,
+    )
+
+
+def _execute(
+    command: Command, *, check: bool, input: str | None, progress: Progress | None
+) -> subprocess.CompletedProcess[str]:
+    argv = list(command.argv)
+    log.debug("$ %s", command.render())
+    full_env = {**os.environ, **command.env} if command.env else None
     try:
-        proc = subprocess.run(
-            argv,
-            cwd=cwd,
-            env=full_env,
-            input=input,
-            text=True,
-            capture_output=True,
-            timeout=timeout,
-            check=False,
-        )
+        if progress is None:
+            proc = subprocess.run(
+                argv,
+                cwd=command.cwd,
+                env=full_env,
+                input=input,
+                text=True,
+                capture_output=True,
+                timeout=command.timeout,
+                check=False,
+            )
+        else:
+            proc = _stream(argv, command, full_env, progress)
     except FileNotFoundError as exc:
-        raise CommandError([redact(a) for a in argv], 127, f"{argv[0]}: not found") from exc
+        raise CommandError(argv, 127, f"{argv[0]}: not found") from exc
+    except subprocess.TimeoutExpired as exc:
+        raise CommandError(argv, -9, f"timed out after {exc.timeout} s") from None
     if check and proc.returncode != 0:
-        output = redact((proc.stdout or "") + (proc.stderr or ""))
-        raise CommandError([redact(a) for a in argv], proc.returncode, output)
+        raise CommandError(argv, proc.returncode, (proc.stdout or "") + (proc.stderr or ""))
     return proc
+
+
+def _stream(
+    argv: list[str], command: Command, env: Mapping[str, str] | None, progress: Progress
+) -> subprocess.CompletedProcess[str]:
+    """Run *argv* with stdout and stderr merged, each line handed to *progress* as it comes."""
+    lines: list[str] = []
+    with subprocess.Popen(
+        argv,
+        cwd=command.cwd,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        errors="replace",
+        bufsize=1,
+    ) as proc:
+        expired = threading.Event()
+
+        def kill() -> None:
+            expired.set()
+            proc.kill()
+
+        timer = threading.Timer(command.timeout, kill) if command.timeout is not None else None
+        if timer is not None:
+            timer.start()
+        try:
+            for line in proc.stdout or ():
+                lines.append(line)
+                progress(line.rstrip("\n"))
+            returncode = proc.wait()
+        finally:
+            if timer is not None:
+                timer.cancel()
+        if expired.is_set():
+            raise subprocess.TimeoutExpired(argv, command.timeout or 0)
+    return subprocess.CompletedProcess(argv, returncode, "".join(lines), "")

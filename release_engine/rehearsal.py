@@ -14,15 +14,20 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from .config import Credentials, load_config
 from .context import Options, ReleaseContext
 from .engine import open_release
 from .proc import run
+from .redact import Secrets
 from .standins.github_api import GitHubStandIn
 from .standins.pypi import PackageIndexStandIn
 from .standins.sink import NotificationSink
+from .version import Version
+
+if TYPE_CHECKING:
+    from .standins.registry import RegistryStandIn
 from .tools.git import Git
 
 __all__ = ["StandIns", "clone_for_rehearsal", "rehearsal_context", "stand_ins"]
@@ -33,7 +38,7 @@ class StandIns:
     index: PackageIndexStandIn
     github: GitHubStandIn
     sink: NotificationSink
-    registry: Any | None  # RegistryStandIn, when a container engine is available
+    registry: RegistryStandIn | None  # when a container engine is available
     engine_reason: str = ""
     image_namespace: str = ""  # a path inside the registry, so rehearsals can share one
 
@@ -44,7 +49,7 @@ def stand_ins(
     *,
     repository: str = "rehearsal/release",
     with_registry: bool = True,
-    registry: Any | None = None,
+    registry: RegistryStandIn | None = None,
     image_namespace: str = "",
 ) -> Iterator[StandIns]:
     """Start every stand-in under *workdir*; stop them all on exit, whatever happened.
@@ -84,7 +89,12 @@ def clone_for_rehearsal(source: Path, workdir: Path, main_branch: str = "main") 
 
 
 def rehearsal_context(
-    work: Path, version: str, s: StandIns, *, options: Options | None = None
+    work: Path,
+    version: Version,
+    s: StandIns,
+    *,
+    options: Options | None = None,
+    secrets: Secrets | None = None,
 ) -> ReleaseContext:
     """A release context for the clone at *work*, pointed at the stand-ins *s*."""
     config = load_config(work)
@@ -101,7 +111,7 @@ def rehearsal_context(
         approved_by=["rehearsal-reviewer"],
     )
     name = config.image.rsplit("/", 1)[-1] if config.image else config.package
-    overrides: dict[str, Any] = {
+    overrides: dict[str, object] = {
         "remote": "origin",
         "github_repository": s.github.repository,
         "github_api_url": s.github.url,
@@ -122,7 +132,14 @@ def rehearsal_context(
     )
     base = options or Options()
     options = replace(base, skip_prerelease=True, skip_image=base.skip_image or s.registry is None)
-    ctx = open_release(work, version, overrides=overrides, options=options, credentials=credentials)
+    ctx = open_release(
+        work,
+        version,
+        overrides=overrides,
+        options=options,
+        credentials=credentials,
+        secrets=secrets,
+    )
     if s.registry is None:
         ctx.container_reason = s.engine_reason
     ctx.resume_command = f"inv release --version {version} --rehearse"

@@ -1,4 +1,9 @@
-"""Version rules: what a valid release version is, how it maps to PEP 440, which one is newest."""
+"""Version rules: what a valid release version is, how it maps to PEP 440, which one is newest.
+
+The grammar is deliberately shorter than PEP 440 (no epochs, post or dev releases, local
+versions): a release is MAJOR.MINOR.PATCH with an optional a/b/rc pre-release. Ordering is
+``packaging.version``'s.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,8 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import total_ordering
+
+from packaging.version import Version as PackagingVersion
 
 from .errors import UsageError
 
@@ -18,7 +25,6 @@ _VERSION = re.compile(
     r"(?:-?(?P<kind>a|alpha|b|beta|rc)\.?(?P<number>0|[1-9]\d*))?$"
 )
 _KINDS = {"a": "a", "alpha": "a", "b": "b", "beta": "b", "rc": "rc"}
-_KIND_ORDER = {"a": 0, "b": 1, "rc": 2}
 
 
 @total_ordering
@@ -49,21 +55,15 @@ class Version:
     def tag(self, prefix: str = "v") -> str:
         return f"{prefix}{self.pep440}"
 
-    def _key(self) -> tuple[int, int, int, int, int]:
-        if self.pre is None:
-            return (self.major, self.minor, self.patch, 1, 0)
-        return (
-            self.major,
-            self.minor,
-            self.patch,
-            0,
-            _KIND_ORDER[self.pre[0]] * 10**6 + self.pre[1],
-        )
+    @property
+    def pep440_version(self) -> PackagingVersion:
+        """The same version as ``packaging`` orders it (PEP 440: 1.3.0rc1 < 1.3.0)."""
+        return PackagingVersion(self.pep440)
 
     def __lt__(self, other: object) -> bool:
         if not isinstance(other, Version):
             return NotImplemented
-        return self._key() < other._key()
+        return self.pep440_version < other.pep440_version
 
     def __str__(self) -> str:
         return self.pep440

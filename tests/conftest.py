@@ -5,12 +5,9 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-from release_engine.redact import clear_secrets
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -50,12 +47,6 @@ def make_repo(dest: Path, source: Path = REPO) -> Path:
 def source_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """This repository as it is now, committed into a throwaway git repository."""
     return make_repo(tmp_path_factory.mktemp("source") / "repo")
-
-
-@pytest.fixture(autouse=True)
-def _forget_secrets() -> Iterator[None]:
-    yield
-    clear_secrets()
 
 
 @pytest.fixture

@@ -6,14 +6,13 @@ import time
 from pathlib import Path
 
 from ..errors import CommandError
-from ..proc import run as run_command
+from ..proc import read
 from ..tools.container import ContainerEngine, base_image_available, build_metadata, prepare_context
 from .matrix import PrereleaseError
 
 __all__ = ["image_check"]
 
 
-# --- the image check -----------------------------------------------------------------------
 _HEALTH_PROBE = """
 import json, sys, time, urllib.error, urllib.request
 for _ in range(120):
@@ -84,7 +83,7 @@ def _probe_health(engine: ContainerEngine, tag: str, name: str) -> str:
         engine.exec(container, ["market-data-ingestion", "db", "upgrade"])
         return engine.exec(container, ["python", "-c", _HEALTH_PROBE]).strip()
     except CommandError as exc:
-        logs = run_command([engine.name, "logs", container], check=False, timeout=60)
+        logs = read([engine.name, "logs", container], timeout=60)
         tail = "\n".join((logs.stdout + logs.stderr).strip().splitlines()[-10:])
         raise PrereleaseError(
             f"the service in the image did not answer /health: {exc}"

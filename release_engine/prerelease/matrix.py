@@ -8,6 +8,7 @@ The image check and the upgrade check have modules of their own.
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -21,8 +22,8 @@ from typing import Protocol
 
 from ..config import ReleaseConfig
 from ..errors import ReleaseError, UsageError
-from ..proc import run as run_command
-from ..redact import redact
+from ..proc import read
+from ..redact import redact_urls
 from ..tools.git import Git
 
 __all__ = [
@@ -148,20 +149,31 @@ def forwarded_nox_options(argv: Sequence[str]) -> list[str]:
 
 def list_sessions(nox: Sequence[str], tag: str) -> list[str]:
     """The sessions tagged *tag*, in the noxfile's order, as ``nox -l --json`` lists them."""
-    listing = json.loads(run_command([*nox, "-l", "--json", "-t", tag]).stdout)
+    listing = json.loads(read([*nox, "-l", "--json", "-t", tag], check=True).stdout)
     return [str(entry["session"]) for entry in listing]
 
 
-def run_session(nox: Sequence[str], session: str, posargs: Sequence[str] = ()) -> SessionResult:
-    """Run ``nox -s SESSION`` in a process of its own, output shown live; read its report."""
+def run_session(
+    nox: Sequence[str],
+    session: str,
+    posargs: Sequence[str] = (),
+    *,
+    env: Mapping[str, str] | None = None,
+) -> SessionResult:
+    """Run ``nox -s SESSION`` in a process of its own, output shown live; read its report.
+
+    *env* is added to this process's environment for the nested run.
+    """
     with tempfile.TemporaryDirectory(prefix="prerelease-") as tmp:
         report = Path(tmp) / "report.json"
         argv = [*nox, "-s", session, "--report", str(report)]
         if posargs:
             argv += ["--", *posargs]
-        print(f"nox > {redact(' '.join(argv))}", file=sys.stderr, flush=True)
+        print(f"nox > {redact_urls(' '.join(argv))}", file=sys.stderr, flush=True)
         start = time.monotonic()
-        code = subprocess.run(argv, check=False).returncode
+        full_env = {**os.environ, **env} if env else None
+        # Not proc.run: the nested nox writes to this terminal as it goes (colours included).
+        code = subprocess.run(argv, env=full_env, check=False).returncode
         seconds = time.monotonic() - start
         entries = json.loads(report.read_text())["sessions"] if report.is_file() else []
     if not entries:  # nox stopped before running the session (bad noxfile, no such session)

@@ -10,9 +10,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
+
 from ..config import ReleaseConfig
 from ..errors import UsageError
-from ..redact import redact
+from ..redact import redact_urls
 from ..tools import index
 from ..tools.git import Git
 from ..version import Version, parse_version, versions_from_tags
@@ -40,10 +42,12 @@ def is_first_release(git: Git, config: ReleaseConfig) -> bool:
     return _previous_tag(git, config) is None
 
 
-def _wheel_version(filename: str) -> Version | None:
+def _wheel_version(filename: str, package: str) -> Version | None:
+    """The release version of *filename* when it is a wheel of *package* (PEP 427 name)."""
     try:
-        return parse_version(filename.split("-")[1])
-    except (IndexError, UsageError):
+        name, version, _, _ = parse_wheel_filename(filename)
+        return parse_version(str(version)) if name == canonicalize_name(package) else None
+    except (InvalidWheelFilename, UsageError):
         return None
 
 
@@ -56,7 +60,7 @@ class PreviousRelease:
     filename: str = ""  # the wheel's name on the index
 
     def __str__(self) -> str:
-        where = redact(self.index_url) if self.index_url else "built from its git tag"
+        where = redact_urls(self.index_url) if self.index_url else "built from its git tag"
         return f"{self.version} ({where})"
 
 
@@ -65,19 +69,20 @@ def find_previous(
 ) -> tuple[PreviousRelease | None, str]:
     """The newest release before the current version: on *index_url*, else the newest tag.
 
+    On an index, yanked wheels are passed over: installers no longer pick them.
     Returns ``(release, "")``, or ``(None, why there is none)``.
     """
     now = parse_version(config.current_version)
     if index_url:
-        served = index.served_files(index_url, config.package)
         older = {
-            v: name
-            for name in served
-            if name.endswith(".whl")
-            if (v := _wheel_version(name)) is not None and v < now
+            v: file.filename
+            for file in index.served(index_url, config.package)
+            if not file.yanked
+            if (v := _wheel_version(file.filename, config.package)) is not None and v < now
         }
         if not older:
-            return None, f"{redact(index_url)} holds no {config.package} wheel before {now}"
+            where = redact_urls(index_url)
+            return None, f"{where} holds no {config.package} wheel before {now} that is not yanked"
         newest = max(older)
         return PreviousRelease(newest, index_url, older[newest]), ""
     previous = _previous_tag(Git(repo), config)

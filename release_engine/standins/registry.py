@@ -17,7 +17,6 @@ from pathlib import Path
 
 from ..errors import CommandError, StandInError
 from ..proc import run
-from ..redact import register_secret
 from ._server import ServerProcess, answers
 
 REGISTRY_BINARY = "/usr/bin/docker-registry"
@@ -50,7 +49,9 @@ class RegistryStandIn(ServerProcess):
     """``docker-registry`` storing under *root* (a temporary directory when None).
 
     Started on construction; :meth:`stop` (or leaving the ``with`` block) ends it. Images are
-    pushed as ``{url}/NAME:TAG`` with :attr:`username` and :attr:`password`.
+    pushed as ``{url}/NAME:TAG`` with :attr:`username` and :attr:`password`. The password is
+    not registered anywhere: whoever hands it to a release puts it in that run's credentials,
+    whose secrets the run's output redacts.
     """
 
     name = "docker-registry"
@@ -61,7 +62,6 @@ class RegistryStandIn(ServerProcess):
         self.root.mkdir(parents=True, exist_ok=True)
         self.username = username
         self.password = secrets.token_urlsafe(18)
-        register_secret(self.password)
         super().__init__(self.root / "registry.log")
         self._config = self.root / "config.yml"
         self._htpasswd = self.root / "htpasswd"
@@ -83,7 +83,7 @@ class RegistryStandIn(ServerProcess):
 
     @property
     def base_url(self) -> str:
-        """The HTTP API root, for :class:`~release_engine.container.RegistryClient`."""
+        """The HTTP API root (``http://127.0.0.1:PORT``), to probe ``/v2/`` directly."""
         return f"http://{self.url}"
 
     def _argv(self, port: int) -> list[str]:

@@ -1,0 +1,34 @@
+"""The steps of each flow, in RELEASE_PROCESS.md's order: each observes, plans and acts.
+
+``RELEASE_STEPS`` puts reversible local work before anything is published;
+``ROLLBACK_STEPS`` (with ``rollback_preconditions`` beside them) undo a release on main.
+"""
+
+from __future__ import annotations
+
+from ..plan import Step
+from .git import Branch, Bump, Changelog, Commit, Merge, Push, Tag
+from .post import DeployManifests, Notify
+from .publish import Build, GitHubRelease, Image, ImagePush, Upload
+from .rollback import DeployPrevious, PushRollback, RevertMerge, RollbackTag
+
+__all__ = ["RELEASE_STEPS", "ROLLBACK_STEPS"]
+
+RELEASE_STEPS: tuple[Step, ...] = (
+    Branch(),
+    Bump(),
+    Changelog(),
+    Commit(),
+    Tag(),
+    Build(),
+    Image(),
+    Merge(),
+    Push(),
+    Upload(),
+    ImagePush(),
+    GitHubRelease(),
+    DeployManifests(),
+    Notify(),
+)
+
+ROLLBACK_STEPS: tuple[Step, ...] = (RevertMerge(), RollbackTag(), DeployPrevious(), PushRollback())

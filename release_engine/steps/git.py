@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import sys
 from typing import TYPE_CHECKING
 
 from ..config import tomllib
-from ..plan import Observation
-from ..proc import run
+from ..plan import Action, Observation, ReleaseNotes, StepBase
 from ..tools import changelog
+from ..tools.bump import bump_command
+from .common import checkout
 
 if TYPE_CHECKING:
     from ..context import ReleaseContext
 
-__all__ = ["Branch", "Bump", "Changelog", "Commit", "Merge", "Push", "Tag", "release_file"]
+__all__ = ["Branch", "Bump", "Changelog", "Commit", "Merge", "Push", "Tag", "release_commit_made"]
 
 
 def release_file(ctx: ReleaseContext, path: str) -> str | None:
@@ -26,11 +26,6 @@ def release_file(ctx: ReleaseContext, path: str) -> str | None:
     return None
 
 
-def _checkout(ctx: ReleaseContext, branch: str) -> None:
-    if ctx.git.current_branch() != branch:
-        ctx.git("checkout", "--quiet", branch)
-
-
 def release_commit_made(ctx: ReleaseContext) -> bool:
     if ctx.git.tag_info(ctx.tag) is not None:
         return True
@@ -40,7 +35,7 @@ def release_commit_made(ctx: ReleaseContext) -> bool:
     )
 
 
-class Branch:
+class Branch(StepBase):
     name, title = "branch", "Create release branch"
 
     def observe(self, ctx: ReleaseContext) -> Observation:
@@ -50,14 +45,11 @@ class Branch:
             return Observation.done(f"{ctx.tag} exists; branch no longer needed locally")
         return Observation.pending(f"{ctx.release_branch} from {ctx.base_branch}")
 
-    def act(self, ctx: ReleaseContext) -> None:
-        ctx.git("checkout", "--quiet", "-b", ctx.release_branch, ctx.base_branch)
-
-    def preview(self, ctx: ReleaseContext) -> list[str]:
-        return [f"git checkout -b {ctx.release_branch} {ctx.base_branch}"]
+    def actions(self, ctx: ReleaseContext) -> list[Action]:
+        return [ctx.git.command("checkout", "--quiet", "-b", ctx.release_branch, ctx.base_branch)]
 
 
-class Bump:
+class Bump(StepBase):
     name, title = "bump", "Update version numbers"
 
     def observe(self, ctx: ReleaseContext) -> Observation:
@@ -71,32 +63,18 @@ class Bump:
             return Observation.done(f"version files at {ctx.version}")
         return Observation.pending(f"{current} -> {ctx.version}")
 
-    def _command(self, ctx: ReleaseContext) -> list[str]:
-        return [
-            sys.executable,
-            "-m",
-            "bumpversion",
-            "bump",
-            "--allow-dirty",
-            "--new-version",
-            ctx.version.pep440,
-        ]
-
-    def act(self, ctx: ReleaseContext) -> None:
-        _checkout(ctx, ctx.release_branch)
-        run(self._command(ctx), cwd=ctx.repo)
-
-    def preview(self, ctx: ReleaseContext) -> list[str]:
-        files = ", ".join(ctx.config.version_files)
-        return [f"bump-my-version bump --allow-dirty --new-version {ctx.version}  # {files}"]
+    def actions(self, ctx: ReleaseContext) -> list[Action]:
+        return [*checkout(ctx, ctx.release_branch), bump_command(ctx.repo, ctx.version.pep440)]
 
 
-class Changelog:
+class Changelog(StepBase):
     name, title = "changelog", "Update the changelog"
 
     def observe(self, ctx: ReleaseContext) -> Observation:
         if release_commit_made(ctx):
-            return Observation.done("committed")
+            tagged = ctx.git.show(ctx.tag, ctx.config.changelog_file) or ""
+            section = changelog.extract_section(tagged, ctx.version.pep440)
+            return Observation.done("committed", [ReleaseNotes(section)] if section else [])
         text = release_file(ctx, ctx.config.changelog_file)
         if text is not None and changelog.extract_section(text, ctx.version.pep440) is not None:
             return Observation.done(f"section [{ctx.version}] written")
@@ -104,15 +82,12 @@ class Changelog:
             f"section [{ctx.version}] - {ctx.date} from {ctx.config.fragments_dir}/"
         )
 
-    def act(self, ctx: ReleaseContext) -> None:
-        _checkout(ctx, ctx.release_branch)
-        changelog.build(ctx.repo, ctx.version.pep440, ctx.date)
-
-    def preview(self, ctx: ReleaseContext) -> list[str]:
-        return [f"towncrier build --yes --version {ctx.version} --date {ctx.date}"]
+    def actions(self, ctx: ReleaseContext) -> list[Action]:
+        build = changelog.build_command(ctx.repo, ctx.version.pep440, ctx.date)
+        return [*checkout(ctx, ctx.release_branch), build]
 
 
-class Commit:
+class Commit(StepBase):
     name, title = "commit", "Commit changes"
 
     def observe(self, ctx: ReleaseContext) -> Observation:
@@ -120,16 +95,15 @@ class Commit:
             return Observation.done(f"Release {ctx.tag}")
         return Observation.pending(f"Release {ctx.tag}")
 
-    def act(self, ctx: ReleaseContext) -> None:
-        _checkout(ctx, ctx.release_branch)
-        ctx.git("add", "--all")
-        ctx.git("commit", "--quiet", "-m", f"Release {ctx.tag}")
+    def actions(self, ctx: ReleaseContext) -> list[Action]:
+        return [
+            *checkout(ctx, ctx.release_branch),
+            ctx.git.command("add", "--all"),
+            ctx.git.command("commit", "--quiet", "-m", f"Release {ctx.tag}"),
+        ]
 
-    def preview(self, ctx: ReleaseContext) -> list[str]:
-        return ["git add --all", f'git commit -m "Release {ctx.tag}"']
 
-
-class Tag:
+class Tag(StepBase):
     name, title = "tag", "Create git tag"
 
     def observe(self, ctx: ReleaseContext) -> Observation:
@@ -147,14 +121,12 @@ class Tag:
             )
         return Observation.done(f"{ctx.tag} -> {info.commit[:12]}")
 
-    def act(self, ctx: ReleaseContext) -> None:
-        ctx.git("tag", "-a", ctx.tag, "-m", f"Release version {ctx.version}", ctx.release_branch)
-
-    def preview(self, ctx: ReleaseContext) -> list[str]:
-        return [f'git tag -a {ctx.tag} -m "Release version {ctx.version}" {ctx.release_branch}']
+    def actions(self, ctx: ReleaseContext) -> list[Action]:
+        message = f"Release version {ctx.version}"
+        return [ctx.git.command("tag", "-a", ctx.tag, "-m", message, ctx.release_branch)]
 
 
-class Merge:
+class Merge(StepBase):
     name, title = "merge", "Merge to main"
 
     def observe(self, ctx: ReleaseContext) -> Observation:
@@ -162,30 +134,14 @@ class Merge:
             return Observation.done(f"{ctx.base_branch} contains {ctx.tag}")
         return Observation.pending(f"merge --no-ff {ctx.release_branch} into {ctx.base_branch}")
 
-    def act(self, ctx: ReleaseContext) -> None:
-        _checkout(ctx, ctx.base_branch)
-        ctx.git(
-            "merge",
-            "--quiet",
-            "--no-ff",
-            "-m",
-            f"Merge {ctx.release_branch} into {ctx.base_branch}",
-            ctx.release_branch,
-        )
-
-    def preview(self, ctx: ReleaseContext) -> list[str]:
-        return [f"git checkout {ctx.base_branch}", f"git merge --no-ff {ctx.release_branch}"]
+    def actions(self, ctx: ReleaseContext) -> list[Action]:
+        message = f"Merge {ctx.release_branch} into {ctx.base_branch}"
+        merge = ("merge", "--quiet", "--no-ff", "-m", message, ctx.release_branch)
+        return [*checkout(ctx, ctx.base_branch), ctx.git.command(*merge)]
 
 
-class Push:
+class Push(StepBase):
     name, title = "push", "Push branch, tag and main"
-
-    def _refspecs(self, ctx: ReleaseContext) -> list[str]:
-        return [
-            f"refs/heads/{ctx.base_branch}",
-            f"refs/heads/{ctx.release_branch}",
-            f"refs/tags/{ctx.tag}",
-        ]
 
     def observe(self, ctx: ReleaseContext) -> Observation:
         remote = ctx.git.remote_refs(ctx.config.remote)
@@ -195,24 +151,20 @@ class Push:
             return Observation.conflict(
                 f"{ctx.config.remote} has a tag {ctx.tag} that is not this release's"
             )
-        remote_base = remote.get(f"refs/heads/{ctx.base_branch}")
-        if (
-            remote_tag is not None
-            and remote_base
-            and ctx.git.rev(remote_base)
-            and ctx.git.is_ancestor(ctx.tag, remote_base)
-        ):
+        remote_base = remote.get(f"refs/heads/{ctx.base_branch}", "")
+        known_base = bool(remote_base) and ctx.git.rev(remote_base) is not None
+        if remote_tag is not None and known_base and ctx.git.is_ancestor(ctx.tag, remote_base):
             return Observation.done(f"{ctx.tag} and {ctx.base_branch} on {ctx.config.remote}")
-        if remote_base and not (
-            ctx.git.rev(remote_base) and ctx.git.is_ancestor(remote_base, ctx.base_branch)
-        ):
+        if remote_base and not (known_base and ctx.git.is_ancestor(remote_base, ctx.base_branch)):
             return Observation.conflict(
                 f"{ctx.base_branch} on {ctx.config.remote} moved since the release started"
             )
         return Observation.pending(f"atomic push to {ctx.config.remote}")
 
-    def act(self, ctx: ReleaseContext) -> None:
-        ctx.git("push", "--quiet", "--atomic", ctx.config.remote, *self._refspecs(ctx))
-
-    def preview(self, ctx: ReleaseContext) -> list[str]:
-        return [f"git push --atomic {ctx.config.remote} " + " ".join(self._refspecs(ctx))]
+    def actions(self, ctx: ReleaseContext) -> list[Action]:
+        refspecs = [
+            f"refs/heads/{ctx.base_branch}",
+            f"refs/heads/{ctx.release_branch}",
+            f"refs/tags/{ctx.tag}",
+        ]
+        return [ctx.git.command("push", "--quiet", "--atomic", ctx.config.remote, *refspecs)]

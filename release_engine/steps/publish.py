@@ -5,59 +5,41 @@ from __future__ import annotations
 import datetime as dt
 import shutil
 import sys
-import tarfile
-from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..errors import ReleaseError
-from ..plan import Observation
-from ..proc import run
-from ..tools import changelog, index
+from ..errors import CommandError, ReleaseError
+from ..plan import (
+    Action,
+    Artifact,
+    Call,
+    ImageDigest,
+    Observation,
+    PublishedRelease,
+    StepBase,
+    perform,
+)
+from ..proc import Command
+from ..tools import index
+from ..tools.container import build_metadata, prepare_context
+from ..tools.git import extract_archive
+from .common import artifacts, release_notes
 
 if TYPE_CHECKING:
     from ..context import ReleaseContext
-    from ..tools.container import RegistryClient
 
-__all__ = [
-    "Build",
-    "GitHubRelease",
-    "Image",
-    "ImagePush",
-    "Upload",
-    "artifacts",
-    "registry_client",
-    "release_notes",
-]
+__all__ = ["Build", "GitHubRelease", "Image", "ImagePush", "Upload", "served_files"]
 
 VERSION_LABEL = "org.opencontainers.image.version"
 
 
-def artifacts(ctx: ReleaseContext) -> list[Path]:
-    """The built sdist and wheel, when exactly those two are in the dist directory."""
-    dist = ctx.state_dir / "dist"
-    if not dist.is_dir():
-        return []
-    files = sorted(p for p in dist.iterdir() if p.is_file())
-    prefix = f"{ctx.dist_name}-{ctx.version.pep440}"
-    sdists = [p for p in files if p.name == f"{prefix}.tar.gz"]
-    wheels = [p for p in files if p.name.startswith(f"{prefix}-") and p.suffix == ".whl"]
-    if len(sdists) == 1 and len(wheels) == 1 and len(files) == 2:
-        return [sdists[0], wheels[0]]
-    return []
+def _tag_commit(ctx: ReleaseContext) -> tuple[str, str]:
+    """The tagged commit and its timestamp; placeholders while the tag does not exist (dry run)."""
+    if ctx.git.tag_info(ctx.tag) is None:
+        return f"<commit of {ctx.tag}>", f"<commit time of {ctx.tag}>"
+    return ctx.git.rev(ctx.tag) or "", ctx.git.commit_timestamp(ctx.tag)
 
 
-def release_notes(ctx: ReleaseContext) -> str:
-    """This version's CHANGELOG section, read from the tag."""
-    text = ctx.git.show(ctx.tag, ctx.config.changelog_file) or ""
-    section = changelog.extract_section(text, ctx.version.pep440)
-    if section is None:
-        raise ReleaseError(
-            f"{ctx.config.changelog_file} at {ctx.tag} has no section [{ctx.version}]"
-        )
-    return section
-
-
-class Build:
+class Build(StepBase):
     name, title = "build", "Build sdist and wheel"
 
     def observe(self, ctx: ReleaseContext) -> Observation:
@@ -66,195 +48,184 @@ class Build:
             return Observation.done(", ".join(p.name for p in files))
         return Observation.pending(f"from a clean export of {ctx.tag}")
 
-    def act(self, ctx: ReleaseContext) -> None:
-        src, dist = ctx.state_dir / "src", ctx.state_dir / "dist"
-        for path in (src, dist):
-            shutil.rmtree(path, ignore_errors=True)
-        src.mkdir(parents=True)
-        archive = ctx.state_dir / "src.tar"
-        ctx.git("archive", "--format=tar", "-o", str(archive), ctx.tag)
-        with tarfile.open(archive) as tar:
-            tar.extractall(src)
-        archive.unlink()
-        env = {"SOURCE_DATE_EPOCH": ctx.git.commit_timestamp(ctx.tag)}
-        installer = ["--installer", "uv"] if shutil.which("uv") else []
-        run(
-            [sys.executable, "-m", "build", *installer, "--outdir", str(dist), str(src)],
-            cwd=src,
-            env=env,
-        )
-        files = artifacts(ctx)
-        if not files:
-            found = sorted(p.name for p in dist.iterdir())
-            raise ReleaseError(
-                f"the build made {found}, not exactly one sdist and one wheel for "
-                f"{ctx.dist_name} {ctx.version}: check [tool.release] package"
-            )
-        index.check(files)
+    def actions(self, ctx: ReleaseContext) -> list[Action]:
+        src, dist, archive = ctx.state_dir / "src", ctx.dist_dir, ctx.state_dir / "src.tar"
 
-    def preview(self, ctx: ReleaseContext) -> list[str]:
+        def empty() -> None:
+            for path in (src, dist):
+                shutil.rmtree(path, ignore_errors=True)
+            archive.parent.mkdir(parents=True, exist_ok=True)
+
+        def unpack() -> None:
+            extract_archive(archive, src)
+            archive.unlink()
+
+        def exactly_two() -> None:
+            if not artifacts(ctx):
+                found = sorted(p.name for p in dist.iterdir()) if dist.is_dir() else []
+                raise ReleaseError(
+                    f"the build made {found}, not exactly one sdist and one wheel for "
+                    f"{ctx.config.package} {ctx.version}: check [tool.release] package"
+                )
+
+        _, epoch = _tag_commit(ctx)
+        installer = ["--installer", "uv"] if shutil.which("uv") else []
+        build = [sys.executable, "-m", "build", *installer, "--outdir", str(dist), str(src)]
         return [
-            f"git archive {ctx.tag} | (extract)",
-            "python -m build --outdir DIST SRC",
-            "twine check --strict DIST/*",
+            Call(f"empty {src} and {dist}", empty),
+            ctx.git.command("archive", "--format=tar", "-o", str(archive), ctx.tag),
+            Call(f"extract {archive.name} into {src} (links and absolute paths refused)", unpack),
+            Command.of(*build, cwd=src, env={"SOURCE_DATE_EPOCH": epoch}, long=True),
+            Call(f"check that {dist} holds one sdist and one wheel", exactly_two),
+            index.check_command(dist),
         ]
 
 
-class Image:
+class Image(StepBase):
     name, title = "image", "Build container image"
-
-    def _tags(self, ctx: ReleaseContext) -> list[str]:
-        tags = [f"{ctx.config.image}:{ctx.tag}"]
-        if ctx.is_newest:
-            tags.append(f"{ctx.config.image}:latest")
-        return tags
 
     def observe(self, ctx: ReleaseContext) -> Observation:
         if ctx.container is None:
             return Observation.skipped(ctx.container_reason)
         ref = f"{ctx.config.image}:{ctx.tag}"
         if ctx.container.label(ref, VERSION_LABEL) != ctx.version.pep440:
-            return Observation.pending(" + ".join(t.rsplit(":", 1)[1] for t in self._tags(ctx)))
+            return Observation.pending(" + ".join(ctx.image_tags))
         image_id = ctx.container.image_id(ref)
         if ctx.is_newest and ctx.container.image_id(f"{ctx.config.image}:latest") != image_id:
             return Observation.pending("latest")
         return Observation.done(f"{ref} ({(image_id or '')[:12]})")
 
-    def act(self, ctx: ReleaseContext) -> None:
-        from ..tools.container import build_metadata, prepare_context
+    def actions(self, ctx: ReleaseContext) -> list[Action]:
+        if ctx.container is None:
+            return []
+        context = ctx.state_dir / "image-context"
 
-        assert ctx.container is not None
-        files = artifacts(ctx)
-        if not files:
-            raise ReleaseError(
-                f"no built wheel for {ctx.version}: resume with {ctx.resume_command}"
-            )
-        context = prepare_context(
-            files[1], ctx.state_dir / "src" / ctx.config.dockerfile, ctx.state_dir / "image-context"
+        def prepare() -> None:
+            files = artifacts(ctx)
+            if not files:
+                raise ReleaseError(f"no built wheel for {ctx.version} in {ctx.dist_dir}")
+            dockerfile = ctx.state_dir / "src" / ctx.config.dockerfile
+            prepare_context(files[1], dockerfile, context)
+
+        revision, epoch = _tag_commit(ctx)
+        created = (
+            dt.datetime.fromtimestamp(int(epoch), dt.timezone.utc).isoformat()
+            if epoch.isdigit()
+            else f"<time of {ctx.tag}>"
         )
-        created = dt.datetime.fromtimestamp(
-            int(ctx.git.commit_timestamp(ctx.tag)), dt.timezone.utc
-        ).isoformat()
         args, labels = build_metadata(
             ctx.version.pep440,
-            ctx.git.rev(ctx.tag) or "",
+            revision,
             created=created,
             source=ctx.git.remote_url(ctx.config.remote) or "",
             base_image=ctx.config.base_image,
         )
-        ctx.container.build(context, tags=self._tags(ctx), build_args=args, labels=labels)
+        build = ctx.container.build_command(
+            context,
+            tags=[f"{ctx.config.image}:{tag}" for tag in ctx.image_tags],
+            build_args=args,
+            labels=labels,
+            iidfile=ctx.state_dir / "image.iid",
+        )
+        return [Call(f"prepare the build context {context} from the wheel", prepare), build]
 
-    def preview(self, ctx: ReleaseContext) -> list[str]:
-        engine = ctx.container.name if ctx.container else "podman"
-        return [f"{engine} build " + " ".join(f"-t {t}" for t in self._tags(ctx)) + " CONTEXT"]
+
+def served_files(ctx: ReleaseContext) -> dict[str, str]:
+    """What the configured index serves for the package: filename → sha256."""
+    auth = None
+    if ctx.credentials.index_password is not None:
+        auth = (ctx.credentials.index_username or "__token__", ctx.credentials.index_password)
+    return index.served_files(ctx.config.index_simple_url, ctx.config.package, auth=auth)
 
 
-class Upload:
+class Upload(StepBase):
     name, title = "upload", "Publish to the package index"
 
     def observe(self, ctx: ReleaseContext) -> Observation:
         if not ctx.config.index_simple_url:
             return Observation.skipped("no package index configured")
-        served = index.served_files(
-            ctx.config.index_simple_url,
-            ctx.config.package,
-            username=ctx.credentials.index_username,
-            password=ctx.credentials.index_password,
-        )
+        served = served_files(ctx)
         files = artifacts(ctx)
-        if not files:
-            prefix = f"{ctx.dist_name}-{ctx.version.pep440}"
-            mine = [n for n in served if n.startswith((f"{prefix}.", f"{prefix}-"))]
+        if not files:  # nothing built here (yet): what the index holds is what there is
+            mine = index.release_files(served, ctx.config.package, ctx.version.pep440)
+            facts = [Artifact(name, None, served[name]) for name in mine]
             if len(mine) >= 2:
-                return Observation.done(f"{len(mine)} files served")
-            return Observation.pending("sdist and wheel")
-        to_upload, _, conflicts = index.plan_uploads(files, served)
+                return Observation.done(f"{len(mine)} files served", facts)
+            return Observation.pending("sdist and wheel", facts)
+        local = {path: index.sha256_of(path) for path in files}
+        facts = [Artifact(p.name, sha, served.get(p.name)) for p, sha in local.items()]
+        to_upload, _, conflicts = index.plan_uploads(local, served)
         if conflicts:
             names = ", ".join(p.name for p in conflicts)
             return Observation.conflict(f"the index serves {names} with other bytes")
         if not to_upload:
-            return Observation.done("sha256 of every file matches the index")
-        return Observation.pending(", ".join(p.name for p in to_upload))
+            return Observation.done("sha256 of every file matches the index", facts)
+        return Observation.pending(", ".join(p.name for p in to_upload), facts)
+
+    def actions(self, ctx: ReleaseContext) -> list[Action]:
+        files = artifacts(ctx)
+        to_upload = index.plan_uploads(files, served_files(ctx)).to_upload if files else []
+        return [
+            index.upload_command(
+                to_upload or [ctx.dist_dir / "*"],
+                repository_url=ctx.config.index_url,
+                username=ctx.credentials.index_username or "__token__",
+                password=ctx.credentials.index_password or "",
+            )
+        ]
 
     def act(self, ctx: ReleaseContext) -> None:
-        served = index.served_files(
-            ctx.config.index_simple_url,
-            ctx.config.package,
-            username=ctx.credentials.index_username,
-            password=ctx.credentials.index_password,
-        )
-        to_upload, _, _ = index.plan_uploads(artifacts(ctx), served)
-        index.upload(
-            to_upload,
-            repository_url=ctx.config.index_url,
-            username=ctx.credentials.index_username or "__token__",
-            password=ctx.credentials.index_password or "",
-        )
-
-    def preview(self, ctx: ReleaseContext) -> list[str]:
-        return [f"twine upload --repository-url {ctx.config.index_url} DIST/*"]
+        for action in self.actions(ctx):
+            try:
+                perform(action, ctx)
+            except CommandError as exc:
+                raise index.upload_refused(exc, artifacts(ctx)) from exc
 
 
-def registry_client(ctx: ReleaseContext) -> tuple[RegistryClient, str]:
-    """A client of the registry that ``config.image`` lives in, and the repository in it."""
-    from ..tools.container import RegistryClient
-
-    host, _, repository = ctx.config.image.partition("/")
-    scheme = "https" if ctx.config.registry_tls_verify else "http"
-    client = RegistryClient(
-        f"{scheme}://{host}", ctx.credentials.registry_username, ctx.credentials.registry_password
-    )
-    return client, repository
-
-
-class ImagePush:
+class ImagePush(StepBase):
     name, title = "image-push", "Push container image"
 
     def observe(self, ctx: ReleaseContext) -> Observation:
         if ctx.container is None:
             return Observation.skipped(ctx.container_reason)
-        client, repository = registry_client(ctx)
-        digest = client.manifest_digest(repository, ctx.tag)
+        digest = ctx.registry.digest(ctx.tag)
         if digest is None:
             return Observation.pending(f"{ctx.config.image}:{ctx.tag}")
-        version = client.config_labels(repository, ctx.tag).get(VERSION_LABEL)
+        version = ctx.registry.labels(ctx.tag).get(VERSION_LABEL)
         if version != ctx.version.pep440:
             return Observation.conflict(
                 f"the registry holds {ctx.config.image}:{ctx.tag} labelled version {version}"
             )
-        if ctx.is_newest and client.manifest_digest(repository, "latest") != digest:
-            return Observation.pending("latest")
-        return Observation.done(digest)
+        digests = {
+            tag: digest if tag == ctx.tag else ctx.registry.digest(tag) for tag in ctx.image_tags
+        }
+        facts = [ImageDigest(f"{ctx.config.image}:{tag}", d) for tag, d in digests.items()]
+        if any(d != digest for d in digests.values()):
+            return Observation.pending("latest", facts)
+        return Observation.done(digest, facts)
 
-    def act(self, ctx: ReleaseContext) -> None:
-        assert ctx.container is not None
-        client, repository = registry_client(ctx)
-        # Only what the registry lacks is pushed: a resumed run never pushes a tag twice.
-        refs = []
-        digest = client.manifest_digest(repository, ctx.tag)
+    def actions(self, ctx: ReleaseContext) -> list[Action]:
+        if ctx.container is None:
+            return []
+        # Only what the registry lacks: a resumed run never pushes a tag twice, and ``latest``
+        # is a registry-side copy of the version's manifest, so it has the very same digest.
+        registry = ctx.registry
+        found: list[Action] = [Call("write the registry credentials (mode 0600)", registry.login)]
+        digest = registry.digest(ctx.tag)
         if digest is None:
-            refs.append(f"{ctx.config.image}:{ctx.tag}")
-        if ctx.is_newest and (
-            digest is None or client.manifest_digest(repository, "latest") != digest
-        ):
-            refs.append(f"{ctx.config.image}:latest")
-        for ref in refs:
-            ctx.container.push(
-                ref,
-                tls_verify=ctx.config.registry_tls_verify,
-                username=ctx.credentials.registry_username,
-                password=ctx.credentials.registry_password,
+            found.append(
+                ctx.container.push_command(
+                    f"{ctx.config.image}:{ctx.tag}",
+                    tls_verify=ctx.config.registry_tls_verify,
+                    authfile=registry.authfile,
+                )
             )
-
-    def preview(self, ctx: ReleaseContext) -> list[str]:
-        engine = ctx.container.name if ctx.container else "podman"
-        pushes = [f"{engine} push {ctx.config.image}:{ctx.tag}"]
-        if ctx.is_newest:
-            pushes.append(f"{engine} push {ctx.config.image}:latest")
-        return pushes
+        if ctx.is_newest and (digest is None or registry.digest("latest") != digest):
+            found.append(registry.copy_command(ctx.tag, "latest"))
+        return found
 
 
-class GitHubRelease:
+class GitHubRelease(StepBase):
     name, title = "github-release", "Create GitHub release"
 
     def observe(self, ctx: ReleaseContext) -> Observation:
@@ -265,29 +236,36 @@ class GitHubRelease:
             return Observation.pending(f"release {ctx.tag}")
         if ctx.git.tag_info(ctx.tag) is None:
             return Observation.conflict(f"GitHub has a release for {ctx.tag} but there is no tag")
+        facts = [PublishedRelease(release.html_url, release.body)]
         if release.body.strip() != release_notes(ctx).strip():
-            return Observation.pending(f"update release {ctx.tag} to the CHANGELOG section")
-        return Observation.done(release.html_url)
+            return Observation.pending(f"update release {ctx.tag} to the CHANGELOG section", facts)
+        return Observation.done(release.html_url, facts)
 
-    def act(self, ctx: ReleaseContext) -> None:
-        assert ctx.github is not None
-        body = release_notes(ctx)
-        release = ctx.github.release_for_tag(ctx.tag)
+    def actions(self, ctx: ReleaseContext) -> list[Action]:
+        github = ctx.github
+        if github is None:
+            return []
+        repo, latest = ctx.config.github_repository, str(ctx.is_newest).lower()
+        release = github.release_for_tag(ctx.tag)
         if release is None:
-            ctx.github.create_release(
-                ctx.tag,
-                name=ctx.tag,
-                body=body,
-                prerelease=ctx.version.is_prerelease,
-                make_latest=ctx.is_newest,
-            )
-        else:
-            ctx.github.update_release(release.id, body=body, make_latest=ctx.is_newest)
-
-    def preview(self, ctx: ReleaseContext) -> list[str]:
-        repo = ctx.config.github_repository
-        latest = "true" if ctx.is_newest else "false"
+            return [
+                Call(
+                    f"POST /repos/{repo}/releases tag_name={ctx.tag} make_latest={latest} "
+                    "body=<CHANGELOG section>",
+                    lambda: github.create_release(
+                        ctx.tag,
+                        name=ctx.tag,
+                        body=release_notes(ctx),
+                        prerelease=ctx.version.is_prerelease,
+                        make_latest=ctx.is_newest,
+                    ),
+                )
+            ]
         return [
-            f"POST /repos/{repo}/releases tag_name={ctx.tag} make_latest={latest} "
-            "body=<CHANGELOG section>"
+            Call(
+                f"PATCH /repos/{repo}/releases/{release.id} body=<CHANGELOG section>",
+                lambda: github.update_release(
+                    release.id, body=release_notes(ctx), make_latest=ctx.is_newest
+                ),
+            )
         ]

@@ -9,14 +9,38 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..errors import ReleaseError
-from ..plan import Observation, Step
-from .post import retarget_manifest
+from ..errors import PreflightError, ReleaseError
+from ..plan import Action, Observation, StepBase
+from .common import checkout, retarget_manifests, stale_manifests
 
 if TYPE_CHECKING:
     from ..context import ReleaseContext
 
-__all__ = ["ROLLBACK_STEPS", "find_release_merge"]
+__all__ = [
+    "DeployPrevious",
+    "PushRollback",
+    "RevertMerge",
+    "RollbackTag",
+    "find_release_merge",
+    "rollback_preconditions",
+]
+
+
+def rollback_preconditions(ctx: ReleaseContext) -> None:
+    """A rollback not yet started needs main checked out, clean, and equal to the remote's."""
+    if ctx.git.tag_info(f"rollback-{ctx.tag}") is not None:
+        return  # started before: the steps themselves tell what is left
+    problems = []
+    main = ctx.config.main_branch
+    if ctx.git.current_branch() != main:
+        problems.append(f"not on {main}: run git checkout {main}")
+    if ctx.git.status_porcelain():
+        problems.append("the working tree is not clean: commit or stash your changes")
+    remote = ctx.git.remote_refs(ctx.config.remote).get(f"refs/heads/{main}")
+    if remote != ctx.git.rev(main):
+        problems.append(f"local {main} differs from {ctx.config.remote}/{main}: pull first")
+    if problems:
+        raise PreflightError(problems)
 
 
 def find_release_merge(ctx: ReleaseContext) -> str:
@@ -24,7 +48,9 @@ def find_release_merge(ctx: ReleaseContext) -> str:
     if ctx.git.tag_info(ctx.tag) is None:
         raise ReleaseError(f"{ctx.tag} does not exist here: git fetch --tags, or check --version")
     commit = ctx.git.rev(ctx.tag)
-    out = ctx.git("rev-list", "--first-parent", "--merges", "--parents", ctx.config.main_branch)
+    out = ctx.git.read(
+        "rev-list", "--first-parent", "--merges", "--parents", ctx.config.main_branch
+    )
     for line in out.splitlines():
         shas = line.split()
         if len(shas) >= 3 and shas[2] == commit:
@@ -35,7 +61,7 @@ def find_release_merge(ctx: ReleaseContext) -> str:
 
 
 def _previous_tag(ctx: ReleaseContext, merge: str) -> str | None:
-    proc = ctx.git(
+    proc = ctx.git.read(
         "describe",
         "--tags",
         "--abbrev=0",
@@ -47,27 +73,22 @@ def _previous_tag(ctx: ReleaseContext, merge: str) -> str | None:
     return proc or None
 
 
-class RevertMerge:
+class RevertMerge(StepBase):
     name, title = "revert", "Revert the merge commit on main"
 
     def observe(self, ctx: ReleaseContext) -> Observation:
         merge = find_release_merge(ctx)
-        log = ctx.git("log", "--format=%B", f"{merge}..{ctx.config.main_branch}")
+        log = ctx.git.read("log", "--format=%B", f"{merge}..{ctx.config.main_branch}")
         if f"This reverts commit {merge}" in log:
             return Observation.done(f"{merge[:12]} reverted")
         return Observation.pending(f"git revert -m 1 {merge[:12]}")
 
-    def act(self, ctx: ReleaseContext) -> None:
-        merge = find_release_merge(ctx)
-        if ctx.git.current_branch() != ctx.config.main_branch:
-            ctx.git("checkout", "--quiet", ctx.config.main_branch)
-        ctx.git("revert", "--no-edit", "-m", "1", merge)
-
-    def preview(self, ctx: ReleaseContext) -> list[str]:
-        return [f"git revert --no-edit -m 1 {find_release_merge(ctx)}"]
+    def actions(self, ctx: ReleaseContext) -> list[Action]:
+        revert = ctx.git.command("revert", "--no-edit", "-m", "1", find_release_merge(ctx))
+        return [*checkout(ctx, ctx.config.main_branch), revert]
 
 
-class RollbackTag:
+class RollbackTag(StepBase):
     name, title = "rollback-tag", "Tag the previous commit"
 
     def _tag(self, ctx: ReleaseContext) -> str:
@@ -82,60 +103,37 @@ class RollbackTag:
             return Observation.conflict(f"{self._tag(ctx)} exists at {info.commit[:12]}")
         return Observation.done(f"{self._tag(ctx)} -> {info.commit[:12]}")
 
-    def act(self, ctx: ReleaseContext) -> None:
+    def actions(self, ctx: ReleaseContext) -> list[Action]:
         merge = find_release_merge(ctx)
         previous = _previous_tag(ctx, merge) or "the commit before it"
-        ctx.git(
-            "tag", "-a", self._tag(ctx), "-m", f"Rollback of {ctx.tag} to {previous}", f"{merge}^1"
-        )
-
-    def preview(self, ctx: ReleaseContext) -> list[str]:
-        return [f"git tag -a {self._tag(ctx)} {find_release_merge(ctx)[:12]}^1"]
+        message = f"Rollback of {ctx.tag} to {previous}"
+        return [ctx.git.command("tag", "-a", self._tag(ctx), "-m", message, f"{merge}^1")]
 
 
-class DeployPrevious:
+class DeployPrevious(StepBase):
     name, title = "deploy-previous", "Deploy the previous version"
 
     def _target(self, ctx: ReleaseContext) -> str | None:
         return _previous_tag(ctx, find_release_merge(ctx))
 
-    def _stale(self, ctx: ReleaseContext, target: str) -> list[str]:
-        return [
-            p
-            for p in ctx.config.deploy_manifests
-            if (text := ctx.git.show(ctx.config.main_branch, p)) is not None
-            and retarget_manifest(text, ctx.config.image, target) != text
-        ]
-
     def observe(self, ctx: ReleaseContext) -> Observation:
         target = self._target(ctx)
         if target is None or not ctx.config.deploy_manifests:
             return Observation.skipped("no earlier release to deploy")
-        stale = self._stale(ctx, target)
-        return (
-            Observation.pending(f"{', '.join(stale)} -> {target}")
-            if stale
-            else Observation.done(f"manifests at {target}")
-        )
+        stale = stale_manifests(ctx, ctx.config.main_branch, target)
+        if stale:
+            return Observation.pending(f"{', '.join(stale)} -> {target}")
+        return Observation.done(f"manifests at {target}")
 
-    def act(self, ctx: ReleaseContext) -> None:
+    def actions(self, ctx: ReleaseContext) -> list[Action]:
         target = self._target(ctx)
-        assert target is not None
-        stale = self._stale(ctx, target)
-        for path in stale:
-            file = ctx.repo / path
-            file.write_text(
-                retarget_manifest(file.read_text(encoding="utf-8"), ctx.config.image, target),
-                encoding="utf-8",
-            )
-        ctx.git("add", *stale)
-        ctx.git("commit", "--quiet", "-m", f"Deploy {target} (rollback of {ctx.tag})")
-
-    def preview(self, ctx: ReleaseContext) -> list[str]:
-        return [f"edit {', '.join(ctx.config.deploy_manifests)}: image tag -> {self._target(ctx)}"]
+        if target is None:
+            return []
+        stale = stale_manifests(ctx, ctx.config.main_branch, target)
+        return retarget_manifests(ctx, stale, target, f"Deploy {target} (rollback of {ctx.tag})")
 
 
-class PushRollback:
+class PushRollback(StepBase):
     name, title = "push-rollback", "Push main and the rollback tag"
 
     def observe(self, ctx: ReleaseContext) -> Observation:
@@ -148,20 +146,6 @@ class PushRollback:
             return Observation.done(f"{main} and rollback-{ctx.tag} on {ctx.config.remote}")
         return Observation.pending(f"atomic push to {ctx.config.remote}")
 
-    def act(self, ctx: ReleaseContext) -> None:
-        ctx.git(
-            "push",
-            "--quiet",
-            "--atomic",
-            ctx.config.remote,
-            f"refs/heads/{ctx.config.main_branch}",
-            f"refs/tags/rollback-{ctx.tag}",
-        )
-
-    def preview(self, ctx: ReleaseContext) -> list[str]:
-        return [
-            f"git push --atomic {ctx.config.remote} {ctx.config.main_branch} rollback-{ctx.tag}"
-        ]
-
-
-ROLLBACK_STEPS: tuple[Step, ...] = (RevertMerge(), RollbackTag(), DeployPrevious(), PushRollback())
+    def actions(self, ctx: ReleaseContext) -> list[Action]:
+        refs = (f"refs/heads/{ctx.config.main_branch}", f"refs/tags/rollback-{ctx.tag}")
+        return [ctx.git.command("push", "--quiet", "--atomic", ctx.config.remote, *refs)]

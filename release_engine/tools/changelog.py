@@ -9,12 +9,13 @@ from pathlib import Path
 
 from ..config import read_pyproject
 from ..errors import ConfigError, UsageError
-from ..proc import run
+from ..proc import Command, read
 
 __all__ = [
     "Fragments",
     "add_fragment",
-    "build",
+    "build_command",
+    "check_command",
     "draft",
     "extract_section",
     "fragment_problems",
@@ -64,18 +65,26 @@ def scan_fragments(repo: Path) -> Fragments:
     return Fragments(directory, types, tuple(valid), tuple(unknown))
 
 
-def _towncrier(repo: Path, *args: str) -> str:
-    return run([sys.executable, "-m", "towncrier", *args, "--dir", str(repo)], cwd=repo).stdout
+def _towncrier(repo: Path, *args: str) -> list[str]:
+    return [sys.executable, "-m", "towncrier", *args, "--dir", str(repo)]
 
 
 def draft(repo: Path, version: str, date: str) -> str:
     """The section towncrier would write for *version*, changing nothing."""
-    return _towncrier(repo, "build", "--draft", "--version", version, "--date", date)
+    argv = _towncrier(repo, "build", "--draft", "--version", version, "--date", date)
+    return read(argv, cwd=repo, check=True).stdout
 
 
-def build(repo: Path, version: str, date: str) -> None:
+def build_command(repo: Path, version: str, date: str) -> Command:
     """Write *version*'s section into CHANGELOG.md and ``git rm`` the fragments."""
-    _towncrier(repo, "build", "--yes", "--version", version, "--date", date)
+    return Command.of(
+        *_towncrier(repo, "build", "--yes", "--version", version, "--date", date), cwd=repo
+    )
+
+
+def check_command(repo: Path, base: str) -> list[str]:
+    """``towncrier check`` against *base*: fails when the branch adds no fragment."""
+    return [sys.executable, "-m", "towncrier", "check", "--compare-with", base, "--dir", str(repo)]
 
 
 def extract_section(changelog: str, version: str) -> str | None:

@@ -1,36 +1,33 @@
-"""The container image: built from the released wheel, tagged, pushed, observed in the registry.
+"""The container image: built from the released wheel, tagged, pushed, run and probed locally.
 
-Engines are podman, buildah and docker, each driven through :func:`release_engine.proc.run`.
+Engines are podman, buildah and docker. The release's build and push are
+:class:`~release_engine.proc.Command` data (:meth:`ContainerEngine.build_command`,
+:meth:`ContainerEngine.push_command`), so a dry run prints exactly what a real run executes;
+looking at the local store goes through :func:`release_engine.proc.read`. What the registry
+holds is observed by :mod:`release_engine.tools.registry` (skopeo), not here.
 The machine setup (``scripts/container-env``) writes the system-wide containers config and the
 local base image, so nothing here needs special environment variables.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 import re
 import shutil
 import tempfile
-import urllib.error
-import urllib.parse
-import urllib.request
 import zipfile
 from collections.abc import Mapping, Sequence
 from email.parser import Parser
 from pathlib import Path
 from typing import Any
 
-from ..errors import ConfigError, ReleaseError, UsageError
-from ..proc import run
-from ..redact import register_secret
+from ..errors import ConfigError, UsageError
+from ..proc import Command, Progress, read, run
 
 __all__ = [
     "BASE_IMAGE",
     "ENGINES",
     "ContainerEngine",
-    "RegistryClient",
     "base_image_available",
     "build_metadata",
     "detect_engine",
@@ -41,15 +38,8 @@ __all__ = [
 #: The local stand-in for ``python:3.12-slim``, made by ``scripts/container-env``.
 BASE_IMAGE = "localhost/mdi-python-base:bookworm"
 ENGINES = ("podman", "buildah", "docker")
-MANIFEST_TYPES = tuple(
-    f"application/vnd.{kind}+json"
-    for kind in (
-        "oci.image.manifest.v1",
-        "docker.distribution.manifest.v2",
-        "oci.image.index.v1",
-        "docker.distribution.manifest.list.v2",
-    )
-)
+_BUILD_TIMEOUT = 1800
+_PUSH_TIMEOUT = 1800
 _EXTRA_MARKER = re.compile(r"\bextra\s*==")
 
 
@@ -58,7 +48,7 @@ def _usable(name: str) -> bool:
         return False
     # For docker the CLI alone is not enough: a daemon must answer.
     probe = [name, "version", *(["--format", "{{.Server.Version}}"] if name == "docker" else [])]
-    return run(probe, check=False, timeout=20).returncode == 0
+    return read(probe, timeout=20).returncode == 0
 
 
 def detect_engine(preference: str = "auto") -> str | None:
@@ -140,6 +130,29 @@ class ContainerEngine:
         self.name = name
         self.last_output = ""  #: what the last build printed (to see "Using cache")
 
+    def build_command(
+        self,
+        context: Path,
+        *,
+        tags: Sequence[str],
+        build_args: Mapping[str, str] | None = None,
+        labels: Mapping[str, str] | None = None,
+        iidfile: Path,
+    ) -> Command:
+        """The command that builds ``context/Dockerfile``, tags it, writes its id to *iidfile*."""
+        argv = [self.name, "bud" if self.name == "buildah" else "build"]
+        if self.name != "docker":  # runc/crun isolation needs more than chroot does
+            argv += ["--isolation=chroot", "--layers"]
+        argv += ["--file", str(context / "Dockerfile"), "--iidfile", str(iidfile)]
+        for tag in tags:
+            argv += ["--tag", tag]
+        for key, value in (build_args or {}).items():
+            argv += ["--build-arg", f"{key}={value}"]
+        # Labels go on the command line too: a cached LABEL layer may hold an old value.
+        for key, value in (labels or {}).items():
+            argv += ["--label", f"{key}={value}"]
+        return Command.of(*argv, str(context), long=True, timeout=_BUILD_TIMEOUT)
+
     def build(
         self,
         context: Path,
@@ -147,30 +160,22 @@ class ContainerEngine:
         tags: Sequence[str],
         build_args: Mapping[str, str] | None = None,
         labels: Mapping[str, str] | None = None,
-        timeout: float = 1800,
+        progress: Progress | None = None,
     ) -> str:
-        """Build ``context/Dockerfile``, tag it with every tag, return the image id."""
+        """Run :meth:`build_command` (output to *progress* as it comes); the new image's id."""
         with tempfile.TemporaryDirectory(prefix="mdi-build-") as tmp:
             iidfile = Path(tmp) / "iid"
-            argv = [self.name, "bud" if self.name == "buildah" else "build"]
-            if self.name != "docker":  # runc/crun isolation needs more than chroot does
-                argv += ["--isolation=chroot", "--layers"]
-            argv += ["--file", str(context / "Dockerfile"), "--iidfile", str(iidfile)]
-            for tag in tags:
-                argv += ["--tag", tag]
-            for key, value in (build_args or {}).items():
-                argv += ["--build-arg", f"{key}={value}"]
-            # Labels go on the command line too: a cached LABEL layer may hold an old value.
-            for key, value in (labels or {}).items():
-                argv += ["--label", f"{key}={value}"]
-            proc = run([*argv, str(context)], timeout=timeout)
+            command = self.build_command(
+                context, tags=tags, build_args=build_args, labels=labels, iidfile=iidfile
+            )
+            proc = run(command, progress=progress)
             self.last_output = proc.stdout + proc.stderr
             return _normal_id(iidfile.read_text())
 
     def inspect(self, ref: str) -> dict[str, Any] | None:
         """The engine's ``inspect`` record of the local image *ref*, or None if absent."""
         argv = ["inspect", "--type", "image"] if self.name == "buildah" else ["image", "inspect"]
-        proc = run([self.name, *argv, ref], check=False, timeout=60)
+        proc = read([self.name, *argv, ref], timeout=60)
         if proc.returncode != 0:
             return None
         data = json.loads(proc.stdout)
@@ -197,41 +202,35 @@ class ContainerEngine:
     def tag(self, src: str, dst: str) -> None:
         run([self.name, "tag", src, dst], timeout=60)
 
-    def push(
-        self,
-        ref: str,
-        *,
-        tls_verify: bool = True,
-        username: str | None = None,
-        password: str | None = None,
-    ) -> None:
-        """Push *ref* to its registry. Credentials, when given, go through an authfile in a
-        private temporary directory (never a command line); without them the engine's own
-        login is used."""
-        register_secret(password)
-        with tempfile.TemporaryDirectory(prefix="mdi-auth-") as tmp:
+    def push_command(self, ref: str, *, tls_verify: bool, authfile: Path | None) -> Command:
+        """The command that pushes the local image *ref* to its registry.
+
+        Credentials come from *authfile* (containers-auth.json, written by
+        :class:`~release_engine.tools.registry.Registry`), never from the command line;
+        without one the engine's own login is used. docker reads ``DIR/config.json`` (the same
+        format) from ``--config DIR``, so for docker the authfile must be named config.json.
+        """
+        if self.name == "docker":  # docker has no --tls-verify: its daemon decides
             login: list[str] = []
-            if username and password:
-                authfile = Path(tmp) / ("config.json" if self.name == "docker" else "auth.json")
-                authfile.touch(mode=0o600)
-                token = base64.b64encode(f"{username}:{password}".encode()).decode()
-                authfile.write_text(json.dumps({"auths": {ref.split("/")[0]: {"auth": token}}}))
-                docker = self.name == "docker"
-                login = ["--config", tmp] if docker else ["--authfile", str(authfile)]
-            if self.name == "docker":  # docker has no --tls-verify: its daemon decides
-                run(["docker", *login, "push", ref], timeout=1800)
-            else:
-                run(
-                    [
-                        self.name,
-                        "push",
-                        f"--tls-verify={str(tls_verify).lower()}",
-                        *login,
-                        ref,
-                        f"docker://{ref}",
-                    ],
-                    timeout=1800,
-                )
+            if authfile is not None:
+                if authfile.name != "config.json":
+                    raise UsageError(
+                        f"docker reads credentials from DIR/config.json, not {authfile.name}: "
+                        "give push_command an authfile named config.json"
+                    )
+                login = ["--config", str(authfile.parent)]
+            return Command.of("docker", *login, "push", ref, long=True, timeout=_PUSH_TIMEOUT)
+        login = [] if authfile is None else ["--authfile", str(authfile)]
+        return Command.of(
+            self.name,
+            "push",
+            f"--tls-verify={'true' if tls_verify else 'false'}",
+            *login,
+            ref,
+            f"docker://{ref}",
+            long=True,
+            timeout=_PUSH_TIMEOUT,
+        )
 
     def run(
         self,
@@ -275,96 +274,3 @@ class ContainerEngine:
 def _normal_id(raw: str) -> str:
     raw = raw.strip()
     return raw if raw.startswith("sha256:") else f"sha256:{raw}"
-
-
-class RegistryClient:
-    """Just enough of the Docker Registry HTTP API V2 to observe images (basic or token auth)."""
-
-    def __init__(
-        self,
-        base_url: str,
-        username: str | None = None,
-        password: str | None = None,
-        *,
-        timeout: float = 30,
-    ) -> None:
-        self.base_url = (base_url if "://" in base_url else f"https://{base_url}").rstrip("/")
-        self.username, self.password, self.timeout = username, password, timeout
-        register_secret(password)
-        self._token: str | None = None
-
-    def manifest_digest(self, repository: str, tag: str) -> str | None:
-        """The digest of *repository*:*tag* (index or manifest), or None if there is no tag."""
-        found = self._request(f"/v2/{repository}/manifests/{tag}", MANIFEST_TYPES, "HEAD")
-        if found is None or found[1].get("docker-content-digest"):
-            return None if found is None else found[1]["docker-content-digest"]
-        body = self._request(f"/v2/{repository}/manifests/{tag}", MANIFEST_TYPES)
-        return None if body is None else f"sha256:{hashlib.sha256(body[0]).hexdigest()}"
-
-    def config_labels(self, repository: str, tag: str) -> dict[str, str]:
-        """The labels in the image config of *repository*:*tag* (empty if there is no tag)."""
-        manifest: dict[str, Any] = {"manifests": [{"digest": tag}]}
-        while "manifests" in manifest:  # the tag, then an index's first platform
-            reference = manifest["manifests"][0]["digest"]
-            found = self._request(f"/v2/{repository}/manifests/{reference}", MANIFEST_TYPES)
-            if found is None:
-                return {}
-            manifest = json.loads(found[0])
-        blob = self._request(f"/v2/{repository}/blobs/{manifest['config']['digest']}", ("*/*",))
-        return {} if blob is None else dict(json.loads(blob[0])["config"].get("Labels") or {})
-
-    def tags(self, repository: str) -> list[str]:
-        """Every tag of *repository* (empty if the repository is unknown)."""
-        found = self._request(f"/v2/{repository}/tags/list", ("application/json",))
-        return [] if found is None else list(json.loads(found[0]).get("tags") or [])
-
-    def _request(
-        self, path: str, accept: Sequence[str], method: str = "GET"
-    ) -> tuple[bytes, Mapping[str, str]] | None:
-        """Body and headers of a 2xx answer; None for 404. Answers a Bearer challenge once."""
-        for attempt in range(2):
-            request = urllib.request.Request(self.base_url + path, method=method)
-            request.add_header("Accept", ", ".join(accept))
-            if self._token:
-                request.add_header("Authorization", f"Bearer {self._token}")
-            elif self.username is not None and self.password is not None:
-                request.add_header("Authorization", f"Basic {self._basic()}")
-            try:
-                with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                    return response.read(), {k.lower(): v for k, v in response.headers.items()}
-            except urllib.error.HTTPError as exc:
-                challenge = exc.headers.get("WWW-Authenticate", "")
-                if exc.code == 404:
-                    return None
-                if exc.code == 401 and attempt == 0 and challenge.startswith("Bearer "):
-                    self._token = self._fetch_token(challenge)
-                    continue
-                if exc.code in (401, 403):
-                    raise ConfigError(
-                        f"registry {self.base_url} refused {method} {path} "
-                        f"({exc.code}): check the registry credentials"
-                    ) from None
-                raise ReleaseError(
-                    f"registry {self.base_url} answered {exc.code} to {method} {path}"
-                ) from None
-            except (urllib.error.URLError, OSError) as exc:
-                raise ReleaseError(f"registry {self.base_url} is unreachable: {exc}") from None
-        raise ConfigError(f"registry {self.base_url} refused the token for {path}")
-
-    def _basic(self) -> str:
-        return base64.b64encode(f"{self.username}:{self.password}".encode()).decode()
-
-    def _fetch_token(self, challenge: str) -> str:
-        params = dict(re.findall(r'(\w+)="([^"]*)"', challenge))
-        query = urllib.parse.urlencode({k: params[k] for k in ("service", "scope") if k in params})
-        request = urllib.request.Request(f"{params.get('realm', '')}?{query}")
-        if self.username is not None and self.password is not None:
-            request.add_header("Authorization", f"Basic {self._basic()}")
-        try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                answer = json.loads(response.read())
-        except (urllib.error.URLError, OSError, ValueError) as exc:
-            raise ConfigError(f"no registry token from {params.get('realm')}: {exc}") from None
-        token = str(answer.get("token") or answer.get("access_token") or "")
-        register_secret(token)
-        return token

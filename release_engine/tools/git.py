@@ -1,14 +1,19 @@
-"""Git, read and written through the ``git`` command in one repository."""
+"""Git, read and written through the ``git`` command in one repository.
+
+Reads go through :func:`~release_engine.proc.read` and writes through
+:func:`~release_engine.proc.run`, so a dry run can be shown to write nothing.
+"""
 
 from __future__ import annotations
 
+import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import CommandError
-from ..proc import run
+from ..proc import Command, read, run
 
-__all__ = ["Git", "TagInfo"]
+__all__ = ["Git", "TagInfo", "extract_archive"]
 
 
 @dataclass(frozen=True)
@@ -20,6 +25,13 @@ class TagInfo:
     message: str
 
 
+def extract_archive(archive: Path, dest: Path) -> None:
+    """Unpack a ``git archive`` tarball into *dest*, refusing links and paths that leave it."""
+    dest.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(archive) as tar:
+        tar.extractall(dest, filter="data")
+
+
 class Git:
     """The git repository at *path*."""
 
@@ -27,56 +39,70 @@ class Git:
         self.path = path
 
     def __call__(self, *args: str, check: bool = True) -> str:
+        """Run a git command that changes something; its output."""
         return run(["git", *args], cwd=self.path, check=check).stdout.strip()
 
+    def command(self, *args: str) -> Command:
+        """A git command as data, for a step's actions."""
+        return Command.of("git", *args, cwd=self.path)
+
+    def read(self, *args: str, check: bool = True) -> str:
+        """Run a git command that only looks; its output."""
+        return read(["git", *args], cwd=self.path, check=check).stdout.strip()
+
     def ok(self, *args: str) -> bool:
-        return run(["git", *args], cwd=self.path, check=False).returncode == 0
+        return read(["git", *args], cwd=self.path).returncode == 0
 
     # --- reads ---
     def current_branch(self) -> str:
-        return self("rev-parse", "--abbrev-ref", "HEAD")
+        return self.read("rev-parse", "--abbrev-ref", "HEAD")
+
+    def git_dir(self) -> Path:
+        return Path(self.read("rev-parse", "--absolute-git-dir"))
 
     def rev(self, ref: str) -> str | None:
-        proc = run(
-            ["git", "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"],
-            cwd=self.path,
-            check=False,
-        )
-        return proc.stdout.strip() or None
+        found = self.read("rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}", check=False)
+        return found or None
 
     def branch_exists(self, name: str) -> bool:
         return self.ok("show-ref", "--verify", "--quiet", f"refs/heads/{name}")
 
     def status_porcelain(self) -> list[str]:
-        out = run(["git", "status", "--porcelain", "--untracked-files=all"], cwd=self.path).stdout
+        out = read(["git", "status", "--porcelain", "--untracked-files=all"], cwd=self.path).stdout
         return [line for line in out.splitlines() if line.strip()]
 
     def is_ancestor(self, ancestor: str, descendant: str) -> bool:
         return self.ok("merge-base", "--is-ancestor", ancestor, descendant)
 
     def subject(self, ref: str) -> str:
-        return self("log", "-1", "--format=%s", ref)
+        return self.read("log", "-1", "--format=%s", ref)
 
     def show(self, ref: str, path: str) -> str | None:
-        proc = run(["git", "show", f"{ref}:{path}"], cwd=self.path, check=False)
+        proc = read(["git", "show", f"{ref}:{path}"], cwd=self.path)
         return proc.stdout if proc.returncode == 0 else None
 
     def tags(self) -> list[str]:
-        return [t for t in self("tag", "--list").splitlines() if t]
+        return [t for t in self.read("tag", "--list").splitlines() if t]
 
     def tag_info(self, name: str) -> TagInfo | None:
-        if not self.ok("show-ref", "--verify", "--quiet", f"refs/tags/{name}"):
+        ref = f"refs/tags/{name}"
+        out = self.read(
+            "for-each-ref",
+            "--format=%(objectname) %(objecttype) %(*objectname)%00%(contents:subject)",
+            ref,
+        )
+        if not out:
             return None
-        obj = self("rev-parse", f"refs/tags/{name}")
-        kind = self("cat-file", "-t", obj)
-        commit = self("rev-parse", f"refs/tags/{name}^{{commit}}")
-        message = self("tag", "-l", "--format=%(contents:subject)", name) if kind == "tag" else ""
-        return TagInfo(name, obj, commit, kind == "tag", message)
+        head, _, message = out.partition("\0")
+        obj, kind, *peeled = head.split(" ")
+        annotated = kind == "tag"
+        commit = peeled[0] if annotated and peeled and peeled[0] else obj
+        return TagInfo(name, obj, commit, annotated, message if annotated else "")
 
     def remote_refs(self, remote: str) -> dict[str, str]:
         """Every ref on *remote* (``refs/heads/main`` → sha); peeled tags as ``refs/tags/x^{}``."""
         try:
-            out = self("ls-remote", remote)
+            out = self.read("ls-remote", remote)
         except CommandError as exc:
             raise CommandError(
                 exc.args_, exc.returncode, f"cannot read remote {remote!r}: {exc.output}"
@@ -88,8 +114,7 @@ class Git:
         return refs
 
     def commit_timestamp(self, ref: str) -> str:
-        return self("log", "-1", "--format=%ct", ref)
+        return self.read("log", "-1", "--format=%ct", ref)
 
     def remote_url(self, remote: str) -> str | None:
-        proc = run(["git", "remote", "get-url", remote], cwd=self.path, check=False)
-        return proc.stdout.strip() or None
+        return self.read("remote", "get-url", remote, check=False) or None

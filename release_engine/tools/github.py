@@ -1,15 +1,14 @@
 """GitHub, as the engine sees it: releases, CI state and reviews, through PyGithub.
 
 Every PyGithub or transport error becomes a :class:`ReleaseError` subclass carrying one
-sentence that names the repository and never the token. The token is registered as a secret,
-and the PyGithub and urllib3 loggers pass every record through :func:`redact`.
+sentence that names the repository and never the token. The token travels in a header only;
+the run's ``Secrets.masking_logs`` cleans PyGithub's and urllib3's log records.
 """
 
 from __future__ import annotations
 
 __all__ = ["CIState", "GitHubClient", "ReleaseInfo"]
 
-import logging
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,19 +21,9 @@ from github.GithubObject import NotSet
 from urllib3.util.retry import Retry
 
 from ..errors import ConfigError, ConflictError, ReleaseError
-from ..redact import redact, register_secret
 
 CIStateName = Literal["success", "pending", "failure", "none"]
 _FAILED = {"failure", "cancelled", "timed_out", "action_required", "startup_failure", "stale"}
-_LOGGERS = (
-    "github",
-    "github.Requester",
-    "github.GithubRetry",
-    "urllib3",
-    "urllib3.connectionpool",
-    "urllib3.connection",
-    "urllib3.util.retry",
-)
 # Connection failures are retried for any verb (nothing was sent); 5xx answers only for reads,
 # so a POST that GitHub may have carried out is never sent twice: the engine re-observes.
 _RETRY = Retry(
@@ -71,26 +60,6 @@ class CIState:
     pending: list[str] = field(default_factory=list)
 
 
-class _RedactFilter(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        cleaned = redact(message)
-        if cleaned != message:
-            record.msg, record.args = cleaned, None
-        return True
-
-
-_FILTER = _RedactFilter()
-
-
-def _install_log_filter() -> None:
-    """Redact records where they are made: a logger's filters do not see its children's."""
-    for name in _LOGGERS:
-        logger = logging.getLogger(name)
-        if _FILTER not in logger.filters:
-            logger.addFilter(_FILTER)
-
-
 def _info(release: GitRelease.GitRelease) -> ReleaseInfo:
     return ReleaseInfo(
         id=release.id,
@@ -114,8 +83,6 @@ class GitHubClient:
             )
         if not token:
             raise ConfigError("GITHUB_TOKEN is not set: export a token that may write releases")
-        register_secret(token)
-        _install_log_filter()
         self.api_url = api_url.rstrip("/")
         self.repository = repository
         self._gh = Github(
@@ -140,9 +107,7 @@ class GitHubClient:
             raise self._translate(exc, doing) from None
         except requests.RequestException as exc:
             raise ReleaseError(
-                redact(
-                    f"could not reach GitHub at {self.api_url} while {doing}: {type(exc).__name__}"
-                )
+                f"could not reach GitHub at {self.api_url} while {doing}: {type(exc).__name__}"
             ) from None
 
     def _translate(self, exc: GithubException, doing: str) -> ReleaseError:
@@ -150,30 +115,24 @@ class GitHubClient:
         said = f"{exc.status} {data.get('message') or exc.message or ''}".strip()
         repo = self.repository
         if exc.status == 401:
-            return ConfigError(redact(f"GitHub answered {said} for {repo}: check GITHUB_TOKEN"))
+            return ConfigError(f"GitHub answered {said} for {repo}: check GITHUB_TOKEN")
         if exc.status == 403:
             return ConfigError(
-                redact(
-                    f"GitHub answered {said} for {repo} while {doing}: check that GITHUB_TOKEN "
-                    "may write to this repository (or wait for the rate limit to reset)"
-                )
+                f"GitHub answered {said} for {repo} while {doing}: check that GITHUB_TOKEN "
+                "may write to this repository (or wait for the rate limit to reset)"
             )
         if exc.status == 404:
             return ConfigError(
-                redact(
-                    f"GitHub answered 404 Not Found for {repo} while {doing}: check "
-                    "github_repository and that GITHUB_TOKEN can see the repository"
-                )
+                f"GitHub answered 404 Not Found for {repo} while {doing}: check "
+                "github_repository and that GITHUB_TOKEN can see the repository"
             )
         codes = {e.get("code") for e in data.get("errors", []) if isinstance(e, dict)}
         if exc.status == 422 and "already_exists" in codes:
             return ConflictError(
-                redact(
-                    f"GitHub answered 422 already_exists while {doing} in {repo}: "
-                    "another release holds this tag"
-                )
+                f"GitHub answered 422 already_exists while {doing} in {repo}: "
+                "another release holds this tag"
             )
-        return ReleaseError(redact(f"GitHub answered {said} for {repo} while {doing}"))
+        return ReleaseError(f"GitHub answered {said} for {repo} while {doing}")
 
     def _missing(self, exc: GithubException, doing: str) -> None:
         """A 404 on a release lookup means "none" only if the repository itself is visible."""

@@ -44,8 +44,13 @@ def project_version(repo: Path) -> str:
 
 
 def build_wheel(repo: Path, outdir: Path) -> Path:
-    subprocess.run([sys.executable, "-m", "build", "--wheel", "--outdir", str(outdir), str(repo)],
-                   check=True, capture_output=True, text=True, timeout=600)
+    subprocess.run(
+        [sys.executable, "-m", "build", "--wheel", "--outdir", str(outdir), str(repo)],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     (wheel,) = outdir.glob("market_data_ingestion-*.whl")
     return wheel
 
@@ -67,8 +72,9 @@ def build_image(engine: ContainerEngine, repo: Path, tmp: Path, ref: str) -> Bui
     wheel = build_wheel(repo, tmp / "dist")
     context = prepare_context(wheel, repo / "Dockerfile", tmp / "context")
     revision = git(repo, "rev-parse", "HEAD") if (repo / ".git").exists() else "unknown"
-    args, labels = build_metadata(version, revision, created=CREATED, source=SOURCE,
-                                  base_image=BASE_IMAGE)
+    args, labels = build_metadata(
+        version, revision, created=CREATED, source=SOURCE, base_image=BASE_IMAGE
+    )
     image_id = engine.build(context, tags=[ref], build_args=args, labels=labels)
     return Built(ref, image_id, version, revision, engine.last_output)
 
@@ -92,11 +98,16 @@ def image_name() -> str:
 
 
 @pytest.fixture(scope="session")
-def image(engine: ContainerEngine, source_repo: Path, image_name: str,
-          tmp_path_factory: pytest.TempPathFactory) -> Iterator[Built]:
+def image(
+    engine: ContainerEngine,
+    source_repo: Path,
+    image_name: str,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Built]:
     """This repository's wheel built into an image, tagged ``vVERSION``."""
     version = project_version(source_repo)
-    built = build_image(engine, source_repo, tmp_path_factory.mktemp("image"),
-                        f"{image_name}:v{version}")
+    built = build_image(
+        engine, source_repo, tmp_path_factory.mktemp("image"), f"{image_name}:v{version}"
+    )
     yield built
     engine.remove(built.ref)

@@ -100,31 +100,44 @@ def next_patch(version: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def rebuilt(engine: ContainerEngine, image: Built, image_name: str, source_repo: Path,
-            tmp_path_factory: pytest.TempPathFactory) -> Iterator[Built]:
+def rebuilt(
+    engine: ContainerEngine,
+    image: Built,
+    image_name: str,
+    source_repo: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Built]:
     """A copy of the repository moved to the next patch version, rebuilt on the same cache."""
     repo = make_repo(tmp_path_factory.mktemp("bumped") / "repo", source_repo)
     new = next_patch(image.version)
     bump = shutil.which("bump-my-version")
     argv = [bump] if bump else [sys.executable, "-m", "bumpversion"]
-    subprocess.run([*argv, "bump", "--new-version", new], cwd=repo, check=True,
-                   capture_output=True, text=True, timeout=120)
+    subprocess.run(
+        [*argv, "bump", "--new-version", new],
+        cwd=repo,
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert f"ARG VERSION={new}\n" in (repo / "Dockerfile").read_text()
     built = build_image(engine, repo, tmp_path_factory.mktemp("rebuilt"), f"{image_name}:v{new}")
     yield built
     engine.remove(built.ref)
 
 
-def test_version_only_rebuild_has_the_new_label(engine: ContainerEngine, image: Built,
-                                                rebuilt: Built) -> None:
+def test_version_only_rebuild_has_the_new_label(
+    engine: ContainerEngine, image: Built, rebuilt: Built
+) -> None:
     assert rebuilt.version == next_patch(image.version)
     assert engine.label(rebuilt.ref, VERSION_LABEL) == rebuilt.version
     assert engine.label(image.ref, VERSION_LABEL) == image.version
     assert engine.run(rebuilt.ref, ["--version"]) == f"market-data-ingestion {rebuilt.version}\n"
 
 
-def test_version_only_rebuild_reuses_the_dependency_layer(engine: ContainerEngine,
-                                                          image: Built, rebuilt: Built) -> None:
+def test_version_only_rebuild_reuses_the_dependency_layer(
+    engine: ContainerEngine, image: Built, rebuilt: Built
+) -> None:
     def layers(ref: str) -> list[str]:
         record = engine.inspect(ref) or {}
         rootfs = record.get("RootFS") or record.get("OCIv1", {}).get("rootfs", {})
@@ -136,18 +149,21 @@ def test_version_only_rebuild_reuses_the_dependency_layer(engine: ContainerEngin
     assert old[:shared] == new[:shared], "the dependency layers were rebuilt"
     assert old[shared:] != new[shared:], "the wheel layer should differ"
     if engine.name != "docker":  # buildah's own words; BuildKit says CACHED
-        step = re.search(r"STEP \d+/\d+: RUN python -m pip install --no-cache-dir -r .*\n(.*)",
-                         rebuilt.output)
+        step = re.search(
+            r"STEP \d+/\d+: RUN python -m pip install --no-cache-dir -r .*\n(.*)", rebuilt.output
+        )
         assert step and "Using cache" in step.group(1), rebuilt.output
 
 
 def test_prepare_context_lays_out_wheel_and_requirements(tmp_path: Path) -> None:
     wheel = tmp_path / "demo_pkg-1.2.3-py3-none-any.whl"
-    metadata = ("Metadata-Version: 2.3\nName: demo-pkg\nVersion: 1.2.3\n"
-                "Requires-Dist: fastapi>=0.110\n"
-                "Requires-Dist: tomli>=2; python_version < \"3.11\"\n"
-                "Requires-Dist: psycopg2-binary>=2.9; extra == 'postgresql'\n"
-                "Requires-Dist: rich; python_version >= \"3.8\" and extra == \"cli\"\n")
+    metadata = (
+        "Metadata-Version: 2.3\nName: demo-pkg\nVersion: 1.2.3\n"
+        "Requires-Dist: fastapi>=0.110\n"
+        'Requires-Dist: tomli>=2; python_version < "3.11"\n'
+        "Requires-Dist: psycopg2-binary>=2.9; extra == 'postgresql'\n"
+        'Requires-Dist: rich; python_version >= "3.8" and extra == "cli"\n'
+    )
     with zipfile.ZipFile(wheel, "w") as archive:
         archive.writestr("demo_pkg-1.2.3.dist-info/METADATA", metadata)
     dockerfile = tmp_path / "Dockerfile"
@@ -158,8 +174,43 @@ def test_prepare_context_lays_out_wheel_and_requirements(tmp_path: Path) -> None
     assert prepare_context(wheel, dockerfile, dest) == dest
     assert sorted(p.name for p in (dest / "dist").iterdir()) == [wheel.name, "requirements.txt"]
     assert (dest / "dist" / "requirements.txt").read_text() == (
-        'fastapi>=0.110\ntomli>=2; python_version < "3.11"\n')
+        'fastapi>=0.110\ntomli>=2; python_version < "3.11"\n'
+    )
     assert (dest / "Dockerfile").read_text() == "FROM scratch\n"
+
+
+def test_build_command_is_data(tmp_path: Path) -> None:
+    """The argv a dry run prints is the argv build() runs, for each engine."""
+    iid = tmp_path / "image.iid"
+    common = (
+        "--file",
+        str(tmp_path / "Dockerfile"),
+        "--iidfile",
+        str(iid),
+        "--tag",
+        "r/x:v1",
+        "--tag",
+        "r/x:latest",
+        "--build-arg",
+        "VERSION=1",
+        "--label",
+        f"{VERSION_LABEL}=1",
+        str(tmp_path),
+    )
+    expected = {
+        "podman": ("podman", "build", "--isolation=chroot", "--layers", *common),
+        "buildah": ("buildah", "bud", "--isolation=chroot", "--layers", *common),
+        "docker": ("docker", "build", *common),
+    }
+    for name, argv in expected.items():
+        command = ContainerEngine(name).build_command(
+            tmp_path,
+            tags=["r/x:v1", "r/x:latest"],
+            build_args={"VERSION": "1"},
+            labels={VERSION_LABEL: "1"},
+            iidfile=iid,
+        )
+        assert command.argv == argv and command.long
 
 
 def test_bad_inputs_are_refused(tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from release_engine.tools.registry import Registry
 
 from release_engine.context import Options
 from release_engine.engine import Report, release
@@ -19,6 +20,7 @@ from release_engine.rehearsal import StandIns, clone_for_rehearsal, rehearsal_co
 from release_engine.standins.github_api import GitHubStandIn
 from release_engine.tools import index
 from release_engine.tools.changelog import extract_section
+from release_engine.version import parse_version
 from tests.conftest import git, in_ci
 
 VERSION = "0.2.0"
@@ -32,7 +34,7 @@ class Rehearsal:
     s: StandIns
 
     def run(self, version: str = VERSION, **kwargs: object) -> Report:
-        ctx = rehearsal_context(self.work, version, self.s, options=Options())
+        ctx = rehearsal_context(self.work, parse_version(version), self.s, options=Options())
         return release(ctx, ConsoleReporter(), **kwargs)  # type: ignore[arg-type]
 
 
@@ -131,17 +133,26 @@ def published_state(r: Rehearsal, version: str = VERSION) -> dict[str, object]:
     state["notifications"] = len(r.s.sink.received)
     state["packages_on_disk"] = sorted(p.name for p in r.s.index.packages.iterdir())
     if r.s.registry is not None:
-        from release_engine.tools.container import RegistryClient
-
-        client = RegistryClient(
-            f"http://{r.s.registry.url}", r.s.registry.username, r.s.registry.password
-        )
-        repository = f"{r.s.image_namespace}market-data-ingestion"
-        state["image_tags"] = sorted(client.tags(repository))
-        digests = {t: client.manifest_digest(repository, t) for t in (tag, "latest")}
-        state["one_digest"] = digests[tag] is not None and digests[tag] == digests["latest"]
-        state["image_label"] = client.config_labels(repository, tag)[VERSION_LABEL]
+        with registry_of(r) as registry:
+            state["image_tags"] = sorted(registry.tags())
+            digests = {t: registry.digest(t) for t in (tag, "latest")}
+            state["one_digest"] = digests[tag] is not None and digests[tag] == digests["latest"]
+            state["image_label"] = registry.labels(tag)[VERSION_LABEL]
     return state
+
+
+def registry_of(r: Rehearsal) -> Registry:
+    """The rehearsal's image repository in its registry, read from outside the engine."""
+    registry = r.s.registry
+    if registry is None:
+        raise LookupError("this rehearsal has no registry")
+    return Registry(
+        f"{registry.url}/{r.s.image_namespace}market-data-ingestion",
+        tls_verify=False,
+        username=registry.username,
+        password=registry.password,
+        authfile=r.work.parent / "outside-auth.json",
+    )
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from release_engine.errors import UsageError
+from release_engine.proc import run
 from release_engine.tools import changelog
 from tests.conftest import git, make_repo
 
@@ -85,7 +86,7 @@ def test_build_writes_keep_a_changelog_section_and_removes_fragments(repo: Path)
     changelog.add_fragment(repo, "added", "Added rate limiting.")
     git(repo, "add", "--all")
     git(repo, "commit", "-q", "-m", "fragments")
-    changelog.build(repo, "1.2.3", "2024-01-15")
+    run(changelog.build_command(repo, "1.2.3", "2024-01-15"))
     text = (repo / "CHANGELOG.md").read_text()
     section = changelog.extract_section(text, "1.2.3")
     assert "## [1.2.3] - 2024-01-15" in text

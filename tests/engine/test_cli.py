@@ -134,3 +134,28 @@ def test_changelog_check_tells_a_contributor_their_fragment_is_missing(
     assert proc.returncode == 0, proc.stderr
     preview = inv(work, "changelog.preview", "--version", "0.2.0")
     assert "## [0.2.0]" in preview.stdout and "- Added extra." in preview.stdout
+
+
+def test_status_with_an_unreachable_remote_marks_the_step_unknown_and_says_why(
+    source_repo: Path, tmp_path: Path, clean_env: None
+) -> None:
+    work = clone_for_rehearsal(source_repo, tmp_path)
+    closed = "http://127.0.0.1:9/simple/"  # the discard port: nothing listens there
+    proc = inv(
+        work,
+        "release.status",
+        "--version",
+        "0.2.0",
+        "--set",
+        f"index_simple_url={closed}",
+        "--set",
+        "image=",
+        "--set",
+        "github_repository=",
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stdout + proc.stderr
+    row = next(line for line in proc.stdout.splitlines() if "Publish to the package index" in line)
+    assert "unknown" in row
+    assert "could not reach the package index" in proc.stdout
+    assert "Create release branch" in proc.stdout  # the other steps are still shown

@@ -9,10 +9,10 @@ import pytest
 
 from release_engine.cli import hotfix_command, rollback_command
 from release_engine.errors import PreflightError, UsageError
+from release_engine.redact import Secrets
 from release_engine.steps.hotfix import plan_hotfix
-from release_engine.tools.container import RegistryClient
 from tests.conftest import git
-from tests.engine.conftest import Rehearsal, github_get
+from tests.engine.conftest import Rehearsal, github_get, registry_of
 
 pytestmark = pytest.mark.e2e
 
@@ -55,21 +55,16 @@ def test_hotfix_of_an_old_line_then_rollback(rehearsal: Rehearsal) -> None:
     with urllib.request.urlopen(request, timeout=10) as response:
         assert json.loads(response.read())["tag_name"] == "v0.3.0"
     if r.s.registry is not None:
-        client = RegistryClient(
-            f"http://{r.s.registry.url}", r.s.registry.username, r.s.registry.password
-        )
-        repository = f"{r.s.image_namespace}market-data-ingestion"
-        assert client.manifest_digest(repository, "latest") == client.manifest_digest(
-            repository, "v0.3.0"
-        )
-        assert client.manifest_digest(repository, "v0.2.1") is not None
+        with registry_of(r) as registry:
+            assert registry.digest("latest") == registry.digest("v0.3.0")
+            assert registry.digest("v0.2.1") is not None
 
     # --- rollback of 0.3.0: revert its merge on main, tag the commit before, redeploy 0.2.0 ---
     git(r.work, "checkout", "-q", "main")
     git(r.work, "pull", "-q", "--ff-only", "origin", "main")
-    rollback_command(r.work, "0.3.0", dry_run=True)
+    rollback_command(r.work, "0.3.0", secrets=Secrets(), dry_run=True)
     assert "rollback-v0.3.0" not in git(remote, "tag", "--list")
-    rollback_command(r.work, "0.3.0")
+    rollback_command(r.work, "0.3.0", secrets=Secrets())
     assert '__version__ = "0.2.0"' in git(
         remote, "show", "main:src/market_data_ingestion/__init__.py"
     )
@@ -89,5 +84,5 @@ def test_hotfix_of_an_old_line_then_rollback(rehearsal: Rehearsal) -> None:
     assert git(remote, "cat-file", "-t", "v0.3.0") == "tag"  # the release stays on record
     # Running it again finds everything done and changes nothing.
     head = git(remote, "rev-parse", "main")
-    rollback_command(r.work, "0.3.0")
+    rollback_command(r.work, "0.3.0", secrets=Secrets())
     assert git(remote, "rev-parse", "main") == head

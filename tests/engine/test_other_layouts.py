@@ -12,6 +12,7 @@ from release_engine.engine import release
 from release_engine.output import ConsoleReporter
 from release_engine.rehearsal import clone_for_rehearsal, rehearsal_context, stand_ins
 from release_engine.tools import index
+from release_engine.version import parse_version
 from tests.conftest import git
 
 pytestmark = pytest.mark.e2e
@@ -83,7 +84,7 @@ def test_a_setup_py_project_with_another_name_and_tag_prefix(
 
     with stand_ins(tmp_path / "standins", with_registry=False) as s:
         work = clone_for_rehearsal(source, tmp_path)
-        ctx = rehearsal_context(work, "2.5.0", s, options=Options())
+        ctx = rehearsal_context(work, parse_version("2.5.0"), s, options=Options())
         report = release(ctx, ConsoleReporter())
         served = index.served_files(s.index.simple_url, "legacy-quotes")
 
@@ -96,7 +97,8 @@ def test_a_setup_py_project_with_another_name_and_tag_prefix(
     assert 'VERSION = "2.5.0"' in git(remote, "show", "main:legacy_quotes/__init__.py")
     assert "## [2.5.0]" in git(remote, "show", "main:HISTORY.md")
     assert sorted(served) == ["legacy_quotes-2.5.0-py3-none-any.whl", "legacy_quotes-2.5.0.tar.gz"]
-    assert {a["filename"]: a["sha256"] for a in report.artifacts} == served
+    assert {a.filename: a.sha256 for a in report.artifacts} == served
     statuses = {o.name: o.status for o in report.steps}
     assert statuses["image"] == statuses["image-push"] == "skipped"
-    assert report.release["body"].strip() == "### Fixed\n\n- Fixed rounding of quotes."
+    assert report.release is not None
+    assert report.release.body.strip() == "### Fixed\n\n- Fixed rounding of quotes."

@@ -15,7 +15,9 @@ from release_engine.engine import open_release, release
 from release_engine.errors import PreflightError, ReleaseError, UsageError
 from release_engine.output import ConsoleReporter
 from release_engine.preflight import preflight
+from release_engine.redact import Secrets
 from release_engine.rehearsal import clone_for_rehearsal
+from release_engine.version import parse_version
 from tests.conftest import git
 
 LOCAL_ONLY = {"github_repository": "", "index_url": "", "index_simple_url": "", "image": ""}
@@ -33,7 +35,7 @@ def open_local(
 ) -> ReleaseContext:
     return open_release(
         work,
-        version,
+        parse_version(version),
         overrides={**LOCAL_ONLY, **overrides},
         options=options,
         credentials=Credentials(),
@@ -193,7 +195,7 @@ def test_rollback_refuses_to_start_off_main_or_on_a_dirty_tree(work: Path) -> No
     (work / "stray.txt").write_text("x\n")
     before = snapshot(work)
     with pytest.raises(PreflightError) as exc:
-        rollback_command(work, "0.1.0")
+        rollback_command(work, "0.1.0", secrets=Secrets())
     assert any("not on main" in p for p in exc.value.problems)
     assert any("not clean" in p for p in exc.value.problems)
     assert snapshot(work) == before

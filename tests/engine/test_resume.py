@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from release_engine.engine import STEPS
 from release_engine.rehearsal import clone_for_rehearsal, stand_ins
+from release_engine.steps import RELEASE_STEPS as STEPS
 from tests.engine.conftest import Rehearsal, published_state
 
 pytestmark = pytest.mark.e2e

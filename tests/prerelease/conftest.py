@@ -7,9 +7,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from nox_copies import Copy
 
 from tests.conftest import make_repo
+from tests.prerelease.nox_copies import Copy
 
 
 @pytest.fixture(scope="session")

@@ -1,7 +1,7 @@
 """Throwaway copies of this repository on which the meta-tests run the real noxfile.
 
 Every copy shares one nox envdir and the uv cache, so a session's venv is rebuilt in seconds.
-Named uniquely (not ``conftest``) so the test modules can import it by name.
+Helpers, not fixtures (those are in conftest.py): tests import ``tests.prerelease.nox_copies``.
 """
 
 from __future__ import annotations

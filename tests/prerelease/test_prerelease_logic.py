@@ -139,6 +139,18 @@ def test_run_session_reads_each_result(tmp_path: Path) -> None:
     assert missing.result == "failed" and not missing.passed
 
 
+def test_run_session_adds_env_to_the_nested_run(tmp_path: Path) -> None:
+    (tmp_path / "noxfile.py").write_text(
+        "import os, nox\n"
+        "@nox.session(python=False)\n"
+        "def probe(session):\n"
+        "    if os.environ.get('PRERELEASE_PROBE') != 'yes': session.error('no PRERELEASE_PROBE')\n"
+    )
+    nox = [sys.executable, "-m", "nox", "--noxfile", str(tmp_path / "noxfile.py")]
+    assert prerelease.run_session(nox, "probe", env={"PRERELEASE_PROBE": "yes"}).passed
+    assert prerelease.run_session(nox, "probe").reason == "no PRERELEASE_PROBE"
+
+
 def test_checklist_order_builds_before_the_wheel_is_used() -> None:
     nox = [sys.executable, "-m", "nox", "--noxfile", str(REPO / "noxfile.py")]
     names = prerelease.list_sessions(nox, "checklist")
