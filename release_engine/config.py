@@ -19,11 +19,16 @@ else:  # pragma: no cover - exercised on 3.10 only
 __all__ = [
     "Credentials",
     "ReleaseConfig",
+    "Setting",
     "load_config",
     "parse_overrides",
     "read_pyproject",
     "tomllib",
 ]
+
+
+#: A value of ``[tool.release]``, from pyproject.toml or ``--set KEY=VALUE``.
+Setting = str | bool | tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -51,13 +56,14 @@ class ReleaseConfig:
     changelog_file: str = "CHANGELOG.md"
     fragments_dir: str = "changelog.d"
 
-    def with_overrides(self, **overrides: Any) -> ReleaseConfig:
+    def with_overrides(self, **overrides: Setting | None) -> ReleaseConfig:
         """A copy with every override that is not ``None`` applied (a flag beats config)."""
         known = {f.name for f in fields(self)}
         unknown = set(overrides) - known
         if unknown:
             raise ConfigError(f"unknown release setting(s): {', '.join(sorted(unknown))}")
-        return replace(self, **{k: v for k, v in overrides.items() if v is not None})
+        changes: dict[str, Any] = {k: v for k, v in overrides.items() if v is not None}
+        return replace(self, **changes)  # each value was typed by load_config or parse_overrides
 
 
 @dataclass(frozen=True)
@@ -156,11 +162,11 @@ def load_config(repo: Path) -> ReleaseConfig:
     )
 
 
-def parse_overrides(pairs: list[str] | None) -> dict[str, Any]:
+def parse_overrides(pairs: list[str] | None) -> dict[str, Setting]:
     """``KEY=VALUE`` flags as typed settings; an unknown key or a bad value is one line."""
     known = {f.name: f for f in fields(ReleaseConfig)}
     settable = sorted(k for k in known if k not in ("package", "current_version", "version_files"))
-    result: dict[str, Any] = {}
+    result: dict[str, Setting] = {}
     for pair in pairs or []:
         key, sep, value = pair.partition("=")
         key = key.strip().replace("-", "_")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from .config import Credentials, load_config
+from .config import Credentials, Setting, load_config
 from .context import Options, ReleaseContext, closing, release_lock
 from .errors import ReleaseError
 from .plan import Outcome, Reporter, Status, execute, observe_all
@@ -23,7 +23,7 @@ def open_release(
     repo: Path,
     version: Version,
     *,
-    overrides: Mapping[str, object] | None = None,
+    overrides: Mapping[str, Setting] | None = None,
     options: Options | None = None,
     credentials: Credentials | None = None,
     secrets: Secrets | None = None,

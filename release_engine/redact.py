@@ -22,6 +22,7 @@ MASK = "***"
 #: The loggers whose records may carry a secret: ours, and the HTTP stacks under our clients.
 LOGGERS = (
     "release_engine",
+    "release_engine.proc",
     "github",
     "github.Requester",
     "github.GithubRetry",

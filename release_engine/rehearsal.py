@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .config import Credentials, load_config
+from .config import Credentials, Setting, load_config
 from .context import Options, ReleaseContext
 from .engine import open_release
 from .proc import run
@@ -111,7 +111,7 @@ def rehearsal_context(
         approved_by=["rehearsal-reviewer"],
     )
     name = config.image.rsplit("/", 1)[-1] if config.image else config.package
-    overrides: dict[str, object] = {
+    overrides: dict[str, Setting] = {
         "remote": "origin",
         "github_repository": s.github.repository,
         "github_api_url": s.github.url,

@@ -20,6 +20,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Protocol
 
+from packaging.utils import canonicalize_name, parse_wheel_filename
+from packaging.version import Version
+
 from ..config import ReleaseConfig
 from ..errors import ReleaseError, UsageError
 from ..proc import read
@@ -61,8 +64,12 @@ class Runner(Protocol):
 # --- the built wheel ------------------------------------------------------------------------
 def find_wheel(repo: Path, package: str, version: str) -> Path:
     """The wheel of *package* *version* that ``nox -s build`` left in :data:`DIST_DIR`."""
-    name = re.sub(r"[-_.]+", "_", package).lower()
-    found = sorted((repo / DIST_DIR).glob(f"{name}-{version}-*.whl"))
+    wanted = (canonicalize_name(package), Version(version))
+    found = sorted(
+        path
+        for path in (repo / DIST_DIR).glob("*.whl")
+        if parse_wheel_filename(path.name)[:2] == wanted
+    )
     if not found:
         raise PrereleaseError(
             f"no wheel of {package} {version} in {DIST_DIR}/: run `nox -s build` first"

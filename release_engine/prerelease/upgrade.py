@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import sys
-import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,7 @@ from ..config import ReleaseConfig
 from ..errors import UsageError
 from ..redact import redact_urls
 from ..tools import index
-from ..tools.git import Git
+from ..tools.git import Git, extract_archive
 from ..version import Version, parse_version, versions_from_tags
 from .matrix import PrereleaseError, Runner
 
@@ -116,11 +115,9 @@ def fetch_previous(
         return dest / previous.filename
     tag = previous.version.tag(config.tag_prefix)
     source = dest / "source"
-    source.mkdir(parents=True)
     archive = dest / "source.tar"
     run("git", "-C", str(repo), "archive", "--format=tar", "-o", str(archive), tag)
-    with tarfile.open(archive) as tar:
-        tar.extractall(source)
+    extract_archive(archive, source)
     run("python", "-m", "build", "--wheel", "--installer", "uv", "--outdir", str(dest), str(source))
     wheels = sorted(dest.glob("*.whl"))
     if not wheels:

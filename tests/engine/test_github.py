@@ -7,6 +7,7 @@ import logging
 import pytest
 
 from release_engine.errors import ConfigError, ConflictError, ReleaseError
+from release_engine.redact import Secrets
 from release_engine.standins.github_api import GitHubStandIn
 from release_engine.tools.github import CIState, GitHubClient, ReleaseInfo
 
@@ -222,18 +223,20 @@ def test_debug_logging_never_shows_the_token(
     before = github_logger.level
     github_logger.setLevel(logging.DEBUG)  # PyGithub logs requests, headers and bodies
     caplog.set_level(logging.DEBUG)
+    secrets = Secrets([gh.token, gh.token + "x"])  # what a run holds, and masks its logs with
     try:
-        client = GitHubClient(gh.url, REPO, gh.token)
-        made = release(client, "v1.0.0")
-        client.update_release(made.id, body="again", make_latest=True)
-        client.ci_state(SHA)
-        client.approved_pull_for(SHA)
-        client.latest_release_tag()
-        with pytest.raises(ConfigError):
-            GitHubClient(gh.url, REPO, gh.token + "x").latest_release_tag()
-        # Whatever a library may log one day: the filter redacts it where it is made.
-        logging.getLogger("github.Requester").debug("Authorization: token %s", gh.token)
-        logging.getLogger("urllib3.connectionpool").debug("header %s", gh.token)
+        with secrets.masking_logs():
+            client = GitHubClient(gh.url, REPO, gh.token)
+            made = release(client, "v1.0.0")
+            client.update_release(made.id, body="again", make_latest=True)
+            client.ci_state(SHA)
+            client.approved_pull_for(SHA)
+            client.latest_release_tag()
+            with pytest.raises(ConfigError):
+                GitHubClient(gh.url, REPO, gh.token + "x").latest_release_tag()
+            # Whatever a library may log one day: the filter redacts it where it is made.
+            logging.getLogger("github.Requester").debug("Authorization: token %s", gh.token)
+            logging.getLogger("urllib3.connectionpool").debug("header %s", gh.token)
     finally:
         github_logger.setLevel(before)
     out, err = capfd.readouterr()
