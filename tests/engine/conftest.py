@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from release_engine.tools.registry import Registry
 
 from release_engine.context import Options
 from release_engine.engine import Report, release
@@ -20,6 +19,7 @@ from release_engine.rehearsal import StandIns, clone_for_rehearsal, rehearsal_co
 from release_engine.standins.github_api import GitHubStandIn
 from release_engine.tools import index
 from release_engine.tools.changelog import extract_section
+from release_engine.tools.registry import Registry
 from release_engine.version import parse_version
 from tests.conftest import git, in_ci
 
