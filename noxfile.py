@@ -144,9 +144,10 @@ def _installed_checks(session: nox.Session, name: str, *extras: str) -> None:
 @nox.session(python=PYTHON, tags=[CHECKLIST])
 @_session
 def lint(session: nox.Session) -> None:
-    """All CI checks pass: ruff check."""
-    session.install(*_groups(session, "lint"))
-    session.run("ruff", "check", ".", *session.posargs)
+    """All CI checks pass: the hooks of .pre-commit-config.yaml (ruff, mypy, shellcheck…)."""
+    # mypy and the fragment check are `system` hooks: they run in this session's environment.
+    session.install(".", *_groups(session, "lint", "typecheck"), "tomli")  # mypy as 3.10: tomli
+    session.run("pre-commit", "run", "--all-files", "--show-diff-on-failure", *session.posargs)
 
 
 @nox.session(python=PYTHON, tags=[CHECKLIST])
@@ -320,7 +321,7 @@ def upgrade(session: nox.Session) -> None:
 def fragments(session: nox.Session) -> None:
     """CHANGELOG is updated: fragments of known types; towncrier check against main."""
     from release_engine.prerelease.matrix import towncrier_base
-    from release_engine.tools.changelog import fragment_problems
+    from release_engine.tools.changelog import fragment_problems, skip_trailers
     from release_engine.tools.git import Git
 
     config = _config()
@@ -334,6 +335,10 @@ def fragments(session: nox.Session) -> None:
             f"neither {config.remote}/{config.main_branch} nor {config.main_branch} "
             "has a commit yet: towncrier check has nothing to compare with"
         )
+        return
+    skipped = skip_trailers(ROOT, base)
+    if skipped:
+        session.log(f"no fragment needed: {skipped[0][:12]} says 'Changelog: skip'")
         return
     try:
         session.run("towncrier", "check", "--compare-with", base)

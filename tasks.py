@@ -1,59 +1,111 @@
 """Release tasks for the Market Data Ingestion System: RELEASE_PROCESS.md, one command a step.
 
     inv release --version 1.2.3 [--dry-run] [--rehearse] [--json] [--allow-empty]
-    inv release.status [--version 1.2.3]
+    inv release.status [--version 1.2.3] [--json]
     inv hotfix --from v1.2.3
     inv rollback --version 1.2.3
     inv changelog.add --type fixed --message "..." [--issue 123]
     inv changelog.preview
+    inv changelog.check
 
-Each task parses its flags and makes one call into ``release_engine``.
+Each task parses its flags and makes one call into ``release_engine``. Short flags are chosen
+here, once, and mean the same in every task (``-v`` version, ``-n`` dry run, ``-j`` JSON,
+``-s`` set); a flag that waives a check has none, so it is always typed out in full.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, redirect_stdout
 from pathlib import Path
+from typing import Any
 
 from invoke.collection import Collection
 from invoke.context import Context
 from invoke.exceptions import Exit
-from invoke.tasks import task
+from invoke.parser.argument import Argument
+from invoke.program import Program
+from invoke.tasks import Task, task
 
 from release_engine import cli
 from release_engine.context import Options
-from release_engine.errors import ReleaseError
+from release_engine.errors import MissingFlagError, ReleaseError
 from release_engine.redact import Secrets
+
+__all__ = ["ns"]
 
 ROOT = Path(__file__).resolve().parent
 SET_HELP = (
     "override a [tool.release] setting, KEY=VALUE, repeatable "
     "(e.g. --set index_url=https://test.pypi.org/legacy/)"
 )
+# Long flag -> its short flag, in every task that has the long one. None of invoke's own.
+SHORT_FLAGS = {
+    "version": "v",
+    "dry-run": "n",
+    "json": "j",
+    "set": "s",
+    "keep": "k",
+    "type": "t",
+    "message": "m",
+    "issue": "i",
+}
+
+
+class ProcessTask(Task[Any]):
+    """A task whose short flags come from :data:`SHORT_FLAGS`, and whose help reads twice."""
+
+    def get_arguments(self, ignore_unknown_help: bool | None = None) -> list[Argument]:
+        kept = dict(self.help)  # invoke consumes it; the usage of a missing flag reads it again
+        try:
+            arguments = super().get_arguments(ignore_unknown_help)
+        finally:
+            self.help = kept
+        for argument in arguments:
+            short = SHORT_FLAGS.get(argument.names[0])
+            if short is not None:
+                argument.names = (*argument.names, short)
+        return arguments
+
+
+def process_task(**options: Any) -> Callable[[Callable[..., None]], ProcessTask]:
+    """invoke's ``@task``, making a :class:`ProcessTask`: no short flag but those chosen."""
+    decorate: Callable[[Callable[..., None]], ProcessTask]
+    decorate = task(klass=ProcessTask, auto_shortflags=False, **options)
+    return decorate
+
+
+def _usage(name: str) -> None:
+    """``inv --help NAME``, on stderr: shown with the error when a required flag is missing."""
+    with redirect_stdout(sys.stderr):
+        Program(namespace=ns, binary="inv[oke]").run(["inv", "--help", name], exit=False)
 
 
 @contextmanager
-def _errors() -> Iterator[Secrets]:
+def _errors(name: str) -> Iterator[Secrets]:
     """The run's secrets; the engine's errors become one redacted line and an exit, here."""
     secrets = Secrets()
     try:
         yield secrets
+    except MissingFlagError as exc:
+        _usage(name)
+        raise Exit(secrets.redact(f"error: {exc}"), code=1) from None
     except ReleaseError as exc:
         raise Exit(secrets.redact(f"error: {exc}"), code=1) from None
     except KeyboardInterrupt:
         raise Exit("interrupted: run the same command again to resume", code=130) from None
 
 
-@task(
-    default=True,
+@process_task(
+    name="release",
     positional=[],
     iterable=["set_"],
     help={
         "version": "the version to release, MAJOR.MINOR.PATCH (1.2.3) or a pre-release (1.3.0rc1)",
         "dry_run": "run every check and read; print every write instead of doing it",
         "rehearse": "release a throwaway clone against local stand-ins (index, registry, GitHub)",
-        "json": "print one JSON report on stdout (progress goes to stderr)",
+        "json": "print one JSON report on stdout, on failure too (progress goes to stderr)",
         "allow_empty": "release even when changelog.d/ holds no fragment",
         "skip_ci": "do not require green CI on GitHub for the released commit (shown in report)",
         "skip_review": "do not require an approved pull request (shown in report)",
@@ -85,7 +137,7 @@ def release_(
         skip_prerelease=skip_prerelease,
         skip_image=skip_image,
     )
-    with _errors() as secrets:
+    with _errors("release") as secrets:
         cli.release_command(
             ROOT,
             version,
@@ -99,12 +151,12 @@ def release_(
         )
 
 
-@task(
+@process_task(
     positional=[],
     iterable=["set_"],
     help={
         "version": "the release to look at (default: the current version)",
-        "json": "print one JSON object",
+        "json": "print one JSON object, with the release engine's version",
         "set": SET_HELP,
     },
 )
@@ -112,11 +164,11 @@ def status(
     c: Context, version: str | None = None, json: bool = False, set_: list[str] | None = None
 ) -> None:
     """Show every release step and what the real world shows for it; changes nothing."""
-    with _errors() as secrets:
+    with _errors("release.status") as secrets:
         cli.status_command(ROOT, version, secrets=secrets, as_json=json, overrides=set_ or [])
 
 
-@task(
+@process_task(
     positional=[],
     help={
         "type": "added, changed, deprecated, removed, fixed or security",
@@ -128,32 +180,32 @@ def add(
     c: Context, type: str | None = None, message: str | None = None, issue: str | None = None
 ) -> None:
     """Add a changelog fragment to changelog.d/."""
-    with _errors():
+    with _errors("changelog.add"):
         cli.add_fragment(ROOT, type, message, issue)
 
 
-@task(help={"version": "the version to title the section with (default: Unreleased)"})
+@process_task(help={"version": "the version to title the section with (default: Unreleased)"})
 def preview(c: Context, version: str | None = None) -> None:
     """Print the next CHANGELOG section as towncrier would write it; changes nothing."""
-    with _errors():
+    with _errors("changelog.preview"):
         cli.preview_changelog(ROOT, version)
 
 
-@task(help={"compare_with": "the branch to compare with (default: origin/main, else main)"})
+@process_task(help={"compare_with": "the branch to compare with (default: origin/main, else main)"})
 def check(c: Context, compare_with: str | None = None) -> None:
-    """Fail when this branch adds no fragment, or a fragment has an unknown type."""
-    with _errors():
+    """Fail when this branch adds no fragment (unless a commit says `Changelog: skip`)."""
+    with _errors("changelog.check"):
         cli.check_fragments(ROOT, compare_with)
 
 
-@task(positional=[], help={"from_": "the release tag to fix, such as v1.2.3"})
+@process_task(positional=[], help={"from_": "the release tag to fix, such as v1.2.3"})
 def hotfix(c: Context, from_: str | None = None) -> None:
     """Start a hotfix: branch hotfix/vX.Y.Z+1 from the release tag."""
-    with _errors():
+    with _errors("hotfix"):
         cli.hotfix_command(ROOT, from_)
 
 
-@task(
+@process_task(
     positional=[],
     help={
         "version": "the release to roll back, such as 1.2.3",
@@ -162,14 +214,28 @@ def hotfix(c: Context, from_: str | None = None) -> None:
 )
 def rollback(c: Context, version: str | None = None, dry_run: bool = False) -> None:
     """Roll a release back: revert its merge on main, tag and redeploy the previous version."""
-    with _errors() as secrets:
+    with _errors("rollback") as secrets:
         cli.rollback_command(ROOT, version, secrets=secrets, dry_run=dry_run)
 
 
-release_ns = Collection("release")
-release_ns.add_task(release_, name="release", default=True)
-release_ns.add_task(status)
+class ReleaseCollection(Collection):
+    """``release.status``; plain ``release`` is a task of the root, listed under that name.
 
-changelog_ns = Collection("changelog", add, preview, check)
+    invoke would list a collection's default task as ``release.release (release)``. Looking
+    up ``release`` reaches this collection before the root's task of that name (invoke looks
+    for collections first), so this collection answers the empty name with that same task.
+    """
 
-ns = Collection(release_ns, changelog_ns, hotfix, rollback)
+    def __init__(self, name: str, main: Task[Any], *tasks: Task[Any]) -> None:
+        super().__init__(name, *tasks)
+        self.main = main
+
+    def task_with_config(self, name: str | None) -> tuple[str, dict[str, Any]]:
+        if not name:
+            return self.main, self.configuration()  # type: ignore[return-value]  # a Task
+        return super().task_with_config(name)
+
+
+ns = Collection(Collection("changelog", add, preview, check), hotfix, rollback)
+ns.add_collection(ReleaseCollection("release", release_, status))
+ns.tasks["release"] = release_  # add_task refuses a task named like a collection: on purpose

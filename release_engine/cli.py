@@ -8,17 +8,19 @@ is parsed here, once, and passed on as a :class:`~release_engine.version.Version
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+from . import __version__
 from .config import load_config, parse_overrides
-from .context import Options
+from .context import Options, ReleaseContext
 from .engine import open_release, release, rollback, status
-from .errors import ReleaseError, UsageError
+from .errors import MissingFlagError, ReleaseError
 from .output import ConsoleReporter, emit_json, print_report, print_steps
 from .proc import read
 from .redact import Secrets
-from .report import Report, outcome_dict
+from .report import Report, failure_dict, status_dict, waived_checks
 from .tools import changelog
 from .tools.git import Git
 from .version import parse_version
@@ -35,10 +37,25 @@ __all__ = [
 
 
 def require(value: str | None, flag: str, example: str) -> str:
-    """A missing required flag is bad input: one line, naming the flag."""
+    """A missing required flag is bad input: one line, naming the flag (the edge adds usage)."""
     if not value:
-        raise UsageError(f"{flag} is required, for example: {example}")
+        raise MissingFlagError(f"{flag} is required, for example: {example}")
     return value
+
+
+@contextmanager
+def _reported_failure(
+    as_json: bool, secrets: Secrets, draft: Report, reporter: ConsoleReporter
+) -> Iterator[None]:
+    """With ``--json``, a run that fails still prints its one object, then raises on."""
+    try:
+        yield
+    except (Exception, KeyboardInterrupt) as exc:
+        if as_json:
+            draft.steps = list(reporter.seen)
+            data = failure_dict(draft, exc, started=bool(reporter.seen))
+            emit_json(data, secrets=secrets)
+        raise
 
 
 def release_command(
@@ -55,22 +72,25 @@ def release_command(
     after_step: Callable[[str], None] | None = None,
 ) -> Report:
     """``inv release``: cut the release (or rehearse it against local stand-ins)."""
-    parsed = parse_version(require(version, "--version", "inv release --version 1.2.3"))
-    settings = parse_overrides(overrides)  # bad input: one line, before anything starts
     reporter = ConsoleReporter(sys.stderr if as_json else sys.stdout, secrets=secrets)
-    if rehearse:
-        from .rehearsal import clone_for_rehearsal, rehearsal_context, stand_ins, workspace
+    draft = Report(version="", tag="", dry_run=dry_run, rehearsal=rehearse)
+    with _reported_failure(as_json, secrets, draft, reporter):
+        parsed = parse_version(require(version, "--version", "inv release --version 1.2.3"))
+        draft.version = parsed.pep440
+        settings = parse_overrides(overrides)  # bad input: one line, before anything starts
+        if rehearse:
+            from .rehearsal import clone_for_rehearsal, rehearsal_context, stand_ins, workspace
 
-        with workspace(keep) as tmp, stand_ins(tmp) as s:
-            reporter.info(f"rehearsing in {tmp} against local stand-ins")
-            work = clone_for_rehearsal(repo, tmp)
-            ctx = rehearsal_context(work, parsed, s, options=options, secrets=secrets)
-            report = release(ctx, reporter, dry_run=dry_run, after_step=after_step)
-            report.rehearsal = True
-            report.notes.append(f"notifications received by the sink: {len(s.sink.received)}")
-    else:
-        ctx = open_release(repo, parsed, options=options, overrides=settings, secrets=secrets)
-        report = release(ctx, reporter, dry_run=dry_run, after_step=after_step)
+            with workspace(keep) as tmp, stand_ins(tmp) as s:
+                draft.rehearsal_dir = str(tmp) if keep else None
+                reporter.info(f"rehearsing in {tmp} against local stand-ins")
+                work = clone_for_rehearsal(repo, tmp)
+                ctx = rehearsal_context(work, parsed, s, options=options, secrets=secrets)
+                report = _run(ctx, draft, reporter, dry_run=dry_run, after_step=after_step)
+                report.notes.append(f"notifications received by the sink: {len(s.sink.received)}")
+        else:
+            ctx = open_release(repo, parsed, options=options, overrides=settings, secrets=secrets)
+            report = _run(ctx, draft, reporter, dry_run=dry_run, after_step=after_step)
     if as_json:
         emit_json(report.as_dict(), secrets=secrets)
     else:
@@ -79,6 +99,25 @@ def release_command(
         print_steps(report.steps, title, secrets=secrets)
         if not dry_run:
             print_report(report, secrets=secrets)
+    return report
+
+
+def _run(
+    ctx: ReleaseContext,
+    draft: Report,
+    reporter: ConsoleReporter,
+    *,
+    dry_run: bool,
+    after_step: Callable[[str], None] | None,
+) -> Report:
+    """Release *ctx*; *draft* holds what is known meanwhile, for the report of a failure."""
+    draft.tag, draft.resume = ctx.tag, ctx.resume_command
+    draft.waived = waived_checks(ctx.options)
+    report = release(ctx, reporter, dry_run=dry_run, after_step=after_step)
+    report.rehearsal, report.rehearsal_dir = draft.rehearsal, draft.rehearsal_dir
+    report.waived, report.resume = draft.waived, draft.resume
+    report.latest = ctx.is_newest
+    report.commit = None if dry_run else ctx.git.rev(ctx.tag)
     return report
 
 
@@ -91,15 +130,23 @@ def status_command(
     overrides: list[str] | None = None,
 ) -> None:
     """``inv release.status``: every step of a release and what the world shows for it."""
-    settings = parse_overrides(overrides)
-    parsed = parse_version(version if version is not None else load_config(repo).current_version)
-    ctx = open_release(repo, parsed, overrides=settings, secrets=secrets)
-    outcomes = status(ctx)
+    pep440, tag = None, None
+    try:
+        settings = parse_overrides(overrides)
+        text = version if version is not None else load_config(repo).current_version
+        parsed = parse_version(text)
+        pep440 = parsed.pep440
+        ctx = open_release(repo, parsed, overrides=settings, secrets=secrets)
+        tag = ctx.tag
+        outcomes = status(ctx)
+    except (Exception, KeyboardInterrupt) as exc:
+        if as_json:
+            emit_json(status_dict(pep440, tag, [], exc), secrets=secrets)
+        raise
     if as_json:
-        steps = [outcome_dict(o) for o in outcomes]
-        emit_json({"version": ctx.version.pep440, "tag": ctx.tag, "steps": steps}, secrets=secrets)
+        emit_json(status_dict(pep440, tag, outcomes), secrets=secrets)
     else:
-        print_steps(outcomes, f"release {ctx.tag}", secrets=secrets)
+        print_steps(outcomes, f"release {tag} (release engine {__version__})", secrets=secrets)
 
 
 def add_fragment(repo: Path, kind: str | None, message: str | None, issue: str | None) -> Path:
@@ -123,15 +170,26 @@ def preview_changelog(repo: Path, version: str | None) -> str:
 
 
 def check_fragments(repo: Path, compare_with: str | None) -> None:
-    """``inv changelog.check``: CI's word to a contributor whose branch lacks a fragment."""
+    """``inv changelog.check``: CI's word to a contributor whose branch lacks a fragment.
+
+    A commit of the branch with the trailer ``Changelog: skip`` says no fragment is needed.
+    """
     problems = changelog.fragment_problems(repo)
     if problems:
         raise ReleaseError("; ".join(problems))
     base = compare_with or ("origin/main" if Git(repo).rev("origin/main") else "main")
+    skipping = changelog.skip_trailers(repo, base)
+    if skipping:
+        print(
+            f"no changelog fragment needed: commit {skipping[0][:12]} since {base} has the "
+            "trailer 'Changelog: skip'"
+        )
+        return
     if read(changelog.check_command(repo, base), cwd=repo).returncode != 0:
         raise ReleaseError(
             f"this branch adds no changelog fragment since {base}: add one with "
-            "inv changelog.add --type fixed --message '...'"
+            "inv changelog.add --type fixed --message 'Fixed ...', or, for a change no user "
+            "can notice, add the trailer 'Changelog: skip' to a commit message"
         )
     print(f"changelog fragments OK against {base}")
 

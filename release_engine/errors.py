@@ -8,6 +8,7 @@ __all__ = [
     "CommandError",
     "ConfigError",
     "ConflictError",
+    "MissingFlagError",
     "PreflightError",
     "ReleaseError",
     "StandInError",
@@ -19,19 +20,29 @@ __all__ = [
 class ReleaseError(Exception):
     """Base class of every error the release engine raises on purpose.
 
-    :attr:`resume` is set by the executor when the error happened while a step acted: the
-    sentence that says how to finish the release is then part of the message.
+    :attr:`resume` and :attr:`step` are set by the executor when the error happened while a
+    step acted: the sentence that says how to finish the release is then part of the message,
+    and :attr:`step` names the step that failed (``inv release --json`` reports it).
     """
 
     resume: str = ""
+    step: str = ""
+
+    @property
+    def message(self) -> str:
+        """What went wrong, without the resume sentence."""
+        return super().__str__()
 
     def __str__(self) -> str:
-        text = super().__str__()
-        return f"{text}\n{self.resume}" if self.resume else text
+        return f"{self.message}\n{self.resume}" if self.resume else self.message
 
 
 class UsageError(ReleaseError):
     """Bad input on the command line (a malformed version, a flag that makes no sense)."""
+
+
+class MissingFlagError(UsageError):
+    """A required flag was not given: the edge shows the task's usage with the one line."""
 
 
 class ConfigError(ReleaseError):

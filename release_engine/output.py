@@ -51,11 +51,15 @@ def _console(stream: TextIO) -> Console:
 
 
 class ConsoleReporter:
-    """Prints each step as it finishes (to stderr when stdout carries JSON)."""
+    """Prints each step as it finishes (to stderr when stdout carries JSON).
+
+    :attr:`seen` keeps the outcomes printed so far: the report of a run that failed.
+    """
 
     def __init__(self, stream: TextIO | None = None, *, secrets: Secrets | None = None) -> None:
         self.console = _console(stream or sys.stdout)
         self.secrets = secrets or Secrets()
+        self.seen: list[Outcome] = []
         self._lines: deque[str] = deque(maxlen=_LIVE_LINES)
         self._live: Live | None = None
 
@@ -64,6 +68,7 @@ class ConsoleReporter:
         self.console.print(Text(self.secrets.redact(text), style=style))
 
     def step(self, outcome: Outcome) -> None:
+        self.seen.append(outcome)
         line = (
             f"{_MARK[outcome.status]} {outcome.title:<30} {outcome.status.value:<9} "
             f"{outcome.seconds:>6.1f}s  {outcome.detail}"

@@ -232,18 +232,20 @@ def _act(ctx: ReleaseContext, step: Step) -> Observation:
     try:
         step.act(ctx)
     except ReleaseError as exc:
-        exc.resume = resume
+        exc.resume, exc.step = resume, step.name
         raise
     except OSError as exc:  # a file or socket failed outside any command
         error = ReleaseError(f"{step.title}: {exc}")
-        error.resume = resume
+        error.resume, error.step = resume, step.name
         raise error from exc
     after = step.observe(ctx)
     if after.status is not Status.DONE:
-        raise VerificationError(
+        unfinished = VerificationError(
             f"{step.title} ran but is observed as {after.status.value} ({after.detail}); "
             f"investigate, then resume with: {ctx.resume_command}"
         )
+        unfinished.step = step.name
+        raise unfinished
     return after
 
 

@@ -10,14 +10,13 @@ __all__ = ["PackageIndexStandIn"]
 
 import secrets
 import sys
-import warnings
 from pathlib import Path
 
-from ._server import ServerProcess, answers
+# libpass, the maintained fork of passlib, keeps the import name and needs no crypt module
+# (gone in Python 3.13); pypiserver reads the file with the same class.
+from passlib.apache import HtpasswdFile  # type: ignore[import-untyped]
 
-with warnings.catch_warnings():  # passlib imports the deprecated crypt module
-    warnings.simplefilter("ignore", DeprecationWarning)
-    from passlib.apache import HtpasswdFile  # type: ignore[import-untyped]
+from ._server import ServerProcess, answers
 
 
 class PackageIndexStandIn(ServerProcess):

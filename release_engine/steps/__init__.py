@@ -10,7 +10,7 @@ from ..plan import Step
 from .git import Branch, Bump, Changelog, Commit, Merge, Push, Tag
 from .post import DeployManifests, Notify
 from .publish import Build, GitHubRelease, Image, ImagePush, Upload
-from .rollback import DeployPrevious, PushRollback, RevertMerge, RollbackTag
+from .rollback import DeployPrevious, PushRollback, RevertMerge, RollbackTag, YankInChangelog
 
 __all__ = ["RELEASE_STEPS", "ROLLBACK_STEPS"]
 
@@ -31,4 +31,10 @@ RELEASE_STEPS: tuple[Step, ...] = (
     Notify(),
 )
 
-ROLLBACK_STEPS: tuple[Step, ...] = (RevertMerge(), RollbackTag(), DeployPrevious(), PushRollback())
+ROLLBACK_STEPS: tuple[Step, ...] = (
+    RevertMerge(),
+    RollbackTag(),
+    DeployPrevious(),
+    YankInChangelog(),
+    PushRollback(),
+)

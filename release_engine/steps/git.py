@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..config import tomllib
-from ..plan import Action, Observation, ReleaseNotes, StepBase
-from ..tools import changelog
+from ..plan import Action, Call, Observation, ReleaseNotes, StepBase
+from ..tools import changelog, keepachangelog
 from ..tools.bump import bump_command
 from .common import checkout
 
@@ -67,6 +67,18 @@ class Bump(StepBase):
         return [*checkout(ctx, ctx.release_branch), bump_command(ctx.repo, ctx.version.pep440)]
 
 
+def _link_base(ctx: ReleaseContext) -> str | None:
+    """The repository's web address the link references point into; none without GitHub."""
+    if not ctx.config.github_repository:
+        return None
+    return keepachangelog.repository_url(ctx.config.github_repository, ctx.config.github_api_url)
+
+
+def _links_stale(ctx: ReleaseContext, text: str) -> bool:
+    url = _link_base(ctx)
+    return url is not None and keepachangelog.update_links(text, url, ctx.config.tag_prefix) != text
+
+
 class Changelog(StepBase):
     name, title = "changelog", "Update the changelog"
 
@@ -76,15 +88,36 @@ class Changelog(StepBase):
             section = changelog.extract_section(tagged, ctx.version.pep440)
             return Observation.done("committed", [ReleaseNotes(section)] if section else [])
         text = release_file(ctx, ctx.config.changelog_file)
-        if text is not None and changelog.extract_section(text, ctx.version.pep440) is not None:
-            return Observation.done(f"section [{ctx.version}] written")
-        return Observation.pending(
-            f"section [{ctx.version}] - {ctx.date} from {ctx.config.fragments_dir}/"
-        )
+        if text is None or changelog.extract_section(text, ctx.version.pep440) is None:
+            return Observation.pending(
+                f"section [{ctx.version}] - {ctx.date} from {ctx.config.fragments_dir}/"
+            )
+        if _links_stale(ctx, text):
+            return Observation.pending(f"link references for [{ctx.version}] and [Unreleased]")
+        return Observation.done(f"section [{ctx.version}] written")
 
     def actions(self, ctx: ReleaseContext) -> list[Action]:
-        build = changelog.build_command(ctx.repo, ctx.version.pep440, ctx.date)
-        return [*checkout(ctx, ctx.release_branch), build]
+        actions: list[Action] = [*checkout(ctx, ctx.release_branch)]
+        text = release_file(ctx, ctx.config.changelog_file)
+        if text is None or changelog.extract_section(text, ctx.version.pep440) is None:
+            actions.append(changelog.build_command(ctx.repo, ctx.version.pep440, ctx.date))
+        url = _link_base(ctx)
+        if url is not None:
+            file = ctx.repo / ctx.config.changelog_file
+
+            def relink() -> None:
+                text = file.read_text(encoding="utf-8")
+                updated = keepachangelog.update_links(text, url, ctx.config.tag_prefix)
+                file.write_text(updated, encoding="utf-8")
+
+            actions.append(
+                Call(
+                    f"rewrite the link references of {ctx.config.changelog_file}: "
+                    f"[Unreleased] and every version, compared in {url}",
+                    relink,
+                )
+            )
+        return actions
 
 
 class Commit(StepBase):

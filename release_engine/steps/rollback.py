@@ -10,7 +10,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..errors import PreflightError, ReleaseError
-from ..plan import Action, Observation, StepBase
+from ..plan import Action, Call, Observation, StepBase
+from ..tools import keepachangelog
 from .common import checkout, retarget_manifests, stale_manifests
 
 if TYPE_CHECKING:
@@ -21,6 +22,7 @@ __all__ = [
     "PushRollback",
     "RevertMerge",
     "RollbackTag",
+    "YankInChangelog",
     "find_release_merge",
     "rollback_preconditions",
 ]
@@ -131,6 +133,43 @@ class DeployPrevious(StepBase):
             return []
         stale = stale_manifests(ctx, ctx.config.main_branch, target)
         return retarget_manifests(ctx, stale, target, f"Deploy {target} (rollback of {ctx.tag})")
+
+
+class YankInChangelog(StepBase):
+    name, title = "yank", "Mark the version yanked in the changelog"
+
+    def observe(self, ctx: ReleaseContext) -> Observation:
+        text = ctx.git.show(ctx.config.main_branch, ctx.config.changelog_file)
+        if text is None:
+            return Observation.skipped(
+                f"{ctx.config.main_branch} has no {ctx.config.changelog_file}"
+            )
+        if keepachangelog.is_yanked(text, ctx.version.pep440):
+            return Observation.done(f"[{ctx.version}] marked [YANKED]")
+        return Observation.pending(f"## [{ctx.version}] - … [YANKED] on {ctx.config.main_branch}")
+
+    def actions(self, ctx: ReleaseContext) -> list[Action]:
+        path = ctx.config.changelog_file
+        released = ctx.git.show(ctx.tag, path) or ""
+
+        def mark() -> None:
+            file = ctx.repo / path
+            text = keepachangelog.mark_yanked(
+                file.read_text(encoding="utf-8"), ctx.version.pep440, released
+            )
+            if ctx.config.github_repository:
+                url = keepachangelog.repository_url(
+                    ctx.config.github_repository, ctx.config.github_api_url
+                )
+                text = keepachangelog.update_links(text, url, ctx.config.tag_prefix)
+            file.write_text(text, encoding="utf-8")
+
+        return [
+            *checkout(ctx, ctx.config.main_branch),
+            Call(f"mark [{ctx.version}] [YANKED] in {path}", mark),
+            ctx.git.command("add", path),
+            ctx.git.command("commit", "--quiet", "-m", f"Mark {ctx.tag} yanked in the changelog"),
+        ]
 
 
 class PushRollback(StepBase):

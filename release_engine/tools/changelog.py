@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import sys
 from dataclasses import dataclass
+from fnmatch import fnmatch
 from pathlib import Path
 
 from ..config import read_pyproject
@@ -20,16 +21,21 @@ __all__ = [
     "extract_section",
     "fragment_problems",
     "scan_fragments",
+    "skip_trailers",
+    "wording_problem",
 ]
 
-_NOT_FRAGMENTS = {
-    "README.md",
-    "README.rst",
-    ".gitignore",
-    ".gitkeep",
-    "template.md",
-    "template.jinja",
-}
+_NOT_FRAGMENTS = ("README.md", ".gitignore", ".gitkeep", "template.md", "template.jinja")
+_PLACEHOLDERS = {"todo", "tbd", "fixme", "wip", "xxx", "...", "…"}
+_IRREGULAR_PAST_FORMS = """
+    made built wrote ran set put cut kept let brought bought began broke chose did drew fed found
+    fought gave got grew had held hid hit led left lent lost meant met paid quit read rebuilt redid
+    remade reran reset rewrote rose said sent shed shot shut slid sped spent split spread stood
+    stuck swept took taught told thought threw undid understood upset went withdrew won overrode
+"""
+_IRREGULAR_PAST = frozenset(_IRREGULAR_PAST_FORMS.split())
+_EXAMPLE = 'say what changed for users, in the past tense, e.g. "Fixed …"'
+_LINK_REFERENCE = re.compile(r"^\[[^\]]+\]:\s*\S+\s*$")
 _FRAGMENT = re.compile(r"^(?P<issue>\+[\w.-]+?|\d+)\.(?P<type>[a-z]+)(?:\.\d+)?\.md$")
 
 
@@ -41,24 +47,25 @@ class Fragments:
     unknown: tuple[Path, ...]  # a type towncrier would silently drop, or a malformed name
 
 
-def _towncrier_settings(repo: Path) -> tuple[Path, tuple[str, ...]]:
+def _towncrier_settings(repo: Path) -> tuple[Path, tuple[str, ...], tuple[str, ...]]:
     table = read_pyproject(repo).get("tool", {}).get("towncrier")
     if not isinstance(table, dict):
         raise ConfigError("pyproject.toml has no [tool.towncrier] table: add it (see README.md)")
     types = tuple(str(t["directory"]) for t in table.get("type", []) if "directory" in t)
     if not types:
         raise ConfigError("[tool.towncrier] defines no [[tool.towncrier.type]]: add the types")
-    return repo / str(table.get("directory", "changelog.d")), types
+    ignore = tuple(str(name) for name in table.get("ignore", _NOT_FRAGMENTS))
+    return repo / str(table.get("directory", "changelog.d")), types, ignore
 
 
 def scan_fragments(repo: Path) -> Fragments:
     """Every fragment waiting in changelog.d/, split into valid ones and ones towncrier drops."""
-    directory, types = _towncrier_settings(repo)
+    directory, types, ignore = _towncrier_settings(repo)
     valid: list[Path] = []
     unknown: list[Path] = []
     if directory.is_dir():
         for path in sorted(directory.iterdir()):
-            if path.name in _NOT_FRAGMENTS or path.is_dir():
+            if path.is_dir() or any(fnmatch(path.name, pattern) for pattern in ignore):
                 continue
             match = _FRAGMENT.match(path.name)
             (valid if match and match["type"] in types else unknown).append(path)
@@ -98,20 +105,22 @@ def extract_section(changelog: str, version: str) -> str | None:
             return "\n".join(lines[start:i]).strip() + "\n"
     if start is None:
         return None
-    return "\n".join(lines[start:]).strip() + "\n"
+    body = lines[start:]
+    while body and (not body[-1].strip() or _LINK_REFERENCE.match(body[-1])):
+        body.pop()  # the link references at the bottom belong to no section
+    return "\n".join(body).strip() + "\n"
 
 
 def add_fragment(
     repo: Path, kind: str, text: str, issue: str | None = None, slug: str | None = None
 ) -> Path:
     """Write a new fragment ``<issue>.<kind>.md`` (or ``+<slug>.<kind>.md``) and return its path."""
-    directory, types = _towncrier_settings(repo)
+    directory, types, _ = _towncrier_settings(repo)
     if kind not in types:
         raise UsageError(f"unknown fragment type {kind!r}: use one of {', '.join(types)}")
-    if not text.strip():
-        raise UsageError(
-            "the fragment text is empty: say what changed for users, in the past tense"
-        )
+    problem = wording_problem(text)
+    if problem is not None:
+        raise UsageError(problem)
     if issue is not None and not issue.isdigit():
         raise UsageError(f"issue {issue!r} is not a number: pass --issue 123, or leave it out")
     if issue is None:
@@ -129,11 +138,55 @@ def add_fragment(
     return path
 
 
+def wording_problem(text: str) -> str | None:
+    """The one line saying what is wrong with a fragment's *text*, or ``None`` when it reads well.
+
+    Refused: empty text, placeholders, fewer than three words, and a first word that does not
+    look past tense (ending in "ed", or an irregular past form such as "made" or "built").
+    """
+    words = text.split()
+    if not words:
+        return f"the text is empty: {_EXAMPLE}"
+    shown = text.strip() if len(text.strip()) <= 40 else text.strip()[:39] + "…"
+    bare = [w.strip(".,;:!?()\"'`*_").lower() for w in words]
+    prose = re.sub(r"`[^`]*`", "", text).split()  # `TODO` in a code span is named, not meant
+    placeholder = any(w.strip(".,;:!?()\"'*_").lower() in _PLACEHOLDERS for w in prose)
+    if placeholder or text.rstrip().endswith(("...", "…")):
+        return f'"{shown}" is a placeholder: {_EXAMPLE}'
+    if len(words) < 3:
+        return f'"{shown}" is too short: in three words or more, {_EXAMPLE}'
+    first = bare[0]
+    if not (first.endswith("ed") or first in _IRREGULAR_PAST):
+        return (
+            f'"{shown}" does not start with a verb in the past tense: start with one, '
+            'e.g. "Fixed …", "Added …", "Changed …", "Removed …"'
+        )
+    return None
+
+
+def skip_trailers(repo: Path, base: str) -> list[str]:
+    """The commits in *base*..HEAD that carry the trailer ``Changelog: skip``."""
+    fmt = "--format=%H %(trailers:key=Changelog,valueonly,separator=%x2C)"
+    proc = read(["git", "log", fmt, f"{base}..HEAD"], cwd=repo)
+    if proc.returncode != 0:
+        return []
+    found = []
+    for line in proc.stdout.splitlines():
+        sha, _, values = line.partition(" ")
+        if any(v.strip().lower() == "skip" for v in values.split(",")):
+            found.append(sha)
+    return found
+
+
 def fragment_problems(repo: Path) -> list[str]:
-    """One line per file in changelog.d/ that towncrier would drop, naming the valid types."""
+    """One line per fragment towncrier would drop or that does not read as a user-facing change."""
     scanned = scan_fragments(repo)
     valid = ", ".join(scanned.types)
     problems = []
+    for path in scanned.valid:
+        problem = wording_problem(path.read_text(encoding="utf-8"))
+        if problem is not None:
+            problems.append(f"{scanned.directory.name}/{path.name}: {problem}")
     for path in scanned.unknown:
         shown = f"{scanned.directory.name}/{path.name}"
         parts = path.name.split(".")

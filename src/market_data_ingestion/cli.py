@@ -230,7 +230,7 @@ def main(argv: list[str] | None = None) -> int:
         message = f"database unavailable: {_one_line(exc.orig)}"
     except SQLAlchemyError as exc:
         message = f"database error: {_one_line(exc)}"
-    except ImportError as exc:  # e.g. psycopg2 for a postgresql:// URL
+    except ImportError as exc:  # e.g. psycopg for a postgresql:// URL
         message = f"database driver missing: {exc} (for PostgreSQL: pip install {PROG}[postgresql])"
     else:
         return status

@@ -19,6 +19,7 @@ from market_data_ingestion.config import database_url
 
 __all__ = [
     "MIGRATIONS_DIR",
+    "POSTGRESQL_DRIVER",
     "UPGRADE_HINT",
     "SchemaNotReadyError",
     "alembic_config",
@@ -32,6 +33,7 @@ __all__ = [
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 UPGRADE_HINT = "run `market-data-ingestion db upgrade`"
+POSTGRESQL_DRIVER = "postgresql+psycopg"  # psycopg 3: market-data-ingestion[postgresql]
 
 
 class SchemaNotReadyError(RuntimeError):
@@ -44,8 +46,14 @@ def _enable_sqlite_foreign_keys(dbapi_connection: Any, _record: Any) -> None:
 
 
 def make_engine(url: str | None = None) -> Engine:
-    """An engine for ``url`` (default: from the environment); creates a SQLite file's folder."""
+    """An engine for ``url`` (default: from the environment); creates a SQLite file's folder.
+
+    A ``postgresql://`` URL that names no driver uses psycopg 3, the driver the ``postgresql``
+    extra installs (SQLAlchemy before 2.1 would pick psycopg2 for it).
+    """
     parsed = make_url(url or database_url())
+    if parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername=POSTGRESQL_DRIVER)
     is_sqlite = parsed.get_backend_name() == "sqlite"
     db_file = parsed.database or ""
     if is_sqlite and db_file and db_file != ":memory:" and not db_file.startswith("file:"):

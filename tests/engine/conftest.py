@@ -33,8 +33,12 @@ class Rehearsal:
     remote: Path
     s: StandIns
 
+    #: The release day, when a test compares releases made at different times (midnight).
+    date: str | None = None
+
     def run(self, version: str = VERSION, **kwargs: object) -> Report:
-        ctx = rehearsal_context(self.work, parse_version(version), self.s, options=Options())
+        options = Options(date=self.date)
+        ctx = rehearsal_context(self.work, parse_version(version), self.s, options=options)
         return release(ctx, ConsoleReporter(), **kwargs)  # type: ignore[arg-type]
 
 

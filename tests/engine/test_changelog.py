@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 
-from release_engine.errors import UsageError
+from release_engine.errors import ReleaseError, UsageError
 from release_engine.proc import run
 from release_engine.tools import changelog
-from tests.conftest import git, make_repo
+from tests.conftest import REPO, git, make_repo
 
 CHANGELOG = """# Changelog
 
@@ -34,6 +35,8 @@ def test_extract_section_takes_exactly_one_version() -> None:
     assert changelog.extract_section(CHANGELOG, "1.0.0") == "### Fixed\n\n- Thing one.\n"
     assert changelog.extract_section(CHANGELOG, "1.0") is None
     assert changelog.extract_section(CHANGELOG, "2.0.0") is None
+    linked = CHANGELOG + "\n[Unreleased]: https://x/compare/v1.1.0...HEAD\n[1.0.0]: https://x\n"
+    assert changelog.extract_section(linked, "1.0.0") == "### Fixed\n\n- Thing one.\n"
 
 
 @pytest.fixture
@@ -71,14 +74,64 @@ def test_add_fragment_refuses_bad_input(
     assert changelog.scan_fragments(repo).valid == ()
 
 
-def test_unknown_types_are_caught_because_towncrier_drops_them(repo: Path) -> None:
+def test_unknown_types_are_caught_by_us_and_by_towncrier_itself(repo: Path) -> None:
     (repo / "changelog.d" / "7.feature.md").write_text("Added a thing.\n")
-    (repo / "changelog.d" / "8.fixed.md").write_text("Fixed a thing.\n")
+    (repo / "changelog.d" / "8.fixed.md").write_text("Fixed a thing here.\n")
     scanned = changelog.scan_fragments(repo)
     assert [p.name for p in scanned.unknown] == ["7.feature.md"]
-    draft = changelog.draft(repo, "9.9.9", "2026-11-24")
-    assert "Fixed a thing." in draft
-    assert "Added a thing." not in draft  # the reason the check exists
+    assert changelog.fragment_problems(repo) == [
+        "changelog.d/7.feature.md: unknown fragment type 'feature'; valid types: "
+        "added, changed, deprecated, removed, fixed, security"
+    ]
+    # [tool.towncrier] ignore lists every other file allowed here: towncrier refuses the rest.
+    with pytest.raises(ReleaseError, match=r"Invalid news fragment name: 7\.feature\.md"):
+        changelog.draft(repo, "9.9.9", "2026-11-24")
+    (repo / "changelog.d" / "7.feature.md").unlink()
+    (repo / "changelog.d" / ".gitkeep").write_text("")
+    assert "Fixed a thing here." in changelog.draft(repo, "9.9.9", "2026-11-24")
+
+
+@pytest.mark.parametrize(
+    ("text", "hint"),
+    [
+        ("", "the text is empty: say what changed for users, in the past tense"),
+        ("TODO", '"TODO" is a placeholder: say what changed for users'),
+        ("Fixed ...", '"Fixed ..." is a placeholder'),
+        ("WIP: fixed the importer", "is a placeholder"),
+        ("tbd", "is a placeholder"),
+        ("Fixed it", '"Fixed it" is too short: in three words or more'),
+        ("Adds a CSV importer.", "does not start with a verb in the past tense"),
+        ("`inv release` now prints more.", "does not start with a verb in the past tense"),
+    ],
+)
+def test_wording_guards_fire_with_a_one_line_hint(repo: Path, text: str, hint: str) -> None:
+    problem = changelog.wording_problem(text)
+    assert problem is not None and hint in problem and "\n" not in problem
+    with pytest.raises(UsageError, match=re.escape(hint)):
+        changelog.add_fragment(repo, "fixed", text)
+    assert changelog.scan_fragments(repo).valid == ()
+    (repo / "changelog.d" / "+x.fixed.md").write_text(text)
+    assert changelog.fragment_problems(repo) == [f"changelog.d/+x.fixed.md: {problem}"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Fixed a crash when the feed was empty.",
+        "Added the `--json` flag.",
+        "Made the importer twice as fast.",
+        "Built the wheel once per release.",
+        "Dropped support for Python 3.9.",
+        "Kept the old flag as an alias.",
+        "Refused a fragment that says only `TODO`.",  # a code span names a placeholder
+    ],
+)
+def test_past_tense_fragments_pass(text: str) -> None:
+    assert changelog.wording_problem(text) is None
+
+
+def test_every_fragment_waiting_in_this_repository_passes() -> None:
+    assert changelog.fragment_problems(REPO) == []
 
 
 def test_build_writes_keep_a_changelog_section_and_removes_fragments(repo: Path) -> None:

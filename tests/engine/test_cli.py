@@ -4,13 +4,26 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 from pathlib import Path
 
 import pytest
 
+from release_engine import __version__
 from release_engine.rehearsal import clone_for_rehearsal, stand_ins
-from tests.conftest import git
+from tests.conftest import REPO, git
+
+PROCESS = [
+    "release",
+    "release.status",
+    "hotfix",
+    "rollback",
+    "changelog.add",
+    "changelog.preview",
+    "changelog.check",
+]
+FLAG = re.compile(r"^\s+(?:-(\w)(?: \w+)?, )?--([\w-]+)", re.M)
 
 
 def inv(
@@ -118,7 +131,7 @@ def test_changelog_check_tells_a_contributor_their_fragment_is_missing(
     assert proc.returncode == 1
     assert "adds no changelog fragment since origin/main" in proc.stderr
 
-    proc = inv(work, "changelog.add", "--type", "feature", "--message", "Added extra.")
+    proc = inv(work, "changelog.add", "--type", "feature", "--message", "Added an extra module.")
     assert proc.returncode == 1 and "unknown fragment type 'feature'" in proc.stderr
     (work / "changelog.d" / "9.feature.md").write_text("Added extra.\n")
     proc = inv(work, "changelog.check")
@@ -126,14 +139,17 @@ def test_changelog_check_tells_a_contributor_their_fragment_is_missing(
 
     (work / "changelog.d" / "9.feature.md").unlink()
     assert (
-        inv(work, "changelog.add", "--type", "added", "--message", "Added extra.").returncode == 0
+        inv(
+            work, "changelog.add", "--type", "added", "--message", "Added an extra module."
+        ).returncode
+        == 0
     )
     git(work, "add", "--all")
     git(work, "commit", "-qm", "fragment")
     proc = inv(work, "changelog.check")
     assert proc.returncode == 0, proc.stderr
     preview = inv(work, "changelog.preview", "--version", "0.2.0")
-    assert "## [0.2.0]" in preview.stdout and "- Added extra." in preview.stdout
+    assert "## [0.2.0]" in preview.stdout and "- Added an extra module." in preview.stdout
 
 
 def test_status_with_an_unreachable_remote_marks_the_step_unknown_and_says_why(
@@ -159,3 +175,45 @@ def test_status_with_an_unreachable_remote_marks_the_step_unknown_and_says_why(
     assert "unknown" in row
     assert "could not reach the package index" in proc.stdout
     assert "Create release branch" in proc.stdout  # the other steps are still shown
+    assert f"release engine {__version__}" in proc.stdout
+
+
+def test_inv_list_reads_as_the_release_process() -> None:
+    proc = inv(REPO, "--list")
+    assert proc.returncode == 0, proc.stderr
+    listed = re.findall(r"^  (\S+) +\S", proc.stdout, re.M)  # a name and its one-line help
+    assert sorted(listed) == sorted(PROCESS)
+    assert "release.release" not in proc.stdout
+
+
+def short_flags(task: str) -> dict[str, str | None]:
+    """``inv --help TASK``'s options: each long flag and its short flag (or None)."""
+    proc = inv(REPO, "--help", task)
+    assert proc.returncode == 0, proc.stderr
+    options = proc.stdout.split("Options:", 1)[1]
+    return {long: short or None for short, long in FLAG.findall(options)}
+
+
+def test_a_short_flag_means_the_same_in_every_task() -> None:
+    core = {short for short, _ in FLAG.findall(inv(REPO, "--help").stdout) if short}
+    owner: dict[str, str] = {}  # short flag -> the long flag it stands for
+    given: dict[str, str | None] = {}  # long flag -> its short flag
+    for task in PROCESS:
+        for long, short in short_flags(task).items():
+            assert given.setdefault(long, short) == short, f"--{long} in {task}"
+            if short is not None:
+                assert owner.setdefault(short, long) == long, f"-{short} in {task}"
+                assert short not in core, f"-{short} in {task} is one of invoke's own"
+    assert (given["version"], given["dry-run"], given["json"], given["set"]) == ("v", "n", "j", "s")
+    assert given["skip-ci"] is None and given["allow-empty"] is None  # waivers are typed out
+
+
+def test_release_without_a_version_prints_its_usage_and_one_error_line(tmp_path: Path) -> None:
+    usage = inv(REPO, "--help", "release").stdout
+    proc = inv(REPO, "release", "--dry-run")
+    assert proc.returncode == 1
+    assert proc.stdout == ""
+    assert usage in proc.stderr
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
+    assert errors == ["error: --version is required, for example: inv release --version 1.2.3"]
+    assert "--version=STRING   the version to release" in proc.stderr  # help is read twice

@@ -20,6 +20,7 @@ class Interrupted(Exception):
 
 # What any two releases of the same commit on the same day publish alike: trees, names,
 # notes, counts. (Commit and tag shas differ by their timestamps, and so do artifact hashes.)
+DAY = "2026-01-15"  # the runs of one module may fall on both sides of midnight
 SAME = (
     "tag_type",
     "tag_message",
@@ -55,7 +56,7 @@ def baseline(
         with_registry=shared_registry is not None,
         image_namespace="baseline/",
     ) as s:
-        r = Rehearsal(clone_for_rehearsal(source_repo, tmp), tmp / "remote.git", s)
+        r = Rehearsal(clone_for_rehearsal(source_repo, tmp), tmp / "remote.git", s, DAY)
         r.run()
         return published_state(r)
 
@@ -71,6 +72,7 @@ def test_interrupted_after_step_then_rerun_reaches_the_same_end(
             raise Interrupted(name)
 
     try:
+        rehearsal.date = DAY
         rehearsal.run(after_step=interrupt)
     except Interrupted:
         pass

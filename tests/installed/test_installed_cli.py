@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from importlib import metadata
 from pathlib import Path
 
-from mdi_helpers import EXPECTED_VERSION, Mdi, write_csv
+from mdi_helpers import EXPECTED_VERSION, PACKAGE, REPO, Mdi, write_csv
 
 ROWS = [
     ("ACME", "2024-01-02T21:00:00Z", 10.5, 11.0, 10.0, 10.75, 1000),
@@ -15,6 +16,16 @@ ROWS = [
     ("ACME", "2024-01-04T21:00:00Z", 11.5, 11.75, 11.0, 11.25, 1500),
     ("GLOBEX", "2024-01-02T21:00:00Z", 50.0, 51.0, 49.0, 50.5, 300),
 ]
+
+
+def test_the_wheel_ships_the_licence() -> None:
+    """PEP 639: the SPDX expression in the metadata, LICENSE under .dist-info/licenses/."""
+    dist = metadata.distribution(PACKAGE)
+    assert dist.metadata["License-Expression"] == "MIT"
+    assert dist.metadata.get_all("License-File") == ["LICENSE"]
+    shipped = [f for f in dist.files or [] if f.parts[-2:] == ("licenses", "LICENSE")]
+    assert shipped, f"no licenses/LICENSE in {PACKAGE}'s RECORD"
+    assert shipped[0].read_text() == (REPO / "LICENSE").read_text()
 
 
 def test_version(mdi: Mdi) -> None:

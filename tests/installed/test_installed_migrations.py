@@ -50,7 +50,7 @@ def postgres_url() -> Iterator[str]:
     if not server:
         message = (
             f"{POSTGRES_ENV} is not set: start PostgreSQL and export e.g. "
-            f"{POSTGRES_ENV}=postgresql+psycopg2://mdi:mdi@127.0.0.1:5432/mdi_test"
+            f"{POSTGRES_ENV}=postgresql+psycopg://mdi:mdi@127.0.0.1:5432/mdi_test"
         )
         if os.environ.get("CI"):
             pytest.fail(f"CI is set and {message}")

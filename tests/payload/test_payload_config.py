@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from sqlalchemy.engine import make_url
 
 from market_data_ingestion.config import database_url, default_db_path
@@ -11,8 +12,19 @@ from market_data_ingestion.db import make_engine
 
 
 def test_database_url_wins() -> None:
-    env = {"MDI_DATABASE_URL": "postgresql+psycopg2://u:p@h/db", "MDI_DB_PATH": "/x.db"}
-    assert database_url(env) == "postgresql+psycopg2://u:p@h/db"
+    env = {"MDI_DATABASE_URL": "postgresql+psycopg://u:p@h/db", "MDI_DB_PATH": "/x.db"}
+    assert database_url(env) == "postgresql+psycopg://u:p@h/db"
+
+
+@pytest.mark.parametrize("url", ["postgresql://u:p@h/db", "postgresql+psycopg://u:p@h/db"])
+def test_postgresql_urls_use_psycopg_3(url: str) -> None:
+    pytest.importorskip("psycopg", reason="market-data-ingestion[postgresql] is not installed")
+    engine = make_engine(url)  # no connection is made
+    try:
+        assert engine.url.drivername == "postgresql+psycopg"
+        assert engine.dialect.driver == "psycopg"
+    finally:
+        engine.dispose()
 
 
 def test_db_path(tmp_path: Path) -> None:

@@ -94,9 +94,9 @@ def postgres_engine() -> Iterator[Engine]:
     if not url:
         missing("MDI_TEST_POSTGRES_URL is not set")
     try:
-        import psycopg2  # noqa: F401
+        import psycopg  # noqa: F401
     except ImportError:
-        missing("psycopg2 is not installed: install market-data-ingestion[postgresql]")
+        missing("psycopg (3) is not installed: install market-data-ingestion[postgresql]")
     schema = f"mdi_test_{uuid.uuid4().hex[:12]}"
     admin = create_engine(url)
     try:
