@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import urllib.request
 from collections.abc import Iterator
@@ -164,3 +165,26 @@ def gh() -> Iterator[GitHubStandIn]:
     """A GitHub API stand-in for ``your-org/finbot``, stopped after the test."""
     with GitHubStandIn("your-org/finbot") as standin:
         yield standin
+
+
+def standin_settings(s: StandIns, webhook: str | None = None) -> tuple[dict[str, str], list[str]]:
+    """The environment and ``--set`` flags that point ``inv release`` at the stand-ins *s*.
+
+    The image is left out (``image=``): these runs publish no container image.
+    """
+    env = {
+        **os.environ,
+        "GITHUB_TOKEN": s.github.token,
+        "TWINE_USERNAME": s.index.username,
+        "TWINE_PASSWORD": s.index.password,
+        "RELEASE_NOTIFY_WEBHOOKS": webhook or s.sink.url,
+    }
+    flags = [
+        "--set", "remote=origin",
+        "--set", f"index_url={s.index.upload_url}",
+        "--set", f"index_simple_url={s.index.simple_url}",
+        "--set", f"github_repository={s.github.repository}",
+        "--set", f"github_api_url={s.github.url}",
+        "--set", "image=",
+    ]  # fmt: skip
+    return env, flags

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 from pathlib import Path
@@ -13,6 +12,7 @@ import pytest
 from release_engine import __version__
 from release_engine.rehearsal import clone_for_rehearsal, stand_ins
 from tests.conftest import REPO, git
+from tests.engine.conftest import standin_settings
 
 PROCESS = [
     "release",
@@ -65,21 +65,7 @@ def test_release_with_flags_and_environment_then_status(
         sha = git(work, "rev-parse", "HEAD")
         s.github.seed_status(sha, "ci", "success")
         s.github.seed_pull(7, head_sha=sha, merge_commit_sha=sha, approved_by=["bob"])
-        env = {
-            **os.environ,
-            "GITHUB_TOKEN": s.github.token,
-            "TWINE_USERNAME": s.index.username,
-            "TWINE_PASSWORD": s.index.password,
-            "RELEASE_NOTIFY_WEBHOOKS": s.sink.url,
-        }
-        flags = [
-            "--set", "remote=origin",
-            "--set", f"index_url={s.index.upload_url}",
-            "--set", f"index_simple_url={s.index.simple_url}",
-            "--set", f"github_repository={s.github.repository}",
-            "--set", f"github_api_url={s.github.url}",
-            "--set", "image=",  # this project publishes no image here
-        ]  # fmt: skip
+        env, flags = standin_settings(s)
         missing = {k: v for k, v in env.items() if k != "GITHUB_TOKEN"}
         proc = inv(
             work,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -20,6 +19,7 @@ from release_engine.redact import Secrets
 from release_engine.rehearsal import clone_for_rehearsal, stand_ins
 from release_engine.report import SCHEMA_VERSION, Report, failure_dict, status_dict
 from tests.conftest import REPO, git
+from tests.engine.conftest import standin_settings
 
 SCHEMA = json.loads((REPO / "docs" / "release-report.schema.json").read_text())
 VALIDATOR = jsonschema.Draft202012Validator(SCHEMA)
@@ -129,21 +129,7 @@ def test_a_step_failing_mid_release_names_the_step_and_the_resume_command(
     closed = "http://127.0.0.1:9/hooks/T0KEN-IN-THE-PATH"  # nothing listens on the discard port
     with stand_ins(tmp_path / "standins", with_registry=False) as s:
         work = clone_for_rehearsal(source_repo, tmp_path)
-        env = {
-            **os.environ,
-            "GITHUB_TOKEN": s.github.token,
-            "TWINE_USERNAME": s.index.username,
-            "TWINE_PASSWORD": s.index.password,
-            "RELEASE_NOTIFY_WEBHOOKS": closed,
-        }
-        flags = [
-            "--set", "remote=origin",
-            "--set", f"index_url={s.index.upload_url}",
-            "--set", f"index_simple_url={s.index.simple_url}",
-            "--set", f"github_repository={s.github.repository}",
-            "--set", f"github_api_url={s.github.url}",
-            "--set", "image=",
-        ]  # fmt: skip
+        env, flags = standin_settings(s, webhook=closed)
         options = ["--skip-prerelease", "--skip-ci", "--skip-review"]
         proc = inv(work, "release", "--version", "0.2.0", "--json", *flags, *options, env=env)
     assert proc.returncode == 1, proc.stderr[-3000:]
