@@ -17,7 +17,7 @@ from .config import load_config, parse_overrides
 from .context import Options, ReleaseContext
 from .engine import open_release, release, rollback, status
 from .errors import MissingFlagError, ReleaseError
-from .output import ConsoleReporter, emit_json, print_report, print_steps
+from .output import ConsoleReporter, emit_json, print_cadence, print_report, print_steps
 from .proc import read
 from .redact import Secrets
 from .report import Report, failure_dict, status_dict, waived_checks
@@ -129,8 +129,12 @@ def status_command(
     as_json: bool = False,
     overrides: list[str] | None = None,
 ) -> None:
-    """``inv release.status``: every step of a release and what the world shows for it."""
-    pep440, tag = None, None
+    """``inv release.status``: every step of a release and what the world shows for it.
+
+    Without *version* (the current one), it first shows the cadence: the last release, the
+    fragments waiting, the suggested next version and what ``latest`` points at on each remote.
+    """
+    pep440, tag, seen = None, None, None
     try:
         settings = parse_overrides(overrides)
         text = version if version is not None else load_config(repo).current_version
@@ -138,14 +142,23 @@ def status_command(
         pep440 = parsed.pep440
         ctx = open_release(repo, parsed, overrides=settings, secrets=secrets)
         tag = ctx.tag
+        if version is None:  # the question "what next?" is asked without a version
+            from . import cadence
+
+            seen = cadence.observe(ctx)
         outcomes = status(ctx)
     except (Exception, KeyboardInterrupt) as exc:
         if as_json:
             emit_json(status_dict(pep440, tag, [], exc), secrets=secrets)
         raise
     if as_json:
-        emit_json(status_dict(pep440, tag, outcomes), secrets=secrets)
+        data = status_dict(pep440, tag, outcomes)
+        if seen is not None:
+            data["cadence"] = seen.as_dict()
+        emit_json(data, secrets=secrets)
     else:
+        if seen is not None:
+            print_cadence(seen, secrets=secrets)
         print_steps(outcomes, f"release {tag} (release engine {__version__})", secrets=secrets)
 
 

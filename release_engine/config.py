@@ -28,7 +28,12 @@ __all__ = [
 
 
 #: A value of ``[tool.release]``, from pyproject.toml or ``--set KEY=VALUE``.
-Setting = str | bool | tuple[str, ...]
+Setting = str | bool | int | tuple[str, ...]
+
+#: What ``next_cycle`` may say. Only ``"none"`` is implemented: a ``X.Y.(Z+1).dev0`` commit on
+#: main needs the version grammar, bump-my-version's parse/serialize and preflight's "greater
+#: than the last release" rule to accept dev versions first; until then the cycle starts by hand.
+NEXT_CYCLES = ("none",)
 
 
 @dataclass(frozen=True)
@@ -52,9 +57,26 @@ class ReleaseConfig:
     dockerfile: str = "Dockerfile"
     deploy_manifests: tuple[str, ...] = ()
     notify_webhooks_env: str = "RELEASE_NOTIFY_WEBHOOKS"
+    smtp_host: str = ""  # empty: the release notes email is written to the state dir only
+    smtp_port: int = 587
+    smtp_starttls: bool = True
+    email_from: str = ""
+    email_to: tuple[str, ...] = ()
+    next_cycle: str = "none"
     version_files: tuple[str, ...] = field(default=())
     changelog_file: str = "CHANGELOG.md"
     fragments_dir: str = "changelog.d"
+
+    def __post_init__(self) -> None:
+        if self.next_cycle == "dev":
+            raise ConfigError(
+                'next_cycle = "dev" is not supported yet: start the next development cycle by '
+                'hand after the release, and set next_cycle = "none"'
+            )
+        if self.next_cycle not in NEXT_CYCLES:
+            raise ConfigError(f'next_cycle = {self.next_cycle!r}: use "none"')
+        if not isinstance(self.smtp_port, int) or not 0 < self.smtp_port < 65536:
+            raise ConfigError(f"smtp_port = {self.smtp_port!r}: use a TCP port number")
 
     def with_overrides(self, **overrides: Setting | None) -> ReleaseConfig:
         """A copy with every override that is not ``None`` applied (a flag beats config)."""
@@ -76,6 +98,8 @@ class Credentials:
     registry_username: str | None = None
     registry_password: str | None = None
     webhooks: tuple[str, ...] = ()
+    smtp_username: str | None = None
+    smtp_password: str | None = None
 
     @classmethod
     def from_env(cls, config: ReleaseConfig, env: dict[str, str] | None = None) -> Credentials:
@@ -88,18 +112,26 @@ class Credentials:
             registry_username=env.get("REGISTRY_USERNAME"),
             registry_password=env.get("REGISTRY_PASSWORD"),
             webhooks=hooks,
+            smtp_username=env.get("SMTP_USERNAME") or None,
+            smtp_password=env.get("SMTP_PASSWORD") or None,
         )
 
     def secrets(self) -> Secrets:
         """Every value here that output must never show (and the Basic headers made of them)."""
-        found = Secrets([self.github_token, *self.webhooks])
+        found = Secrets([self.github_token, *self.webhooks, self.smtp_password])
         found.add_basic(self.index_username, self.index_password)
         found.add_basic(self.registry_username, self.registry_password)
         return found
 
     def missing(self, config: ReleaseConfig) -> list[str]:
-        """One line per credential that the configured remotes need and the environment lacks."""
+        """One line per credential or setting the configured remotes need and do not have."""
         problems = []
+        if config.smtp_host and not (config.email_from and config.email_to):
+            problems.append(
+                "smtp_host is set but email_from or email_to is empty: set both in [tool.release]"
+            )
+        if bool(self.smtp_username) != bool(self.smtp_password):
+            problems.append("set both SMTP_USERNAME and SMTP_PASSWORD, or neither")
         if config.github_repository and not self.github_token:
             problems.append("GITHUB_TOKEN is not set: export a token that can create releases")
         if config.index_url and not self.index_password:
@@ -177,6 +209,10 @@ def parse_overrides(pairs: list[str] | None) -> dict[str, Setting]:
             if value.lower() not in ("true", "false"):
                 raise UsageError(f"--set {key}={value}: use true or false")
             result[key] = value.lower() == "true"
+        elif isinstance(default, int):
+            if not value.isdigit():
+                raise UsageError(f"--set {key}={value}: use a whole number")
+            result[key] = int(value)
         elif isinstance(default, tuple) or key == "deploy_manifests":
             result[key] = tuple(v for v in value.split(",") if v)
         else:

@@ -10,7 +10,7 @@ import json
 import sys
 from collections import deque
 from collections.abc import Mapping, Sequence
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from rich.console import Console
 from rich.live import Live
@@ -21,7 +21,10 @@ from .plan import Outcome, Status
 from .redact import Secrets
 from .report import Report
 
-__all__ = ["ConsoleReporter", "emit_json", "print_report", "print_steps"]
+if TYPE_CHECKING:
+    from .cadence import Cadence
+
+__all__ = ["ConsoleReporter", "emit_json", "print_cadence", "print_report", "print_steps"]
 
 _STYLE = {
     Status.DONE: "green",
@@ -116,6 +119,37 @@ def print_steps(
         status = Text(o.status.value, style=_STYLE[o.status])
         table.add_row(Text(o.title), status, Text(secrets.redact(o.detail)))
     _console(stream or sys.stdout).print(table)
+
+
+_REMOTES = {"github": "GitHub release", "registry": "registry image", "index": "index"}
+
+
+def print_cadence(
+    cadence: Cadence, stream: TextIO | None = None, *, secrets: Secrets | None = None
+) -> None:
+    """``release.status``: the last release, what waits for the next one, what is ``latest``."""
+    secrets = secrets or Secrets()
+    console = _console(stream or sys.stdout)
+    last = "none yet"
+    if cadence.last_release is not None:
+        days = cadence.days_since
+        ago = f"{days} day{'' if days == 1 else 's'} ago"
+        last = f"{cadence.last_release} on {cadence.last_date} ({ago})"
+    waiting = ", ".join(f"{n} {kind}" for kind, n in cadence.fragments.items()) or "none"
+    suggested = "none (no fragments waiting)"
+    if cadence.suggested is not None:
+        suggested = f"{cadence.suggested} ({cadence.bump})"
+    lines = [
+        f"last release: {last}",
+        f"unreleased fragments: {waiting}",
+        f"suggested next version: {suggested}",
+        *(
+            f"latest {_REMOTES.get(name, name)}: {seen.describe()}"
+            for name, seen in cadence.latest.items()
+        ),
+    ]
+    for line in lines:
+        console.print(Text(secrets.redact(line)))
 
 
 def print_report(

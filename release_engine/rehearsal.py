@@ -1,9 +1,9 @@
 """Rehearsal: the real release, run in a throwaway clone against local stand-ins.
 
 A bare git remote, a real package index (pypiserver), a real container registry
-(docker-registry), a local GitHub API stand-in and a notification sink are started, the
-repository is cloned, and the very same engine releases the clone. The user's repository,
-remotes and accounts are never touched.
+(docker-registry), a local GitHub API stand-in, a notification sink and a mail server (aiosmtpd)
+are started, the repository is cloned, and the very same engine releases the clone. The user's
+repository, remotes and accounts are never touched.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from .redact import Secrets
 from .standins.github_api import GitHubStandIn
 from .standins.pypi import PackageIndexStandIn
 from .standins.sink import NotificationSink
+from .standins.smtp import SmtpStandIn
 from .version import Version
 
 if TYPE_CHECKING:
@@ -41,6 +42,7 @@ class StandIns:
     registry: RegistryStandIn | None  # when a container engine is available
     engine_reason: str = ""
     image_namespace: str = ""  # a path inside the registry, so rehearsals can share one
+    smtp: SmtpStandIn | None = None
 
 
 @contextmanager
@@ -62,6 +64,7 @@ def stand_ins(
         index = stack.enter_context(PackageIndexStandIn(workdir / "index"))
         github = stack.enter_context(GitHubStandIn(repository=repository))
         sink = stack.enter_context(NotificationSink())
+        smtp = stack.enter_context(SmtpStandIn())
         reason = ""
         if registry is not None:
             pass
@@ -73,7 +76,7 @@ def stand_ins(
             from .standins.registry import RegistryStandIn
 
             registry = stack.enter_context(RegistryStandIn(workdir / "registry"))
-        yield StandIns(index, github, sink, registry, reason, image_namespace)
+        yield StandIns(index, github, sink, registry, reason, image_namespace, smtp)
 
 
 def clone_for_rehearsal(source: Path, workdir: Path, main_branch: str = "main") -> Path:
@@ -120,6 +123,14 @@ def rehearsal_context(
         "image": f"{s.registry.url}/{s.image_namespace}{name}" if s.registry else "",
         "registry_tls_verify": False,
     }
+    if s.smtp is not None:  # the notes go to the configured recipients, at the stand-in
+        overrides |= {
+            "smtp_host": "127.0.0.1",
+            "smtp_port": s.smtp.port,
+            "smtp_starttls": False,
+            "email_from": config.email_from or "release-rehearsal@localhost",
+            "email_to": config.email_to or ("release-rehearsal@localhost",),
+        }
     if config.rehearsal_base_image:
         overrides["base_image"] = config.rehearsal_base_image
     credentials = Credentials(
@@ -129,6 +140,8 @@ def rehearsal_context(
         registry_username=s.registry.username if s.registry else None,
         registry_password=s.registry.password if s.registry else None,
         webhooks=(s.sink.url,),
+        smtp_username=s.smtp.username if s.smtp else None,
+        smtp_password=s.smtp.password if s.smtp else None,
     )
     base = options or Options()
     options = replace(base, skip_prerelease=True, skip_image=base.skip_image or s.registry is None)

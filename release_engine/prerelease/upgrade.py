@@ -5,16 +5,18 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 
+from ..cadence import bump_for, count_fragments, newest_stable, next_version
 from ..config import ReleaseConfig
 from ..errors import UsageError
 from ..redact import redact_urls
-from ..tools import index
+from ..tools import changelog, index
 from ..tools.git import Git, extract_archive
 from ..version import Version, parse_version, versions_from_tags
 from .matrix import PrereleaseError, Runner
@@ -26,19 +28,31 @@ __all__ = [
     "find_previous",
     "is_first_release",
     "upgrade_check",
+    "version_under_test",
 ]
 
 
 # --- the upgrade check ----------------------------------------------------------------------
-def _previous_tag(git: Git, config: ReleaseConfig) -> Version | None:
+def version_under_test(repo: Path, config: ReleaseConfig, released: Iterable[Version]) -> Version:
+    """The version being prepared: the current one, or, once the current one is *released*
+    (tagged, or served), the next one the waiting fragments call for (a patch at least)."""
     now = parse_version(config.current_version)
-    earlier = [v for v in versions_from_tags(git.tags(), config.tag_prefix) if v < now]
-    return max(earlier, default=None)
+    if now not in set(released):
+        return now
+    names = (p.name for p in changelog.scan_fragments(repo).valid)
+    return next_version(now, bump_for(count_fragments(names), now) or "patch")
+
+
+def _previous_tag(repo: Path, config: ReleaseConfig) -> tuple[Version | None, Version]:
+    """The newest stable tagged release below the version under test, and that version."""
+    tagged = versions_from_tags(Git(repo).tags(), config.tag_prefix)
+    testing = version_under_test(repo, config, tagged)
+    return newest_stable(v for v in tagged if v < testing), testing
 
 
 def is_first_release(git: Git, config: ReleaseConfig) -> bool:
-    """No release is tagged before the current version: there is nothing to upgrade from."""
-    return _previous_tag(git, config) is None
+    """No stable release is tagged before the version under test: nothing to upgrade from."""
+    return _previous_tag(git.path, config)[0] is None
 
 
 def _wheel_version(filename: str, package: str) -> Version | None:
@@ -66,29 +80,35 @@ class PreviousRelease:
 def find_previous(
     repo: Path, config: ReleaseConfig, index_url: str | None
 ) -> tuple[PreviousRelease | None, str]:
-    """The newest release before the current version: on *index_url*, else the newest tag.
+    """The newest stable release below the version under test: on *index_url*, else the
+    newest tag. The version under test is the current one, or the next one once the current
+    one is released (:func:`version_under_test`): on main after 0.2.0, 0.2.0 is previous.
 
     On an index, yanked wheels are passed over: installers no longer pick them.
     Returns ``(release, "")``, or ``(None, why there is none)``.
     """
-    now = parse_version(config.current_version)
     if index_url:
-        older = {
+        wheels = {
             v: file.filename
             for file in index.served(index_url, config.package)
             if not file.yanked
-            if (v := _wheel_version(file.filename, config.package)) is not None and v < now
+            if (v := _wheel_version(file.filename, config.package)) is not None
         }
-        if not older:
+        tagged = versions_from_tags(Git(repo).tags(), config.tag_prefix)
+        testing = version_under_test(repo, config, [*tagged, *wheels])
+        newest = newest_stable(v for v in wheels if v < testing)
+        if newest is None:
             where = redact_urls(index_url)
-            return None, f"{where} holds no {config.package} wheel before {now} that is not yanked"
-        newest = max(older)
-        return PreviousRelease(newest, index_url, older[newest]), ""
-    previous = _previous_tag(Git(repo), config)
+            return None, (
+                f"{where} holds no stable {config.package} wheel before {testing} "
+                "that is not yanked"
+            )
+        return PreviousRelease(newest, index_url, wheels[newest]), ""
+    previous, testing = _previous_tag(repo, config)
     if previous is None:
         return None, (
-            f"no release is tagged before {now} ({config.tag_prefix}*) and no index "
-            "is given (--index-url, $PRERELEASE_PREVIOUS_INDEX_URL)"
+            f"no release is tagged before {testing} ({config.tag_prefix}* stable) and no "
+            "index is given (--index-url, $PRERELEASE_PREVIOUS_INDEX_URL)"
         )
     return PreviousRelease(previous), ""
 
@@ -182,7 +202,18 @@ def upgrade_check(
     if not symbols:
         raise PrereleaseError(f"{old_version} ingested its sample, yet `symbols` lists nothing")
 
-    run("uv", "pip", "install", "--python", str(venv / "bin" / "python"), str(new_wheel))
+    # The same version as the old one (main right after a release) is installed all the same.
+    package = str(parse_wheel_filename(new_wheel.name)[0])
+    run(
+        "uv",
+        "pip",
+        "install",
+        "--python",
+        str(venv / "bin" / "python"),
+        "--reinstall-package",
+        package,
+        str(new_wheel),
+    )
     reported = _last_word(cli("--version"))
     if reported != new_version:
         raise PrereleaseError(

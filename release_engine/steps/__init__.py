@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from ..plan import Step
 from .git import Branch, Bump, Changelog, Commit, Merge, Push, Tag
-from .post import DeployManifests, Notify
+from .post import DeployManifests, Email, Notify
 from .publish import Build, GitHubRelease, Image, ImagePush, Upload
 from .rollback import DeployPrevious, PushRollback, RevertMerge, RollbackTag, YankInChangelog
 
@@ -29,6 +29,7 @@ RELEASE_STEPS: tuple[Step, ...] = (
     GitHubRelease(),
     DeployManifests(),
     Notify(),
+    Email(),
 )
 
 ROLLBACK_STEPS: tuple[Step, ...] = (

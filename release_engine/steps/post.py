@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
+import email
+import email.policy
 import hashlib
 import json
+from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
+from packaging.utils import canonicalize_name
+
+from ..errors import ReleaseError
 from ..plan import Action, Call, Observation, StepBase
-from ..tools.notify import post_json
-from .common import checkout, retarget_manifests, stale_manifests
+from ..tools import mail
+from ..tools.notify import ReleaseLinks, post_message, slack_message
+from .common import checkout, release_notes, retarget_manifests, stale_manifests
 
 if TYPE_CHECKING:
     from ..context import ReleaseContext
 
-__all__ = ["DeployManifests", "Notify"]
+__all__ = ["DeployManifests", "Email", "Notify", "release_links"]
 
 
 class DeployManifests(StepBase):
@@ -50,8 +58,25 @@ class DeployManifests(StepBase):
         return [*found, ctx.git.command(*push)]
 
 
+def release_links(ctx: ReleaseContext) -> ReleaseLinks:
+    """The GitHub release, the project's page on the index, and the pushed image."""
+    release = ctx.github.release_for_tag(ctx.tag) if ctx.github is not None else None
+    simple, name = ctx.config.index_simple_url, canonicalize_name(ctx.config.package)
+    host = urlsplit(simple).hostname or ""
+    if host in ("pypi.org", "test.pypi.org"):
+        page = f"https://{host}/project/{name}/{ctx.version.pep440}/"
+    else:
+        page = f"{simple.rstrip('/')}/{name}/" if simple else ""
+    image = f"{ctx.config.image}:{ctx.tag}" if ctx.config.image and ctx.container else ""
+    return ReleaseLinks(release.html_url if release else "", page, image)
+
+
+def _title(ctx: ReleaseContext) -> str:
+    return f"{ctx.config.package} {ctx.version} released"
+
+
 class Notify(StepBase):
-    """POST a release message to each configured webhook, once.
+    """POST a Slack message with the release notes to each configured webhook, once.
 
     A webhook cannot be asked what it received, so what was sent is recorded in the
     release's state directory and that record is what is observed.
@@ -81,21 +106,12 @@ class Notify(StepBase):
             return Observation.pending(f"{len(left)} webhook(s)")
         return Observation.done(f"{len(hooks)} webhook(s) notified")
 
-    def message(self, ctx: ReleaseContext) -> dict[str, str]:
-        url = ""
-        if ctx.github is not None:
-            release = ctx.github.release_for_tag(ctx.tag)
-            url = release.html_url if release else ""
-        return {
-            "text": f"{ctx.config.package} {ctx.version} is released. {url}".strip(),
-            "version": ctx.version.pep440,
-            "tag": ctx.tag,
-            "url": url,
-        }
+    def message(self, ctx: ReleaseContext) -> dict[str, object]:
+        """The Slack message: built when sent, from the notes the tag holds by then."""
+        return slack_message(_title(ctx), release_notes(ctx), release_links(ctx))
 
     def actions(self, ctx: ReleaseContext) -> list[Action]:
         record = self._record(ctx)
-        message = self.message(ctx)
         found: list[Action] = []
         for i, hook in enumerate(ctx.credentials.webhooks, start=1):
             key = self._key(hook)
@@ -103,8 +119,111 @@ class Notify(StepBase):
                 continue
 
             def send(hook: str = hook, key: str = key) -> None:
-                post_json(hook, message)
+                post_message(hook, self.message(ctx))
                 self._remember(ctx, key)
 
-            found.append(Call(f"POST <webhook {i}> {json.dumps(message)}", send))
+            text = f"POST <webhook {i}> Slack message: {_title(ctx)}, the release notes, links"
+            found.append(Call(text, send))
+        return found
+
+
+class Email(StepBase):
+    """Email the release notes: always written to ``release-notes.eml`` in the release's state
+    directory, and sent over SMTP when ``[tool.release]`` sets ``smtp_host``.
+
+    A mail server cannot be asked what it delivered, so the sending is recorded in the state
+    directory (``emailed.json``) and that record is what is observed. It is written as
+    *pending* before the message goes to the server and as *sent* after, so a kill between the
+    two cannot send twice: a *pending* record found by a later run means that run was stopped
+    while sending, and the mail is not sent again (sent at most once) but reported done with a
+    note to check it arrived. A failure where the server took the message for no one clears
+    the record, so resuming sends it. Skipped when neither email_to nor smtp_host is set.
+    """
+
+    name, title = "email", "Email release notes"
+
+    @staticmethod
+    def _file(ctx: ReleaseContext) -> Path:
+        return ctx.state_dir / "release-notes.eml"
+
+    @staticmethod
+    def _record_path(ctx: ReleaseContext) -> Path:
+        return ctx.state_dir / "emailed.json"
+
+    def _record(self, ctx: ReleaseContext) -> dict[str, object]:
+        path = self._record_path(ctx)
+        found: dict[str, object] = json.loads(path.read_text()) if path.exists() else {}
+        return found
+
+    def _remember(self, ctx: ReleaseContext, **record: object) -> None:
+        path = self._record_path(ctx)
+        partial = path.with_suffix(".partial")
+        partial.write_text(json.dumps(record))
+        partial.replace(path)
+
+    def _server(self, ctx: ReleaseContext) -> mail.SmtpServer:
+        c, creds = ctx.config, ctx.credentials
+        return mail.SmtpServer(
+            c.smtp_host, c.smtp_port, c.smtp_starttls, creds.smtp_username, creds.smtp_password
+        )
+
+    def observe(self, ctx: ReleaseContext) -> Observation:
+        config = ctx.config
+        if not config.email_to and not config.smtp_host:
+            return Observation.skipped("no email_to or smtp_host in [tool.release]")
+        written = self._file(ctx).exists()
+        if not config.smtp_host:
+            if written:
+                return Observation.done(f"written to {self._shown(ctx)} (no smtp_host: not sent)")
+            return Observation.pending(f"write {self._shown(ctx)}")
+        status = self._record(ctx).get("status")
+        if status == "sent":
+            return Observation.done(f"sent to {len(config.email_to)} recipient(s)")
+        if status == "pending":
+            return Observation.done(
+                "sent at most once: a run was stopped while sending, so it is not sent again; "
+                f"check it arrived, or send {self._shown(ctx)} by hand"
+            )
+        return Observation.pending(f"email {len(config.email_to)} recipient(s)")
+
+    def _shown(self, ctx: ReleaseContext) -> str:
+        file = self._file(ctx)
+        return str(file.relative_to(ctx.repo)) if file.is_relative_to(ctx.repo) else str(file)
+
+    def _write(self, ctx: ReleaseContext) -> None:
+        links = release_links(ctx)
+        message = mail.compose(
+            title=_title(ctx),
+            notes=release_notes(ctx),
+            sender=ctx.config.email_from,
+            recipients=ctx.config.email_to,
+            link=links.release,
+        )
+        mail.write_message(message, self._file(ctx))
+
+    def _send(self, ctx: ReleaseContext) -> None:
+        raw = self._file(ctx).read_bytes()
+        message = email.message_from_bytes(raw, policy=email.policy.default)
+        to = list(ctx.config.email_to)
+        self._remember(ctx, status="pending", to=to)
+        try:
+            refused = mail.send(message, self._server(ctx))
+        except ReleaseError:
+            self._record_path(ctx).unlink()  # delivered to no one: resuming sends it
+            raise
+        self._remember(ctx, status="sent", to=to, refused=refused)
+        if refused:
+            raise ReleaseError(
+                f"the mail server refused {', '.join(refused)} (the others were sent to): "
+                f"send {self._shown(ctx)} to them by hand"
+            )
+
+    def actions(self, ctx: ReleaseContext) -> list[Action]:
+        found: list[Action] = [
+            Call(f"write the release notes email to {self._shown(ctx)}", lambda: self._write(ctx))
+        ]
+        if ctx.config.smtp_host and not self._record(ctx):
+            n, server = len(ctx.config.email_to), self._server(ctx)
+            text = f"send the release notes to {n} recipient(s) via {server.address}"
+            found.append(Call(text, lambda: self._send(ctx)))
         return found

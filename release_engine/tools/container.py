@@ -258,8 +258,14 @@ class ContainerEngine:
         run([self.name, "rm", "--force", container], check=False, timeout=120)
 
     def remove(self, ref: str) -> None:
-        """Remove the local image *ref* (a tag, or an id); absent is fine."""
-        run([self.name, "rmi", "--force", ref], check=False, timeout=120)
+        """Drop the local tag *ref*; absent is fine.
+
+        podman only untags: removing the image could delete layers that a build running at the
+        same time is reading from its cache ("layer not known"); ``podman image prune`` frees
+        them later. docker's ``rmi`` of a tag untags only while other tags remain.
+        """
+        verb = ["untag"] if self.name == "podman" else ["rmi", "--force"]
+        run([self.name, *verb, ref], check=False, timeout=120)
 
     def _buildah_run(self, ref: str, args: Sequence[str], timeout: float) -> str:
         config = (self.inspect(ref) or {}).get("OCIv1", {}).get("config", {})

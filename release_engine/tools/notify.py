@@ -1,34 +1,137 @@
-"""Notifications: a JSON message POSTed to an incoming webhook (Slack, Teams, a chat bridge).
+"""Notifications: a Slack incoming-webhook message with the release notes as Block Kit blocks.
 
-The standard library's ``urllib`` is enough for one POST with a JSON body; a webhook URL
-carries its secret in its path, so no message here names the URL.
+The blocks are built with ``slack_sdk.models.blocks`` and sent with ``slack_sdk``'s
+``WebhookClient``; a plain ``text`` fallback is kept for clients that show no blocks. The
+release notes are converted to Slack's mrkdwn and split to Slack's limits (3000 characters a
+section, 50 blocks a message); what does not fit is replaced by a link to the full notes.
+A webhook URL carries its secret in its path, so no message or log here names the URL.
 """
 
 from __future__ import annotations
 
-import json
+import logging
+import re
 import urllib.error
-import urllib.request
-from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
+
+from slack_sdk.models.blocks import Block, HeaderBlock, MarkdownTextObject, SectionBlock
+from slack_sdk.webhook import WebhookClient
 
 from ..errors import ReleaseError
 
-__all__ = ["post_json"]
+__all__ = [
+    "BLOCK_LIMIT",
+    "SECTION_LIMIT",
+    "ReleaseLinks",
+    "post_message",
+    "slack_blocks",
+    "slack_message",
+    "to_mrkdwn",
+]
+
+SECTION_LIMIT = 3000  # characters of a section block's text
+BLOCK_LIMIT = 50  # blocks of one message
+HEADER_LIMIT = 150  # characters of a header block's plain text
+
+# slack_sdk logs each request with its URL at debug level: its records go nowhere.
+_LOG = logging.getLogger("release_engine.slack")
+_LOG.propagate = False
+_LOG.addHandler(logging.NullHandler())
 
 
-def post_json(url: str, payload: Mapping[str, object], *, timeout: float = 30) -> None:
-    """POST *payload* as JSON to *url*; a refusal or a network failure is a ReleaseError."""
-    body = json.dumps(payload).encode()
-    request = urllib.request.Request(
-        url, data=body, method="POST", headers={"Content-Type": "application/json"}
-    )
+@dataclass(frozen=True)
+class ReleaseLinks:
+    """Where the release can be seen; an empty value is left out of the message."""
+
+    release: str = ""  # the GitHub release page
+    index: str = ""  # the project's page on the package index
+    image: str = ""  # ``image:tag``, which is not a link
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def to_mrkdwn(markdown: str) -> str:
+    """Keep a Changelog Markdown as Slack mrkdwn: headings bold, bullets, links, bold."""
+    lines = []
+    for line in _escape(markdown).splitlines():
+        heading = re.match(r"#{1,6}\s+(.*)", line)
+        if heading:
+            line = f"*{heading[1].strip()}*"
+        else:
+            line = re.sub(r"^(\s*)[-*+]\s+", r"\1• ", line)
+            line = re.sub(r"\*\*(.+?)\*\*", r"*\1*", line)
+        lines.append(re.sub(r"\[([^\]]+)\]\(([^)\s]+)\)", r"<\2|\1>", line))
+    return "\n".join(lines).strip()
+
+
+def _chunks(text: str, limit: int = SECTION_LIMIT) -> list[str]:
+    """*text* in pieces of at most *limit* characters, cut at line ends where possible."""
+    pieces: list[str] = []
+    current = ""
+    for line in text.splitlines():
+        while len(line) > limit:  # a line longer than a section is cut where it must be
+            if current:
+                pieces.append(current)
+                current = ""
+            pieces.append(line[:limit])
+            line = line[limit:]
+        joined = f"{current}\n{line}" if current else line
+        if len(joined) > limit:
+            pieces.append(current)
+            joined = line
+        current = joined
+    if current.strip():
+        pieces.append(current)
+    return [p for p in pieces if p.strip()]
+
+
+def _links_text(links: ReleaseLinks) -> str:
+    parts = []
+    if links.release:
+        parts.append(f"<{links.release}|GitHub release>")
+    if links.index:
+        parts.append(f"<{links.index}|Package index>")
+    if links.image:
+        parts.append(f"Image `{_escape(links.image)}`")
+    return " · ".join(parts)
+
+
+def slack_blocks(title: str, notes: str, links: ReleaseLinks) -> list[Block]:
+    """A header, the notes as mrkdwn sections within Slack's limits, then the links."""
+    blocks: list[Block] = [HeaderBlock(text=title[:HEADER_LIMIT])]
+    footer = _links_text(links)
+    room = BLOCK_LIMIT - len(blocks) - (1 if footer else 0)
+    sections = _chunks(to_mrkdwn(notes)) or ["_No release notes._"]
+    if len(sections) > room:
+        more = f"<{links.release}|full release notes>" if links.release else "the CHANGELOG"
+        sections = [*sections[: room - 1], f"_The notes are cut short here: read the {more}._"]
+    blocks += [SectionBlock(text=MarkdownTextObject(text=s)) for s in sections]
+    if footer:
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=footer)))
+    return blocks
+
+
+def slack_message(title: str, notes: str, links: ReleaseLinks) -> dict[str, Any]:
+    """The incoming-webhook body: a plain ``text`` fallback and the Block Kit ``blocks``."""
+    text = f"{title}. {links.release}".strip() if links.release else f"{title}."
+    blocks = [block.to_dict() for block in slack_blocks(title, notes, links)]
+    return {"text": text, "blocks": blocks}
+
+
+def post_message(url: str, message: dict[str, Any], *, timeout: int = 30) -> None:
+    """Send *message* to the webhook *url* once; a refusal or a network failure is a
+    ReleaseError of one line naming the webhook's host only."""
     host = urlsplit(url).netloc.rpartition("@")[2]
+    client = WebhookClient(url, timeout=timeout, logger=_LOG, retry_handlers=[])
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            response.read()
-    except urllib.error.HTTPError as exc:
-        raise ReleaseError(f"the webhook at {host} answered {exc.code} {exc.reason}") from None
+        response = client.send_dict(message)
     except (urllib.error.URLError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
         raise ReleaseError(f"could not reach the webhook at {host}: {reason}") from None
+    if not 200 <= response.status_code < 300:
+        answer = " ".join(str(response.body).split())[:80]
+        raise ReleaseError(f"the webhook at {host} answered {response.status_code} {answer}")

@@ -93,7 +93,7 @@ def test_serve_answers_health_inside_the_container(engine: ContainerEngine, imag
 
 
 def next_patch(version: str) -> str:
-    """0.1.0 -> 0.1.1 (and 1.0.0rc1 -> 1.0.1)."""
+    """1.4.2 -> 1.4.3 (and 1.0.0rc1 -> 1.0.1)."""
     found = re.match(r"(\d+)\.(\d+)\.(\d+)", version)
     assert found, version
     return f"{found[1]}.{found[2]}.{int(found[3]) + 1}"

@@ -13,6 +13,8 @@ from typing import Any
 
 import pytest
 
+from release_engine.cadence import next_version
+from release_engine.config import load_config
 from release_engine.context import Options
 from release_engine.engine import Report, release
 from release_engine.output import ConsoleReporter
@@ -22,9 +24,14 @@ from release_engine.tools import index
 from release_engine.tools.changelog import extract_section
 from release_engine.tools.registry import Registry
 from release_engine.version import parse_version
-from tests.conftest import git, in_ci
+from tests.conftest import REPO, git, in_ci
 
-VERSION = "0.2.0"
+#: The project's version now, and the versions rehearsals release after it: the next minor,
+#: the minor after that, and a hotfix of the first. Nothing here pins the project's version.
+CURRENT = load_config(REPO).current_version
+VERSION = next_version(parse_version(CURRENT), "minor").pep440
+AFTER = next_version(parse_version(VERSION), "minor").pep440
+HOTFIX = next_version(parse_version(VERSION), "patch").pep440
 VERSION_LABEL = "org.opencontainers.image.version"
 
 
@@ -136,6 +143,7 @@ def published_state(r: Rehearsal, version: str = VERSION) -> dict[str, object]:
     state["release_bodies"] = [rel["body"] for rel in github_get(r.s, "/releases")]
     state["release_posts"] = r.s.github.count("POST", "/repos/rehearsal/release/releases")
     state["notifications"] = len(r.s.sink.received)
+    state["emails"] = len(r.s.smtp.delivered) if r.s.smtp is not None else None
     state["packages_on_disk"] = sorted(p.name for p in r.s.index.packages.iterdir())
     if r.s.registry is not None:
         with registry_of(r) as registry:

@@ -36,7 +36,7 @@ from release_engine.tools.keepachangelog import (
 )
 from release_engine.version import parse_version
 from tests.conftest import REPO, git, make_repo
-from tests.engine.conftest import Rehearsal
+from tests.engine.conftest import AFTER, VERSION, Rehearsal
 
 URL = "https://github.com/your-org/finbot"
 HEADER = """# Changelog
@@ -185,11 +185,11 @@ def test_changelog_step_writes_links_and_observes_an_interrupted_run(
 ) -> None:
     repo = make_repo(tmp_path / "repo", source_repo)
     config = load_config(repo).with_overrides(github_repository=github_repository)
-    ctx = ReleaseContext(repo, parse_version("0.2.0"), config, Credentials())
+    ctx = ReleaseContext(repo, parse_version(VERSION), config, Credentials())
     step = Changelog()
     assert step.observe(ctx).status is Status.PENDING
-    git(repo, "checkout", "-q", "-b", "release/v0.2.0")
-    run(changelog.build_command(repo, "0.2.0", "2026-11-24"))  # killed before the links
+    git(repo, "checkout", "-q", "-b", f"release/v{VERSION}")
+    run(changelog.build_command(repo, VERSION, "2026-11-24"))  # killed before the links
     text = (repo / "CHANGELOG.md").read_text(encoding="utf-8")
     if not github_repository:  # no repository to link into: no links to maintain
         assert step.observe(ctx).status is Status.DONE
@@ -198,7 +198,7 @@ def test_changelog_step_writes_links_and_observes_an_interrupted_run(
     seen = step.observe(ctx)
     assert (seen.status, seen.detail) == (
         Status.PENDING,
-        "link references for [0.2.0] and [Unreleased]",
+        f"link references for [{VERSION}] and [Unreleased]",
     )
     actions = step.actions(ctx)
     assert [type(a) for a in actions] == [Call]  # towncrier does not run twice
@@ -208,7 +208,7 @@ def test_changelog_step_writes_links_and_observes_an_interrupted_run(
     after = (repo / "CHANGELOG.md").read_text(encoding="utf-8")
     assert after == update_links(text, URL, "v")
     assert kacl_problems(after, tmp_path) == []
-    assert after.endswith(f"[0.2.0]: {URL}/releases/tag/v0.2.0\n")
+    assert after.endswith(f"[{VERSION}]: {URL}/releases/tag/v{VERSION}\n")
 
 
 def test_yank_step_is_skipped_where_main_has_no_changelog(
@@ -217,7 +217,7 @@ def test_yank_step_is_skipped_where_main_has_no_changelog(
     repo = make_repo(tmp_path / "repo", source_repo)
     git(repo, "rm", "-q", "CHANGELOG.md")
     git(repo, "commit", "-qm", "No changelog")
-    ctx = ReleaseContext(repo, parse_version("0.2.0"), load_config(repo), Credentials())
+    ctx = ReleaseContext(repo, parse_version(VERSION), load_config(repo), Credentials())
     seen = YankInChangelog().observe(ctx)
     assert (seen.status, seen.detail) == (Status.SKIPPED, "main has no CHANGELOG.md")
 
@@ -295,36 +295,41 @@ def test_released_changelog_is_keep_a_changelog_then_the_rollback_yanks(
     r = rehearsal
     url = repository_url(r.s.github.repository)
     assert url.startswith("https://github.com/")
-    r.run("0.2.0")
+    r.run(VERSION)
     main = git(r.remote, "show", "main:CHANGELOG.md")
     assert kacl_problems(main, tmp_path) == []
-    assert re.search(r"^## \[0\.2\.0\] - \d{4}-\d\d-\d\d$", main, flags=re.MULTILINE)
-    assert f"[Unreleased]: {url}/compare/v0.2.0...HEAD" in main
-    assert main.index("## [Unreleased]") < main.index("## [0.2.0]")
-    assert git(r.remote, "show", "v0.2.0:CHANGELOG.md") == main
+    assert re.search(
+        rf"^## \[{re.escape(VERSION)}\] - \d{{4}}-\d\d-\d\d$", main, flags=re.MULTILINE
+    )
+    assert f"[Unreleased]: {url}/compare/v{VERSION}...HEAD" in main
+    assert main.index("## [Unreleased]") < main.index(f"## [{VERSION}]")
+    assert git(r.remote, "show", f"v{VERSION}:CHANGELOG.md") == main
 
     (r.work / "changelog.d" / "+second.fixed.md").write_text("Fixed the second thing.\n")
     git(r.work, "add", "--all")
     git(r.work, "commit", "-qm", "Fix the second thing")
     git(r.work, "push", "-q", "origin", "main")
-    r.run("0.3.0")
+    r.run(AFTER)
     main = git(r.remote, "show", "main:CHANGELOG.md")
     assert kacl_problems(main, tmp_path) == []
     assert main.endswith(
-        f"[Unreleased]: {url}/compare/v0.3.0...HEAD\n"
-        f"[0.3.0]: {url}/compare/v0.2.0...v0.3.0\n"
-        f"[0.2.0]: {url}/releases/tag/v0.2.0"  # git() strips the last newline
+        f"[Unreleased]: {url}/compare/v{AFTER}...HEAD\n"
+        f"[{AFTER}]: {url}/compare/v{VERSION}...v{AFTER}\n"
+        f"[{VERSION}]: {url}/releases/tag/v{VERSION}"  # git() strips the last newline
     )
 
     git(r.work, "checkout", "-q", "main")
     git(r.work, "pull", "-q", "--ff-only", "origin", "main")
-    rollback_command(r.work, "0.3.0", secrets=Secrets())
+    rollback_command(r.work, AFTER, secrets=Secrets())
     main = git(r.remote, "show", "main:CHANGELOG.md")
-    assert re.search(r"^## \[0\.3\.0\] - \d{4}-\d\d-\d\d \[YANKED\]$", main, flags=re.MULTILINE)
+    assert re.search(
+        rf"^## \[{re.escape(AFTER)}\] - \d{{4}}-\d\d-\d\d \[YANKED\]$", main, flags=re.MULTILINE
+    )
     assert kacl_problems(main, tmp_path) == []
     assert (
-        git(r.remote, "log", "-1", "--format=%s", "main") == "Mark v0.3.0 yanked in the changelog"
+        git(r.remote, "log", "-1", "--format=%s", "main")
+        == f"Mark v{AFTER} yanked in the changelog"
     )
     head = git(r.remote, "rev-parse", "main")
-    rollback_command(r.work, "0.3.0", secrets=Secrets())  # done: nothing changes
+    rollback_command(r.work, AFTER, secrets=Secrets())  # done: nothing changes
     assert git(r.remote, "rev-parse", "main") == head

@@ -12,7 +12,7 @@ import pytest
 from release_engine import __version__
 from release_engine.rehearsal import clone_for_rehearsal, stand_ins
 from tests.conftest import REPO, git
-from tests.engine.conftest import standin_settings
+from tests.engine.conftest import VERSION, standin_settings
 
 PROCESS = [
     "release",
@@ -40,8 +40,8 @@ def inv(
         ((), "error: --version is required, for example: inv release --version 1.2.3"),
         (("--version", "1.2"), "error: '1.2' is not a release version"),
         (("--version", "0.0.1", "--skip-prerelease"), "not greater than the current version"),
-        (("--version", "0.2.0", "--set", "index=x"), "--set 'index=x': use KEY=VALUE"),
-        (("--version", "0.2.0", "--set", "registry_tls_verify=maybe"), "use true or false"),
+        (("--version", VERSION, "--set", "index=x"), "--set 'index=x': use KEY=VALUE"),
+        (("--version", VERSION, "--set", "registry_tls_verify=maybe"), "use true or false"),
     ],
 )
 def test_bad_input_is_one_line_and_changes_nothing(
@@ -71,7 +71,7 @@ def test_release_with_flags_and_environment_then_status(
             work,
             "release",
             "--version",
-            "0.2.0",
+            VERSION,
             *flags,
             "--skip-prerelease",
             env=missing,
@@ -84,7 +84,7 @@ def test_release_with_flags_and_environment_then_status(
             work,
             "release",
             "--version",
-            "0.2.0",
+            VERSION,
             *flags,
             "--skip-prerelease",
             env=env,
@@ -97,7 +97,7 @@ def test_release_with_flags_and_environment_then_status(
 
         # release.status reads the same plan: everything done, nothing changed by looking.
         head = git(work, "rev-parse", "main")
-        proc = inv(work, "release.status", "--version", "0.2.0", "--json", *flags, env=env)
+        proc = inv(work, "release.status", "--version", VERSION, "--json", *flags, env=env)
         assert proc.returncode == 0, proc.stderr
         statuses = {step["name"]: step["status"] for step in json.loads(proc.stdout)["steps"]}
         assert git(work, "rev-parse", "main") == head
@@ -134,8 +134,8 @@ def test_changelog_check_tells_a_contributor_their_fragment_is_missing(
     git(work, "commit", "-qm", "fragment")
     proc = inv(work, "changelog.check")
     assert proc.returncode == 0, proc.stderr
-    preview = inv(work, "changelog.preview", "--version", "0.2.0")
-    assert "## [0.2.0]" in preview.stdout and "- Added an extra module." in preview.stdout
+    preview = inv(work, "changelog.preview", "--version", VERSION)
+    assert f"## [{VERSION}]" in preview.stdout and "- Added an extra module." in preview.stdout
 
 
 def test_status_with_an_unreachable_remote_marks_the_step_unknown_and_says_why(
@@ -147,7 +147,7 @@ def test_status_with_an_unreachable_remote_marks_the_step_unknown_and_says_why(
         work,
         "release.status",
         "--version",
-        "0.2.0",
+        VERSION,
         "--set",
         f"index_simple_url={closed}",
         "--set",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import urllib.request
 
 import pytest
@@ -12,7 +13,7 @@ from release_engine.errors import PreflightError, UsageError
 from release_engine.redact import Secrets
 from release_engine.steps.hotfix import plan_hotfix
 from tests.conftest import git
-from tests.engine.conftest import Rehearsal, github_get, registry_of
+from tests.engine.conftest import AFTER, HOTFIX, VERSION, Rehearsal, github_get, registry_of
 
 pytestmark = pytest.mark.e2e
 
@@ -25,64 +26,67 @@ def add_fix(r: Rehearsal, name: str, text: str) -> None:
 
 def test_hotfix_of_an_old_line_then_rollback(rehearsal: Rehearsal) -> None:
     r = rehearsal
-    r.run("0.2.0")
+    r.run(VERSION)
     add_fix(r, "second", "Fixed the second thing.")
     git(r.work, "push", "-q", "origin", "main")
-    r.run("0.3.0")
+    r.run(AFTER)
 
     # --- hotfix: branch from the old tag, fix, release; latest never moves ---
     with pytest.raises(UsageError):
-        plan_hotfix(r.work, "0.2.0")
-    with pytest.raises(PreflightError, match=r"tag v0\.2\.9 does not exist"):
-        plan_hotfix(r.work, "v0.2.9")
-    hotfix_command(r.work, "v0.2.0")
-    assert git(r.work, "rev-parse", "--abbrev-ref", "HEAD") == "hotfix/v0.2.1"
-    add_fix(r, "hot", "Fixed a critical bug in 0.2.")
-    report = r.run("0.2.1")
+        plan_hotfix(r.work, VERSION)
+    missing = f"v{VERSION.rsplit('.', 1)[0]}.99"  # a patch of the line never released
+    with pytest.raises(PreflightError, match=rf"tag {re.escape(missing)} does not exist"):
+        plan_hotfix(r.work, missing)
+    hotfix_command(r.work, f"v{VERSION}")
+    assert git(r.work, "rev-parse", "--abbrev-ref", "HEAD") == f"hotfix/v{HOTFIX}"
+    add_fix(r, "hot", f"Fixed a critical bug in {VERSION}.")
+    report = r.run(HOTFIX)
     steps = {o.name: o.status for o in report.steps}
     assert steps["deploy-manifests"] == "skipped"
     remote = r.remote
-    assert git(remote, "merge-base", "--is-ancestor", "v0.2.1", "hotfix/v0.2.1") == ""
-    assert "0.2.1" not in git(remote, "show", "main:src/market_data_ingestion/__init__.py")
-    assert "market-data-ingestion:v0.3.0" in git(remote, "show", "main:deploy/k8s/deployment.yaml")
+    assert git(remote, "merge-base", "--is-ancestor", f"v{HOTFIX}", f"hotfix/v{HOTFIX}") == ""
+    assert HOTFIX not in git(remote, "show", "main:src/market_data_ingestion/__init__.py")
+    assert f"market-data-ingestion:v{AFTER}" in git(
+        remote, "show", "main:deploy/k8s/deployment.yaml"
+    )
     releases = {rel["tag_name"]: rel for rel in github_get(r.s, "/releases")}
-    assert set(releases) == {"v0.2.0", "v0.3.0", "v0.2.1"}
-    assert "Fixed a critical bug in 0.2." in releases["v0.2.1"]["body"]
+    assert set(releases) == {f"v{VERSION}", f"v{AFTER}", f"v{HOTFIX}"}
+    assert f"Fixed a critical bug in {VERSION}." in releases[f"v{HOTFIX}"]["body"]
     request = urllib.request.Request(
         f"{r.s.github.url}/repos/{r.s.github.repository}/releases/latest",
         headers={"Authorization": f"Bearer {r.s.github.token}"},
     )
     with urllib.request.urlopen(request, timeout=10) as response:
-        assert json.loads(response.read())["tag_name"] == "v0.3.0"
+        assert json.loads(response.read())["tag_name"] == f"v{AFTER}"
     if r.s.registry is not None:
         with registry_of(r) as registry:
-            assert registry.digest("latest") == registry.digest("v0.3.0")
-            assert registry.digest("v0.2.1") is not None
+            assert registry.digest("latest") == registry.digest(f"v{AFTER}")
+            assert registry.digest(f"v{HOTFIX}") is not None
 
-    # --- rollback of 0.3.0: revert its merge on main, tag the commit before, redeploy 0.2.0 ---
+    # --- rollback of AFTER: revert its merge on main, tag the commit before, redeploy VERSION ---
     git(r.work, "checkout", "-q", "main")
     git(r.work, "pull", "-q", "--ff-only", "origin", "main")
-    rollback_command(r.work, "0.3.0", secrets=Secrets(), dry_run=True)
-    assert "rollback-v0.3.0" not in git(remote, "tag", "--list")
-    rollback_command(r.work, "0.3.0", secrets=Secrets())
-    assert '__version__ = "0.2.0"' in git(
+    rollback_command(r.work, AFTER, secrets=Secrets(), dry_run=True)
+    assert f"rollback-v{AFTER}" not in git(remote, "tag", "--list")
+    rollback_command(r.work, AFTER, secrets=Secrets())
+    assert f'__version__ = "{VERSION}"' in git(
         remote, "show", "main:src/market_data_ingestion/__init__.py"
     )
     merge = git(remote, "log", "--merges", "--format=%H %s", "main").splitlines()
-    merge_sha = next(line.split()[0] for line in merge if "release/v0.3.0" in line)
-    assert git(remote, "rev-parse", "rollback-v0.3.0^{commit}") == git(
+    merge_sha = next(line.split()[0] for line in merge if f"release/v{AFTER}" in line)
+    assert git(remote, "rev-parse", f"rollback-v{AFTER}^{{commit}}") == git(
         remote, "rev-parse", f"{merge_sha}^1"
     )
     assert (
-        git(remote, "tag", "-l", "--format=%(contents:subject)", "rollback-v0.3.0")
-        == "Rollback of v0.3.0 to v0.2.0"
+        git(remote, "tag", "-l", "--format=%(contents:subject)", f"rollback-v{AFTER}")
+        == f"Rollback of v{AFTER} to v{VERSION}"
     )
     if r.s.registry is not None:
-        assert "market-data-ingestion:v0.2.0" in git(
+        assert f"market-data-ingestion:v{VERSION}" in git(
             remote, "show", "main:deploy/k8s/deployment.yaml"
         )
-    assert git(remote, "cat-file", "-t", "v0.3.0") == "tag"  # the release stays on record
+    assert git(remote, "cat-file", "-t", f"v{AFTER}") == "tag"  # the release stays on record
     # Running it again finds everything done and changes nothing.
     head = git(remote, "rev-parse", "main")
-    rollback_command(r.work, "0.3.0", secrets=Secrets())
+    rollback_command(r.work, AFTER, secrets=Secrets())
     assert git(remote, "rev-parse", "main") == head

@@ -19,7 +19,7 @@ from release_engine.redact import Secrets
 from release_engine.rehearsal import clone_for_rehearsal, stand_ins
 from release_engine.report import SCHEMA_VERSION, Report, failure_dict, status_dict
 from tests.conftest import REPO, git
-from tests.engine.conftest import standin_settings
+from tests.engine.conftest import VERSION, standin_settings
 
 SCHEMA = json.loads((REPO / "docs" / "release-report.schema.json").read_text())
 VALIDATOR = jsonschema.Draft202012Validator(SCHEMA)
@@ -51,7 +51,7 @@ def test_the_schema_is_a_valid_draft_2020_12_schema() -> None:
 
 
 def test_the_schema_refuses_a_failure_without_its_error() -> None:
-    data = failure_dict(Report("0.2.0", "v0.2.0"), UsageError("bad"), started=False)
+    data = failure_dict(Report(VERSION, f"v{VERSION}"), UsageError("bad"), started=False)
     VALIDATOR.validate(data)
     for broken in ({"error": None}, {"ok": True}, {"schema_version": 2}, {"surprise": 1}):
         assert not VALIDATOR.is_valid({**data, **broken}), broken
@@ -77,7 +77,7 @@ def test_success_of_a_kept_rehearsal(source_repo: Path, tmp_path: Path, clean_en
         assert data["rehearsal"] is True and data["dry_run"] is False
         tagged = git(kept / "remote.git", "rev-parse", f"{data['tag']}^{{commit}}")
         assert data["commit"] == tagged
-        assert data["latest"] is True  # 0.2.0 is the newest stable release
+        assert data["latest"] is True  # the README's version is the newest stable release
         assert "prerelease" in data["waived"]  # a rehearsal never asks for the nox matrix
         skipped = {s["name"]: s["detail"] for s in data["steps"] if s["status"] == "skipped"}
         assert {s["step"]: s["reason"] for s in data["skipped"]} == skipped
@@ -91,7 +91,7 @@ def test_success_of_a_kept_rehearsal(source_repo: Path, tmp_path: Path, clean_en
     ("args", "error"),
     [
         (("--version", "1.2"), "'1.2' is not a release version"),
-        (("--version", "0.2.0", "--set", "index=x"), "--set 'index=x': use KEY=VALUE"),
+        (("--version", VERSION, "--set", "index=x"), "--set 'index=x': use KEY=VALUE"),
         ((), "--version is required, for example: inv release --version 1.2.3"),
     ],
 )
@@ -112,12 +112,12 @@ def test_a_dirty_tree_is_refused_with_every_problem_listed(
 ) -> None:
     work = clone_for_rehearsal(source_repo, tmp_path)
     (work / "stray.txt").write_text("not committed\n")
-    proc = inv(work, "release", "--version", "0.2.0", "--json", "--set", "image=")
+    proc = inv(work, "release", "--version", VERSION, "--json", "--set", "image=")
     assert proc.returncode == 1
     data = one_object(proc.stdout)
     assert data["error"].startswith("preflight failed")
     assert any("working tree is not clean" in d for d in data["details"])
-    assert data["version"] == "0.2.0" and data["tag"] == "v0.2.0"
+    assert data["version"] == VERSION and data["tag"] == f"v{VERSION}"
     assert data["resume"] is None and data["failed_step"] is None  # nothing was started
     assert git(work, "tag", "--list") == ""
 
@@ -131,19 +131,19 @@ def test_a_step_failing_mid_release_names_the_step_and_the_resume_command(
         work = clone_for_rehearsal(source_repo, tmp_path)
         env, flags = standin_settings(s, webhook=closed)
         options = ["--skip-prerelease", "--skip-ci", "--skip-review"]
-        proc = inv(work, "release", "--version", "0.2.0", "--json", *flags, *options, env=env)
+        proc = inv(work, "release", "--version", VERSION, "--json", *flags, *options, env=env)
     assert proc.returncode == 1, proc.stderr[-3000:]
     data = one_object(proc.stdout)
     assert data["ok"] is False
     assert data["failed_step"] == "notify"
-    assert data["resume"] == "inv release --version 0.2.0"
+    assert data["resume"] == f"inv release --version {VERSION}"
     assert "could not reach the webhook" in data["error"]
     assert {"ci", "review", "prerelease"} <= set(data["waived"])
     reached = {step["name"]: step["status"] for step in data["steps"]}
     assert reached["upload"] == reached["push"] == "acted" and "notify" not in reached
     for secret in (s.github.token, s.index.password, "T0KEN-IN-THE-PATH"):
         assert secret not in proc.stdout + proc.stderr
-    assert "resume with: inv release --version 0.2.0" in proc.stderr
+    assert f"resume with: inv release --version {VERSION}" in proc.stderr
 
 
 def test_status_json_carries_the_schema_and_tool_version(
@@ -152,10 +152,10 @@ def test_status_json_carries_the_schema_and_tool_version(
     work = clone_for_rehearsal(source_repo, tmp_path)
     quiet = ["--set", "index_simple_url=http://127.0.0.1:9/simple/", "--set", "image="]
     quiet += ["--set", "github_repository="]
-    proc = inv(work, "release.status", "--version", "0.2.0", "--json", *quiet)
+    proc = inv(work, "release.status", "--version", VERSION, "--json", *quiet)
     assert proc.returncode == 0, proc.stderr
     data = one_object(proc.stdout, "status")
-    assert data["ok"] is True and data["tag"] == "v0.2.0" and data["steps"]
+    assert data["ok"] is True and data["tag"] == f"v{VERSION}" and data["steps"]
 
     proc = inv(work, "release.status", "--version", "1.2", "--json")
     assert proc.returncode == 1
@@ -173,7 +173,7 @@ def test_an_error_in_process_is_reported_then_raised(
 
 
 def test_failures_of_every_kind_are_valid_reports() -> None:
-    draft = Report("0.2.0", "v0.2.0", resume="inv release --version 0.2.0")
+    draft = Report(VERSION, f"v{VERSION}", resume=f"inv release --version {VERSION}")
     draft.steps = [Outcome("branch", "Create release branch", Status.ACTED)]
     stepped = ReleaseError("the index answered 500")
     stepped.step, stepped.resume = "upload", "Upload failed; resume with: inv release ..."
@@ -186,7 +186,7 @@ def test_failures_of_every_kind_are_valid_reports() -> None:
     for error, started in cases:
         data = failure_dict(draft, error, started=started)
         VALIDATOR.validate(data)
-        assert data["resume"] == ("inv release --version 0.2.0" if started else None)
+        assert data["resume"] == (f"inv release --version {VERSION}" if started else None)
     assert failure_dict(draft, stepped, started=True)["failed_step"] == "upload"
     assert failure_dict(draft, PreflightError(["one", "two"]), started=False)["details"] == [
         "one",
@@ -196,3 +196,33 @@ def test_failures_of_every_kind_are_valid_reports() -> None:
     assert bug["error"] == "internal error: RuntimeError: a bug"
     assert bug["details"] == ["with two lines"]
     VALIDATOR.validate(status_dict(None, None, [], UsageError("bad")))
+
+
+def test_the_schema_takes_status_with_and_without_its_cadence() -> None:
+    plain = status_dict(VERSION, f"v{VERSION}", [])
+    VALIDATOR.validate(plain)  # the old shape, as --version prints it
+    unknown = {"value": None, "digest": None, "error": "could not reach GitHub"}
+    cadence: dict[str, Any] = {
+        "last_release": "1.2.3",
+        "last_release_date": "2026-01-10",
+        "days_since": 21,
+        "fragments": {"added": 2, "fixed": 1},
+        "suggested_bump": "minor",
+        "suggested_version": "1.3.0",
+        "latest": {
+            "github": unknown,
+            "registry": {"value": "1.2.3", "digest": "sha256:" + "a" * 64, "error": None},
+            "index": {"value": None, "digest": None, "error": None},
+        },
+    }
+    VALIDATOR.validate({**plain, "cadence": cadence})
+    broken: list[dict[str, Any]] = [
+        {"suggested_bump": "huge"},
+        {"fragments": {"added": 0}},
+        {"latest": {"github": unknown}},
+        {"surprise": 1},
+    ]
+    for change in broken:
+        assert not VALIDATOR.is_valid({**plain, "cadence": {**cadence, **change}}), change
+    release = Report(VERSION, f"v{VERSION}").as_dict()
+    assert not VALIDATOR.is_valid({**release, "cadence": cadence})  # status only

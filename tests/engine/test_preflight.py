@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from release_engine.cadence import next_version
 from release_engine.config import Credentials
 from release_engine.context import Options, ReleaseContext, release_lock
 from release_engine.engine import open_release, release
@@ -17,21 +18,32 @@ from release_engine.output import ConsoleReporter
 from release_engine.preflight import preflight
 from release_engine.redact import Secrets
 from release_engine.rehearsal import clone_for_rehearsal
+from release_engine.tools import changelog
 from release_engine.version import parse_version
 from tests.conftest import git
+from tests.engine.conftest import CURRENT, HOTFIX, VERSION
 
 LOCAL_ONLY = {"github_repository": "", "index_url": "", "index_simple_url": "", "image": ""}
 SKIPS = Options(skip_prerelease=True)
+CURRENT_PATCH = next_version(parse_version(CURRENT), "patch").pep440
+LATER_PATCH = f"{VERSION.rsplit('.', 1)[0]}.5"  # a newer patch on the next version's line
 
 
 @pytest.fixture
 def work(source_repo: Path, tmp_path: Path, clean_env: None) -> Path:
-    """A clone of this repository whose origin is a local bare remote."""
-    return clone_for_rehearsal(source_repo, tmp_path)
+    """A clone of this repository whose origin is a local bare remote, with a change waiting
+    (right after a release this repository has no fragment: one is added, committed, pushed)."""
+    work = clone_for_rehearsal(source_repo, tmp_path)
+    if not changelog.scan_fragments(work).valid:
+        (work / "changelog.d" / "+pending.added.md").write_text("Added a pending change.\n")
+        git(work, "add", "--all")
+        git(work, "commit", "-q", "-m", "A change waits")
+        git(work, "push", "-q", "origin", "main")
+    return work
 
 
 def open_local(
-    work: Path, version: str = "0.2.0", options: Options = SKIPS, **overrides: Any
+    work: Path, version: str = VERSION, options: Options = SKIPS, **overrides: Any
 ) -> ReleaseContext:
     return open_release(
         work,
@@ -66,24 +78,26 @@ def test_malformed_version_is_one_line_before_anything(work: Path) -> None:
     assert "\n" not in str(exc.value)
 
 
-@pytest.mark.parametrize("version", ["0.1.0", "0.0.9"])
+@pytest.mark.parametrize("version", [CURRENT, "0.0.0"])
 def test_version_must_be_greater_than_current(work: Path, version: str) -> None:
     assert any(
-        "not greater than the current version 0.1.0" in p
+        f"not greater than the current version {CURRENT}" in p
         for p in problems(open_local(work, version))
     )
 
 
 def test_version_must_be_above_the_newest_tag_of_its_line(work: Path) -> None:
-    git(work, "tag", "-a", "v0.2.5", "-m", "old")
-    assert any("v0.2.5 is already released" in p for p in problems(open_local(work, "0.2.1")))
+    git(work, "tag", "-a", f"v{LATER_PATCH}", "-m", "old")
+    assert any(
+        f"v{LATER_PATCH} is already released" in p for p in problems(open_local(work, HOTFIX))
+    )
 
 
 def test_tag_already_on_the_remote(work: Path) -> None:
-    git(work, "tag", "v0.2.0")
-    git(work, "push", "-q", "origin", "v0.2.0")
-    git(work, "tag", "-d", "v0.2.0")
-    assert any("tag v0.2.0 already exists on origin" in p for p in problems(open_local(work)))
+    git(work, "tag", f"v{VERSION}")
+    git(work, "push", "-q", "origin", f"v{VERSION}")
+    git(work, "tag", "-d", f"v{VERSION}")
+    assert any(f"tag v{VERSION} already exists on origin" in p for p in problems(open_local(work)))
 
 
 def test_not_on_main(work: Path) -> None:
@@ -129,10 +143,10 @@ def test_fragment_of_unknown_type(work: Path) -> None:
 
 def test_version_file_not_at_current_version(work: Path) -> None:
     init = work / "src" / "market_data_ingestion" / "__init__.py"
-    init.write_text(init.read_text().replace('"0.1.0"', '"0.0.7"'))
+    init.write_text(init.read_text().replace(f'"{CURRENT}"', '"0.0.7"'))
     git(work, "commit", "-q", "-am", "drift")
     git(work, "push", "-q", "origin", "main")
-    assert any("a version file does not carry 0.1.0" in p for p in problems(open_local(work)))
+    assert any(f"a version file does not carry {CURRENT}" in p for p in problems(open_local(work)))
 
 
 def test_missing_credentials_are_named_not_printed(work: Path) -> None:
@@ -195,7 +209,7 @@ def test_rollback_refuses_to_start_off_main_or_on_a_dirty_tree(work: Path) -> No
     (work / "stray.txt").write_text("x\n")
     before = snapshot(work)
     with pytest.raises(PreflightError) as exc:
-        rollback_command(work, "0.1.0", secrets=Secrets())
+        rollback_command(work, CURRENT, secrets=Secrets())
     assert any("not on main" in p for p in exc.value.problems)
     assert any("not clean" in p for p in exc.value.problems)
     assert snapshot(work) == before
@@ -204,15 +218,15 @@ def test_rollback_refuses_to_start_off_main_or_on_a_dirty_tree(work: Path) -> No
 def test_hotfix_guards(work: Path) -> None:
     from release_engine.steps.hotfix import plan_hotfix
 
-    git(work, "tag", "-a", "v0.1.0", "-m", "Release version 0.1.0")
+    git(work, "tag", "-a", f"v{CURRENT}", "-m", f"Release version {CURRENT}")
     with pytest.raises(UsageError, match="pre-release"):
-        plan_hotfix(work, "v0.1.0rc1")
-    git(work, "tag", "-a", "v0.1.1", "-m", "Release version 0.1.1")
-    git(work, "branch", "hotfix/v0.1.1")
+        plan_hotfix(work, f"v{CURRENT}rc1")
+    git(work, "tag", "-a", f"v{CURRENT_PATCH}", "-m", f"Release version {CURRENT_PATCH}")
+    git(work, "branch", f"hotfix/v{CURRENT_PATCH}")
     (work / "stray.txt").write_text("x\n")
     with pytest.raises(PreflightError) as exc:
-        plan_hotfix(work, "v0.1.0")
+        plan_hotfix(work, f"v{CURRENT}")
     found = exc.value.problems
-    assert any("v0.1.1 is already released" in p for p in found)
-    assert any("branch hotfix/v0.1.1 already exists" in p for p in found)
+    assert any(f"v{CURRENT_PATCH} is already released" in p for p in found)
+    assert any(f"branch hotfix/v{CURRENT_PATCH} already exists" in p for p in found)
     assert any("not clean" in p for p in found)

@@ -18,7 +18,7 @@ from release_engine.proc import Command, recording, run
 from release_engine.rehearsal import rehearsal_context
 from release_engine.steps import RELEASE_STEPS
 from release_engine.version import parse_version
-from tests.engine.conftest import Rehearsal
+from tests.engine.conftest import VERSION, Rehearsal
 
 
 @dataclass
@@ -54,7 +54,7 @@ def test_each_previewed_command_is_what_act_runs_argument_for_argument(
     monkeypatch.setattr(engine, "RELEASE_STEPS", tuple(Watched(s, seen) for s in RELEASE_STEPS))
     dry = rehearsal.run(dry_run=True)
     shown = {o.name: o.commands for o in dry.steps}
-    assert shown["branch"] == ["git checkout --quiet -b release/v0.2.0 main"]
+    assert shown["branch"] == [f"git checkout --quiet -b release/v{VERSION} main"]
     with recording() as during_dry_run:
         rehearsal.run(dry_run=True)
     assert during_dry_run == []  # a dry run runs reads only: not one write
@@ -123,7 +123,7 @@ def test_a_long_command_streams_each_line_before_it_ends(tmp_path: Path) -> None
 @pytest.mark.e2e
 def test_a_long_step_streams_its_output_before_the_step_ends(rehearsal: Rehearsal) -> None:
     reporter = Recorder()
-    ctx = rehearsal_context(rehearsal.work, parse_version("0.2.0"), rehearsal.s)
+    ctx = rehearsal_context(rehearsal.work, parse_version(VERSION), rehearsal.s)
     engine.release(ctx, reporter)
     build = reporter.events.index(("step", "build"))
     before = [line for kind, line in reporter.events[:build] if kind == "progress"]

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -90,7 +92,7 @@ def test_dry_run_changes_nothing_anywhere(
     report = rehearsal.run(dry_run=True)
     assert world() == before
     out = capsys.readouterr().out
-    assert "would run: git checkout --quiet -b release/v0.2.0 main" in out
+    assert f"would run: git checkout --quiet -b release/v{VERSION} main" in out
     assert "would run: git push --quiet --atomic origin" in out
     assert "-m twine --no-color upload" in out
     assert {o.status for o in report.steps} <= {"would-run", "skipped"}
@@ -127,3 +129,34 @@ def test_json_report_is_one_object_with_steps_hashes_and_digests(
         pytest.skip("no container engine here")
     assert all(i["digest"].startswith("sha256:") for i in data["images"])
     assert git(source_repo, "tag", "--list") == ""  # the user's repository is untouched
+
+
+#: The project's own suite that needs no stand-ins: what a released tree must still pass.
+RELEASED_SUITE = (
+    "tests/payload",
+    "tests/engine/test_version_files.py",
+    "tests/engine/test_preflight.py",
+    "tests/engine/test_cadence.py",
+)
+
+
+def test_the_released_tree_passes_the_projects_own_suite(rehearsal: Rehearsal) -> None:
+    """Release after release: the tests read the version from the tree, so they pass there."""
+    rehearsal.run()
+    tree = rehearsal.work.parent / "released"
+    git(rehearsal.work.parent, "clone", "-q", "--branch", "main", str(rehearsal.remote), str(tree))
+    assert f'__version__ = "{VERSION}"' in (
+        tree / "src" / "market_data_ingestion" / "__init__.py"
+    ).read_text(encoding="utf-8")
+    argv = [sys.executable, "-m", "pytest", "-q", *RELEASED_SUITE, "-m", "not e2e"]
+    env = {**os.environ, "PYTHONPATH": "src"}
+    proc = subprocess.run(
+        [*argv, "-p", "no:cacheprovider"],
+        cwd=tree,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1200,
+    )
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+    assert " passed" in proc.stdout and " failed" not in proc.stdout

@@ -9,7 +9,7 @@ import pytest
 
 from release_engine.rehearsal import clone_for_rehearsal, stand_ins
 from release_engine.steps import RELEASE_STEPS as STEPS
-from tests.engine.conftest import Rehearsal, published_state
+from tests.engine.conftest import VERSION, Rehearsal, published_state
 
 pytestmark = pytest.mark.e2e
 
@@ -89,8 +89,8 @@ def test_interrupted_after_step_then_rerun_reaches_the_same_end(
     assert state["release_posts"] == 1
     assert state["notifications"] == 1
     assert len(state["packages_on_disk"]) == 2  # type: ignore[arg-type]
-    assert state["tag_message"] == "Release version 0.2.0"
-    assert "Merge release/v0.2.0 into main" in str(state["merges"])
+    assert state["tag_message"] == f"Release version {VERSION}"
+    assert f"Merge release/v{VERSION} into main" in str(state["merges"])
     assert state["release_bodies"] == [state["section"]]
     if rehearsal.s.registry is not None:
         assert state["one_digest"]

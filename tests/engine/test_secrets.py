@@ -18,7 +18,7 @@ from release_engine.proc import run
 from release_engine.redact import MASK, Secrets
 from release_engine.rehearsal import rehearsal_context
 from release_engine.version import parse_version
-from tests.engine.conftest import Rehearsal
+from tests.engine.conftest import AFTER, VERSION, Rehearsal
 
 
 def test_secrets_and_url_passwords_are_masked() -> None:
@@ -80,16 +80,16 @@ def test_no_secret_in_any_output_of_a_whole_rehearsal(
     if s.registry is not None:
         secrets.append(s.registry.password)
     caplog.set_level(logging.DEBUG)  # verbose: every command, PyGithub's and urllib3's logs
-    ctx = rehearsal_context(rehearsal.work, parse_version("0.2.0"), s, options=Options())
+    ctx = rehearsal_context(rehearsal.work, parse_version(VERSION), s, options=Options())
     dry = release(ctx, ConsoleReporter(secrets=ctx.secrets), dry_run=True)
-    ctx = rehearsal_context(rehearsal.work, parse_version("0.2.0"), s)
+    ctx = rehearsal_context(rehearsal.work, parse_version(VERSION), s)
     report = release(ctx, ConsoleReporter(secrets=ctx.secrets))
     buffer = io.StringIO()
     emit_json(report.as_dict(), buffer, secrets=ctx.secrets)
     print_report(report, buffer, secrets=ctx.secrets)
     print_steps(report.steps + dry.steps, "all", buffer, secrets=ctx.secrets)
     # An error path too: a wrong token makes GitHub answer 401 during preflight.
-    bad = rehearsal_context(rehearsal.work, parse_version("0.3.0"), s)
+    bad = rehearsal_context(rehearsal.work, parse_version(AFTER), s)
     bad.credentials = replace(bad.credentials, github_token="ghp_wrongwrongwrongwrong")
     from release_engine.tools.github import GitHubClient
 

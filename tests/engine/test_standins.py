@@ -348,3 +348,11 @@ def test_sink_records_json_posted_to_its_secret_url() -> None:
             (sink.url.split(str(sink.port), 1)[1], {"text": "released"})
         ]
         assert other.received == []
+
+
+def test_sink_answers_like_a_slack_incoming_webhook() -> None:
+    with NotificationSink() as sink:
+        request = urllib.request.Request(sink.url, b'{"text": "t", "blocks": []}')
+        with urllib.request.urlopen(request, timeout=10) as response:
+            assert (response.status, response.read()) == (200, b"ok")
+        assert [r.body for r in sink.received] == [{"text": "t", "blocks": []}]

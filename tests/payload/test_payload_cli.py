@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,8 @@ import pytest
 import market_data_ingestion
 from market_data_ingestion.sample import sample_path
 
+REPO = Path(__file__).resolve().parents[2]
+
 Run = Callable[..., Any]
 UPGRADE_HINT = "run `market-data-ingestion db upgrade`"
 
@@ -20,7 +23,9 @@ def test_version(run: Run) -> None:
     result = run("--version")
     assert result.code == 0
     assert result.out == f"market-data-ingestion {market_data_ingestion.__version__}\n"
-    assert market_data_ingestion.__version__ == "0.1.0"
+    pyproject = (REPO / "pyproject.toml").read_text(encoding="utf-8")
+    declared = re.search(r'^version = "([^"]+)"$', pyproject, flags=re.MULTILINE)
+    assert declared is not None and market_data_ingestion.__version__ == declared[1]
 
 
 def test_no_command_is_a_usage_error(run: Run) -> None:

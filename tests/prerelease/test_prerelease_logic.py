@@ -9,9 +9,13 @@ from pathlib import Path
 
 import pytest
 
+from release_engine.config import ReleaseConfig, load_config
 from release_engine.prerelease import matrix as prerelease
 from release_engine.prerelease.matrix import SessionResult, green_run_for, record_green_run
+from release_engine.prerelease.upgrade import find_previous, is_first_release, version_under_test
 from release_engine.tools import changelog
+from release_engine.tools.git import Git
+from release_engine.version import parse_version
 
 pytestmark = pytest.mark.e2e
 REPO = Path(__file__).resolve().parents[2]
@@ -180,9 +184,97 @@ def test_fragment_problems_name_the_file_and_the_valid_types(tmp_path: Path) -> 
     fragments.mkdir()
     for name in ("README.md", "12.added.md", "12.fixed.2.md", "+slug.added.md", "7.feature.md",
                  "notes.txt"):  # fmt: skip
-        (fragments / name).write_text("x\n")
+        (fragments / name).write_text("Fixed a thing for users.\n")
     assert changelog.fragment_problems(tmp_path) == [
         "changelog.d/7.feature.md: unknown fragment type 'feature'; valid types: added, fixed",
         "changelog.d/notes.txt: not a fragment name: use <issue>.<type>.md or "
         "+<slug>.<type>.md with a type among: added, fixed",
     ]
+
+
+# --- the release to upgrade from ------------------------------------------------------------
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A committed copy of this project with no fragment waiting and no tag yet."""
+    from tests.conftest import make_repo
+
+    path = make_repo(tmp_path / "project")
+    for fragment in (path / "changelog.d").glob("*.*.md"):
+        fragment.unlink()
+    return path
+
+
+def at_version(path: Path, version: str, *tags: str, fragment: str = "") -> ReleaseConfig:
+    """*path* with current_version *version*, the *tags* (annotated), and a *fragment* name."""
+    if fragment:
+        (path / "changelog.d" / fragment).write_text("Changed something for users.\n")
+    pyproject = path / "pyproject.toml"
+    text = pyproject.read_text()
+    current = load_config(path).current_version
+    pyproject.write_text(
+        text.replace(f'current_version = "{current}"', f'current_version = "{version}"')
+    )
+    for tag in tags:
+        git(path, "tag", "-a", tag, "-m", f"Release {tag}")
+    return load_config(path)
+
+
+def test_previous_is_the_current_version_once_it_is_released(project: Path) -> None:
+    """Main after 0.2.0 with 0.3.0 work pending: upgrade from the 0.2.0 in production."""
+    config = at_version(project, "0.2.0", "v0.1.0", "v0.2.0", "v0.3.0rc1", fragment="8.added.md")
+    assert version_under_test(project, config, [parse_version("0.2.0")]).pep440 == "0.3.0"
+    previous, why = find_previous(project, config, None)
+    assert previous is not None and previous.version.pep440 == "0.2.0" and why == ""
+    assert str(previous) == "0.2.0 (built from its git tag)"
+    assert not is_first_release(Git(project), config)
+
+
+def test_a_released_version_without_fragments_is_tested_as_its_patch(project: Path) -> None:
+    config = at_version(project, "0.2.0", "v0.2.0", "v0.2.1")
+    assert version_under_test(project, config, [parse_version("0.2.0")]).pep440 == "0.2.1"
+    previous, _ = find_previous(project, config, None)
+    assert previous is not None and previous.version.pep440 == "0.2.0"  # 0.2.1 is not below
+
+
+def test_previous_is_below_the_current_version_before_it_is_released(project: Path) -> None:
+    config = at_version(project, "0.3.0", "v0.1.0", "v0.2.0", "v0.3.0rc1", "v0.4.0")
+    assert version_under_test(project, config, []).pep440 == "0.3.0"
+    previous, _ = find_previous(project, config, None)
+    assert previous is not None and previous.version.pep440 == "0.2.0"  # stable, below 0.3.0
+
+
+@pytest.mark.parametrize("tags", [(), ("v0.2.0rc1", "rollback-v0.1.0")])
+def test_no_stable_release_before_is_a_first_release(project: Path, tags: tuple[str, ...]) -> None:
+    config = at_version(project, "0.2.0", *tags)
+    previous, why = find_previous(project, config, None)
+    assert previous is None
+    assert why.startswith("no release is tagged before 0.2.0 (v* stable)")
+    assert "--allow-first-release" not in why  # the session adds how to pass
+    assert is_first_release(Git(project), config)
+
+
+def test_previous_from_an_index_skips_yanked_and_pre_releases(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from release_engine.tools import index
+
+    wheel = "market_data_ingestion-{}-py3-none-any.whl"
+    files = [
+        index.ServedFile(wheel.format("0.1.0"), "0" * 64),
+        index.ServedFile(wheel.format("0.2.0"), "0" * 64, yanked=True),
+        index.ServedFile(wheel.format("0.2.1"), "0" * 64),
+        index.ServedFile(wheel.format("0.3.0rc1"), "0" * 64),
+        index.ServedFile("market_data_ingestion-0.2.1.tar.gz", "0" * 64),
+    ]
+    monkeypatch.setattr(index, "served", lambda url, package, **_: files)
+    url = "https://user:secret@index.example/simple/"
+    config = at_version(project, "0.2.1", fragment="9.fixed.md")  # served, so released
+    previous, _ = find_previous(project, config, url)
+    assert previous is not None and previous.version.pep440 == "0.2.1"
+    assert previous.filename == wheel.format("0.2.1") and "secret" not in str(previous)
+    del files[:3]  # only a pre-release and an sdist are left
+    config = at_version(project, "0.3.0")
+    previous, why = find_previous(project, config, url)
+    assert previous is None and why.startswith("https://")
+    assert "holds no stable market-data-ingestion wheel before 0.3.0" in why
+    assert "secret" not in why

@@ -1,0 +1,218 @@
+"""Release after release: when the last one was, what waits, what comes next, what is ``latest``.
+
+The pure rules (:func:`bump_for`, :func:`next_version`, :func:`newest_stable`) say which version
+the waiting fragments call for; :func:`observe` reads everything for a context (tags, fragments,
+and what ``latest`` points at on GitHub, the registry and the index), changing nothing. A remote
+that cannot be read is recorded with the reason, never raised.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Literal
+
+from packaging.utils import (
+    InvalidSdistFilename,
+    InvalidWheelFilename,
+    canonicalize_name,
+    parse_sdist_filename,
+    parse_wheel_filename,
+)
+from packaging.version import InvalidVersion
+
+from .errors import ReleaseError, UsageError
+from .tools import changelog
+from .version import Version, parse_version, versions_from_tags
+
+if TYPE_CHECKING:
+    from .context import ReleaseContext
+
+__all__ = [
+    "Cadence",
+    "Latest",
+    "bump_for",
+    "count_fragments",
+    "newest_served",
+    "newest_stable",
+    "next_version",
+    "observe",
+]
+
+Bump = Literal["major", "minor", "patch"]
+_TYPE = re.compile(r"^(?:\+[\w.-]+?|\d+)\.(?P<type>[a-z]+)(?:\.\d+)?\.md$")
+VERSION_LABEL = "org.opencontainers.image.version"
+
+
+def bump_for(counts: Mapping[str, int], current: Version) -> Bump | None:
+    """The bump the waiting fragments call for; None when nothing waits.
+
+    Removed is breaking (major; minor below 1.0.0), Added or Deprecated a feature (minor),
+    anything else a fix (patch).
+    """
+    waiting = {kind for kind, n in counts.items() if n > 0}
+    if not waiting:
+        return None
+    if "removed" in waiting:
+        return "major" if current.major >= 1 else "minor"
+    if waiting & {"added", "deprecated"}:
+        return "minor"
+    return "patch"
+
+
+def next_version(current: Version, bump: Bump) -> Version:
+    """*current* bumped by *bump*; a pre-release becomes its own final release when that is
+    already such a bump (1.1.0rc1 + minor is 1.1.0), else the bump of its core."""
+    if current.is_prerelease:
+        core = Version(current.major, current.minor, current.patch)
+        covered = {
+            "patch": True,
+            "minor": current.patch == 0,
+            "major": current.minor == current.patch == 0,
+        }
+        if covered[bump]:
+            return core
+    if bump == "major":
+        return Version(current.major + 1, 0, 0)
+    if bump == "minor":
+        return Version(current.major, current.minor + 1, 0)
+    return Version(current.major, current.minor, current.patch + 1)
+
+
+def newest_stable(versions: Iterable[Version]) -> Version | None:
+    """The newest version that is not a pre-release."""
+    return max((v for v in versions if not v.is_prerelease), default=None)
+
+
+def newest_served(filenames: Iterable[str], package: str) -> Version | None:
+    """The newest stable release of *package* among distribution *filenames*."""
+    want = canonicalize_name(package)
+    found = []
+    for name in filenames:
+        try:
+            if name.endswith(".whl"):
+                project, version, *_ = parse_wheel_filename(name)
+            else:
+                project, version = parse_sdist_filename(name)
+            if project == want:
+                found.append(parse_version(str(version)))
+        except (InvalidWheelFilename, InvalidSdistFilename, InvalidVersion, UsageError):
+            continue
+    return newest_stable(found)
+
+
+def count_fragments(names: Iterable[str]) -> dict[str, int]:
+    """How many fragments of each type the file *names* hold (``8.added.md`` is added)."""
+    kinds = Counter(m["type"] for name in names if (m := _TYPE.match(name)))
+    return dict(sorted(kinds.items()))
+
+
+@dataclass(frozen=True)
+class Latest:
+    """What ``latest`` points at on one remote: *value* (None: nothing yet), or *error*."""
+
+    value: str | None = None
+    digest: str | None = None
+    error: str | None = None
+
+    def describe(self) -> str:
+        if self.error is not None:
+            return f"unknown ({self.error})"
+        if self.value is None and self.digest is None:
+            return "none yet"
+        shown = self.value or "no version label"
+        return f"{shown} ({self.digest})" if self.digest else shown
+
+    def as_dict(self) -> dict[str, object]:
+        return {"value": self.value, "digest": self.digest, "error": self.error}
+
+
+@dataclass(frozen=True)
+class Cadence:
+    """The rhythm of releases as the world shows it today."""
+
+    last_release: Version | None
+    last_date: dt.date | None
+    today: dt.date
+    fragments: dict[str, int]
+    bump: Bump | None
+    suggested: Version | None
+    latest: dict[str, Latest] = field(default_factory=dict)
+
+    @property
+    def days_since(self) -> int | None:
+        return None if self.last_date is None else (self.today - self.last_date).days
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "last_release": None if self.last_release is None else self.last_release.pep440,
+            "last_release_date": None if self.last_date is None else self.last_date.isoformat(),
+            "days_since": self.days_since,
+            "fragments": dict(self.fragments),
+            "suggested_bump": self.bump,
+            "suggested_version": None if self.suggested is None else self.suggested.pep440,
+            "latest": {name: seen.as_dict() for name, seen in self.latest.items()},
+        }
+
+
+def _seen(read: Callable[[], Latest]) -> Latest:
+    try:
+        return read()
+    except (ReleaseError, OSError) as exc:
+        return Latest(error=str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+
+
+def _github(ctx: ReleaseContext) -> Latest:
+    if not ctx.config.github_repository:
+        return Latest(error="no GitHub repository configured")
+    if ctx.github is None:
+        return Latest(error="GITHUB_TOKEN is not set")
+    return Latest(ctx.github.latest_release_tag())
+
+
+def _registry(ctx: ReleaseContext) -> Latest:
+    if not ctx.config.image:
+        return Latest(error="no image configured in [tool.release]")
+    digest = ctx.registry.digest("latest")
+    if digest is None:
+        return Latest()
+    return Latest(ctx.registry.labels("latest").get(VERSION_LABEL), digest)
+
+
+def _index(ctx: ReleaseContext) -> Latest:
+    if not ctx.config.index_simple_url:
+        return Latest(error="no index_simple_url configured in [tool.release]")
+    from .tools import index
+
+    auth = None
+    if ctx.credentials.index_password is not None:
+        auth = (ctx.credentials.index_username or "__token__", ctx.credentials.index_password)
+    files = index.served(ctx.config.index_simple_url, ctx.config.package, auth=auth)
+    newest = newest_served((f.filename for f in files if not f.yanked), ctx.config.package)
+    return Latest(None if newest is None else newest.pep440)
+
+
+def observe(ctx: ReleaseContext, today: dt.date | None = None) -> Cadence:
+    """Tags, fragments and every remote's ``latest`` for *ctx*; changes nothing."""
+    current = parse_version(ctx.config.current_version)
+    last = newest_stable(versions_from_tags(ctx.git.tags(), ctx.config.tag_prefix))
+    last_date = None
+    if last is not None:
+        seconds = int(ctx.git.commit_timestamp(last.tag(ctx.config.tag_prefix)))
+        last_date = dt.datetime.fromtimestamp(seconds, dt.timezone.utc).date()
+    counts = count_fragments(p.name for p in changelog.scan_fragments(ctx.repo).valid)
+    bump = bump_for(counts, current)
+    # A release goes above both the version files and every stable tag.
+    base = current if last is None else max(current, last)
+    suggested = None if bump is None else next_version(base, bump)
+    with ctx.secrets.masking_logs():
+        latest = {
+            "github": _seen(lambda: _github(ctx)),
+            "registry": _seen(lambda: _registry(ctx)),
+            "index": _seen(lambda: _index(ctx)),
+        }
+    today = today or dt.datetime.now(dt.timezone.utc).date()
+    return Cadence(last, last_date, today, counts, bump, suggested, latest)
