@@ -92,11 +92,13 @@ class Secrets:
     def masking_logs(self, names: Iterable[str] = LOGGERS) -> Iterator[None]:
         """Redact every record of the loggers *names* while the block runs.
 
-        A filter is attached to each logger, not to a handler: records are cleaned where they
-        are made, so every handler (a file, pytest's capture, the console) sees them clean.
+        A filter is attached to each logger (and to every ``release_engine.*`` logger that
+        exists), not to a handler: records are cleaned where they are made, so every handler
+        (a file, pytest's capture, the console) sees them clean.
         """
         log_filter = _MaskingFilter(self)
-        loggers = [logging.getLogger(name) for name in names]
+        ours = [n for n in logging.root.manager.loggerDict if n.startswith("release_engine.")]
+        loggers = [logging.getLogger(name) for name in {*names, *ours}]
         for logger in loggers:
             logger.addFilter(log_filter)
         try:
