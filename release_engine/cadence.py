@@ -26,7 +26,7 @@ from packaging.version import InvalidVersion
 
 from .errors import ReleaseError, UsageError
 from .tools import changelog
-from .version import Version, parse_version, versions_from_tags
+from .version import Version, parse_current_version, parse_version, versions_from_tags
 
 if TYPE_CHECKING:
     from .context import ReleaseContext
@@ -141,6 +141,7 @@ class Cadence:
     bump: Bump | None
     suggested: Version | None
     latest: dict[str, Latest] = field(default_factory=dict)
+    rolled_back: list[Version] = field(default_factory=list)
 
     @property
     def days_since(self) -> int | None:
@@ -155,6 +156,7 @@ class Cadence:
             "suggested_bump": self.bump,
             "suggested_version": None if self.suggested is None else self.suggested.pep440,
             "latest": {name: seen.as_dict() for name, seen in self.latest.items()},
+            "rolled_back": [v.pep440 for v in self.rolled_back],
         }
 
 
@@ -197,8 +199,12 @@ def _index(ctx: ReleaseContext) -> Latest:
 
 def observe(ctx: ReleaseContext, today: dt.date | None = None) -> Cadence:
     """Tags, fragments and every remote's ``latest`` for *ctx*; changes nothing."""
-    current = parse_version(ctx.config.current_version)
-    last = newest_stable(versions_from_tags(ctx.git.tags(), ctx.config.tag_prefix))
+    current = parse_current_version(ctx.config.current_version)
+    tags, prefix = ctx.git.tags(), ctx.config.tag_prefix
+    gone = versions_from_tags(
+        (t.removeprefix("rollback-") for t in tags if t.startswith("rollback-")), prefix
+    )
+    last = newest_stable(v for v in versions_from_tags(tags, prefix) if v not in gone)
     last_date = None
     if last is not None:
         seconds = int(ctx.git.commit_timestamp(last.tag(ctx.config.tag_prefix)))
@@ -215,4 +221,4 @@ def observe(ctx: ReleaseContext, today: dt.date | None = None) -> Cadence:
             "index": _seen(lambda: _index(ctx)),
         }
     today = today or dt.datetime.now(dt.timezone.utc).date()
-    return Cadence(last, last_date, today, counts, bump, suggested, latest)
+    return Cadence(last, last_date, today, counts, bump, suggested, latest, gone)

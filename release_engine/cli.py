@@ -23,7 +23,7 @@ from .redact import Secrets
 from .report import Report, failure_dict, status_dict, waived_checks
 from .tools import changelog
 from .tools.git import Git
-from .version import parse_version
+from .version import parse_current_version, parse_version
 
 __all__ = [
     "add_fragment",
@@ -85,7 +85,9 @@ def release_command(
                 draft.rehearsal_dir = str(tmp) if keep else None
                 reporter.info(f"rehearsing in {tmp} against local stand-ins")
                 work = clone_for_rehearsal(repo, tmp)
-                ctx = rehearsal_context(work, parsed, s, options=options, secrets=secrets)
+                ctx = rehearsal_context(
+                    work, parsed, s, options=options, secrets=secrets, settings=settings
+                )
                 report = _run(ctx, draft, reporter, dry_run=dry_run, after_step=after_step)
                 report.notes.append(f"notifications received by the sink: {len(s.sink.received)}")
         else:
@@ -137,8 +139,10 @@ def status_command(
     pep440, tag, seen = None, None, None
     try:
         settings = parse_overrides(overrides)
-        text = version if version is not None else load_config(repo).current_version
-        parsed = parse_version(text)
+        if version is not None:
+            parsed = parse_version(version)
+        else:  # main between releases (X.Y.Z.devN) shows the release it leads to
+            parsed = parse_current_version(load_config(repo).current_version).release
         pep440 = parsed.pep440
         ctx = open_release(repo, parsed, overrides=settings, secrets=secrets)
         tag = ctx.tag

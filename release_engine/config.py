@@ -30,10 +30,9 @@ __all__ = [
 #: A value of ``[tool.release]``, from pyproject.toml or ``--set KEY=VALUE``.
 Setting = str | bool | int | tuple[str, ...]
 
-#: What ``next_cycle`` may say. Only ``"none"`` is implemented: a ``X.Y.(Z+1).dev0`` commit on
-#: main needs the version grammar, bump-my-version's parse/serialize and preflight's "greater
-#: than the last release" rule to accept dev versions first; until then the cycle starts by hand.
-NEXT_CYCLES = ("none",)
+#: What ``next_cycle`` may say: ``"none"`` leaves main at the release; ``"dev"`` commits
+#: ``X.Y.(Z+1).dev0`` on main after each newest stable release made from main, and pushes it.
+NEXT_CYCLES = ("none", "dev")
 
 
 @dataclass(frozen=True)
@@ -68,13 +67,11 @@ class ReleaseConfig:
     fragments_dir: str = "changelog.d"
 
     def __post_init__(self) -> None:
-        if self.next_cycle == "dev":
-            raise ConfigError(
-                'next_cycle = "dev" is not supported yet: start the next development cycle by '
-                'hand after the release, and set next_cycle = "none"'
-            )
         if self.next_cycle not in NEXT_CYCLES:
-            raise ConfigError(f'next_cycle = {self.next_cycle!r}: use "none"')
+            raise ConfigError(
+                f'next_cycle = {self.next_cycle!r}: use "none" (main stays at the release) or '
+                '"dev" (main moves to the next X.Y.Z.dev0 after each release)'
+            )
         if not isinstance(self.smtp_port, int) or not 0 < self.smtp_port < 65536:
             raise ConfigError(f"smtp_port = {self.smtp_port!r}: use a TCP port number")
 

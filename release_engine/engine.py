@@ -13,7 +13,8 @@ from .preflight import is_resuming, preflight
 from .redact import Secrets
 from .report import Report
 from .steps import RELEASE_STEPS, ROLLBACK_STEPS
-from .steps.rollback import rollback_preconditions
+from .steps.rollback_remotes import yank_guidance
+from .steps.rollback_scope import rollback_preconditions
 from .version import Version
 
 __all__ = ["open_release", "release", "rollback", "status"]
@@ -115,8 +116,15 @@ def release(
 
 
 def rollback(ctx: ReleaseContext, reporter: Reporter, *, dry_run: bool = False) -> list[Outcome]:
-    """Roll the release back on main: checked first, then the rollback steps, then verified."""
+    """Roll the release back everywhere it went: checked first, then the steps, then verified.
+
+    The package index is the one place no step can undo: the yank guidance for it is printed.
+    """
     ctx.progress = reporter.progress
     with ctx.secrets.masking_logs(), closing(ctx), release_lock(ctx.repo):
-        rollback_preconditions(ctx)
-        return execute(ctx, ROLLBACK_STEPS, reporter, dry_run=dry_run)
+        finished = rollback_preconditions(ctx)
+        if finished:
+            reporter.info(f"{finished}; verifying every step")
+        outcomes = execute(ctx, ROLLBACK_STEPS, reporter, dry_run=dry_run)
+        reporter.info(f"package index: {yank_guidance(ctx)}")
+        return outcomes

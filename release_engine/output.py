@@ -144,6 +144,11 @@ def print_cadence(
         f"unreleased fragments: {waiting}",
         f"suggested next version: {suggested}",
         *(
+            [f"rolled back: {', '.join(str(v) for v in cadence.rolled_back)}"]
+            if cadence.rolled_back
+            else []
+        ),
+        *(
             f"latest {_REMOTES.get(name, name)}: {seen.describe()}"
             for name, seen in cadence.latest.items()
         ),

@@ -6,10 +6,10 @@ from typing import TYPE_CHECKING
 
 from .config import tomllib
 from .errors import CommandError, PreflightError, ReleaseError
-from .proc import read
+from .proc import Command, read
 from .tools import changelog
 from .tools.bump import bump_command
-from .version import newest_of_line, parse_version
+from .version import newest_of_line, next_development, parse_current_version
 
 if TYPE_CHECKING:
     from .context import ReleaseContext
@@ -31,7 +31,7 @@ def _base_version(ctx: ReleaseContext) -> str:
 
 def _check_versions(ctx: ReleaseContext, problems: list[str], resuming: bool) -> None:
     current = _base_version(ctx)
-    if not resuming and parse_version(current) >= ctx.version:
+    if not resuming and parse_current_version(current) >= ctx.version:
         problems.append(
             f"version {ctx.version} is not greater than the current version {current}:"
             " choose a higher version"
@@ -97,15 +97,31 @@ def _check_content(ctx: ReleaseContext, problems: list[str]) -> None:
             f"no changelog fragments in {ctx.config.fragments_dir}/: add one with "
             "inv changelog.add, or pass --allow-empty"
         )
-    bump = bump_command(ctx.repo, ctx.version.pep440, dry_run=True)
-    proc = read(bump.argv, cwd=bump.cwd)
-    if proc.returncode != 0:
-        lines = [ln.strip() for ln in (proc.stderr + proc.stdout).splitlines() if ln.strip()]
-        reason = lines[-1] if lines else f"exit code {proc.returncode}"
+    reason = _refused(bump_command(ctx.repo, ctx.version.pep440, dry_run=True))
+    if reason is not None:
         problems.append(
             f"a version file does not carry {ctx.config.current_version} "
             f"(bump-my-version: {reason}): fix [tool.bumpversion] or the file"
         )
+    if ctx.config.next_cycle == "dev" and not ctx.is_hotfix and not ctx.version.is_prerelease:
+        from .steps.cycle import dev_bump_command
+
+        dev = next_development(ctx.version)
+        reason = _refused(dev_bump_command(ctx, dev, dry_run=True))
+        if reason is not None:
+            problems.append(
+                f'next_cycle = "dev" but bump-my-version cannot write {dev} ({reason}): '
+                'make [tool.bumpversion] parse and serialize .devN, or set next_cycle = "none"'
+            )
+
+
+def _refused(bump: Command) -> str | None:
+    """Why a ``bump-my-version --dry-run`` fails (its last line), or None when it would work."""
+    proc = read(bump.argv, cwd=bump.cwd)
+    if proc.returncode == 0:
+        return None
+    lines = [ln.strip() for ln in (proc.stderr + proc.stdout).splitlines() if ln.strip()]
+    return lines[-1] if lines else f"exit code {proc.returncode}"
 
 
 def _check_remotes(ctx: ReleaseContext, problems: list[str], notes: list[str]) -> None:

@@ -98,9 +98,13 @@ def rehearsal_context(
     *,
     options: Options | None = None,
     secrets: Secrets | None = None,
+    settings: dict[str, Setting] | None = None,
 ) -> ReleaseContext:
-    """A release context for the clone at *work*, pointed at the stand-ins *s*."""
-    config = load_config(work)
+    """A release context for the clone at *work*, pointed at the stand-ins *s*.
+
+    *settings* (``--set``) apply too, but every remote is the stand-ins', whatever they say.
+    """
+    config = load_config(work).with_overrides(**(settings or {}))
     # The commit being released passed CI and reached main through an approved pull request:
     # what GitHub would say of it is said to the stand-in, and the preflight asks for real.
     sha = Git(work).rev("HEAD") or ""
@@ -115,6 +119,7 @@ def rehearsal_context(
     )
     name = config.image.rsplit("/", 1)[-1] if config.image else config.package
     overrides: dict[str, Setting] = {
+        **(settings or {}),
         "remote": "origin",
         "github_repository": s.github.repository,
         "github_api_url": s.github.url,

@@ -1,8 +1,10 @@
 """Version rules: what a valid release version is, how it maps to PEP 440, which one is newest.
 
 The grammar is deliberately shorter than PEP 440 (no epochs, post or dev releases, local
-versions): a release is MAJOR.MINOR.PATCH with an optional a/b/rc pre-release. Ordering is
-``packaging.version``'s.
+versions): a release is MAJOR.MINOR.PATCH with an optional a/b/rc pre-release. The version
+files may also carry ``MAJOR.MINOR.PATCH.devN`` between releases (``next_cycle = "dev"``): that
+is a current version, never a release. Ordering is ``packaging.version``'s
+(1.3.1.dev0 < 1.3.1rc1 < 1.3.1).
 """
 
 from __future__ import annotations
@@ -14,9 +16,17 @@ from functools import total_ordering
 
 from packaging.version import Version as PackagingVersion
 
-from .errors import UsageError
+from .errors import ConfigError, UsageError
 
-__all__ = ["Version", "is_newest_stable", "newest_of_line", "parse_version", "versions_from_tags"]
+__all__ = [
+    "Version",
+    "is_newest_stable",
+    "newest_of_line",
+    "next_development",
+    "parse_current_version",
+    "parse_version",
+    "versions_from_tags",
+]
 
 # SemVer core with an optional pre-release, accepted in SemVer (1.3.0-rc.1) or PEP 440 (1.3.0rc1)
 # spelling. Only the pre-release kinds PEP 440 knows are accepted, so the mapping is exact.
@@ -25,27 +35,49 @@ _VERSION = re.compile(
     r"(?:-?(?P<kind>a|alpha|b|beta|rc)\.?(?P<number>0|[1-9]\d*))?$"
 )
 _KINDS = {"a": "a", "alpha": "a", "b": "b", "beta": "b", "rc": "rc"}
+# What the version files may carry: a release in PEP 440 spelling, or a development version.
+_CURRENT = re.compile(
+    r"^(?P<major>0|[1-9]\d*)\.(?P<minor>0|[1-9]\d*)\.(?P<patch>0|[1-9]\d*)"
+    r"(?:(?P<kind>a|b|rc)(?P<number>0|[1-9]\d*)|\.dev(?P<dev>0|[1-9]\d*))?$"
+)
 
 
 @total_ordering
 @dataclass(frozen=True)
 class Version:
-    """A release version: MAJOR.MINOR.PATCH with an optional a/b/rc pre-release."""
+    """A release version: MAJOR.MINOR.PATCH with an optional a/b/rc pre-release.
+
+    *dev* is set only on a current version read from the version files (``1.3.1.dev0``):
+    :func:`parse_version` never makes one, so nothing is ever released or tagged with it.
+    """
 
     major: int
     minor: int
     patch: int
     pre: tuple[str, int] | None = None
+    dev: int | None = None
 
     @property
     def pep440(self) -> str:
-        """The spelling used in version files, file names and tags: ``1.3.0rc1``."""
+        """The spelling used in version files, file names and tags: ``1.3.0rc1``, ``1.3.1.dev0``."""
         core = f"{self.major}.{self.minor}.{self.patch}"
-        return core if self.pre is None else f"{core}{self.pre[0]}{self.pre[1]}"
+        if self.pre is not None:
+            core += f"{self.pre[0]}{self.pre[1]}"
+        return core if self.dev is None else f"{core}.dev{self.dev}"
 
     @property
     def is_prerelease(self) -> bool:
-        return self.pre is not None
+        """A/b/rc, or a development version: neither is a stable release."""
+        return self.pre is not None or self.dev is not None
+
+    @property
+    def is_dev(self) -> bool:
+        return self.dev is not None
+
+    @property
+    def release(self) -> Version:
+        """The release this version leads to: itself, or ``1.3.1`` for ``1.3.1.dev0``."""
+        return Version(self.major, self.minor, self.patch, self.pre)
 
     @property
     def line(self) -> tuple[int, int]:
@@ -81,6 +113,28 @@ def parse_version(text: str) -> Version:
     if match["kind"] is not None:
         pre = (_KINDS[match["kind"]], int(match["number"]))
     return Version(int(match["major"]), int(match["minor"]), int(match["patch"]), pre)
+
+
+def parse_current_version(text: str) -> Version:
+    """The version the version files carry: a release, or ``MAJOR.MINOR.PATCH.devN``.
+
+    Raises :class:`ConfigError`: the text comes from ``[tool.bumpversion] current_version``.
+    """
+    match = _CURRENT.fullmatch(text.strip(" "))
+    if match is None:
+        raise ConfigError(
+            f"[tool.bumpversion] current_version = {text!r} is not a version: use "
+            "MAJOR.MINOR.PATCH such as 1.2.3, a pre-release such as 1.3.0rc1, or a development "
+            "version such as 1.2.4.dev0"
+        )
+    pre = None if match["kind"] is None else (match["kind"], int(match["number"]))
+    dev = None if match["dev"] is None else int(match["dev"])
+    return Version(int(match["major"]), int(match["minor"]), int(match["patch"]), pre, dev)
+
+
+def next_development(version: Version) -> Version:
+    """The version main carries after releasing *version*: the next patch's ``.dev0``."""
+    return Version(version.major, version.minor, version.patch + 1, dev=0)
 
 
 def versions_from_tags(tags: Iterable[str], prefix: str = "v") -> list[Version]:

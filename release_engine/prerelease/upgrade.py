@@ -18,7 +18,7 @@ from ..errors import UsageError
 from ..redact import redact_urls
 from ..tools import changelog, index
 from ..tools.git import Git, extract_archive
-from ..version import Version, parse_version, versions_from_tags
+from ..version import Version, parse_current_version, parse_version, versions_from_tags
 from .matrix import PrereleaseError, Runner
 
 __all__ = [
@@ -36,7 +36,7 @@ __all__ = [
 def version_under_test(repo: Path, config: ReleaseConfig, released: Iterable[Version]) -> Version:
     """The version being prepared: the current one, or, once the current one is *released*
     (tagged, or served), the next one the waiting fragments call for (a patch at least)."""
-    now = parse_version(config.current_version)
+    now = parse_current_version(config.current_version)
     if now not in set(released):
         return now
     names = (p.name for p in changelog.scan_fragments(repo).valid)

@@ -7,10 +7,13 @@
 from __future__ import annotations
 
 from ..plan import Step
+from .cycle import NextCycle
+from .forward import ForwardMerge
 from .git import Branch, Bump, Changelog, Commit, Merge, Push, Tag
 from .post import DeployManifests, Email, Notify
 from .publish import Build, GitHubRelease, Image, ImagePush, Upload
-from .rollback import DeployPrevious, PushRollback, RevertMerge, RollbackTag, YankInChangelog
+from .rollback import DeployPrevious, PushRollback, RevertRelease, RollbackTag, YankInChangelog
+from .rollback_remotes import EmailRollback, GitHubLatest, LatestImage, NotifyRollback
 
 __all__ = ["RELEASE_STEPS", "ROLLBACK_STEPS"]
 
@@ -27,15 +30,21 @@ RELEASE_STEPS: tuple[Step, ...] = (
     Upload(),
     ImagePush(),
     GitHubRelease(),
+    ForwardMerge(),
     DeployManifests(),
     Notify(),
     Email(),
+    NextCycle(),
 )
 
 ROLLBACK_STEPS: tuple[Step, ...] = (
-    RevertMerge(),
-    RollbackTag(),
+    RevertRelease(),
     DeployPrevious(),
     YankInChangelog(),
+    RollbackTag(),
     PushRollback(),
+    LatestImage(),
+    GitHubLatest(),
+    NotifyRollback(),
+    EmailRollback(),
 )

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
+import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import ReleaseError
 from ..plan import Action, Call
-from ..proc import Command
+from ..proc import Command, read
 from ..tools import changelog, index
 
 if TYPE_CHECKING:
@@ -17,6 +18,7 @@ if TYPE_CHECKING:
 __all__ = [
     "artifacts",
     "checkout",
+    "merge_conflicted",
     "release_notes",
     "retarget_manifest",
     "retarget_manifests",
@@ -83,3 +85,17 @@ def retarget_manifests(
         ctx.git.command("add", *paths),
         ctx.git.command("commit", "--quiet", "-m", message),
     ]
+
+
+def merge_conflicted(ctx: ReleaseContext, path: str, *, ours: bool) -> None:
+    """Resolve *path*'s merge conflict: a 3-way merge of its index stages in which one side
+    (*ours*: the checked-out branch) wins only the hunks both sides changed."""
+    stages = [ctx.git.show(f":{n}", path) or "" for n in (2, 1, 3)]
+    with tempfile.TemporaryDirectory() as tmp:
+        files = [Path(tmp, name) for name in ("ours", "base", "theirs")]
+        for file, text in zip(files, stages, strict=True):
+            file.write_text(text, encoding="utf-8")
+        side = "--ours" if ours else "--theirs"
+        merged = read(["git", "merge-file", "-p", side, *map(str, files)], cwd=ctx.repo).stdout
+    (ctx.repo / path).write_text(merged, encoding="utf-8")
+    ctx.git("add", "--", path)

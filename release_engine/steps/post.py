@@ -21,14 +21,15 @@ from .common import checkout, release_notes, retarget_manifests, stale_manifests
 if TYPE_CHECKING:
     from ..context import ReleaseContext
 
-__all__ = ["DeployManifests", "Email", "Notify", "release_links"]
+__all__ = ["Announcement", "DeployManifests", "Email", "Notify", "release_links"]
 
 
 class DeployManifests(StepBase):
     """Move the deployment manifests on main to the new image, once that image is pushed.
 
     Only the newest stable release moves them: a hotfix of an old line or a pre-release
-    never redeploys production.
+    never redeploys production. A hotfix of the newest line moves them on main, after its
+    forward merge.
     """
 
     name, title = "deploy-manifests", "Update deployment manifests"
@@ -40,21 +41,21 @@ class DeployManifests(StepBase):
             return Observation.skipped("not the newest stable release; manifests stay")
         if ctx.container is None:
             return Observation.skipped("no image was pushed; manifests stay")
-        stale = stale_manifests(ctx, ctx.base_branch, ctx.tag)
-        remote = ctx.git.remote_refs(ctx.config.remote).get(f"refs/heads/{ctx.base_branch}")
+        stale = stale_manifests(ctx, ctx.config.main_branch, ctx.tag)
+        remote = ctx.git.remote_refs(ctx.config.remote).get(f"refs/heads/{ctx.config.main_branch}")
         if stale:
             return Observation.pending(", ".join(stale))
-        if remote != ctx.git.rev(ctx.base_branch):
-            return Observation.pending(f"push {ctx.base_branch}")
+        if remote != ctx.git.rev(ctx.config.main_branch):
+            return Observation.pending(f"push {ctx.config.main_branch}")
         return Observation.done(f"manifests at {ctx.tag} on {ctx.config.remote}")
 
     def actions(self, ctx: ReleaseContext) -> list[Action]:
         found: list[Action] = []
-        stale = stale_manifests(ctx, ctx.base_branch, ctx.tag)
+        stale = stale_manifests(ctx, ctx.config.main_branch, ctx.tag)
         if stale:
-            found += checkout(ctx, ctx.base_branch)
+            found += checkout(ctx, ctx.config.main_branch)
             found += retarget_manifests(ctx, stale, ctx.tag, f"Deploy {ctx.tag}")
-        push = ("push", "--quiet", ctx.config.remote, f"refs/heads/{ctx.base_branch}")
+        push = ("push", "--quiet", ctx.config.remote, f"refs/heads/{ctx.config.main_branch}")
         return [*found, ctx.git.command(*push)]
 
 
@@ -71,11 +72,18 @@ def release_links(ctx: ReleaseContext) -> ReleaseLinks:
     return ReleaseLinks(release.html_url if release else "", page, image)
 
 
-def _title(ctx: ReleaseContext) -> str:
-    return f"{ctx.config.package} {ctx.version} released"
+class Announcement:
+    """What the message and the email say: a subject and Markdown notes under it."""
+
+    def subject(self, ctx: ReleaseContext) -> str:
+        return f"{ctx.config.package} {ctx.version} released"
+
+    def notes(self, ctx: ReleaseContext) -> str:
+        """The text under the subject: the release's CHANGELOG section, read from the tag."""
+        return release_notes(ctx)
 
 
-class Notify(StepBase):
+class Notify(Announcement, StepBase):
     """POST a Slack message with the release notes to each configured webhook, once.
 
     A webhook cannot be asked what it received, so what was sent is recorded in the
@@ -83,15 +91,16 @@ class Notify(StepBase):
     """
 
     name, title = "notify", "Notify stakeholders"
+    record_name = "notified.json"
 
     def _record(self, ctx: ReleaseContext) -> set[str]:
-        path = ctx.state_dir / "notified.json"
+        path = ctx.state_dir / self.record_name
         return set(json.loads(path.read_text())) if path.exists() else set()
 
     def _remember(self, ctx: ReleaseContext, key: str) -> None:
         record = self._record(ctx) | {key}
         ctx.state_dir.mkdir(parents=True, exist_ok=True)
-        (ctx.state_dir / "notified.json").write_text(json.dumps(sorted(record)))
+        (ctx.state_dir / self.record_name).write_text(json.dumps(sorted(record)))
 
     @staticmethod
     def _key(hook: str) -> str:
@@ -108,7 +117,7 @@ class Notify(StepBase):
 
     def message(self, ctx: ReleaseContext) -> dict[str, object]:
         """The Slack message: built when sent, from the notes the tag holds by then."""
-        return slack_message(_title(ctx), release_notes(ctx), release_links(ctx))
+        return slack_message(self.subject(ctx), self.notes(ctx), release_links(ctx))
 
     def actions(self, ctx: ReleaseContext) -> list[Action]:
         record = self._record(ctx)
@@ -122,12 +131,12 @@ class Notify(StepBase):
                 post_message(hook, self.message(ctx))
                 self._remember(ctx, key)
 
-            text = f"POST <webhook {i}> Slack message: {_title(ctx)}, the release notes, links"
+            text = f"POST <webhook {i}> Slack message: {self.subject(ctx)}, the notes, links"
             found.append(Call(text, send))
         return found
 
 
-class Email(StepBase):
+class Email(Announcement, StepBase):
     """Email the release notes: always written to ``release-notes.eml`` in the release's state
     directory, and sent over SMTP when ``[tool.release]`` sets ``smtp_host``.
 
@@ -141,14 +150,13 @@ class Email(StepBase):
     """
 
     name, title = "email", "Email release notes"
+    file_name, record_name = "release-notes.eml", "emailed.json"
 
-    @staticmethod
-    def _file(ctx: ReleaseContext) -> Path:
-        return ctx.state_dir / "release-notes.eml"
+    def _file(self, ctx: ReleaseContext) -> Path:
+        return ctx.state_dir / self.file_name
 
-    @staticmethod
-    def _record_path(ctx: ReleaseContext) -> Path:
-        return ctx.state_dir / "emailed.json"
+    def _record_path(self, ctx: ReleaseContext) -> Path:
+        return ctx.state_dir / self.record_name
 
     def _record(self, ctx: ReleaseContext) -> dict[str, object]:
         path = self._record_path(ctx)
@@ -193,8 +201,8 @@ class Email(StepBase):
     def _write(self, ctx: ReleaseContext) -> None:
         links = release_links(ctx)
         message = mail.compose(
-            title=_title(ctx),
-            notes=release_notes(ctx),
+            title=self.subject(ctx),
+            notes=self.notes(ctx),
             sender=ctx.config.email_from,
             recipients=ctx.config.email_to,
             link=links.release,

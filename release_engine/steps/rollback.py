@@ -1,18 +1,35 @@
 """Rollback, as RELEASE_PROCESS.md describes it, as steps of the same observe/act plan.
 
-Immediate rollback: revert the release's merge commit on main and deploy the previous
-version. Tag rollback: a new tag ``rollback-vX.Y.Z`` on the commit before the release, and the
-deployment manifests pointed at the previous version's image.
+``inv rollback --version X.Y.Z`` undoes a release everywhere it went:
+
+- **target**: the newest stable release below X.Y.Z that was not itself rolled back, hotfixes
+  included (a rollback of 0.3.1 after the hotfix 0.2.1 and 0.3.0 goes to 0.3.0).
+- **code**: on main, the changes X.Y.Z shipped are reverted as one commit carrying the trailer
+  ``Rollback: vX.Y.Z``. They are main's first-parent range from the previous release point
+  (the merge of an earlier release or hotfix, or an earlier rollback commit) to the merge of
+  X.Y.Z; work merged after it stays. Left out of the revert: the CHANGELOG, which keeps the
+  section marked ``[YANKED]``; the fragments, which never come back to be released twice; the
+  deployment manifests, set to the target by their own step; and the version, which never
+  goes back (the next release bumps from it).
+- **tag**: ``rollback-vX.Y.Z``, annotated (``Rollback of vX.Y.Z to vA.B.C``), on the target
+  release's commit: the code production runs again.
+- **latest**, **GitHub** and **people**: in :mod:`.rollback_remotes`.
+
+Refused with one line, before anything changes: a version that was never released, one that
+is not the newest release any more, one rolled back already after which a newer release came.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..errors import PreflightError, ReleaseError
+from ..config import tomllib
+from ..errors import ReleaseError
 from ..plan import Action, Call, Observation, StepBase
 from ..tools import keepachangelog
-from .common import checkout, retarget_manifests, stale_manifests
+from ..tools.bump import bump_command
+from .common import checkout, merge_conflicted, retarget_manifests, stale_manifests
+from .rollback_scope import TRAILER, release_range, rollback_tag, target_of
 
 if TYPE_CHECKING:
     from ..context import ReleaseContext
@@ -20,119 +37,136 @@ if TYPE_CHECKING:
 __all__ = [
     "DeployPrevious",
     "PushRollback",
-    "RevertMerge",
+    "RevertRelease",
     "RollbackTag",
     "YankInChangelog",
-    "find_release_merge",
-    "rollback_preconditions",
+    "revert_release",
 ]
 
 
-def rollback_preconditions(ctx: ReleaseContext) -> None:
-    """A rollback not yet started needs main checked out, clean, and equal to the remote's."""
-    if ctx.git.tag_info(f"rollback-{ctx.tag}") is not None:
-        return  # started before: the steps themselves tell what is left
-    problems = []
-    main = ctx.config.main_branch
-    if ctx.git.current_branch() != main:
-        problems.append(f"not on {main}: run git checkout {main}")
-    if ctx.git.status_porcelain():
-        problems.append("the working tree is not clean: commit or stash your changes")
-    remote = ctx.git.remote_refs(ctx.config.remote).get(f"refs/heads/{main}")
-    if remote != ctx.git.rev(main):
-        problems.append(f"local {main} differs from {ctx.config.remote}/{main}: pull first")
-    if problems:
-        raise PreflightError(problems)
+def _kept_paths(ctx: ReleaseContext) -> list[str]:
+    """What the revert leaves as main has it: changelog, fragments, deployment manifests."""
+    config = ctx.config
+    paths = [config.changelog_file, config.fragments_dir, *config.deploy_manifests]
+    return [p for p in paths if ctx.git.ok("cat-file", "-e", f"HEAD:{p}")]
 
 
-def find_release_merge(ctx: ReleaseContext) -> str:
-    """The merge commit on main whose second parent is the release commit."""
-    if ctx.git.tag_info(ctx.tag) is None:
-        raise ReleaseError(f"{ctx.tag} does not exist here: git fetch --tags, or check --version")
-    commit = ctx.git.rev(ctx.tag)
+def _current_version(ctx: ReleaseContext, ref: str | None) -> str:
+    if ref is None:
+        text = (ctx.repo / "pyproject.toml").read_text(encoding="utf-8")
+    else:
+        text = ctx.git.show(ref, "pyproject.toml") or ""
+    return str(tomllib.loads(text)["tool"]["bumpversion"]["current_version"])
+
+
+def revert_release(ctx: ReleaseContext) -> None:
+    """Revert the release's range on the checked-out main as one commit; later work stays."""
+    git, span, target = ctx.git, release_range(ctx), target_of(ctx)
+    git("merge-recursive", span.merge, "--", "HEAD", span.start, check=False)
+    kept = _kept_paths(ctx)
+    git("restore", "--source=HEAD", "--staged", "--worktree", "--", *kept)
+    conflicted = git.read("diff", "--name-only", "--diff-filter=U").splitlines()
+    for path in conflicted:
+        if path in ctx.config.version_files:  # main's version lines win
+            merge_conflicted(ctx, path, ours=True)
+    left = [p for p in git.read("diff", "--name-only", "--diff-filter=U").splitlines() if p]
+    if left:
+        git("reset", "--quiet", "--hard", "HEAD")
+        raise ReleaseError(
+            f"reverting {ctx.tag} conflicts with later work on {ctx.config.main_branch} in "
+            f"{', '.join(left)}: revert it by hand with a commit whose message ends with the "
+            f"trailer '{TRAILER}: {ctx.tag}'"
+        )
+    version = _current_version(ctx, "HEAD")
+    if _current_version(ctx, None) != version:  # the version never goes back
+        from ..proc import run
+
+        run(bump_command(ctx.repo, version))
+        git("add", "--all")
+    subject = f"Roll back {ctx.tag} to {target.tag(ctx.config.tag_prefix)}"
+    body = (
+        f"Reverts what {ctx.tag} brought to {ctx.config.main_branch} "
+        f"({span.start[:12]}..{span.merge[:12]}); work merged after it stays."
+    )
+    git(
+        "commit",
+        "--quiet",
+        "--allow-empty",
+        "-m",
+        subject,
+        "-m",
+        body,
+        "-m",
+        f"{TRAILER}: {ctx.tag}",
+    )
+
+
+def _reverted(ctx: ReleaseContext) -> bool:
+    span = release_range(ctx)
     out = ctx.git.read(
-        "rev-list", "--first-parent", "--merges", "--parents", ctx.config.main_branch
+        "log",
+        f"--format=%(trailers:key={TRAILER},valueonly)",
+        f"{span.merge}..{ctx.config.main_branch}",
     )
-    for line in out.splitlines():
-        shas = line.split()
-        if len(shas) >= 3 and shas[2] == commit:
-            return shas[0]
-    raise ReleaseError(
-        f"{ctx.config.main_branch} has no merge of {ctx.tag}: nothing to roll back there"
-    )
+    return ctx.tag in out.split()
 
 
-def _previous_tag(ctx: ReleaseContext, merge: str) -> str | None:
-    proc = ctx.git.read(
-        "describe",
-        "--tags",
-        "--abbrev=0",
-        "--match",
-        f"{ctx.config.tag_prefix}*",
-        f"{merge}^1",
-        check=False,
-    )
-    return proc or None
-
-
-class RevertMerge(StepBase):
-    name, title = "revert", "Revert the merge commit on main"
+class RevertRelease(StepBase):
+    name, title = "revert", "Revert the release's changes on main"
 
     def observe(self, ctx: ReleaseContext) -> Observation:
-        merge = find_release_merge(ctx)
-        log = ctx.git.read("log", "--format=%B", f"{merge}..{ctx.config.main_branch}")
-        if f"This reverts commit {merge}" in log:
-            return Observation.done(f"{merge[:12]} reverted")
-        return Observation.pending(f"git revert -m 1 {merge[:12]}")
+        span = release_range(ctx)
+        if _reverted(ctx):
+            return Observation.done(f"{TRAILER}: {ctx.tag} on {ctx.config.main_branch}")
+        return Observation.pending(f"revert {span.start[:12]}..{span.merge[:12]} as one commit")
 
     def actions(self, ctx: ReleaseContext) -> list[Action]:
-        revert = ctx.git.command("revert", "--no-edit", "-m", "1", find_release_merge(ctx))
-        return [*checkout(ctx, ctx.config.main_branch), revert]
+        span = release_range(ctx)
+        text = (
+            f"git merge-recursive {span.merge[:12]} -- HEAD {span.start[:12]}, keeping "
+            f"{', '.join(_kept_paths(ctx))} and the version; commit with '{TRAILER}: {ctx.tag}'"
+        )
+        return [*checkout(ctx, ctx.config.main_branch), Call(text, lambda: revert_release(ctx))]
 
 
 class RollbackTag(StepBase):
-    name, title = "rollback-tag", "Tag the previous commit"
-
-    def _tag(self, ctx: ReleaseContext) -> str:
-        return f"rollback-{ctx.tag}"
+    name, title = "rollback-tag", "Tag the release rolled back to"
 
     def observe(self, ctx: ReleaseContext) -> Observation:
-        target = ctx.git.rev(f"{find_release_merge(ctx)}^1")
-        info = ctx.git.tag_info(self._tag(ctx))
+        target = target_of(ctx).tag(ctx.config.tag_prefix)
+        info, wanted = ctx.git.tag_info(rollback_tag(ctx)), ctx.git.rev(target)
         if info is None:
-            return Observation.pending(f"{self._tag(ctx)} -> {(target or '')[:12]}")
-        if info.commit != target:
-            return Observation.conflict(f"{self._tag(ctx)} exists at {info.commit[:12]}")
-        return Observation.done(f"{self._tag(ctx)} -> {info.commit[:12]}")
+            return Observation.pending(f"{rollback_tag(ctx)} -> {target}")
+        if info.commit != wanted:
+            return Observation.conflict(f"{rollback_tag(ctx)} exists at {info.commit[:12]}")
+        return Observation.done(f"{rollback_tag(ctx)} -> {target} ({info.commit[:12]})")
 
     def actions(self, ctx: ReleaseContext) -> list[Action]:
-        merge = find_release_merge(ctx)
-        previous = _previous_tag(ctx, merge) or "the commit before it"
-        message = f"Rollback of {ctx.tag} to {previous}"
-        return [ctx.git.command("tag", "-a", self._tag(ctx), "-m", message, f"{merge}^1")]
+        target = target_of(ctx).tag(ctx.config.tag_prefix)
+        message = f"Rollback of {ctx.tag} to {target}"
+        return [ctx.git.command("tag", "-a", rollback_tag(ctx), "-m", message, f"{target}^{{}}")]
 
 
 class DeployPrevious(StepBase):
-    name, title = "deploy-previous", "Deploy the previous version"
-
-    def _target(self, ctx: ReleaseContext) -> str | None:
-        return _previous_tag(ctx, find_release_merge(ctx))
+    name, title = "deploy-previous", "Deploy the release rolled back to"
 
     def observe(self, ctx: ReleaseContext) -> Observation:
-        target = self._target(ctx)
-        if target is None or not ctx.config.deploy_manifests:
-            return Observation.skipped("no earlier release to deploy")
+        if not ctx.config.deploy_manifests:
+            return Observation.skipped("no deploy_manifests configured")
+        target = target_of(ctx).tag(ctx.config.tag_prefix)
         stale = stale_manifests(ctx, ctx.config.main_branch, target)
         if stale:
             return Observation.pending(f"{', '.join(stale)} -> {target}")
         return Observation.done(f"manifests at {target}")
 
     def actions(self, ctx: ReleaseContext) -> list[Action]:
-        target = self._target(ctx)
-        if target is None:
-            return []
+        target = target_of(ctx).tag(ctx.config.tag_prefix)
         stale = stale_manifests(ctx, ctx.config.main_branch, target)
-        return retarget_manifests(ctx, stale, target, f"Deploy {target} (rollback of {ctx.tag})")
+        message = f"Deploy {target} (rollback of {ctx.tag})"
+        return [
+            *checkout(ctx, ctx.config.main_branch),
+            *retarget_manifests(ctx, stale, target, message),
+        ]
 
 
 class YankInChangelog(StepBase):
@@ -180,11 +214,11 @@ class PushRollback(StepBase):
         main = ctx.config.main_branch
         if (
             remote.get(f"refs/heads/{main}") == ctx.git.rev(main)
-            and f"refs/tags/rollback-{ctx.tag}" in remote
+            and f"refs/tags/{rollback_tag(ctx)}" in remote
         ):
-            return Observation.done(f"{main} and rollback-{ctx.tag} on {ctx.config.remote}")
+            return Observation.done(f"{main} and {rollback_tag(ctx)} on {ctx.config.remote}")
         return Observation.pending(f"atomic push to {ctx.config.remote}")
 
     def actions(self, ctx: ReleaseContext) -> list[Action]:
-        refs = (f"refs/heads/{ctx.config.main_branch}", f"refs/tags/rollback-{ctx.tag}")
+        refs = (f"refs/heads/{ctx.config.main_branch}", f"refs/tags/{rollback_tag(ctx)}")
         return [ctx.git.command("push", "--quiet", "--atomic", ctx.config.remote, *refs)]

@@ -165,13 +165,15 @@ class GitHubClient:
             )
             return _info(release)
 
-    def update_release(self, release_id: int, *, body: str, make_latest: bool) -> ReleaseInfo:
-        """Replace the body; with *make_latest* also mark it latest (False leaves latest alone)."""
+    def update_release(
+        self, release_id: int, *, body: str, make_latest: bool, name: str | None = None
+    ) -> ReleaseInfo:
+        """Replace the body (and *name*); *make_latest* also marks it latest (False: left alone)."""
         with self._errors(f"updating release {release_id}"):
             current = self._repo.get_release(release_id)
             # PyGithub sends name, draft and prerelease on every update: resend what they are.
             release = current.update_release(
-                name=current.name or current.tag_name,
+                name=name or current.name or current.tag_name,
                 message=body,
                 draft=current.draft,
                 prerelease=current.prerelease,

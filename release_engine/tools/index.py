@@ -24,6 +24,7 @@ __all__ = [
     "sha256_of",
     "upload_command",
     "upload_refused",
+    "yank_guidance",
 ]
 
 import hashlib
@@ -201,6 +202,24 @@ def upload_refused(exc: CommandError, files: Sequence[Path]) -> ReleaseError:
     return ConflictError(
         f"the package index refused {names}: a file of that name already exists there, "
         "and an index never replaces one (bump the version)"
+    )
+
+
+def yank_guidance(simple_url: str, project: str, version: str, reason: str) -> str:
+    """What to do on the index about a rolled-back *version*: an index never deletes and
+    re-uploads a file, so the release is *yanked* (PEP 592): installers skip it unless pinned."""
+    name = canonicalize_name(project)
+    host = (urlsplit(simple_url).hostname or "").lower()
+    if host in ("pypi.org", "test.pypi.org"):
+        return (
+            f"yank {project} {version} on {host}: https://{host}/manage/project/{name}/release/"
+            f"{version}/ -> Options -> Yank, reason {reason!r} (PEP 592: pip then skips it "
+            "unless pinned; a file name can never be uploaded again, so fix forward)"
+        )
+    return (
+        f"yank {project} {version} on {simple_url or 'the package index'} if it supports PEP 592 "
+        f"yanking, reason {reason!r} (pypiserver does not: remove its files from the server's "
+        "package directory); a file name can never be uploaded again, so fix forward"
     )
 
 

@@ -16,6 +16,7 @@ from ..version import Version, parse_version
 
 __all__ = [
     "compare_links",
+    "insert_section",
     "is_yanked",
     "mark_yanked",
     "released_versions",
@@ -119,22 +120,18 @@ def _section_lines(text: str, version: str) -> list[str] | None:
     return section
 
 
-def mark_yanked(text: str, version: str, released: str) -> str:
-    """*text* with *version*'s title marked ``[YANKED]``.
+def insert_section(text: str, version: str, released: str) -> str:
+    """*text* with *version*'s section taken from *released*, placed in version order.
 
-    A revert of the release removed the section from *text*: it is put back from *released*
-    (the changelog as the release's tag has it), above the versions older than it.
+    Sections run newest first, so it goes above the first older one (or after the last section,
+    before the link references). *text* that has the section already is returned unchanged.
     """
     lines = text.splitlines()
-    i = _heading_index(lines, version)
-    if i is not None:
-        if not lines[i].rstrip().endswith(_YANKED):
-            lines[i] = f"{lines[i].rstrip()} {_YANKED}"
-        return "\n".join(lines) + "\n"
+    if _heading_index(lines, version) is not None:
+        return text
     section = _section_lines(released, version)
     if section is None:
-        raise ReleaseError(f"the released changelog has no section [{version}] to mark yanked")
-    section[0] = f"{section[0].rstrip()} {_YANKED}"
+        raise ReleaseError(f"the released changelog has no section [{version}]")
     target = parse_version(version)
     at = None
     for j, line in enumerate(lines):
@@ -150,4 +147,18 @@ def mark_yanked(text: str, version: str, released: str) -> str:
         lines[at:at] = ["", *section]
     else:
         lines[at:at] = [*section, ""]
+    return "\n".join(lines) + "\n"
+
+
+def mark_yanked(text: str, version: str, released: str) -> str:
+    """*text* with *version*'s title marked ``[YANKED]``.
+
+    A section missing from *text* is put back from *released* (the changelog as the release's
+    tag has it), in version order.
+    """
+    lines = insert_section(text, version, released).splitlines()
+    i = _heading_index(lines, version)
+    assert i is not None
+    if not lines[i].rstrip().endswith(_YANKED):
+        lines[i] = f"{lines[i].rstrip()} {_YANKED}"
     return "\n".join(lines) + "\n"

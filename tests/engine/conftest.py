@@ -16,8 +16,9 @@ import pytest
 from release_engine.cadence import next_version
 from release_engine.config import load_config
 from release_engine.context import Options
-from release_engine.engine import Report, release
+from release_engine.engine import Report, release, rollback
 from release_engine.output import ConsoleReporter
+from release_engine.plan import Outcome
 from release_engine.rehearsal import StandIns, clone_for_rehearsal, rehearsal_context, stand_ins
 from release_engine.standins.github_api import GitHubStandIn
 from release_engine.tools import index
@@ -48,6 +49,12 @@ class Rehearsal:
         options = Options(date=self.date)
         ctx = rehearsal_context(self.work, parse_version(version), self.s, options=options)
         return release(ctx, ConsoleReporter(), **kwargs)  # type: ignore[arg-type]
+
+    def rollback(self, version: str, *, dry_run: bool = False) -> list[Outcome]:
+        """``inv rollback --version VERSION`` against the stand-ins."""
+        ctx = rehearsal_context(self.work, parse_version(version), self.s)
+        ctx.resume_command = f"inv rollback --version {version}"
+        return rollback(ctx, ConsoleReporter(), dry_run=dry_run)
 
 
 @pytest.fixture(scope="module")

@@ -154,7 +154,7 @@ def test_mark_yanked_marks_once_and_restores_a_reverted_section(tmp_path: Path) 
     restored = update_links(mark_yanked(update_links(two, URL, "v"), "0.3.0", three), URL, "v")
     assert restored == update_links(marked, URL, "v")
     assert kacl_problems(restored, tmp_path) == []
-    with pytest.raises(ReleaseError, match=r"no section \[0\.4\.0\] to mark yanked"):
+    with pytest.raises(ReleaseError, match=r"the released changelog has no section \[0\.4\.0\]"):
         mark_yanked(two, "0.4.0", two)
 
 

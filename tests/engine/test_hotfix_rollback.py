@@ -8,9 +8,8 @@ import urllib.request
 
 import pytest
 
-from release_engine.cli import hotfix_command, rollback_command
+from release_engine.cli import hotfix_command
 from release_engine.errors import PreflightError, UsageError
-from release_engine.redact import Secrets
 from release_engine.steps.hotfix import plan_hotfix
 from tests.conftest import git
 from tests.engine.conftest import AFTER, HOTFIX, VERSION, Rehearsal, github_get, registry_of
@@ -63,30 +62,29 @@ def test_hotfix_of_an_old_line_then_rollback(rehearsal: Rehearsal) -> None:
             assert registry.digest("latest") == registry.digest(f"v{AFTER}")
             assert registry.digest(f"v{HOTFIX}") is not None
 
-    # --- rollback of AFTER: revert its merge on main, tag the commit before, redeploy VERSION ---
+    # --- rollback of AFTER: to the newest release below it, which is the hotfix ---
     git(r.work, "checkout", "-q", "main")
     git(r.work, "pull", "-q", "--ff-only", "origin", "main")
-    rollback_command(r.work, AFTER, secrets=Secrets(), dry_run=True)
+    r.rollback(AFTER, dry_run=True)
     assert f"rollback-v{AFTER}" not in git(remote, "tag", "--list")
-    rollback_command(r.work, AFTER, secrets=Secrets())
-    assert f'__version__ = "{VERSION}"' in git(
+    r.rollback(AFTER)
+    # The version never goes back; the code AFTER brought does, the hotfix's fix stays.
+    assert f'__version__ = "{AFTER}"' in git(
         remote, "show", "main:src/market_data_ingestion/__init__.py"
     )
-    merge = git(remote, "log", "--merges", "--format=%H %s", "main").splitlines()
-    merge_sha = next(line.split()[0] for line in merge if f"release/v{AFTER}" in line)
     assert git(remote, "rev-parse", f"rollback-v{AFTER}^{{commit}}") == git(
-        remote, "rev-parse", f"{merge_sha}^1"
+        remote, "rev-parse", f"v{HOTFIX}^{{commit}}"
     )
     assert (
         git(remote, "tag", "-l", "--format=%(contents:subject)", f"rollback-v{AFTER}")
-        == f"Rollback of v{AFTER} to v{VERSION}"
+        == f"Rollback of v{AFTER} to v{HOTFIX}"
     )
     if r.s.registry is not None:
-        assert f"market-data-ingestion:v{VERSION}" in git(
+        assert f"market-data-ingestion:v{HOTFIX}" in git(
             remote, "show", "main:deploy/k8s/deployment.yaml"
         )
     assert git(remote, "cat-file", "-t", f"v{AFTER}") == "tag"  # the release stays on record
     # Running it again finds everything done and changes nothing.
     head = git(remote, "rev-parse", "main")
-    rollback_command(r.work, AFTER, secrets=Secrets())
+    r.rollback(AFTER)
     assert git(remote, "rev-parse", "main") == head

@@ -214,6 +214,7 @@ def test_the_schema_takes_status_with_and_without_its_cadence() -> None:
             "registry": {"value": "1.2.3", "digest": "sha256:" + "a" * 64, "error": None},
             "index": {"value": None, "digest": None, "error": None},
         },
+        "rolled_back": ["1.2.2"],
     }
     VALIDATOR.validate({**plain, "cadence": cadence})
     broken: list[dict[str, Any]] = [

@@ -31,6 +31,7 @@ EXPECTED_HOOKS = {
     "shellcheck",
     "changelog-fragments",
     "github-workflows",
+    "zizmor",
 }
 
 
@@ -133,6 +134,7 @@ WORKFLOWS = sorted(str(p.relative_to(REPO)) for p in (REPO / ".github/workflows"
     [
         ("shellcheck", ["scripts/bootstrap", "scripts/container-env", ".ci/run"]),
         ("github-workflows", WORKFLOWS),
+        ("zizmor", WORKFLOWS),
         ("changelog-fragments", ["changelog.d/README.md", "pyproject.toml"]),
     ],
 )

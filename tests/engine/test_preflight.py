@@ -202,17 +202,38 @@ def test_lock_is_held_across_processes(work: Path) -> None:
         pass
 
 
-def test_rollback_refuses_to_start_off_main_or_on_a_dirty_tree(work: Path) -> None:
+def test_rollback_refusals_come_before_anything_changes(work: Path) -> None:
     from release_engine.cli import rollback_command
 
+    def refused(version: str) -> list[str]:
+        before = snapshot(work)
+        with pytest.raises(PreflightError) as exc:
+            rollback_command(work, version, secrets=Secrets())
+        assert snapshot(work) == before
+        return exc.value.problems
+
+    def release_tag(version: str) -> None:
+        git(work, "commit", "-q", "--allow-empty", "-m", f"Release v{version}")
+        git(work, "tag", "-a", f"v{version}", "-m", f"Release version {version}")
+        git(work, "push", "-q", "origin", "main", f"v{version}")
+
+    assert refused(CURRENT) == [f"v{CURRENT} was never released: origin has no such tag"]
+    release_tag(CURRENT)
+    assert "is the first release" in refused(CURRENT)[0]
+    release_tag(CURRENT_PATCH)
+    assert refused(CURRENT)[0].startswith(f"v{CURRENT} is not the newest release (v")
     git(work, "checkout", "-q", "-b", "feature")
     (work / "stray.txt").write_text("x\n")
-    before = snapshot(work)
-    with pytest.raises(PreflightError) as exc:
-        rollback_command(work, CURRENT, secrets=Secrets())
-    assert any("not on main" in p for p in exc.value.problems)
-    assert any("not clean" in p for p in exc.value.problems)
-    assert snapshot(work) == before
+    found = refused(CURRENT_PATCH)
+    assert any("not on main" in p for p in found)
+    assert any("not clean" in p for p in found)
+    git(work, "tag", "-a", f"rollback-v{CURRENT}", "-m", "by hand", f"v{CURRENT}")
+    git(work, "push", "-q", "origin", f"rollback-v{CURRENT}")
+    git(work, "tag", "-a", f"v{CURRENT}rc1", "-m", "a pre-release", f"v{CURRENT}")
+    git(work, "push", "-q", "origin", f"v{CURRENT}rc1")
+    assert "is a pre-release" in refused(f"{CURRENT}rc1")[0]
+    # CURRENT was rolled back, CURRENT_PATCH came after it: nothing to roll back, ever again.
+    assert "was rolled back already" in refused(CURRENT)[0]
 
 
 def test_hotfix_guards(work: Path) -> None:

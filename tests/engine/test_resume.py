@@ -61,7 +61,12 @@ def baseline(
         return published_state(r)
 
 
-@pytest.mark.parametrize("step", [s.name for s in STEPS])
+#: Steps a release from main with the default settings skips: a hotfix's forward merge and the
+#: next development cycle. Their resumes are in test_forward_rollback_guards / test_next_cycle.
+SKIPPED_HERE = {"forward-merge", "next-cycle"}
+
+
+@pytest.mark.parametrize("step", [s.name for s in STEPS if s.name not in SKIPPED_HERE])
 def test_interrupted_after_step_then_rerun_reaches_the_same_end(
     rehearsal: Rehearsal,
     step: str,

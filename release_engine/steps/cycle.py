@@ -1,0 +1,103 @@
+"""Start the next development cycle: main moves to ``X.Y.(Z+1).dev0`` after the release.
+
+RELEASE_PROCESS.md ends the post-release list with "Start next development cycle". With
+``[tool.release] next_cycle = "dev"`` this step does it after a release of the newest stable
+line made from main (never after a hotfix branch's release or a pre-release): bump-my-version
+writes the development version into the version files (those whose ``[tool.bumpversion]`` entry
+says ``exclude_bumps = ["dev_l"]``, such as an install command, keep naming the release), one
+commit ``Start X.Y.(Z+1).dev0 development`` goes on main, and main is pushed.
+
+Done is observed on the remote: its main carries the development version or a newer one.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING
+
+from packaging.version import InvalidVersion
+from packaging.version import Version as PackagingVersion
+
+from ..config import tomllib
+from ..plan import Action, Observation, StepBase
+from ..proc import Command
+from ..version import Version, next_development
+from .common import checkout
+
+if TYPE_CHECKING:
+    from ..context import ReleaseContext
+
+__all__ = ["DEV_PART", "NextCycle", "dev_bump_command"]
+
+#: The ``[tool.bumpversion]`` part naming a development version. Bumping through it lets a
+#: version file opt out of the development version with ``exclude_bumps = ["dev_l"]``.
+DEV_PART = "dev_l"
+
+
+def _bumpversion(text: str | None) -> dict[str, object]:
+    if text is None:
+        return {}
+    table = tomllib.loads(text).get("tool", {}).get("bumpversion", {})
+    return table if isinstance(table, dict) else {}
+
+
+def _version_at(ctx: ReleaseContext, ref: str) -> PackagingVersion | None:
+    """``[tool.bumpversion] current_version`` of pyproject.toml at *ref*, as packaging orders it."""
+    current = _bumpversion(ctx.git.show(ref, "pyproject.toml")).get("current_version")
+    try:
+        return None if current is None else PackagingVersion(str(current))
+    except InvalidVersion:
+        return None
+
+
+def dev_bump_command(ctx: ReleaseContext, version: Version, *, dry_run: bool = False) -> Command:
+    """``bump-my-version bump [dev_l] --new-version X.Y.Z.dev0`` on the checked-out main
+    (``--dry-run``: change nothing)."""
+    parts = _bumpversion(ctx.git.show(ctx.config.main_branch, "pyproject.toml")).get("parts")
+    part = [DEV_PART] if isinstance(parts, dict) and DEV_PART in parts else []
+    argv = [sys.executable, "-m", "bumpversion", "bump", "--allow-dirty"]
+    argv += ["--dry-run"] if dry_run else []
+    argv += part
+    return Command.of(*argv, "--new-version", version.pep440, cwd=ctx.repo)
+
+
+class NextCycle(StepBase):
+    name, title = "next-cycle", "Start next development cycle"
+
+    def observe(self, ctx: ReleaseContext) -> Observation:
+        if ctx.config.next_cycle != "dev":
+            return Observation.skipped(f'next_cycle = "{ctx.config.next_cycle}"')
+        if ctx.is_hotfix:
+            return Observation.skipped(f"released from {ctx.base_branch}; main's cycle stays")
+        if not ctx.is_newest:
+            return Observation.skipped("not the newest stable release; main's cycle stays")
+        main, remote = ctx.config.main_branch, ctx.config.remote
+        dev = next_development(ctx.version)
+        pushed = ctx.git.remote_refs(remote).get(f"refs/heads/{main}")
+        if pushed is None:
+            return Observation.conflict(f"{remote} has no {main}")
+        if ctx.git.rev(pushed) is None or not ctx.git.is_ancestor(pushed, main):
+            return Observation.conflict(
+                f"{main} on {remote} has commits the local {main} lacks: git pull them"
+            )
+        there = _version_at(ctx, pushed)
+        if there is not None and there >= dev.pep440_version:
+            return Observation.done(f"{main} on {remote} at {there}")
+        here = _version_at(ctx, main)
+        if here is not None and here >= dev.pep440_version:
+            return Observation.pending(f"push {main} ({here})")
+        return Observation.pending(f"{main} to {dev}: commit, push")
+
+    def actions(self, ctx: ReleaseContext) -> list[Action]:
+        main, dev = ctx.config.main_branch, next_development(ctx.version)
+        found: list[Action] = []
+        here = _version_at(ctx, main)
+        if here is None or here < dev.pep440_version:
+            found += checkout(ctx, main)
+            found += [
+                dev_bump_command(ctx, dev),
+                ctx.git.command("add", "--", *ctx.config.version_files),
+                ctx.git.command("commit", "--quiet", "-m", f"Start {dev} development"),
+            ]
+        push = ("push", "--quiet", ctx.config.remote, f"refs/heads/{main}")
+        return [*found, ctx.git.command(*push)]

@@ -1,0 +1,135 @@
+"""The rollback's steps on the remotes other than git, after main and the tag are pushed.
+
+- **latest**: the image tag ``latest`` gets the target's digest by a registry-side copy (no
+  rebuild); GitHub's latest release becomes the target's, and X.Y.Z's release is kept but
+  renamed ``vX.Y.Z (rolled back)`` with a note on top.
+- **people**: a Slack message and an email, once each; and the yank guidance for the index,
+  which can never delete and re-upload a file (PEP 592 yanking is the way).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ..plan import Action, Call, Observation, StepBase
+from ..tools import index
+from .post import Announcement, Email, Notify
+from .rollback_scope import target_of
+
+if TYPE_CHECKING:
+    from ..context import ReleaseContext
+
+__all__ = ["EmailRollback", "GitHubLatest", "LatestImage", "NotifyRollback", "yank_guidance"]
+
+ROLLED_BACK = "(rolled back)"
+
+
+class LatestImage(StepBase):
+    name, title = "latest-image", "Point the latest image at the release rolled back to"
+
+    def observe(self, ctx: ReleaseContext) -> Observation:
+        if not ctx.config.image:
+            return Observation.skipped("no image configured in [tool.release]")
+        target = target_of(ctx).tag(ctx.config.tag_prefix)
+        digest = ctx.registry.digest(target)
+        if digest is None:
+            return Observation.skipped(f"the registry has no {target} image")
+        if ctx.registry.digest("latest") == digest:
+            return Observation.done(f"latest = {target} ({digest[:19]})")
+        return Observation.pending(f"latest -> {target}")
+
+    def actions(self, ctx: ReleaseContext) -> list[Action]:
+        target = target_of(ctx).tag(ctx.config.tag_prefix)
+        return [
+            Call("write the registry credentials (mode 0600)", ctx.registry.login),
+            ctx.registry.copy_command(target, "latest"),
+        ]
+
+
+def _rollback_note(ctx: ReleaseContext) -> str:
+    target = target_of(ctx).tag(ctx.config.tag_prefix)
+    return f"**Rolled back** to {target}: do not deploy {ctx.tag}."
+
+
+class GitHubLatest(StepBase):
+    name, title = "github-rollback", "Mark the GitHub releases"
+
+    def observe(self, ctx: ReleaseContext) -> Observation:
+        github = ctx.github
+        if github is None:
+            return Observation.skipped("no GitHub repository configured")
+        target = target_of(ctx).tag(ctx.config.tag_prefix)
+        mine = github.release_for_tag(ctx.tag)
+        marked = mine is None or mine.name.endswith(ROLLED_BACK)
+        has_target = github.release_for_tag(target) is not None
+        latest_ok = not has_target or github.latest_release_tag() == target
+        if marked and latest_ok:
+            return Observation.done(f"{ctx.tag} marked {ROLLED_BACK}; latest is {target}")
+        return Observation.pending(f"{ctx.tag} marked {ROLLED_BACK}, latest -> {target}")
+
+    def actions(self, ctx: ReleaseContext) -> list[Action]:
+        github = ctx.github
+        if github is None:
+            return []
+        target, repo = target_of(ctx).tag(ctx.config.tag_prefix), ctx.config.github_repository
+        found: list[Action] = []
+        mine = github.release_for_tag(ctx.tag)
+        if mine is not None and not mine.name.endswith(ROLLED_BACK):
+            body = f"{_rollback_note(ctx)}\n\n{mine.body}"
+            name = f"{mine.name or ctx.tag} {ROLLED_BACK}"
+            found.append(
+                Call(
+                    f"PATCH /repos/{repo}/releases/{mine.id} name={name!r} body=<note + notes>",
+                    lambda: github.update_release(mine.id, body=body, make_latest=False, name=name),
+                )
+            )
+        previous = github.release_for_tag(target)
+        if previous is not None:
+            found.append(
+                Call(
+                    f"PATCH /repos/{repo}/releases/{previous.id} make_latest=true",
+                    lambda: github.update_release(
+                        previous.id, body=previous.body, make_latest=True
+                    ),
+                )
+            )
+        return found
+
+
+def yank_guidance(ctx: ReleaseContext) -> str:
+    """What to do on the package index, which never deletes and re-uploads a file."""
+    target = target_of(ctx).tag(ctx.config.tag_prefix)
+    return index.yank_guidance(
+        ctx.config.index_simple_url or ctx.config.index_url,
+        ctx.config.package,
+        ctx.version.pep440,
+        f"rolled back to {target}",
+    )
+
+
+class RollbackAnnouncement(Announcement):
+    def subject(self, ctx: ReleaseContext) -> str:
+        target = target_of(ctx).tag(ctx.config.tag_prefix)
+        return f"{ctx.config.package} {ctx.version} rolled back to {target}"
+
+    def notes(self, ctx: ReleaseContext) -> str:
+        target = target_of(ctx).tag(ctx.config.tag_prefix)
+        lines = [
+            f"{ctx.tag} is rolled back: production runs {target} again.",
+            "",
+            f"- Deployment manifests and the `latest` image: {target}",
+            f"- GitHub's latest release: {target}; {ctx.tag} is kept, marked {ROLLED_BACK}",
+            f"- {ctx.config.changelog_file} keeps the [{ctx.version}] section, marked [YANKED]",
+            f"- Package index: {yank_guidance(ctx)}",
+        ]
+        return "\n".join(lines) + "\n"
+
+
+class NotifyRollback(RollbackAnnouncement, Notify):
+    title = "Notify stakeholders of the rollback"
+    record_name = "rollback-notified.json"
+
+
+class EmailRollback(RollbackAnnouncement, Email):
+    title = "Email the rollback"
+    file_name, record_name = "rollback-notes.eml", "rollback-emailed.json"

@@ -1,0 +1,256 @@
+"""Release after release, through the stand-ins, checked from outside after every step.
+
+VERSION → AFTER → hotfix HOTFIX (of VERSION's line) → THIRD → rollback of THIRD → FOURTH
+(0.2.0 → 0.3.0 → 0.2.1 → 0.3.1 → rollback of 0.3.1 → 0.3.2 for a project at 0.1.0). After each:
+main's tree and CHANGELOG, the tags, the index, every image digest and ``latest``, GitHub's
+releases and which is latest, the manifests, the messages and emails received, the status
+output, and the project's own suite run in main's tree.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from release_engine import cadence
+from release_engine.cadence import next_version
+from release_engine.cli import hotfix_command
+from release_engine.config import load_config
+from release_engine.engine import status
+from release_engine.errors import PreflightError
+from release_engine.output import print_cadence, print_steps
+from release_engine.rehearsal import rehearsal_context
+from release_engine.tools import index, keepachangelog
+from release_engine.tools.changelog import extract_section
+from release_engine.version import parse_version
+from tests.conftest import git
+from tests.engine.conftest import (
+    AFTER,
+    HOTFIX,
+    VERSION,
+    VERSION_LABEL,
+    Rehearsal,
+    github_get,
+    registry_of,
+)
+from tests.engine.test_release_e2e import RELEASED_SUITE
+
+pytestmark = pytest.mark.e2e
+
+THIRD = next_version(parse_version(AFTER), "patch").pep440
+FOURTH = next_version(parse_version(THIRD), "patch").pep440
+PACKAGE = "market-data-ingestion"
+
+
+def change(r: Rehearsal, name: str, kind: str, text: str) -> None:
+    """Commit a change with its fragment on the branch checked out, and push it."""
+    folder = r.work / "lifecycle"
+    folder.mkdir(exist_ok=True)
+    (folder / f"{name}.txt").write_text(f"{text}\n")
+    (r.work / "changelog.d" / f"+{name}.{kind}.md").write_text(f"{text}\n")
+    git(r.work, "add", "--all")
+    git(r.work, "commit", "-qm", text)
+    branch = git(r.work, "rev-parse", "--abbrev-ref", "HEAD")
+    git(r.work, "push", "-q", "origin", branch)
+
+
+@dataclass
+class Expected:
+    """What the world must show at one point of the project's life."""
+
+    released: list[str]  # every version released, in any order
+    latest: str
+    main_version: str
+    on_main: set[str]  # lifecycle/*.txt main has
+    yanked: set[str] = field(default_factory=set)
+    notifications: int = 0
+    emails: int = 0
+
+
+class Suites:
+    """The project's own non-e2e suite in main's tree at each point, run while the life goes on."""
+
+    def __init__(self, r: Rehearsal) -> None:
+        self.r, self.running = r, []  # type: list[tuple[str, subprocess.Popen[str]]]
+
+    def start(self, label: str) -> None:
+        tree = self.r.work.parent / f"main-after-{label}"
+        git(self.r.work.parent, "clone", "-q", "--branch", "main", str(self.r.remote), str(tree))
+        env = {k: v for k, v in os.environ.items() if k != "MDI_TEST_POSTGRES_URL"}
+        env |= {"PYTHONPATH": "src", "CI": ""}
+        argv = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *RELEASED_SUITE]
+        proc = subprocess.Popen(
+            [*argv, "-m", "not e2e"],
+            cwd=tree,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        self.running.append((label, proc))
+
+    def check(self) -> None:
+        for label, proc in self.running:
+            out, _ = proc.communicate(timeout=1200)
+            assert proc.returncode == 0, f"main's own suite after {label}:\n{out[-4000:]}"
+            assert " passed" in out and " failed" not in out, label
+
+
+def status_text(r: Rehearsal) -> str:
+    """``inv release.status`` as the maintainer reads it: cadence, then the step table."""
+    current = load_config(r.work).current_version
+    ctx = rehearsal_context(r.work, parse_version(current), r.s)
+    out = io.StringIO()
+    print_cadence(cadence.observe(ctx), out, secrets=ctx.secrets)
+    print_steps(status(ctx), f"release v{current}", out, secrets=ctx.secrets)
+    return out.getvalue()
+
+
+def check(r: Rehearsal, want: Expected) -> None:
+    remote, tags = r.remote, set(git(r.remote, "tag", "--list").split())
+    # --- tags: one per release; a rollback tag on the release rolled back to ---
+    assert {t for t in tags if t.startswith("v")} == {f"v{v}" for v in want.released}
+    # --- main's tree ---
+    init = git(remote, "show", "main:src/market_data_ingestion/__init__.py")
+    assert f'__version__ = "{want.main_version}"' in init
+    listed = git(remote, "ls-tree", "--name-only", "main", "lifecycle/").split()
+    assert {Path(p).stem for p in listed} == want.on_main
+    fragments = git(remote, "ls-tree", "--name-only", "main", "changelog.d/").split()
+    assert not [f for f in fragments if Path(f).name.count(".") >= 2], fragments  # all released
+    # --- CHANGELOG: each section once, newest first, yanked where rolled back ---
+    text = git(remote, "show", "main:CHANGELOG.md")
+    sections = keepachangelog.released_versions(text)
+    ordered = sorted(sections, key=parse_version, reverse=True)
+    assert sections == ordered and len(set(sections)) == len(sections)
+    assert set(want.released) <= set(sections)
+    for version in want.released:
+        assert keepachangelog.is_yanked(text, version) == (version in want.yanked), version
+    for name in ("feature-a", "feature-b", "hot", "feature-c", "feature-d"):
+        said = f"lifecycle change {name}."
+        assert text.count(said) <= 1, name  # no fragment released twice
+    # --- the index: sdist and wheel of each release ---
+    served = index.served_files(r.s.index.simple_url, PACKAGE)
+    for version in want.released:
+        assert len(index.release_files(served, PACKAGE, version)) == 2, version
+    # --- GitHub: one release each, the right one latest, rolled back ones marked ---
+    releases = {rel["tag_name"]: rel for rel in github_get(r.s, "/releases")}
+    assert set(releases) == {f"v{v}" for v in want.released}
+    for version in want.released:
+        marked = releases[f"v{version}"]["name"].endswith("(rolled back)")
+        assert marked == (version in want.yanked), version
+    assert r.s.github.state.latest_release()["tag_name"] == f"v{want.latest}"
+    # --- images: every release's own, latest on the newest live one; manifests follow ---
+    manifest = git(remote, "show", "main:deploy/k8s/deployment.yaml")
+    if r.s.registry is not None:
+        assert f"market-data-ingestion:v{want.latest}" in manifest
+        with registry_of(r) as registry:
+            for version in want.released:
+                assert registry.labels(f"v{version}")[VERSION_LABEL] == version
+            assert registry.digest("latest") == registry.digest(f"v{want.latest}")
+    # --- people: one message and one email per release and rollback ---
+    assert len(r.s.sink.received) == want.notifications
+    if r.s.smtp is not None:
+        assert len(r.s.smtp.delivered) == want.emails
+
+
+def test_release_hotfix_release_rollback_release(rehearsal: Rehearsal) -> None:
+    r, suites = rehearsal, Suites(rehearsal)
+    live = [VERSION]
+
+    # --- VERSION: the first release of this test ---
+    change(r, "feature-a", "added", "Added lifecycle change feature-a.")
+    r.run(VERSION)
+    want = Expected([VERSION], VERSION, VERSION, {"feature-a"}, notifications=1, emails=1)
+    check(r, want)
+    shown = status_text(r)
+    assert f"last release: {VERSION} on " in shown
+    assert "unreleased fragments: none" in shown
+    assert f"latest GitHub release: v{VERSION}" in shown and f"latest index: {VERSION}" in shown
+    suites.start("first")
+
+    # --- AFTER: a feature release ---
+    change(r, "feature-b", "added", "Added lifecycle change feature-b.")
+    assert f"suggested next version: {AFTER} (minor)" in status_text(r)
+    r.run(AFTER)
+    live.append(AFTER)
+    want = Expected(live, AFTER, AFTER, {"feature-a", "feature-b"}, notifications=2, emails=2)
+    check(r, want)
+    assert f"last release: {AFTER} on " in status_text(r)
+
+    # --- HOTFIX of VERSION's line: released from its branch, merged forward to main ---
+    hotfix_command(r.work, f"v{VERSION}")
+    change(r, "hot", "fixed", "Fixed lifecycle change hot.")
+    report = r.run(HOTFIX)
+    steps = {o.name: o.status for o in report.steps}
+    assert steps["forward-merge"] == "acted" and steps["deploy-manifests"] == "skipped"
+    live.append(HOTFIX)
+    on_main = {"feature-a", "feature-b", "hot"}
+    want = Expected(live, AFTER, AFTER, on_main, notifications=3, emails=3)
+    check(r, want)  # main keeps its version; latest stays on the newer line
+    text = git(r.remote, "show", "main:CHANGELOG.md")
+    assert keepachangelog.released_versions(text) == [AFTER, HOTFIX, VERSION]
+    assert "Fixed lifecycle change hot." in (extract_section(text, HOTFIX) or "")
+    assert git(r.remote, "merge-base", "--is-ancestor", f"v{HOTFIX}", "main") == ""
+    suites.start("hotfix")
+
+    # --- THIRD, from main: has the hotfix's fix, never its fragment again ---
+    git(r.work, "checkout", "-q", "main")
+    git(r.work, "pull", "-q", "--ff-only", "origin", "main")
+    change(r, "feature-c", "fixed", "Fixed lifecycle change feature-c.")
+    r.run(THIRD)
+    live.append(THIRD)
+    on_main = {"feature-a", "feature-b", "hot", "feature-c"}
+    want = Expected(live, THIRD, THIRD, on_main, notifications=4, emails=4)
+    check(r, want)
+    released = git(r.remote, "show", "main:CHANGELOG.md")
+    assert "hot." not in (extract_section(released, THIRD) or "")
+
+    # --- rollback of THIRD: code, latest, GitHub, manifests, people; the version stays ---
+    git(r.work, "pull", "-q", "--ff-only", "origin", "main")
+    before = git(r.remote, "rev-parse", "main")
+    dry = r.rollback(THIRD, dry_run=True)
+    assert {o.name for o in dry} >= {"revert", "latest-image", "github-rollback", "notify"}
+    assert git(r.remote, "rev-parse", "main") == before  # a dry run changes nothing
+    r.rollback(THIRD)
+    on_main = {"feature-a", "feature-b", "hot"}  # THIRD's change is gone, the fix stays
+    want = Expected(live, AFTER, THIRD, on_main, {THIRD}, notifications=5, emails=5)
+    check(r, want)
+    assert git(r.remote, "rev-parse", f"rollback-v{THIRD}^{{commit}}") == git(
+        r.remote, "rev-parse", f"v{AFTER}^{{commit}}"
+    )
+    trailers = git(r.remote, "log", "--format=%(trailers:key=Rollback,valueonly)", "main")
+    assert trailers.split() == [f"v{THIRD}"]
+    shown = status_text(r)
+    assert f"last release: {AFTER} on " in shown and f"rolled back: {THIRD}" in shown
+    assert f"latest GitHub release: v{AFTER}" in shown
+    head = git(r.remote, "rev-parse", "main")
+    again = r.rollback(THIRD)  # finished before: verified, nothing done twice
+    assert {o.status for o in again} <= {"done", "skipped"}
+    assert git(r.remote, "rev-parse", "main") == head
+    check(r, want)
+    suites.start("rollback")
+
+    # --- FOURTH: fixes forward above the rolled-back version ---
+    git(r.work, "pull", "-q", "--ff-only", "origin", "main")
+    change(r, "feature-d", "fixed", "Fixed lifecycle change feature-d.")
+    assert f"suggested next version: {FOURTH} (patch)" in status_text(r)
+    r.run(FOURTH)
+    live.append(FOURTH)
+    on_main = {"feature-a", "feature-b", "hot", "feature-d"}
+    want = Expected(live, FOURTH, FOURTH, on_main, {THIRD}, notifications=6, emails=6)
+    check(r, want)
+    section = extract_section(git(r.remote, "show", "main:CHANGELOG.md"), FOURTH) or ""
+    assert "feature-d" in section and "feature-c" not in section
+    with pytest.raises(PreflightError, match="rolled back already"):
+        r.rollback(THIRD)  # rerun after a newer release: never redeploys the old version
+    shown = status_text(r)
+    assert f"last release: {FOURTH} on " in shown and "unreleased fragments: none" in shown
+    check(r, want)
+    suites.start("fourth")
+    suites.check()
