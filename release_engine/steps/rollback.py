@@ -26,10 +26,11 @@ from typing import TYPE_CHECKING
 from ..config import tomllib
 from ..errors import ReleaseError
 from ..plan import Action, Call, Observation, StepBase
+from ..proc import run
 from ..tools import keepachangelog
 from ..tools.bump import bump_command
 from .common import checkout, merge_conflicted, retarget_manifests, stale_manifests
-from .rollback_scope import TRAILER, release_range, rollback_tag, target_of
+from .rollback_scope import TRAILER, release_range, rollback_tag, target_of, target_tag
 
 if TYPE_CHECKING:
     from ..context import ReleaseContext
@@ -79,8 +80,6 @@ def revert_release(ctx: ReleaseContext) -> None:
         )
     version = _current_version(ctx, "HEAD")
     if _current_version(ctx, None) != version:  # the version never goes back
-        from ..proc import run
-
         run(bump_command(ctx.repo, version))
         git("add", "--all")
     subject = f"Roll back {ctx.tag} to {target.tag(ctx.config.tag_prefix)}"
@@ -133,7 +132,7 @@ class RollbackTag(StepBase):
     name, title = "rollback-tag", "Tag the release rolled back to"
 
     def observe(self, ctx: ReleaseContext) -> Observation:
-        target = target_of(ctx).tag(ctx.config.tag_prefix)
+        target = target_tag(ctx)
         info, wanted = ctx.git.tag_info(rollback_tag(ctx)), ctx.git.rev(target)
         if info is None:
             return Observation.pending(f"{rollback_tag(ctx)} -> {target}")
@@ -142,7 +141,7 @@ class RollbackTag(StepBase):
         return Observation.done(f"{rollback_tag(ctx)} -> {target} ({info.commit[:12]})")
 
     def actions(self, ctx: ReleaseContext) -> list[Action]:
-        target = target_of(ctx).tag(ctx.config.tag_prefix)
+        target = target_tag(ctx)
         message = f"Rollback of {ctx.tag} to {target}"
         return [ctx.git.command("tag", "-a", rollback_tag(ctx), "-m", message, f"{target}^{{}}")]
 
@@ -153,14 +152,14 @@ class DeployPrevious(StepBase):
     def observe(self, ctx: ReleaseContext) -> Observation:
         if not ctx.config.deploy_manifests:
             return Observation.skipped("no deploy_manifests configured")
-        target = target_of(ctx).tag(ctx.config.tag_prefix)
+        target = target_tag(ctx)
         stale = stale_manifests(ctx, ctx.config.main_branch, target)
         if stale:
             return Observation.pending(f"{', '.join(stale)} -> {target}")
         return Observation.done(f"manifests at {target}")
 
     def actions(self, ctx: ReleaseContext) -> list[Action]:
-        target = target_of(ctx).tag(ctx.config.tag_prefix)
+        target = target_tag(ctx)
         stale = stale_manifests(ctx, ctx.config.main_branch, target)
         message = f"Deploy {target} (rollback of {ctx.tag})"
         return [

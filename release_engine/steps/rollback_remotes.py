@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from ..plan import Action, Call, Observation, StepBase
 from ..tools import index
 from .post import Announcement, Email, Notify
-from .rollback_scope import target_of
+from .rollback_scope import target_tag
 
 if TYPE_CHECKING:
     from ..context import ReleaseContext
@@ -30,7 +30,7 @@ class LatestImage(StepBase):
     def observe(self, ctx: ReleaseContext) -> Observation:
         if not ctx.config.image:
             return Observation.skipped("no image configured in [tool.release]")
-        target = target_of(ctx).tag(ctx.config.tag_prefix)
+        target = target_tag(ctx)
         digest = ctx.registry.digest(target)
         if digest is None:
             return Observation.skipped(f"the registry has no {target} image")
@@ -39,7 +39,7 @@ class LatestImage(StepBase):
         return Observation.pending(f"latest -> {target}")
 
     def actions(self, ctx: ReleaseContext) -> list[Action]:
-        target = target_of(ctx).tag(ctx.config.tag_prefix)
+        target = target_tag(ctx)
         return [
             Call("write the registry credentials (mode 0600)", ctx.registry.login),
             ctx.registry.copy_command(target, "latest"),
@@ -47,7 +47,7 @@ class LatestImage(StepBase):
 
 
 def _rollback_note(ctx: ReleaseContext) -> str:
-    target = target_of(ctx).tag(ctx.config.tag_prefix)
+    target = target_tag(ctx)
     return f"**Rolled back** to {target}: do not deploy {ctx.tag}."
 
 
@@ -58,7 +58,7 @@ class GitHubLatest(StepBase):
         github = ctx.github
         if github is None:
             return Observation.skipped("no GitHub repository configured")
-        target = target_of(ctx).tag(ctx.config.tag_prefix)
+        target = target_tag(ctx)
         mine = github.release_for_tag(ctx.tag)
         marked = mine is None or mine.name.endswith(ROLLED_BACK)
         has_target = github.release_for_tag(target) is not None
@@ -71,7 +71,7 @@ class GitHubLatest(StepBase):
         github = ctx.github
         if github is None:
             return []
-        target, repo = target_of(ctx).tag(ctx.config.tag_prefix), ctx.config.github_repository
+        target, repo = target_tag(ctx), ctx.config.github_repository
         found: list[Action] = []
         mine = github.release_for_tag(ctx.tag)
         if mine is not None and not mine.name.endswith(ROLLED_BACK):
@@ -98,7 +98,7 @@ class GitHubLatest(StepBase):
 
 def yank_guidance(ctx: ReleaseContext) -> str:
     """What to do on the package index, which never deletes and re-uploads a file."""
-    target = target_of(ctx).tag(ctx.config.tag_prefix)
+    target = target_tag(ctx)
     return index.yank_guidance(
         ctx.config.index_simple_url or ctx.config.index_url,
         ctx.config.package,
@@ -109,11 +109,11 @@ def yank_guidance(ctx: ReleaseContext) -> str:
 
 class RollbackAnnouncement(Announcement):
     def subject(self, ctx: ReleaseContext) -> str:
-        target = target_of(ctx).tag(ctx.config.tag_prefix)
+        target = target_tag(ctx)
         return f"{ctx.config.package} {ctx.version} rolled back to {target}"
 
     def notes(self, ctx: ReleaseContext) -> str:
-        target = target_of(ctx).tag(ctx.config.tag_prefix)
+        target = target_tag(ctx)
         lines = [
             f"{ctx.tag} is rolled back: production runs {target} again.",
             "",

@@ -23,6 +23,7 @@ __all__ = [
     "rollback_target",
     "rolled_back",
     "target_of",
+    "target_tag",
 ]
 
 #: The trailer of the revert commit on main: ``Rollback: vX.Y.Z``.
@@ -62,6 +63,11 @@ def target_of(ctx: ReleaseContext) -> Version:
     if target is None:
         raise ReleaseError(f"there is no release before {ctx.tag} to roll back to")
     return target
+
+
+def target_tag(ctx: ReleaseContext) -> str:
+    """The tag of the release rolled back to."""
+    return target_of(ctx).tag(ctx.config.tag_prefix)
 
 
 def _release_commits(ctx: ReleaseContext, versions: list[Version]) -> dict[str, Version]:
@@ -134,7 +140,7 @@ def rollback_preconditions(ctx: ReleaseContext) -> str | None:
              "yank it on the package index instead"]
         )  # fmt: skip
     if done_before:
-        return f"{ctx.tag} is already rolled back to {target_of(ctx).tag(ctx.config.tag_prefix)}"
+        return f"{ctx.tag} is already rolled back to {target_tag(ctx)}"
     problems = []
     main = ctx.config.main_branch
     if ctx.git.current_branch() != main:

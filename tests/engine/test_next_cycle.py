@@ -6,8 +6,6 @@ from __future__ import annotations
 import itertools
 import json
 import shlex
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
@@ -32,6 +30,7 @@ from release_engine.version import (
 )
 from tests.conftest import git, make_repo
 from tests.engine.conftest import CURRENT, HOTFIX, VERSION, Rehearsal
+from tests.engine.test_version_files import bump
 
 DEV = next_development(parse_version(VERSION)).pep440  # main after releasing VERSION
 NEXT = parse_current_version(DEV).release.pep440  # the release of that development version
@@ -93,13 +92,6 @@ def test_next_cycle_accepts_none_and_dev_and_names_both_otherwise(tmp_path: Path
 
 
 # --- the version files, through the real bump-my-version ---------------------------------
-def bump(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "bumpversion", "bump", "--allow-dirty", *args],
-        cwd=repo,
-        capture_output=True,
-        text=True,
-    )
 
 
 def versions_in(repo: Path) -> dict[str, str]:
