@@ -15,13 +15,12 @@ import kacl
 import pytest
 from kacl.config import KACLConfig
 
-from release_engine.cli import check_fragments, rollback_command
+from release_engine.cli import check_fragments
 from release_engine.config import Credentials, load_config
 from release_engine.context import ReleaseContext
 from release_engine.errors import ReleaseError
 from release_engine.plan import Call, Status
 from release_engine.proc import run
-from release_engine.redact import Secrets
 from release_engine.rehearsal import clone_for_rehearsal
 from release_engine.steps.git import Changelog
 from release_engine.steps.rollback import YankInChangelog
@@ -320,7 +319,7 @@ def test_released_changelog_is_keep_a_changelog_then_the_rollback_yanks(
 
     git(r.work, "checkout", "-q", "main")
     git(r.work, "pull", "-q", "--ff-only", "origin", "main")
-    rollback_command(r.work, AFTER, secrets=Secrets())
+    r.rollback(AFTER)
     main = git(r.remote, "show", "main:CHANGELOG.md")
     assert re.search(
         rf"^## \[{re.escape(AFTER)}\] - \d{{4}}-\d\d-\d\d \[YANKED\]$", main, flags=re.MULTILINE
@@ -331,5 +330,5 @@ def test_released_changelog_is_keep_a_changelog_then_the_rollback_yanks(
         == f"Mark v{AFTER} yanked in the changelog"
     )
     head = git(r.remote, "rev-parse", "main")
-    rollback_command(r.work, AFTER, secrets=Secrets())  # done: nothing changes
+    r.rollback(AFTER)  # done: nothing changes
     assert git(r.remote, "rev-parse", "main") == head
