@@ -90,9 +90,9 @@ def _errors(name: str) -> Iterator[Secrets]:
         yield secrets
     except MissingFlagError as exc:
         _usage(name)
-        raise Exit(secrets.redact(f"error: {exc}"), code=1) from None
-    except ReleaseError as exc:
-        raise Exit(secrets.redact(f"error: {exc}"), code=1) from None
+        raise Exit(secrets.redact(f"error: {exc}"), code=exc.exit_code) from None
+    except ReleaseError as exc:  # 2 bad input, 3 refused (nothing changed), 1 failed midway
+        raise Exit(secrets.redact(f"error: {exc}"), code=exc.exit_code) from None
     except KeyboardInterrupt:
         raise Exit("interrupted: run the same command again to resume", code=130) from None
 

@@ -29,6 +29,13 @@ class ReleaseError(Exception):
     step: str = ""
 
     @property
+    def exit_code(self) -> int:
+        """1: failed while the release was being made (run the same command to resume);
+        3: refused before anything was changed (a precondition, the configuration, a conflict
+        seen first). :class:`UsageError` is 2; :class:`VerificationError` always 1."""
+        return 1 if self.step else 3
+
+    @property
     def message(self) -> str:
         """What went wrong, without the resume sentence."""
         return super().__str__()
@@ -39,6 +46,10 @@ class ReleaseError(Exception):
 
 class UsageError(ReleaseError):
     """Bad input on the command line (a malformed version, a flag that makes no sense)."""
+
+    @property
+    def exit_code(self) -> int:
+        return 2
 
 
 class MissingFlagError(UsageError):
@@ -85,6 +96,10 @@ class ConflictError(ReleaseError):
 
 class VerificationError(ReleaseError):
     """After acting, a step is still not observed as done."""
+
+    @property
+    def exit_code(self) -> int:
+        return 1
 
 
 class StandInError(ReleaseError):

@@ -202,14 +202,24 @@ def execute(
     outcomes: list[Outcome] = []
     for step in steps:
         started = time.monotonic()
-        seen = step.observe(ctx)
+        try:
+            seen = step.observe(ctx)
+        except ReleaseError as exc:
+            # After this run changed something, a failed observation is a failure mid-release
+            # (exit code 1, resume); before, it is a refusal that changed nothing (3).
+            if not exc.step and any(o.status is Status.ACTED for o in outcomes):
+                exc.step = step.name
+            raise
         outcome = Outcome(step.name, step.title, seen.status, seen.detail, facts=seen.facts)
         if seen.status is Status.CONFLICT:
             reporter.step(outcome)
-            raise ConflictError(
+            conflict = ConflictError(
                 f"{step.title}: {seen.detail}; nothing more was done. Fix it, then resume "
                 f"with: {ctx.resume_command}"
             )
+            if any(o.status is Status.ACTED for o in outcomes):
+                conflict.step = step.name
+            raise conflict
         if seen.status is Status.PENDING and dry_run:
             commands = [action.render() for action in step.actions(ctx)]
             outcome = replace(outcome, status=Status.WOULD_RUN, commands=commands)

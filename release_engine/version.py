@@ -32,13 +32,15 @@ __all__ = [
 # spelling. Only the pre-release kinds PEP 440 knows are accepted, so the mapping is exact.
 _VERSION = re.compile(
     r"^(?P<major>0|[1-9]\d*)\.(?P<minor>0|[1-9]\d*)\.(?P<patch>0|[1-9]\d*)"
-    r"(?:-?(?P<kind>a|alpha|b|beta|rc)\.?(?P<number>0|[1-9]\d*))?$"
+    r"(?:-?(?P<kind>a|alpha|b|beta|rc)\.?(?P<number>0|[1-9]\d*))?$",
+    re.ASCII,  # \d is 0-9 only: "1.2.1\u0663" (an Arabic-Indic three) is not 1.2.13
 )
 _KINDS = {"a": "a", "alpha": "a", "b": "b", "beta": "b", "rc": "rc"}
 # What the version files may carry: a release in PEP 440 spelling, or a development version.
 _CURRENT = re.compile(
     r"^(?P<major>0|[1-9]\d*)\.(?P<minor>0|[1-9]\d*)\.(?P<patch>0|[1-9]\d*)"
-    r"(?:(?P<kind>a|b|rc)(?P<number>0|[1-9]\d*)|\.dev(?P<dev>0|[1-9]\d*))?$"
+    r"(?:(?P<kind>a|b|rc)(?P<number>0|[1-9]\d*)|\.dev(?P<dev>0|[1-9]\d*))?$",
+    re.ASCII,
 )
 
 
@@ -103,7 +105,12 @@ class Version:
 
 def parse_version(text: str) -> Version:
     """Parse *text* or raise :class:`UsageError` with the one line the user needs."""
-    match = _VERSION.fullmatch(text.strip(" "))
+    if text != text.strip():
+        raise UsageError(
+            f"{text!r} has whitespace around it: pass MAJOR.MINOR.PATCH alone, "
+            "such as --version 1.2.3"
+        )
+    match = _VERSION.fullmatch(text)
     if match is None:
         raise UsageError(
             f"{text!r} is not a release version: use MAJOR.MINOR.PATCH such as 1.2.3, "

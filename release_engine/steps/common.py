@@ -50,9 +50,14 @@ def checkout(ctx: ReleaseContext, branch: str) -> list[Command]:
 
 
 def retarget_manifest(text: str, image: str, tag: str) -> str:
-    """*text* with every ``image: …/<name>:<tag>`` reference moved to *tag*."""
+    """*text* with every ``image: …/<name>:<tag>`` reference replaced by ``IMAGE:TAG``.
+
+    The whole reference is rewritten, host and path included: a manifest names the image that
+    was pushed, also when ``--set image=…`` points at another registry than the file did.
+    """
     name = re.escape(image.rsplit("/", 1)[-1])
-    return re.sub(rf"(image:\s*\S*?\b{name}):[\w.+-]+", rf"\g<1>:{tag}", text)
+    pattern = rf"(image:[ \t]*)[\w.:/-]*?(?<![\w.-]){name}:[\w.+-]+"
+    return re.sub(pattern, lambda m: f"{m.group(1)}{image}:{tag}", text)
 
 
 def stale_manifests(ctx: ReleaseContext, branch: str, tag: str) -> list[str]:

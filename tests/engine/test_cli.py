@@ -35,22 +35,29 @@ def inv(
 
 
 @pytest.mark.parametrize(
-    ("args", "message"),
+    ("args", "code", "message"),
     [
-        ((), "error: --version is required, for example: inv release --version 1.2.3"),
-        (("--version", "1.2"), "error: '1.2' is not a release version"),
-        (("--version", "0.0.1", "--skip-prerelease"), "not greater than the current version"),
-        (("--version", VERSION, "--set", "index=x"), "--set 'index=x': use KEY=VALUE"),
-        (("--version", VERSION, "--set", "registry_tls_verify=maybe"), "use true or false"),
+        ((), 2, "error: --version is required, for example: inv release --version 1.2.3"),
+        (("--version", "1.2"), 2, "error: '1.2' is not a release version"),
+        (("--version", f" {VERSION}"), 2, "has whitespace around it"),
+        (("--version", "1.2.1\u0663"), 2, "is not a release version"),
+        (("--version", "0.0.1", "--skip-prerelease"), 3, "not greater than the current version"),
+        (("--version", VERSION, "--set", "index=x"), 2, "--set 'index=x': use KEY=VALUE"),
+        (("--version", VERSION, "--set", "registry_tls_verify=maybe"), 2, "use true or false"),
     ],
 )
 def test_bad_input_is_one_line_and_changes_nothing(
-    source_repo: Path, tmp_path: Path, args: tuple[str, ...], message: str, clean_env: None
+    source_repo: Path,
+    tmp_path: Path,
+    args: tuple[str, ...],
+    code: int,
+    message: str,
+    clean_env: None,
 ) -> None:
     work = clone_for_rehearsal(source_repo, tmp_path)
     before = git(work, "show-ref"), git(work, "status", "--porcelain")
     proc = inv(work, "release", *args)
-    assert proc.returncode == 1
+    assert proc.returncode == code  # 2: bad input; 3: refused, nothing changed
     assert message in proc.stderr
     assert "Traceback" not in proc.stderr
     assert (git(work, "show-ref"), git(work, "status", "--porcelain")) == before
@@ -76,7 +83,7 @@ def test_release_with_flags_and_environment_then_status(
             "--skip-prerelease",
             env=missing,
         )
-        assert proc.returncode == 1
+        assert proc.returncode == 3  # refused before anything changed
         assert "GITHUB_TOKEN is not set" in proc.stderr
         assert git(work, "tag", "--list") == ""
 
@@ -114,14 +121,14 @@ def test_changelog_check_tells_a_contributor_their_fragment_is_missing(
     git(work, "add", "--all")
     git(work, "commit", "-qm", "a change without a fragment")
     proc = inv(work, "changelog.check")
-    assert proc.returncode == 1
+    assert proc.returncode == 3  # a check that finds a problem: refused, nothing changed
     assert "adds no changelog fragment since origin/main" in proc.stderr
 
     proc = inv(work, "changelog.add", "--type", "feature", "--message", "Added an extra module.")
-    assert proc.returncode == 1 and "unknown fragment type 'feature'" in proc.stderr
+    assert proc.returncode == 2 and "unknown fragment type 'feature'" in proc.stderr
     (work / "changelog.d" / "9.feature.md").write_text("Added extra.\n")
     proc = inv(work, "changelog.check")
-    assert proc.returncode == 1 and "9.feature.md: unknown fragment type" in proc.stderr
+    assert proc.returncode == 3 and "9.feature.md: unknown fragment type" in proc.stderr
 
     (work / "changelog.d" / "9.feature.md").unlink()
     assert (
@@ -197,7 +204,7 @@ def test_a_short_flag_means_the_same_in_every_task() -> None:
 def test_release_without_a_version_prints_its_usage_and_one_error_line(tmp_path: Path) -> None:
     usage = inv(REPO, "--help", "release").stdout
     proc = inv(REPO, "release", "--dry-run")
-    assert proc.returncode == 1
+    assert proc.returncode == 2  # bad input
     assert proc.stdout == ""
     assert usage in proc.stderr
     errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]

@@ -100,7 +100,7 @@ def test_a_refusal_is_one_object_with_the_error_and_exits_non_zero(
 ) -> None:
     work = clone_for_rehearsal(source_repo, tmp_path)
     proc = inv(work, "release", "--json", *args)
-    assert proc.returncode == 1
+    assert proc.returncode == 2  # bad input
     data = one_object(proc.stdout)
     assert data["ok"] is False and data["error"].startswith(error)
     assert data["failed_step"] is None and data["resume"] is None and data["steps"] == []
@@ -113,7 +113,7 @@ def test_a_dirty_tree_is_refused_with_every_problem_listed(
     work = clone_for_rehearsal(source_repo, tmp_path)
     (work / "stray.txt").write_text("not committed\n")
     proc = inv(work, "release", "--version", VERSION, "--json", "--set", "image=")
-    assert proc.returncode == 1
+    assert proc.returncode == 3  # refused, nothing changed
     data = one_object(proc.stdout)
     assert data["error"].startswith("preflight failed")
     assert any("working tree is not clean" in d for d in data["details"])
@@ -158,7 +158,7 @@ def test_status_json_carries_the_schema_and_tool_version(
     assert data["ok"] is True and data["tag"] == f"v{VERSION}" and data["steps"]
 
     proc = inv(work, "release.status", "--version", "1.2", "--json")
-    assert proc.returncode == 1
+    assert proc.returncode == 2
     data = one_object(proc.stdout, "status")
     assert data["ok"] is False and "not a release version" in data["error"]
 

@@ -104,3 +104,41 @@ def test_a_conflict_stops_before_acting() -> None:
     step = Taken(RuntimeError("must not act"))
     with pytest.raises(ConflictError, match="someone else's tag; nothing more was done"):
         execute(context(), [step], Quiet())
+
+
+class Unreadable(Flaky):
+    """A step whose observation fails: a remote that cannot be read, or a conflict."""
+
+    name, title = "unreadable", "Read the unreadable"
+
+    def __init__(self, failure: ReleaseError | None) -> None:
+        super().__init__()
+        self.observe_failure = failure
+
+    def observe(self, ctx: Any) -> Observation:
+        if self.observe_failure is None:
+            return Observation.conflict("v9.9.9 points at another commit")
+        raise self.observe_failure
+
+
+@pytest.mark.parametrize("failure", [ReleaseError("GitHub is unreachable"), None])
+def test_a_refusal_before_any_change_exits_3_and_after_a_change_exits_1(
+    failure: ReleaseError | None,
+) -> None:
+    kind = ReleaseError if failure is not None else ConflictError
+    with pytest.raises(kind) as first:  # nothing acted yet: a refusal, nothing changed
+        execute(context(), [Unreadable(failure)], Quiet())
+    assert first.value.exit_code == 3 and first.value.step == ""
+
+    if failure is not None:  # a fresh error object: the first one now carries its step
+        failure = ReleaseError(failure.message)
+    with pytest.raises(kind) as midway:  # Flaky acted first: the release is under way
+        execute(context(), [Flaky(), Unreadable(failure)], Quiet())
+    assert midway.value.exit_code == 1 and midway.value.step == "unreadable"
+
+
+def test_bad_input_exits_2_and_a_failed_verification_1() -> None:
+    from release_engine.errors import UsageError
+
+    assert UsageError("'1.2' is not a release version").exit_code == 2
+    assert VerificationError("final verification failed").exit_code == 1

@@ -45,6 +45,15 @@ def test_valid_versions_map_to_pep440(text: str, pep440: str) -> None:
         "1.2.3rc",
         "1.2.3\n4",
         "1.2.3\n",
+        " 1.2.3",  # released v1.2.3 once: nothing is stripped
+        "1.2.3 ",
+        "\t1.2.3",
+        "1.2.1\u0663",  # an Arabic-Indic three: released v1.2.13 once (\\d and int())
+        "1\u0662.0.0",  # released v12.0.0 once
+        "\uff11.2.3",  # a fullwidth one
+        "1.2.3rc\u0661",
+        "1.2.3;rm -rf /",
+        "$(id).2.3",
     ],
 )
 def test_malformed_versions_are_refused_with_one_line(text: str) -> None:
