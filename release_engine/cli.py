@@ -7,8 +7,9 @@ is parsed here, once, and passed on as a :class:`~release_engine.version.Version
 
 from __future__ import annotations
 
+import shlex
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -31,6 +32,7 @@ __all__ = [
     "hotfix_command",
     "preview_changelog",
     "release_command",
+    "release_invocation",
     "rollback_command",
     "status_command",
 ]
@@ -75,9 +77,13 @@ def release_command(
     reporter = ConsoleReporter(sys.stderr if as_json else sys.stdout, secrets=secrets)
     draft = Report(version="", tag="", dry_run=dry_run, rehearsal=rehearse)
     with _reported_failure(as_json, secrets, draft, reporter):
-        parsed = parse_version(require(version, "--version", "inv release --version 1.2.3"))
+        text = require(version, "--version", "inv release --version 1.2.3")
+        parsed = parse_version(text)
         draft.version = parsed.pep440
         settings = parse_overrides(overrides)  # bad input: one line, before anything starts
+        invocation = release_invocation(
+            text, options, overrides or (), rehearse=rehearse, keep=keep, as_json=as_json
+        )
         if rehearse:
             from .rehearsal import clone_for_rehearsal, rehearsal_context, stand_ins, workspace
 
@@ -88,10 +94,12 @@ def release_command(
                 ctx = rehearsal_context(
                     work, parsed, s, options=options, secrets=secrets, settings=settings
                 )
+                ctx.resume_command = invocation
                 report = _run(ctx, draft, reporter, dry_run=dry_run, after_step=after_step)
                 report.notes.append(f"notifications received by the sink: {len(s.sink.received)}")
         else:
             ctx = open_release(repo, parsed, options=options, overrides=settings, secrets=secrets)
+            ctx.resume_command = invocation
             report = _run(ctx, draft, reporter, dry_run=dry_run, after_step=after_step)
     if as_json:
         emit_json(report.as_dict(), secrets=secrets)
@@ -102,6 +110,36 @@ def release_command(
         if not dry_run:
             print_report(report, secrets=secrets)
     return report
+
+
+def release_invocation(
+    version: str,
+    options: Options,
+    overrides: Sequence[str] = (),
+    *,
+    rehearse: bool = False,
+    keep: bool = False,
+    as_json: bool = False,
+) -> str:
+    """The ``inv release`` command line that was run, every flag and ``--set`` included, in
+    the order ``inv --help release`` lists them: the command a failure tells the user to run
+    again. Credentials never travel on it (they come from the environment), so none is here.
+    """
+    words = ["inv", "release", "--version", version]
+    flags = {
+        "--rehearse": rehearse,
+        "--keep": keep,
+        "--json": as_json,
+        "--allow-empty": options.allow_empty,
+        "--skip-ci": options.skip_ci,
+        "--skip-review": options.skip_review,
+        "--skip-prerelease": options.skip_prerelease,
+        "--skip-image": options.skip_image,
+    }
+    words += [flag for flag, given in flags.items() if given]
+    for pair in overrides:
+        words += ["--set", pair]
+    return shlex.join(words)
 
 
 def _run(

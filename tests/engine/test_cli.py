@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 import subprocess
 from pathlib import Path
 
 import pytest
 
 from release_engine import __version__
+from release_engine.cli import release_invocation
+from release_engine.context import Options
 from release_engine.rehearsal import clone_for_rehearsal, stand_ins
 from tests.conftest import REPO, git
 from tests.engine.conftest import VERSION, standin_settings
@@ -210,3 +213,24 @@ def test_release_without_a_version_prints_its_usage_and_one_error_line(tmp_path:
     errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
     assert errors == ["error: --version is required, for example: inv release --version 1.2.3"]
     assert "--version=STRING   the version to release" in proc.stderr  # help is read twice
+
+
+def test_the_resume_command_is_the_command_that_was_run() -> None:
+    everything = Options(
+        allow_empty=True, skip_ci=True, skip_review=True, skip_prerelease=True, skip_image=True
+    )
+    pairs = ["index_url=http://127.0.0.1:9/legacy/", "image=", "remote=my origin"]
+    line = release_invocation("1.3.0-rc.1", everything, pairs, rehearse=True, keep=True)
+    words = shlex.split(line)  # the shell reads back exactly what was given
+    assert words[:4] == ["inv", "release", "--version", "1.3.0-rc.1"]
+    for flag in ("--rehearse", "--keep", "--allow-empty", "--skip-ci", "--skip-review"):
+        assert flag in words
+    assert "--skip-prerelease" in words and "--skip-image" in words and "--json" not in words
+    assert [words[i + 1] for i, w in enumerate(words) if w == "--set"] == pairs
+    # Every word is a flag invoke knows for `inv release`.
+    usage = inv(REPO, "--help", "release").stdout
+    for word in words[2:]:
+        if word.startswith("--"):
+            assert f"{word}" in usage, word
+    plain = release_invocation("1.2.3", Options())
+    assert plain == "inv release --version 1.2.3"

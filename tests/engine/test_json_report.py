@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 import shutil
 import subprocess
 from pathlib import Path
@@ -130,20 +131,23 @@ def test_a_step_failing_mid_release_names_the_step_and_the_resume_command(
     with stand_ins(tmp_path / "standins", with_registry=False) as s:
         work = clone_for_rehearsal(source_repo, tmp_path)
         env, flags = standin_settings(s, webhook=closed)
-        options = ["--skip-prerelease", "--skip-ci", "--skip-review"]
+        options = ["--skip-ci", "--skip-review", "--skip-prerelease"]
         proc = inv(work, "release", "--version", VERSION, "--json", *flags, *options, env=env)
     assert proc.returncode == 1, proc.stderr[-3000:]
     data = one_object(proc.stdout)
     assert data["ok"] is False
     assert data["failed_step"] == "notify"
-    assert data["resume"] == f"inv release --version {VERSION}"
+    # The resume command is the command that was run: a rerun without the flags or the --set
+    # pairs would publish what was skipped, or point at the real services.
+    rerun = shlex.join(["inv", "release", "--version", VERSION, "--json", *options, *flags])
+    assert data["resume"] == rerun
     assert "could not reach the webhook" in data["error"]
     assert {"ci", "review", "prerelease"} <= set(data["waived"])
     reached = {step["name"]: step["status"] for step in data["steps"]}
     assert reached["upload"] == reached["push"] == "acted" and "notify" not in reached
     for secret in (s.github.token, s.index.password, "T0KEN-IN-THE-PATH"):
         assert secret not in proc.stdout + proc.stderr
-    assert f"resume with: inv release --version {VERSION}" in proc.stderr
+    assert f"resume with: {rerun}" in proc.stderr
 
 
 def test_status_json_carries_the_schema_and_tool_version(
