@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 
 from .config import Credentials, Setting, load_config
@@ -11,6 +12,7 @@ from .errors import ReleaseError
 from .plan import Outcome, Reporter, Status, execute, observe_all
 from .preflight import is_resuming, preflight
 from .redact import Secrets
+from .remote_lock import RemoteLock
 from .report import Report
 from .steps import RELEASE_STEPS, ROLLBACK_STEPS
 from .steps.rollback_remotes import yank_guidance
@@ -105,14 +107,32 @@ def release(
             reporter.info(f"{ctx.tag} is already released; verifying every step")
             outcomes = execute(ctx, RELEASE_STEPS, reporter, dry_run=dry_run)
         else:
+            lock = RemoteLock(ctx.git, ctx.config.remote, f"release {ctx.tag}")
+            lock.check()  # another run's lock: named at once, before preflight's findings
             report.notes = preflight(ctx)
             for note in report.notes:
                 reporter.info(note)
-            outcomes = execute(ctx, RELEASE_STEPS, reporter, dry_run=dry_run, after_step=after_step)
+            with _holding(lock, dry_run):
+                outcomes = execute(
+                    ctx, RELEASE_STEPS, reporter, dry_run=dry_run, after_step=after_step
+                )
         if ctx.git.current_branch() != ctx.base_branch and not dry_run:
             ctx.git("checkout", "--quiet", ctx.base_branch)
     report.add_outcomes(outcomes)
     return report
+
+
+@contextmanager
+def _holding(lock: RemoteLock, dry_run: bool) -> Iterator[None]:
+    """Hold *lock* on the remote for a run that changes things; a dry run only checked it."""
+    if dry_run:
+        yield
+        return
+    lock.acquire()
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 def rollback(ctx: ReleaseContext, reporter: Reporter, *, dry_run: bool = False) -> list[Outcome]:
@@ -122,9 +142,12 @@ def rollback(ctx: ReleaseContext, reporter: Reporter, *, dry_run: bool = False) 
     """
     ctx.progress = reporter.progress
     with ctx.secrets.masking_logs(), closing(ctx), release_lock(ctx.repo):
+        lock = RemoteLock(ctx.git, ctx.config.remote, f"rollback {ctx.tag}")
+        lock.check()
         finished = rollback_preconditions(ctx)
         if finished:
             reporter.info(f"{finished}; verifying every step")
-        outcomes = execute(ctx, ROLLBACK_STEPS, reporter, dry_run=dry_run)
+        with _holding(lock, dry_run or bool(finished)):
+            outcomes = execute(ctx, ROLLBACK_STEPS, reporter, dry_run=dry_run)
         reporter.info(f"package index: {yank_guidance(ctx)}")
         return outcomes
