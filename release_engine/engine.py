@@ -8,7 +8,7 @@ from pathlib import Path
 
 from .config import Credentials, Setting, load_config
 from .context import Options, ReleaseContext, closing, release_lock
-from .errors import ReleaseError
+from .errors import ConfigError, ReleaseError
 from .plan import Outcome, Reporter, Status, execute, observe_all
 from .preflight import is_resuming, preflight
 from .redact import Secrets
@@ -17,6 +17,7 @@ from .report import Report
 from .steps import RELEASE_STEPS, ROLLBACK_STEPS
 from .steps.rollback_remotes import yank_guidance
 from .steps.rollback_scope import rollback_preconditions
+from .tools.git import Git
 from .version import Version
 
 __all__ = ["open_release", "release", "rollback", "status"]
@@ -36,6 +37,7 @@ def open_release(
     The credentials' secrets are added to *secrets*, the object the run's output applies.
     """
     config = load_config(repo).with_overrides(**(overrides or {}))
+    _check_repository(Git(repo), config.remote)
     creds = credentials or Credentials.from_env(config)
     secrets = secrets if secrets is not None else Secrets()
     secrets.update(creds.secrets())
@@ -69,6 +71,22 @@ def open_release(
         container_reason=reason,
         secrets=secrets,
     )
+
+
+def _check_repository(git: Git, remote: str) -> None:
+    """A repository every step can work in: one line otherwise, before anything is read."""
+    if not git.ok("rev-parse", "--git-dir"):
+        raise ConfigError(f"{git.path} is not a git repository: release from a clone")
+    if not git.ok("rev-parse", "--verify", "--quiet", "HEAD^{commit}"):
+        raise ConfigError(
+            f"the repository at {git.path} has no commits yet: commit the project, push it "
+            "to its remote, then release"
+        )
+    if git.remote_url(remote) is None:
+        raise ConfigError(
+            f"this clone has no remote named {remote!r}: add it (git remote add {remote} URL) "
+            "or set remote in [tool.release]"
+        )
 
 
 def status(ctx: ReleaseContext) -> list[Outcome]:

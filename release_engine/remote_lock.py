@@ -132,7 +132,15 @@ def _parse(message: str) -> Holder | None:
 def read_holder(git: Git, remote: str) -> tuple[str, Holder | None] | None:
     """``(sha, holder)`` of the lock on *remote*, or None when no run holds it. *holder* is
     None when the ref is there but is not a lock this engine wrote."""
-    refs = git.remote_refs(remote)
+    try:
+        refs = git.remote_refs(remote)
+    except CommandError as exc:
+        said = [line.strip() for line in exc.output.splitlines() if line.strip()]
+        first = said[0].rpartition("fatal: ")[2] if said else "no answer"
+        raise ReleaseError(
+            f"cannot read the remote {remote!r}: {first.rstrip('.')}; check the remote and "
+            "your access to it"
+        ) from None
     sha = refs.get(LOCK_REF)
     if sha is None:
         return None

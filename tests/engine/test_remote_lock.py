@@ -250,3 +250,30 @@ def test_a_release_is_refused_up_front_while_another_clone_holds_the_lock(
         Rehearsal(work, remote, s).run(VERSION)  # the other run is over: this one goes
         assert LOCK_REF not in git(remote, "show-ref")  # and its own lock is gone
         assert git(remote, "rev-parse", f"v{VERSION}^{{commit}}")
+
+
+def test_a_repository_no_release_can_start_in_is_one_line(tmp_path: Path) -> None:
+    from release_engine.engine import open_release
+    from release_engine.errors import ConfigError, ReleaseError
+    from release_engine.version import parse_version
+
+    repo = tmp_path / "empty"
+    git(tmp_path, "init", "-q", "-b", "main", str(repo))
+    (repo / "pyproject.toml").write_text((REPO / "pyproject.toml").read_text())
+    version = parse_version("0.2.0")
+    with pytest.raises(ConfigError) as empty:
+        open_release(repo, version)
+    assert empty.value.message.startswith(f"the repository at {repo} has no commits yet")
+    git(repo, "commit", "-q", "--allow-empty", "-m", "first")
+    with pytest.raises(ConfigError) as no_remote:
+        open_release(repo, version)
+    assert no_remote.value.message.startswith("this clone has no remote named 'origin'")
+    git(repo, "remote", "add", "origin", str(tmp_path / "nowhere.git"))
+    ctx = open_release(repo, version)
+    with pytest.raises(ReleaseError) as unreadable:
+        RemoteLock(ctx.git, "origin", "release v0.2.0").check()
+    message = unreadable.value.message
+    assert message.startswith("cannot read the remote 'origin': ")
+    assert "does not appear to be a git repository" in message and "\n" not in message
+    for error in (empty.value, no_remote.value, unreadable.value):
+        assert error.exit_code == 3
