@@ -19,7 +19,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, redirect_stdout
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from invoke.collection import Collection
 from invoke.context import Context
@@ -28,10 +28,14 @@ from invoke.parser.argument import Argument
 from invoke.program import Program
 from invoke.tasks import Task, task
 
-from release_engine import cli
-from release_engine.context import Options
+# Only what every command needs is imported here: the engine (and with it the tools, the
+# stand-ins of a rehearsal, PyGithub …) loads when a task runs, so `inv --list` and
+# `inv --help` cost what invoke costs.
 from release_engine.errors import MissingFlagError, ReleaseError
 from release_engine.redact import Secrets
+
+if TYPE_CHECKING:
+    from types import ModuleType
 
 __all__ = ["ns"]
 
@@ -82,6 +86,13 @@ def _usage(name: str) -> None:
         Program(namespace=ns, binary="inv[oke]").run(["inv", "--help", name], exit=False)
 
 
+def _cli() -> ModuleType:
+    """``release_engine.cli``, imported when a task runs."""
+    from release_engine import cli
+
+    return cli
+
+
 @contextmanager
 def _errors(name: str) -> Iterator[Secrets]:
     """The run's secrets; the engine's errors become one redacted line and an exit, here."""
@@ -130,6 +141,8 @@ def release_(
     set_: list[str] | None = None,
 ) -> None:
     """Cut a release: checks, branch, bump, changelog, tag, merge, push, publish, notify."""
+    from release_engine.context import Options
+
     options = Options(
         allow_empty=allow_empty,
         skip_ci=skip_ci,
@@ -138,7 +151,7 @@ def release_(
         skip_image=skip_image,
     )
     with _errors("release") as secrets:
-        cli.release_command(
+        _cli().release_command(
             ROOT,
             version,
             options=options,
@@ -165,7 +178,7 @@ def status(
 ) -> None:
     """Show every release step and what the real world shows for it; changes nothing."""
     with _errors("release.status") as secrets:
-        cli.status_command(ROOT, version, secrets=secrets, as_json=json, overrides=set_ or [])
+        _cli().status_command(ROOT, version, secrets=secrets, as_json=json, overrides=set_ or [])
 
 
 @process_task(
@@ -181,28 +194,28 @@ def add(
 ) -> None:
     """Add a changelog fragment to changelog.d/."""
     with _errors("changelog.add"):
-        cli.add_fragment(ROOT, type, message, issue)
+        _cli().add_fragment(ROOT, type, message, issue)
 
 
 @process_task(help={"version": "the version to title the section with (default: Unreleased)"})
 def preview(c: Context, version: str | None = None) -> None:
     """Print the next CHANGELOG section as towncrier would write it; changes nothing."""
     with _errors("changelog.preview"):
-        cli.preview_changelog(ROOT, version)
+        _cli().preview_changelog(ROOT, version)
 
 
 @process_task(help={"compare_with": "the branch to compare with (default: origin/main, else main)"})
 def check(c: Context, compare_with: str | None = None) -> None:
     """Fail when this branch adds no fragment (unless a commit says `Changelog: skip`)."""
     with _errors("changelog.check"):
-        cli.check_fragments(ROOT, compare_with)
+        _cli().check_fragments(ROOT, compare_with)
 
 
 @process_task(positional=[], help={"from_": "the release tag to fix, such as v1.2.3"})
 def hotfix(c: Context, from_: str | None = None) -> None:
     """Start a hotfix: branch hotfix/vX.Y.Z+1 from the release tag."""
     with _errors("hotfix"):
-        cli.hotfix_command(ROOT, from_)
+        _cli().hotfix_command(ROOT, from_)
 
 
 @process_task(
@@ -215,7 +228,7 @@ def hotfix(c: Context, from_: str | None = None) -> None:
 def rollback(c: Context, version: str | None = None, dry_run: bool = False) -> None:
     """Roll a release back: revert its merge on main, tag and redeploy the previous version."""
     with _errors("rollback") as secrets:
-        cli.rollback_command(ROOT, version, secrets=secrets, dry_run=dry_run)
+        _cli().rollback_command(ROOT, version, secrets=secrets, dry_run=dry_run)
 
 
 class ReleaseCollection(Collection):

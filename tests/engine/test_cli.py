@@ -6,6 +6,7 @@ import json
 import re
 import shlex
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -234,3 +235,15 @@ def test_the_resume_command_is_the_command_that_was_run() -> None:
             assert f"{word}" in usage, word
     plain = release_invocation("1.2.3", Options())
     assert plain == "inv release --version 1.2.3"
+
+
+def test_loading_the_tasks_imports_nothing_of_the_engine_a_listing_does_not_use() -> None:
+    # `inv --list` and `inv --help` load tasks.py only; the engine loads when a task runs.
+    code = "import sys, tasks; print(' '.join(sorted(sys.modules)))"
+    loaded = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True
+    ).stdout.split()
+    ours = {m for m in loaded if m.startswith("release_engine")}
+    assert ours == {"release_engine", "release_engine.errors", "release_engine.redact"}
+    for heavy in ("github", "pypi_simple", "requests", "rich", "bumpversion", "towncrier"):
+        assert heavy not in loaded, heavy
