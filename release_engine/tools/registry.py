@@ -74,8 +74,10 @@ class Registry:
         self.tls_verify = tls_verify
         first = image.split("/", 1)[0]
         looks_like_host = "." in first or ":" in first or first == "localhost"
-        #: The registry's host (``docker.io`` for a Docker Hub name), as the authfile keys it.
-        self.host = first if looks_like_host else "docker.io"
+        #: The registry's host as containers/image names it and keys the authfile: a Docker Hub
+        #: name (``org/x``, ``docker.io/org/x``, ``index.docker.io/org/x``) is ``docker.io``,
+        #: which skopeo and podman then reach at ``registry-1.docker.io``.
+        self.host = first if looks_like_host and first != "index.docker.io" else "docker.io"
         self._login = (username, password) if username and password else None
         self._authfile = authfile
         self._written = False
