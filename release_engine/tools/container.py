@@ -264,8 +264,9 @@ class ContainerEngine:
         same time is reading from its cache ("layer not known"); ``podman image prune`` frees
         them later. docker's ``rmi`` of a tag untags only while other tags remain.
         """
-        verb = ["untag"] if self.name == "podman" else ["rmi", "--force"]
-        run([self.name, *verb, ref], check=False, timeout=120)
+        # `podman untag IMAGE` alone drops every name of the image: name the one to drop.
+        argv = ["untag", ref, ref] if self.name == "podman" else ["rmi", "--force", ref]
+        run([self.name, *argv], check=False, timeout=120)
 
     def _buildah_run(self, ref: str, args: Sequence[str], timeout: float) -> str:
         config = (self.inspect(ref) or {}).get("OCIv1", {}).get("config", {})

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from release_engine.errors import CommandError, ConfigError, UsageError
+from release_engine.proc import run
 from release_engine.tools.container import (
     BASE_IMAGE,
     ContainerEngine,
@@ -242,3 +243,18 @@ def test_prerelease_image_check_sees_the_revision_of_each_build(
         assert "labels" in report
         tag = f"localhost/market-data-ingestion:{version}-prerelease"
         assert engine.label(tag, "org.opencontainers.image.revision") == revision
+
+
+def test_removing_a_tag_leaves_the_image_s_other_names(engine: ContainerEngine) -> None:
+    # `podman untag IMAGE` with no name drops every name: the release's own tags, a base image.
+    first = f"localhost/mdi-names-{uuid.uuid4().hex[:8]}:one"
+    second = first.replace(":one", ":two")
+    for name in (first, second):
+        run([engine.name, "tag", BASE_IMAGE, name], timeout=120)
+    try:
+        engine.remove(first)
+        assert engine.inspect(first) is None
+        assert engine.inspect(second) is not None
+        assert engine.inspect(BASE_IMAGE) is not None
+    finally:
+        engine.remove(second)

@@ -87,7 +87,7 @@ def local_image(engine: ContainerEngine, tmp_path_factory: pytest.TempPathFactor
     ref = f"localhost/mdi-token-{uuid.uuid4().hex[:8]}:{TAG}"
     engine.build(tmp, tags=[ref], labels={VERSION_LABEL: VERSION})
     yield ref
-    engine.remove(ref)  # podman: every name the pushes gave the image too
+    engine.remove(ref)
 
 
 def push(engine: ContainerEngine, local: str, reg: Registry, tag: str) -> None:
