@@ -4,7 +4,10 @@
 #   Dockerfile
 #   dist/requirements.txt   the wheel's runtime requirements (Requires-Dist, no extras)
 #   dist/market_data_ingestion-<version>-py3-none-any.whl
-# Build arguments: BASE_IMAGE, VERSION, REVISION (git commit), CREATED (RFC 3339), SOURCE (URL).
+# Build arguments: BASE_IMAGE, VERSION, SOURCE (URL). The labels that change with every build
+# (org.opencontainers.image.version, .revision, .created, .source) are given on the build's
+# command line (`--label`): a LABEL here that read them from build arguments could be served
+# from the layer cache with the values of an earlier build.
 ARG BASE_IMAGE=python:3.12-slim
 FROM ${BASE_IMAGE}
 
@@ -12,11 +15,25 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
-    PIP_ROOT_USER_ACTION=ignore
+    PIP_ROOT_USER_ACTION=ignore \
+    MDI_DB_PATH=/var/lib/market-data-ingestion/market_data.sqlite3
 
 # The service runs as this non-root user and keeps its SQLite database in its home.
 RUN useradd --uid 10001 --user-group --create-home --no-log-init \
         --home-dir /var/lib/market-data-ingestion --shell /usr/sbin/nologin mdi
+
+# Everything that does not change from one release to the next comes before the version:
+# a release that changes only the version rebuilds from `ARG VERSION` on, and each
+# instruction below it is a layer committed again (keep them last and few).
+ARG SOURCE=https://github.com/your-org/finbot
+LABEL org.opencontainers.image.title="market-data-ingestion" \
+      org.opencontainers.image.description="Ingests OHLCV market data bars into a database and serves them over HTTP." \
+      org.opencontainers.image.licenses="MIT" \
+      org.opencontainers.image.source="${SOURCE}"
+WORKDIR /var/lib/market-data-ingestion
+EXPOSE 8000
+ENTRYPOINT ["market-data-ingestion"]
+CMD ["serve", "--host", "0.0.0.0", "--port", "8000"]
 
 # Dependencies first: this layer is reused for as long as the requirements do not change.
 COPY dist/requirements.txt /tmp/requirements.txt
@@ -29,20 +46,5 @@ RUN python -m pip install --no-cache-dir --no-deps /tmp/wheel/market_data_ingest
     && rm -rf /tmp/wheel \
     && market-data-ingestion --version
 
-ARG REVISION=unknown
-ARG CREATED=unknown
-ARG SOURCE=https://github.com/your-org/finbot
-LABEL org.opencontainers.image.title="market-data-ingestion" \
-      org.opencontainers.image.description="Ingests OHLCV market data bars into a database and serves them over HTTP." \
-      org.opencontainers.image.licenses="MIT" \
-      org.opencontainers.image.version="${VERSION}" \
-      org.opencontainers.image.revision="${REVISION}" \
-      org.opencontainers.image.created="${CREATED}" \
-      org.opencontainers.image.source="${SOURCE}"
-
-ENV MDI_DB_PATH=/var/lib/market-data-ingestion/market_data.sqlite3
+# Last: installing needs root, the service does not.
 USER 10001:10001
-WORKDIR /var/lib/market-data-ingestion
-EXPOSE 8000
-ENTRYPOINT ["market-data-ingestion"]
-CMD ["serve", "--host", "0.0.0.0", "--port", "8000"]

@@ -100,8 +100,9 @@ def build_metadata(
 ) -> tuple[dict[str, str], dict[str, str]]:
     """The build arguments and the OCI labels of a release image, as one pair.
 
-    The labels go on the build command line as well as in the Dockerfile: when only a build
-    argument changes, the layer cache can keep a LABEL layer holding the old value.
+    The labels that change with each build go on the build command line only: a Dockerfile
+    LABEL that reads them from build arguments can be served from the layer cache holding an
+    earlier build's values (buildah keys an ARG step by its text, not by the value given).
     """
     labels = {
         "org.opencontainers.image.version": version,
@@ -109,7 +110,7 @@ def build_metadata(
         "org.opencontainers.image.created": created,
         "org.opencontainers.image.source": source,
     }
-    args = {"VERSION": version, "REVISION": revision, "CREATED": created, "SOURCE": source}
+    args = {"VERSION": version, "SOURCE": source}
     if base_image:
         args["BASE_IMAGE"] = base_image
     return args, labels

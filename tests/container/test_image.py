@@ -156,6 +156,20 @@ def test_version_only_rebuild_reuses_the_dependency_layer(
         assert step and "Using cache" in step.group(1), rebuilt.output
 
 
+def test_a_version_only_rebuild_redoes_only_the_few_instructions_from_arg_version(
+    engine: ContainerEngine, rebuilt: Built
+) -> None:
+    if engine.name == "docker":
+        pytest.skip("BuildKit prints no STEP lines")
+    steps = re.findall(r"^STEP \d+/\d+: (.*)\n((?:(?!STEP ).*\n)*)", rebuilt.output, re.M)
+    instructions = [step for step, _ in steps]
+    first = next(i for i, text in enumerate(instructions) if text.startswith("ARG VERSION"))
+    for text, output in steps[1:first]:  # after FROM: every one of them from the cache
+        assert "Using cache" in output, f"{text} was rebuilt"
+    # From the version on: the wheel, its install, the user, and the four --label steps.
+    assert len(instructions) - first <= 8, rebuilt.output
+
+
 def test_prepare_context_lays_out_wheel_and_requirements(tmp_path: Path) -> None:
     wheel = tmp_path / "demo_pkg-1.2.3-py3-none-any.whl"
     metadata = (
