@@ -189,6 +189,7 @@ def status_command(
 
             seen = cadence.observe(ctx)
         outcomes = status(ctx)
+        lock = _lock_state(ctx)
     except (Exception, KeyboardInterrupt) as exc:
         if as_json:
             emit_json(status_dict(pep440, tag, [], exc), secrets=secrets)
@@ -197,11 +198,34 @@ def status_command(
         data = status_dict(pep440, tag, outcomes)
         if seen is not None:
             data["cadence"] = seen.as_dict()
+        data["lock"] = lock
         emit_json(data, secrets=secrets)
     else:
         if seen is not None:
             print_cadence(seen, secrets=secrets)
+        if lock is not None:
+            stale = " (stale: past its expiry)" if lock["stale"] else ""
+            print(secrets.redact(f"release lock: held, {lock['holder']}{stale}"))
         print_steps(outcomes, f"release {tag} (release engine {__version__})", secrets=secrets)
+
+
+def _lock_state(ctx: ReleaseContext) -> dict[str, object] | None:
+    """Who holds the remote's release lock, if anyone: a release under way somewhere."""
+    import time
+
+    from .remote_lock import read_holder
+
+    try:
+        found = read_holder(ctx.git, ctx.config.remote)
+    except ReleaseError as exc:  # status shows what it can; the steps say the remote is down
+        return {"holder": f"unknown ({exc.message})", "what": None, "stale": False}
+    if found is None:
+        return None
+    sha, holder = found
+    if holder is None:
+        return {"holder": f"a commit {sha[:12]} this engine did not write", "what": None,
+                "stale": False}  # fmt: skip
+    return {"holder": holder.describe(), "what": holder.what, "stale": holder.expires < time.time()}
 
 
 def add_fragment(repo: Path, kind: str | None, message: str | None, issue: str | None) -> Path:

@@ -277,3 +277,33 @@ def test_a_repository_no_release_can_start_in_is_one_line(tmp_path: Path) -> Non
     assert "does not appear to be a git repository" in message and "\n" not in message
     for error in (empty.value, no_remote.value, unreadable.value):
         assert error.exit_code == 3
+
+
+def test_status_shows_who_holds_the_lock(
+    source_repo: Path, tmp_path: Path, clean_env: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import jsonschema
+
+    from release_engine.cli import status_command
+    from release_engine.redact import Secrets
+    from release_engine.rehearsal import clone_for_rehearsal
+    from tests.engine.conftest import VERSION
+
+    work = clone_for_rehearsal(source_repo, tmp_path)
+    quiet = ["index_simple_url=http://127.0.0.1:9/simple/", "image=", "github_repository="]
+    status_command(work, VERSION, secrets=Secrets(), as_json=True, overrides=quiet)
+    assert json.loads(capsys.readouterr().out)["lock"] is None
+
+    other = tmp_path / "other"
+    git(tmp_path, "clone", "-q", str(tmp_path / "remote.git"), str(other))
+    plant(other, elsewhere(f"release v{VERSION}", expires=int(time.time()) - 1))
+    status_command(work, VERSION, secrets=Secrets(), as_json=True, overrides=quiet)
+    data = json.loads(capsys.readouterr().out)
+    schema = json.loads((REPO / "docs" / "release-report.schema.json").read_text())
+    jsonschema.validate(data, schema)
+    assert data["lock"]["what"] == f"release v{VERSION}" and data["lock"]["stale"] is True
+    assert "runner-7 pid 4242" in data["lock"]["holder"]
+    status_command(work, VERSION, secrets=Secrets(), overrides=quiet)
+    shown = capsys.readouterr().out
+    assert f"release lock: held, release v{VERSION} by ci@runner-7 pid 4242" in shown
+    assert "(stale: past its expiry)" in shown
