@@ -181,9 +181,11 @@ def tests(session: nox.Session) -> None:
 def e2e(session: nox.Session) -> None:
     """Run full test suite: the end-to-end release and container tests (CI=1: no skips)."""
     session.install(".", *_groups(session, "test", "release"))
-    pytest = ["python", "-m", "pytest", "-n", "auto", "--dist", "loadfile"]  # `-- -n 0`: serial
+    # worksteal, not loadfile: one module (a release interrupted after each step) would keep
+    # one worker busy long after the other ran out. The slowest tests are listed at the end.
+    pytest = ["python", "-m", "pytest", "-n", "auto", "--dist", "worksteal", "--durations=30"]
     session.run(*pytest, "-m", "e2e or container", "tests", "--ignore=tests/installed",
-                *session.posargs)  # fmt: skip
+                *session.posargs)  # fmt: skip  # `nox -s e2e -- -n 0`: one after another
 
 
 @nox.session(python=PYTHON, tags=[CHECKLIST])
