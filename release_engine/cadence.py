@@ -190,7 +190,7 @@ def _index(ctx: ReleaseContext) -> Latest:
     from .tools import index
 
     auth = None
-    if ctx.credentials.index_password is not None:
+    if ctx.credentials.index_password:
         auth = (ctx.credentials.index_username or "__token__", ctx.credentials.index_password)
     files = index.served(ctx.config.index_simple_url, ctx.config.package, auth=auth)
     newest = newest_served((f.filename for f in files if not f.yanked), ctx.config.package)

@@ -34,6 +34,10 @@ Setting = str | bool | int | tuple[str, ...]
 #: ``X.Y.(Z+1).dev0`` on main after each newest stable release made from main, and pushes it.
 NEXT_CYCLES = ("none", "dev")
 
+#: How the engine's changes reach main: ``"push"`` pushes main; ``"pull-request"`` pushes a
+#: branch and opens, waits for and merges a pull request into main (a protected main).
+MERGE_MODES = ("push", "pull-request")
+
 
 @dataclass(frozen=True)
 class ReleaseConfig:
@@ -62,6 +66,8 @@ class ReleaseConfig:
     email_from: str = ""
     email_to: tuple[str, ...] = ()
     next_cycle: str = "none"
+    merge: str = "push"
+    pull_request_timeout: int = 1800  # seconds a pull request's required checks are waited for
     version_files: tuple[str, ...] = field(default=())
     changelog_file: str = "CHANGELOG.md"
     fragments_dir: str = "changelog.d"
@@ -71,6 +77,15 @@ class ReleaseConfig:
             raise ConfigError(
                 f'next_cycle = {self.next_cycle!r}: use "none" (main stays at the release) or '
                 '"dev" (main moves to the next X.Y.Z.dev0 after each release)'
+            )
+        if self.merge not in MERGE_MODES:
+            raise ConfigError(
+                f'merge = {self.merge!r}: use "push" (the engine pushes main) or "pull-request" '
+                "(every change reaches main through a pull request the engine opens and merges)"
+            )
+        if not isinstance(self.pull_request_timeout, int) or self.pull_request_timeout < 1:
+            raise ConfigError(
+                f"pull_request_timeout = {self.pull_request_timeout!r}: use a number of seconds"
             )
         if not isinstance(self.smtp_port, int) or not 0 < self.smtp_port < 65536:
             raise ConfigError(f"smtp_port = {self.smtp_port!r}: use a TCP port number")
@@ -129,10 +144,13 @@ class Credentials:
             )
         if bool(self.smtp_username) != bool(self.smtp_password):
             problems.append("set both SMTP_USERNAME and SMTP_PASSWORD, or neither")
+        if config.merge == "pull-request" and not config.github_repository:
+            problems.append(
+                'merge = "pull-request" needs github_repository: set it in [tool.release], '
+                'or use merge = "push"'
+            )
         if config.github_repository and not self.github_token:
             problems.append("GITHUB_TOKEN is not set: export a token that can create releases")
-        if config.index_url and not self.index_password:
-            problems.append("TWINE_PASSWORD is not set: export the package index token")
         return problems
 
 

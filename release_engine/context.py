@@ -22,6 +22,7 @@ from .version import Version, is_newest_stable, versions_from_tags
 if TYPE_CHECKING:
     from .tools.container import ContainerEngine
     from .tools.github import GitHubClient
+    from .tools.index import Login
     from .tools.registry import Registry
 
 __all__ = ["Options", "ReleaseContext", "closing", "release_lock"]
@@ -56,10 +57,26 @@ class ReleaseContext:
     resume_command: str = ""
     secrets: Secrets = field(default_factory=Secrets)
     progress: Progress = _quiet
+    #: Seconds the upload waits, at most, for the index to serve what it took (a CDN lags).
+    index_patience: float = 60.0
 
     def __post_init__(self) -> None:
         if not self.resume_command:
             self.resume_command = f"inv release --version {self.version}"
+
+    @cached_property
+    def index_login(self) -> Login:
+        """How uploads to the index authenticate, from the credentials and the environment
+        (GitHub Actions' OIDC variables); a :class:`ConfigError` when no way applies."""
+        from .tools.index import choose_login
+
+        creds = self.credentials
+        login = choose_login(
+            self.config.index_url, creds.index_username, creds.index_password, os.environ
+        )
+        if login.kind == "trusted-publishing":  # it asks GitHub for the job's ID token
+            self.secrets.add(os.environ.get("ACTIONS_ID_TOKEN_REQUEST_TOKEN"))
+        return login
 
     @cached_property
     def git(self) -> Git:

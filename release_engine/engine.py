@@ -127,7 +127,7 @@ def release(
         else:
             lock = RemoteLock(ctx.git, ctx.config.remote, f"release {ctx.tag}")
             lock.check()  # another run's lock: named at once, before preflight's findings
-            report.notes = preflight(ctx)
+            report.notes = preflight(ctx, dry_run=dry_run)
             for note in report.notes:
                 reporter.info(note)
             with _holding(lock, dry_run):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .config import tomllib
-from .errors import CommandError, PreflightError, ReleaseError
+from .errors import CommandError, ConfigError, PreflightError, ReleaseError
 from .proc import Command, read
 from .tools import changelog
 from .tools.bump import bump_command
@@ -164,8 +164,36 @@ def _check_remotes(ctx: ReleaseContext, problems: list[str], notes: list[str]) -
             )
 
 
-def preflight(ctx: ReleaseContext) -> list[str]:
-    """Check everything; raise :class:`PreflightError` listing every problem. Return notes."""
+def _check_credentials(
+    ctx: ReleaseContext, problems: list[str], notes: list[str], dry_run: bool
+) -> None:
+    """What the remotes' credentials lack; for the index, how its uploads will authenticate
+    (an API token, a username and password, or trusted publishing), printed as a note.
+
+    A dry run uploads nothing: on GitHub Actions its job (``check``) may not request an OIDC
+    token, which only the job that uploads needs, so that is a note there, not a problem.
+    """
+    problems.extend(ctx.credentials.missing(ctx.config))  # the index's login: decided below
+    if not ctx.config.index_url:
+        return
+    try:
+        login = ctx.index_login
+    except ConfigError as exc:
+        problems.append(str(exc))
+        return
+    if login.unavailable and not dry_run:
+        problems.append(login.unavailable)
+        return
+    notes.append(f"index credentials: {login.describe()}")
+    if login.unavailable:
+        notes.append(f"not in this dry run's job, which uploads nothing: {login.unavailable}")
+
+
+def preflight(ctx: ReleaseContext, *, dry_run: bool = False) -> list[str]:
+    """Check everything; raise :class:`PreflightError` listing every problem. Return notes.
+
+    *dry_run*: the run writes nothing, so what only a write needs is noted, not required.
+    """
     problems: list[str] = []
     notes: list[str] = []
     resuming = is_resuming(ctx)
@@ -173,7 +201,7 @@ def preflight(ctx: ReleaseContext) -> list[str]:
         notes.append(f"resuming: {ctx.release_branch} or {ctx.tag} exists from an earlier run")
     _check_versions(ctx, problems, resuming)
     _check_tree(ctx, problems, resuming)
-    problems.extend(ctx.credentials.missing(ctx.config))
+    _check_credentials(ctx, problems, notes, dry_run)
     if not resuming:
         _check_content(ctx, problems)
         _check_remotes(ctx, problems, notes)

@@ -103,8 +103,16 @@ def rehearsal_context(
     """A release context for the clone at *work*, pointed at the stand-ins *s*.
 
     *settings* (``--set``) apply too, but every remote is the stand-ins', whatever they say.
+    The GitHub stand-in serves the clone's bare remote: pull requests have their heads there
+    and merge there for real. With ``merge=pull-request`` that remote's main is protected as
+    GitHub protects it, refusing every push (GH006).
     """
     config = load_config(work).with_overrides(**(settings or {}))
+    url = Git(work).remote_url("origin")
+    if url and Path(url).is_dir():
+        s.github.attach_git(Path(url))
+        if config.merge == "pull-request":
+            s.github.protect_branch(config.main_branch)
     # The commit being released passed CI and reached main through an approved pull request:
     # what GitHub would say of it is said to the stand-in, and the preflight asks for real.
     sha = Git(work).rev("HEAD") or ""

@@ -8,7 +8,15 @@ Run standalone: ``python -m release_engine.standins.github_api --repository o/r 
 
 from __future__ import annotations
 
-__all__ = ["GitHubStandIn", "main"]
+__all__ = [
+    "NOT_ACCESSIBLE",
+    "PRIMARY_RATE_LIMIT",
+    "SECONDARY_RATE_LIMIT",
+    "Exchange",
+    "Fault",
+    "GitHubStandIn",
+    "main",
+]
 
 import argparse
 import json
@@ -19,6 +27,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
+from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import FrameType
@@ -27,6 +36,15 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from ..errors import StandInError
 from ._server import StandIn
+from .github_faults import (
+    NOT_ACCESSIBLE,
+    PRIMARY_RATE_LIMIT,
+    SECONDARY_RATE_LIMIT,
+    Exchange,
+    Fault,
+    Faults,
+)
+from .github_pulls import PullRequests
 from .github_state import GitHubState, Json, Reply, not_found
 
 _DOCS = "https://docs.github.com/rest"
@@ -47,6 +65,9 @@ _ROUTES: list[tuple[str, re.Pattern[str], str]] = [
         ("GET", "/commits/(?P<ref>[^/]+)/pulls", "pulls_for_commit"),
         ("GET", r"/pulls/(?P<n>\d+)", "get_pull"),
         ("GET", r"/pulls/(?P<n>\d+)/reviews", "list_reviews"),
+        ("GET", "/pulls", "list_pulls"),
+        ("POST", "/pulls", "create_pull"),
+        ("PUT", r"/pulls/(?P<n>\d+)/merge", "merge_pull"),
     ]
 ]
 Answer = tuple[int, Any, dict[str, str]]
@@ -60,8 +81,11 @@ _HEADERS = {"Content-Type": "application/json; charset=utf-8", "X-GitHub-Media-T
 class GitHubStandIn(StandIn):
     """GitHub's REST API for one repository, on 127.0.0.1 in a daemon thread.
 
-    ``.url`` is the API base URL (PyGithub's ``base_url``), ``.token`` the one token it accepts
-    (``Authorization: token X`` or ``Bearer X``), ``.requests`` the (method, path) log.
+    ``.url`` is the API base URL (PyGithub's ``base_url``; under *base_path*, e.g. GitHub
+    Enterprise Server's ``/api/v3``), ``.token`` the one token it accepts (``Authorization:
+    token X`` or ``Bearer X``), ``.requests`` the (method, path) log, ``.exchanges`` every
+    request and answer in full. ``.fail()`` makes it answer as GitHub does when it limits,
+    refuses or fails a request.
     """
 
     def __init__(
@@ -71,12 +95,20 @@ class GitHubStandIn(StandIn):
         token: str | None = None,
         state_file: Path | str | None = None,
         port: int = 0,
+        git_dir: Path | str | None = None,
+        base_path: str = "",
     ) -> None:
         if not re.fullmatch(r"[\w.-]+/[\w.-]+", repository):
             raise StandInError(f"the repository must look like owner/name, not {repository!r}")
+        if base_path and not re.fullmatch(r"(/[\w.-]+)+", base_path):
+            raise StandInError(f"the base path must look like /api/v3, not {base_path!r}")
+        self.base_path = base_path  # GitHub Enterprise Server serves its API under /api/v3
+        self.exchanges: list[Exchange] = []
+        self._faults = Faults()
         self.repository = repository
         self.token = token or f"ghs_standin{secrets.token_hex(16)}"
         self.state = GitHubState(repository, Path(state_file) if state_file else None)
+        self.pulls = PullRequests(self.state, Path(git_dir) if git_dir else None)
         self._log: list[tuple[str, str]] = []
         try:
             self._server = ThreadingHTTPServer(("127.0.0.1", port), _Handler)
@@ -85,8 +117,10 @@ class GitHubStandIn(StandIn):
             raise StandInError(message) from exc
         self._server.daemon_threads = True
         self._server.standin = self  # type: ignore[attr-defined]
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self.state.web_base = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self.url = self.state.web_base + base_path
         self.state.base_url = self.url
+        self.state.resolve = self._resolve
         self._thread = threading.Thread(
             target=self._server.serve_forever, args=(0.05,), name="github-standin", daemon=True
         )
@@ -114,6 +148,70 @@ class GitHubStandIn(StandIn):
         """The stored releases as GitHub shows them, newest first."""
         return self.state.releases()
 
+    # --- faults, and what was said -----------------------------------------------------
+    def fail(
+        self,
+        status: int,
+        *,
+        times: int = 1,
+        method: str | None = None,
+        path: str | None = None,
+        headers: dict[str, str] | None = None,
+        body: Any = None,
+        after: bool = False,
+    ) -> None:
+        """Answer the next *times* requests (of *method*, to a path matching the regular
+        expression *path*) with *status*, *headers* and *body* instead (by default GitHub's
+        body for that status: a secondary rate limit for 403 and 429). With *after*, the
+        request is carried out first, as when GitHub acts and then answers 5xx."""
+        with self.state.lock:
+            self._faults.add(status, times=times, method=method, path=path, headers=headers,
+                             body=body, after=after)  # fmt: skip
+
+    def _api_path(self, path: str) -> str | None:
+        """*path* below the API's base path, or None when it is outside it."""
+        path = path.rstrip("/") or "/"
+        if not self.base_path:
+            return path
+        if path == self.base_path or path.startswith(self.base_path + "/"):
+            return path[len(self.base_path) :] or "/"
+        return None
+
+    def _record(self, method: str, target: str, raw: bytes, answer: Answer) -> None:
+        parts = urlsplit(target)
+        try:
+            sent = json.loads(raw) if raw.strip() else None
+        except ValueError:
+            sent = raw.decode(errors="replace")
+        status, body, headers = answer
+        exchange = Exchange(method, self._api_path(parts.path) or parts.path,
+                            parse_qs(parts.query), sent, status, body, dict(headers))  # fmt: skip
+        with self.state.lock:
+            self.exchanges.append(exchange)
+
+    def _resolve(self, ref: str) -> tuple[str, str | None]:
+        """The commit *ref* (a sha, a branch or a tag) names, and its date when known."""
+        seeded = self.state.data.get("commits", {}).get(ref)
+        if seeded is not None:
+            return str(seeded["sha"]), seeded.get("date")
+        remote = self.pulls.remote
+        if remote is not None and re.fullmatch(r"\w[\w./-]*", ref):
+            shown = remote.git("log", "-1", "--format=%H %ct", "--end-of-options", ref, "--")
+            if shown.returncode == 0 and shown.stdout.strip():
+                sha, stamp = shown.stdout.split()
+                date = datetime.fromtimestamp(int(stamp), timezone.utc)
+                return sha, date.strftime("%Y-%m-%dT%H:%M:%SZ")
+        return ref, None
+
+    def seed_commit(self, sha: str, date: str, refs: Sequence[str] = ()) -> None:
+        """Make *sha* (and the branch or tag names *refs*) a commit made at *date*
+        (``2026-01-01T00:00:00Z``), as a repository without a git remote cannot show."""
+        with self.state.lock:
+            commits = self.state.data.setdefault("commits", {})
+            for ref in (sha, *refs):
+                commits[ref] = {"sha": sha, "date": date}
+            self.state.save()
+
     # --- seeding what GitHub's API cannot create the same way --------------------------
     def seed_pull(
         self,
@@ -137,11 +235,43 @@ class GitHubStandIn(StandIn):
             self.state.add_review(number, user, state, commit_id)
 
     def seed_check_run(
-        self, sha: str, name: str, status: str = "completed", conclusion: str | None = "success"
+        self,
+        sha: str,
+        name: str,
+        status: str = "completed",
+        conclusion: str | None = "success",
+        *,
+        run_id: int | None = None,
     ) -> None:
-        """Add a check run for *sha*; a later run of the same name supersedes earlier ones."""
+        """Add a check run for *sha*; a later run of the same name supersedes earlier ones.
+        *run_id*: it is a job of that GitHub Actions workflow run."""
         with self.state.lock:
-            self.state.add_check_run(sha, name, status, conclusion)
+            self.state.add_check_run(sha, name, status, conclusion, run_id)
+
+    def attach_git(self, git_dir: Path) -> None:
+        """Serve pull requests of the bare repository *git_dir*: its branches are their heads,
+        and merging one makes a real merge commit there."""
+        with self.state.lock:
+            self.pulls = PullRequests(self.state, git_dir)
+
+    def protect_branch(self, branch: str = "main") -> None:
+        """Refuse every ``git push`` to *branch* of the attached repository (GitHub's GH006):
+        it changes only by merging a pull request."""
+        with self.state.lock:
+            if self.pulls.remote is None:
+                raise StandInError("attach_git first: there is no repository to protect")
+            self.pulls.remote.protect(branch)
+
+    def seed_required_checks(self, branch: str, contexts: Sequence[str]) -> None:
+        """Make *contexts* (status contexts or check run names) required to merge into *branch*."""
+        with self.state.lock:
+            self.state.data.setdefault("required_checks", {})[branch] = list(contexts)
+            self.state.save()
+
+    def pull_requests(self) -> list[Json]:
+        """Every pull request, open or closed, as ``GET /pulls?state=all`` shows it."""
+        with self.state.lock:
+            return self.pulls.listed({"state": ["all"]})
 
     def seed_status(self, sha: str, context: str, state: str) -> None:
         """Add a commit status, as ``POST /repos/{o}/{r}/statuses/{sha}`` would."""
@@ -151,10 +281,25 @@ class GitHubStandIn(StandIn):
     # --- serving -----------------------------------------------------------------------
     def _answer(self, method: str, target: str, raw: bytes, authorization: str | None) -> Answer:
         parts = urlsplit(target)
-        path, query = parts.path.rstrip("/") or "/", parse_qs(parts.query)
+        path, query = self._api_path(parts.path), parse_qs(parts.query)
+        if path is None:  # outside the base path: not the API
+            return 404, {"message": "Not Found", "documentation_url": _DOCS}, {}
         with self.state.lock:
             self._log.append((method, path))
-        scheme, _, given = (authorization or "").partition(" ")
+            fault = self._faults.take(method, path)
+        if fault is None or fault.after:
+            try:
+                answer = self._serve(method, path, query, raw, authorization)
+            except Reply as reply:
+                answer = reply.status, reply.body, {}
+        if fault is not None:
+            return fault.status, fault.body, dict(fault.headers)
+        return answer
+
+    def _serve(
+        self, method: str, path: str, query: dict[str, list[str]], raw: bytes, auth: str | None
+    ) -> Answer:
+        scheme, _, given = (auth or "").partition(" ")
         if scheme.lower() not in ("token", "bearer") or not secrets.compare_digest(
             given.strip().encode(), self.token.encode()
         ):
@@ -175,6 +320,9 @@ class GitHubStandIn(StandIn):
             if name == "check_runs":
                 page, headers = self._paginate(result, path, query)
                 return status, {"total_count": len(result), "check_runs": page}, headers
+            if name == "combined_status":  # total_count counts them all, statuses one page
+                page, headers = self._paginate(result["statuses"], path, query)
+                return status, {**result, "statuses": page}, headers
             if isinstance(result, list):
                 return (status, *self._paginate(result, path, query))
             return status, result, {}
@@ -201,7 +349,10 @@ class GitHubStandIn(StandIn):
             "pulls_for_commit": lambda: (200, [
                 s.render_pull(p, full=False) for p in pulls.values()
                 if a["ref"] in (p["head_sha"], p["merge_commit_sha"])]),
-            "get_pull": lambda: (200, s.render_pull(pulls[a["n"]], full=True)),
+            "get_pull": lambda: (200, self.pulls.render(pulls[a["n"]], full=True)),
+            "list_pulls": lambda: (200, self.pulls.listed(q)),
+            "create_pull": lambda: (201, self.pulls.create(b)),
+            "merge_pull": lambda: (200, self.pulls.merge(int(a["n"]), b)),
             "list_reviews": lambda: (200, [
                 s.render_review(int(a["n"]), r) for r in s.data["reviews"].get(a["n"], [])]),
         }
@@ -250,12 +401,13 @@ class _Handler(BaseHTTPRequestHandler):
             status, body, headers = standin._answer(self.command, self.path, raw, auth)
         except Reply as reply:
             status, body, headers = reply.status, reply.body, {}
+        standin._record(self.command, self.path, raw, (status, body, headers))
         data = json.dumps(body).encode()
         self.send_response(status)
         reset = {"X-RateLimit-Reset": str(int(time.time()) + 3600)}
+        given = {name.lower() for name in headers}
         for name, value in {
-            **_HEADERS,
-            **reset,
+            **{k: v for k, v in {**_HEADERS, **reset}.items() if k.lower() not in given},
             "Content-Length": str(len(data)),
             **headers,
         }.items():

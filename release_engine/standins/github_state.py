@@ -12,6 +12,7 @@ import json
 import os
 import threading
 import zlib
+from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,29 @@ Json = dict[str, Any]
 _DOCS = "https://docs.github.com/rest"
 _RELEASE_FIELDS = {"tag_name": str, "target_commitish": str, "name": str, "body": str,
                    "draft": bool, "prerelease": bool}
+# The hypermedia links of GitHub's user and repository objects (required by its description).
+_USER_LINKS = {"followers": "/followers", "following": "/following{/other_user}",
+               "gists": "/gists{/gist_id}", "starred": "/starred{/owner}{/repo}",
+               "subscriptions": "/subscriptions", "organizations": "/orgs", "repos": "/repos",
+               "events": "/events{/privacy}", "received_events": "/received_events"}
+_REPO_LINKS = {"archive": "/{archive_format}{/ref}", "assignees": "/assignees{/user}",
+               "blobs": "/git/blobs{/sha}", "branches": "/branches{/branch}",
+               "collaborators": "/collaborators{/collaborator}", "comments": "/comments{/number}",
+               "commits": "/commits{/sha}", "compare": "/compare/{base}...{head}",
+               "contents": "/contents/{+path}", "contributors": "/contributors",
+               "deployments": "/deployments", "downloads": "/downloads", "events": "/events",
+               "forks": "/forks", "git_commits": "/git/commits{/sha}",
+               "git_refs": "/git/refs{/sha}", "git_tags": "/git/tags{/sha}", "hooks": "/hooks",
+               "issue_comment": "/issues/comments{/number}",
+               "issue_events": "/issues/events{/number}", "issues": "/issues{/number}",
+               "keys": "/keys{/key_id}", "labels": "/labels{/name}", "languages": "/languages",
+               "merges": "/merges", "milestones": "/milestones{/number}",
+               "notifications": "/notifications{?since,all,participating}",
+               "pulls": "/pulls{/number}", "releases": "/releases{/id}",
+               "stargazers": "/stargazers", "statuses": "/statuses/{sha}",
+               "subscribers": "/subscribers", "subscription": "/subscription", "tags": "/tags",
+               "teams": "/teams", "trees": "/git/trees{/sha}"}
+_EPOCH = "2026-01-01T00:00:00Z"  # when the stand-in's repository and app were made
 
 
 class Reply(Exception):
@@ -66,7 +90,10 @@ class GitHubState:
     def __init__(self, repository: str, state_file: Path | None = None) -> None:
         self.repository = repository
         self.owner = repository.split("/")[0]
-        self.base_url = "http://127.0.0.1"
+        self.base_url = "http://127.0.0.1"  # the API's (with GitHub Enterprise's /api/v3)
+        self.web_base = self.base_url  # the web pages'
+        # What a ref (sha, branch or tag) names: the commit's sha and date, when known.
+        self.resolve: Callable[[str], tuple[str, str | None]] = lambda ref: (ref, None)
         self.state_file = state_file
         self.lock = threading.RLock()
         self.data: Json = {"next_id": 1, "latest_id": None, "releases": [], "statuses": {},
@@ -97,7 +124,16 @@ class GitHubState:
         return _first([r for r in self.data["releases"] if r["tag_name"] == tag and not r["draft"]])
 
     def latest_release(self) -> Json:
-        """The release marked latest, else (``legacy``) the newest by date, then by version."""
+        """The release marked latest, else (``legacy``) the newest by date, then by version.
+
+        Our reading of GitHub's docs: ``make_latest`` "true" marks a release latest (drafts and
+        prereleases never are; "true" is the default for a newly published release); "legacy"
+        hands the choice back to the rule "Get the latest release" states: "the most recent
+        non-prerelease, non-draft release, sorted by the created_at attribute", where
+        "created_at ... is the date of the commit used for the release, and not the date when
+        the release was drafted or published"; and "legacy ... determined based on the release
+        creation date and higher semantic version" breaks ties by the higher version.
+        """
         eligible: list[Json] = [
             r for r in self.data["releases"] if not r["draft"] and not r["prerelease"]
         ]
@@ -130,10 +166,12 @@ class GitHubState:
             raise _invalid("Release", "tag_name", "missing_field")
         self._check_release_fields(body, None)
         now, draft = _now(), bool(body.get("draft", False))
-        release = {"id": self.next_id(), "tag_name": body["tag_name"],
-                   "target_commitish": body.get("target_commitish") or "main",
+        target = body.get("target_commitish") or "main"
+        # created_at is the date of the tag's commit (of the target's, for a new tag).
+        created = self.resolve(body["tag_name"])[1] or self.resolve(target)[1] or now
+        release = {"id": self.next_id(), "tag_name": body["tag_name"], "target_commitish": target,
                    "name": body.get("name"), "body": body.get("body"), "draft": draft,
-                   "prerelease": bool(body.get("prerelease", False)), "created_at": now,
+                   "prerelease": bool(body.get("prerelease", False)), "created_at": created,
                    "published_at": None if draft else now}
         self.data["releases"].append(release)
         self._apply_make_latest(release, body.get("make_latest", "true"))
@@ -146,10 +184,11 @@ class GitHubState:
         for field in _RELEASE_FIELDS:
             if field in body and (body[field] is not None or field in ("name", "body")):
                 release[field] = body[field]
-        if not release["draft"] and release["published_at"] is None:
+        published = not release["draft"] and release["published_at"] is None
+        if published:
             release["published_at"] = _now()
-        if "make_latest" in body:
-            self._apply_make_latest(release, body["make_latest"])
+        if "make_latest" in body or published:  # "true" by default for a newly published one
+            self._apply_make_latest(release, body.get("make_latest", "true"))
         self.save()
         return release
 
@@ -170,12 +209,15 @@ class GitHubState:
              "commit_id": commit_id or pull["head_sha"], "submitted_at": _now()})
         self.save()
 
-    def add_check_run(self, sha: str, name: str, status: str, conclusion: str | None) -> None:
+    def add_check_run(
+        self, sha: str, name: str, status: str, conclusion: str | None, run_id: int | None = None
+    ) -> None:
+        """*run_id*: the check run is a job of that GitHub Actions workflow run."""
         now, done = _now(), status == "completed"
         self.data["check_runs"].setdefault(sha, []).append(
             {"id": self.next_id(), "name": name, "head_sha": sha, "status": status,
              "conclusion": conclusion if done else None, "started_at": now,
-             "completed_at": now if done else None})
+             "completed_at": now if done else None, "run_id": run_id})
         self.save()
 
     def add_status(self, sha: str, body: Json) -> Json:
@@ -190,6 +232,9 @@ class GitHubState:
         return status
 
     def combined_status(self, ref: str) -> Json:
+        """The latest status of each context of the commit *ref* names (a sha, a branch or a
+        tag); ``statuses`` holds them all, for the API to paginate."""
+        ref = self.resolve(ref)[0]
         latest: dict[str, Json] = {}
         for status in self.data["statuses"].get(ref, []):
             latest[status["context"]] = status
@@ -203,7 +248,9 @@ class GitHubState:
                 "commit_url": f"{api}/commits/{ref}", "repository": self.render_repo()}
 
     def check_runs(self, ref: str, query: dict[str, list[str]]) -> list[Json]:
-        runs: list[Json] = list(self.data["check_runs"].get(ref, []))
+        """The check runs of the commit *ref* names (a sha, a branch or a tag), newest first;
+        ``filter=latest`` (the default) keeps the most recent run of each name."""
+        runs: list[Json] = list(self.data["check_runs"].get(self.resolve(ref)[0], []))
         if query.get("filter", ["latest"])[0] == "latest":
             newest = {run["name"]: run for run in runs}
             runs = [run for run in runs if newest[run["name"]] is run]
@@ -216,14 +263,14 @@ class GitHubState:
         return f"{self.base_url}/repos/{self.repository}"
 
     def web_url(self) -> str:  # what html_url fields point at
-        return f"{self.base_url}/{self.repository}"
+        return f"{self.web_base}/{self.repository}"
 
     def render_user(self, login: str, kind: str = "User") -> Json:
-        uid = zlib.crc32(login.encode())
+        uid, url = zlib.crc32(login.encode()), f"{self.base_url}/users/{login}"
         return {"login": login, "id": uid, "node_id": f"U_{uid}", "type": kind,
                 "avatar_url": f"{self.base_url}/avatars/{login}", "gravatar_id": "",
-                "url": f"{self.base_url}/users/{login}", "html_url": f"{self.base_url}/{login}",
-                "site_admin": False}
+                "url": url, "html_url": f"{self.web_base}/{login}", "site_admin": False,
+                **{f"{name}_url": url + link for name, link in _USER_LINKS.items()}}
 
     def render_repo(self) -> Json:
         api, name = self.api_url(), self.repository.split("/")[1]
@@ -232,10 +279,18 @@ class GitHubState:
                 "owner": self.render_user(self.owner, "Organization"), "fork": False,
                 "html_url": self.web_url(), "url": api, "description": None,
                 "default_branch": "main", "visibility": "private", "archived": False,
-                "disabled": False, "releases_url": f"{api}/releases{{/id}}",
-                "statuses_url": f"{api}/statuses/{{sha}}", "pulls_url": f"{api}/pulls{{/number}}",
+                "disabled": False, **{f"{k}_url": api + link for k, link in _REPO_LINKS.items()},
                 "permissions": {"admin": True, "maintain": True, "push": True,
-                                "triage": True, "pull": True}}
+                                "triage": True, "pull": True},
+                "clone_url": f"{self.web_url()}.git", "git_url": f"{self.web_url()}.git",
+                "ssh_url": f"git@127.0.0.1:{self.repository}.git", "svn_url": self.web_url(),
+                "mirror_url": None, "homepage": None, "language": "Python", "license": None,
+                "size": 0, "forks": 0, "forks_count": 0, "open_issues": 0, "open_issues_count": 0,
+                "stargazers_count": 0, "watchers": 0, "watchers_count": 0, "network_count": 0,
+                "subscribers_count": 0, "has_issues": True, "has_projects": False,
+                "has_wiki": False, "has_pages": False, "has_downloads": True,
+                "has_discussions": False, "created_at": _EPOCH, "updated_at": _EPOCH,
+                "pushed_at": _now()}
 
     def render_release(self, r: Json) -> Json:
         api, rid, tag = self.api_url(), r["id"], quote(r["tag_name"], safe="")
@@ -258,15 +313,23 @@ class GitHubState:
 
     def render_check_run(self, c: Json) -> Json:
         api, cid = self.api_url(), c["id"]
+        run = c.get("run_id")  # an Actions job's page is under its workflow run, as on GitHub
+        page = f"{self.web_url()}/" + (f"actions/runs/{run}/job/{cid}" if run else f"runs/{cid}")
         return {"id": cid, "head_sha": c["head_sha"], "node_id": f"CR_{cid}", "external_id": "",
-                "url": f"{api}/check-runs/{cid}", "html_url": f"{self.web_url()}/runs/{cid}",
-                "details_url": f"{self.web_url()}/runs/{cid}", "status": c["status"],
+                "url": f"{api}/check-runs/{cid}", "html_url": page, "details_url": page,
+                "status": c["status"],
                 "conclusion": c["conclusion"], "started_at": c["started_at"],
                 "completed_at": c["completed_at"], "name": c["name"],
                 "output": {"title": None, "summary": None, "text": None, "annotations_count": 0,
                            "annotations_url": f"{api}/check-runs/{cid}/annotations"},
                 "check_suite": {"id": cid}, "pull_requests": [], "app": {
-                    "id": 15368, "slug": "github-actions", "name": "GitHub Actions"}}
+                    "id": 15368, "slug": "github-actions", "node_id": "MDM6QXBwMTUzNjg=",
+                    "name": "GitHub Actions", "owner": self.render_user("github", "Organization"),
+                    "description": "Automate your workflow from idea to production",
+                    "external_url": "https://help.github.com/en/actions",
+                    "html_url": f"{self.web_base}/apps/github-actions", "created_at": _EPOCH,
+                    "updated_at": _EPOCH, "permissions": {"checks": "write"},
+                    "events": ["check_run", "check_suite"]}}
 
     def render_pull(self, p: Json, *, full: bool) -> Json:
         api, n, repo = self.api_url(), p["number"], self.render_repo()
@@ -282,7 +345,19 @@ class GitHubState:
                           "sha": p["head_sha"], "user": owner, "repo": repo},
                  "base": {"label": f"{self.owner}:{p['base']}", "ref": p["base"],
                           "sha": "0" * 40, "user": owner, "repo": repo},
-                 "statuses_url": f"{api}/statuses/{p['head_sha']}"}
+                 "statuses_url": f"{api}/statuses/{p['head_sha']}",
+                 "issue_url": f"{api}/issues/{n}", "diff_url": f"{self.web_url()}/pull/{n}.diff",
+                 "patch_url": f"{self.web_url()}/pull/{n}.patch",
+                 "commits_url": f"{api}/pulls/{n}/commits",
+                 "comments_url": f"{api}/issues/{n}/comments",
+                 "review_comments_url": f"{api}/pulls/{n}/comments",
+                 "review_comment_url": f"{api}/pulls/comments{{/number}}",
+                 "assignee": None, "milestone": None, "auto_merge": None}
+        shape["_links"] = {rel: {"href": shape[key]} for rel, key in (
+            ("self", "url"), ("html", "html_url"), ("issue", "issue_url"),
+            ("comments", "comments_url"), ("review_comments", "review_comments_url"),
+            ("review_comment", "review_comment_url"), ("commits", "commits_url"),
+            ("statuses", "statuses_url"))}
         if full:
             shape.update({"merged": p["merged"], "mergeable": None if p["merged"] else True,
                           "mergeable_state": "unknown" if p["merged"] else "clean",
@@ -296,4 +371,7 @@ class GitHubState:
                 "body": "", "state": r["state"], "commit_id": r["commit_id"],
                 "html_url": f"{self.web_url()}/pull/{number}#pullrequestreview-{r['id']}",
                 "pull_request_url": f"{self.api_url()}/pulls/{number}",
-                "author_association": "MEMBER", "submitted_at": r["submitted_at"]}
+                "author_association": "MEMBER", "submitted_at": r["submitted_at"],
+                "_links": {"html": {"href": f"{self.web_url()}/pull/{number}#pullrequestreview-"
+                                            f"{r['id']}"},
+                           "pull_request": {"href": f"{self.api_url()}/pulls/{number}"}}}

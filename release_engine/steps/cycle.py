@@ -5,7 +5,8 @@ RELEASE_PROCESS.md ends the post-release list with "Start next development cycle
 line made from main (never after a hotfix branch's release or a pre-release): bump-my-version
 writes the development version into the version files (those whose ``[tool.bumpversion]`` entry
 says ``exclude_bumps = ["dev_l"]``, such as an install command, keep naming the release), one
-commit ``Start X.Y.(Z+1).dev0 development`` goes on main, and main is pushed.
+commit ``Start X.Y.(Z+1).dev0 development`` goes on main, and main is pushed (with
+``merge = "pull-request"``: merged through a pull request from ``release/vX.Y.Z-next``).
 
 Done is observed on the remote: its main carries the development version or a newer one.
 """
@@ -23,6 +24,7 @@ from ..plan import Action, Observation, StepBase
 from ..proc import Command
 from ..version import Version, next_development
 from .common import checkout
+from .landing import land, merged_pull, pull_request_mode, remote_main, sync_main
 
 if TYPE_CHECKING:
     from ..context import ReleaseContext
@@ -76,6 +78,8 @@ class NextCycle(StepBase):
         pushed = ctx.git.remote_refs(remote).get(f"refs/heads/{main}")
         if pushed is None:
             return Observation.conflict(f"{remote} has no {main}")
+        if pull_request_mode(ctx):
+            return self._observe_pull(ctx, dev)
         if ctx.git.rev(pushed) is None or not ctx.git.is_ancestor(pushed, main):
             return Observation.conflict(
                 f"{main} on {remote} has commits the local {main} lacks: git pull them"
@@ -88,9 +92,25 @@ class NextCycle(StepBase):
             return Observation.pending(f"push {main} ({here})")
         return Observation.pending(f"{main} to {dev}: commit, push")
 
+    @staticmethod
+    def branch(ctx: ReleaseContext) -> str:
+        return f"{ctx.release_branch}-next"
+
+    def _observe_pull(self, ctx: ReleaseContext, dev: Version) -> Observation:
+        main, remote, there = ctx.config.main_branch, ctx.config.remote, remote_main(ctx)
+        at = _version_at(ctx, there) if there is not None else None
+        if at is not None and at >= dev.pep440_version:
+            return Observation.done(f"{main} on {remote} at {at}")
+        if there is None and (pull := merged_pull(ctx, self.branch(ctx))) is not None:
+            return Observation.done(f"merged through pull request #{pull.number}")
+        here = _version_at(ctx, main)
+        if here is not None and here >= dev.pep440_version:
+            return Observation.pending(f"pull request {self.branch(ctx)} ({here})")
+        return Observation.pending(f"{main} to {dev}: commit, pull request")
+
     def actions(self, ctx: ReleaseContext) -> list[Action]:
         main, dev = ctx.config.main_branch, next_development(ctx.version)
-        found: list[Action] = []
+        found: list[Action] = sync_main(ctx) if pull_request_mode(ctx) else []
         here = _version_at(ctx, main)
         if here is None or here < dev.pep440_version:
             found += checkout(ctx, main)
@@ -99,5 +119,5 @@ class NextCycle(StepBase):
                 ctx.git.command("add", "--", *ctx.config.version_files),
                 ctx.git.command("commit", "--quiet", "-m", f"Start {dev} development"),
             ]
-        push = ("push", "--quiet", ctx.config.remote, f"refs/heads/{main}")
-        return [*found, ctx.git.command(*push)]
+        title = f"Start {dev} development"
+        return [*found, *land(ctx, source=main, branch=self.branch(ctx), title=title)]

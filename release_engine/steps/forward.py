@@ -11,7 +11,9 @@ release rewrites, so those are resolved by rule, and only a conflict in the fix 
 - the fragments the hotfix's release consumed are removed from main too, so a fix that was
   also committed to main is never released a second time.
 
-Done is observed on the remote: main there contains the hotfix tag.
+Done is observed on the remote: main there contains the hotfix tag. With
+``merge = "pull-request"`` the merge reaches main through a pull request from
+``release/vX.Y.Z-forward`` (a merged one is done too).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from ..errors import ReleaseError
 from ..plan import Action, Call, Observation, StepBase
 from ..tools import keepachangelog
 from .common import merge_conflicted
+from .landing import land, merged_pull, pull_request_mode, sync_main
 
 if TYPE_CHECKING:
     from ..context import ReleaseContext
@@ -101,6 +104,10 @@ def _message(ctx: ReleaseContext) -> str:
 class ForwardMerge(StepBase):
     name, title = "forward-merge", "Merge the hotfix to main"
 
+    @staticmethod
+    def branch(ctx: ReleaseContext) -> str:
+        return f"{ctx.release_branch}-forward"
+
     def observe(self, ctx: ReleaseContext) -> Observation:
         if not ctx.is_hotfix:
             return Observation.skipped("not a hotfix")
@@ -110,10 +117,21 @@ class ForwardMerge(StepBase):
             return Observation.conflict(f"{ctx.config.remote} has no {main}")
         if ctx.git.rev(remote) is not None and ctx.git.is_ancestor(ctx.tag, remote):
             return Observation.done(f"{main} on {ctx.config.remote} contains {ctx.tag}")
-        return Observation.pending(f"merge {ctx.tag} into {main}, push {main}")
+        if not pull_request_mode(ctx):
+            return Observation.pending(f"merge {ctx.tag} into {main}, push {main}")
+        if ctx.git.rev(remote) is None and (pull := merged_pull(ctx, self.branch(ctx))):
+            return Observation.done(f"merged through pull request #{pull.number}")
+        return Observation.pending(f"merge {ctx.tag} into {main}, pull request {self.branch(ctx)}")
 
     def actions(self, ctx: ReleaseContext) -> list[Action]:
         main, remote = ctx.config.main_branch, ctx.config.remote
+        if pull_request_mode(ctx):
+            return [
+                *sync_main(ctx),
+                ctx.git.command("checkout", "--quiet", main),
+                self._merge(ctx),
+                *land(ctx, source=main, branch=self.branch(ctx), title=_message(ctx)),
+            ]
         found: list[Action] = [
             ctx.git.command("fetch", "--quiet", remote, f"refs/heads/{main}"),
         ]
@@ -121,12 +139,16 @@ class ForwardMerge(StepBase):
             found.append(ctx.git.command("checkout", "--quiet", main))
         found += [
             ctx.git.command("merge", "--quiet", "--ff-only", "FETCH_HEAD"),
-            Call(
-                f"merge {ctx.tag} into {main}: main's version where it is ahead, "
-                f"[{ctx.version}] in version order in {ctx.config.changelog_file}, "
-                "the fragments it consumed removed",
-                lambda: merge_forward(ctx),
-            ),
+            self._merge(ctx),
             ctx.git.command("push", "--quiet", remote, f"refs/heads/{main}"),
         ]
         return found
+
+    @staticmethod
+    def _merge(ctx: ReleaseContext) -> Call:
+        return Call(
+            f"merge {ctx.tag} into {ctx.config.main_branch}: main's version where it is ahead, "
+            f"[{ctx.version}] in version order in {ctx.config.changelog_file}, "
+            "the fragments it consumed removed",
+            lambda: merge_forward(ctx),
+        )

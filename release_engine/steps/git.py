@@ -9,6 +9,7 @@ from ..plan import Action, Call, Observation, ReleaseNotes, StepBase
 from ..tools import changelog, keepachangelog
 from ..tools.bump import bump_command
 from .common import checkout
+from .landing import land, merged_pull, pull_request_mode, remote_main
 
 if TYPE_CHECKING:
     from ..context import ReleaseContext
@@ -160,20 +161,45 @@ class Tag(StepBase):
 
 
 class Merge(StepBase):
+    """Merge the release branch into main: locally (pushed by step push), or with
+    ``merge = "pull-request"`` through a pull request from the release branch, merged on
+    GitHub (the release branch is pushed for it; the tag follows at step push)."""
+
     name, title = "merge", "Merge to main"
 
     def observe(self, ctx: ReleaseContext) -> Observation:
+        if pull_request_mode(ctx, ctx.base_branch):
+            return self._observe_pull(ctx)
         if ctx.git.tag_info(ctx.tag) is not None and ctx.git.is_ancestor(ctx.tag, ctx.base_branch):
             return Observation.done(f"{ctx.base_branch} contains {ctx.tag}")
         return Observation.pending(f"merge --no-ff {ctx.release_branch} into {ctx.base_branch}")
 
+    def _observe_pull(self, ctx: ReleaseContext) -> Observation:
+        main, info = ctx.config.main_branch, ctx.git.tag_info(ctx.tag)
+        pending = Observation.pending(f"pull request {ctx.release_branch} -> {main}")
+        if info is None:
+            return pending
+        there = remote_main(ctx)
+        if there is not None and ctx.git.is_ancestor(ctx.tag, there):
+            return Observation.done(f"{main} on {ctx.config.remote} contains {ctx.tag}")
+        pull = merged_pull(ctx, ctx.release_branch, info.commit)
+        if pull is not None:
+            return Observation.done(f"merged through pull request #{pull.number}")
+        return pending
+
     def actions(self, ctx: ReleaseContext) -> list[Action]:
+        if pull_request_mode(ctx, ctx.base_branch):
+            branch = ctx.release_branch
+            return land(ctx, source=branch, branch=branch, title=f"Release {ctx.tag}")
         message = f"Merge {ctx.release_branch} into {ctx.base_branch}"
         merge = ("merge", "--quiet", "--no-ff", "-m", message, ctx.release_branch)
         return [*checkout(ctx, ctx.base_branch), ctx.git.command(*merge)]
 
 
 class Push(StepBase):
+    """Push the tag, the release branch and main atomically; with ``merge = "pull-request"``
+    main got the release through its pull request (step merge): the tag and branch only."""
+
     name, title = "push", "Push branch, tag and main"
 
     def observe(self, ctx: ReleaseContext) -> Observation:
@@ -184,6 +210,10 @@ class Push(StepBase):
             return Observation.conflict(
                 f"{ctx.config.remote} has a tag {ctx.tag} that is not this release's"
             )
+        if pull_request_mode(ctx, ctx.base_branch):
+            if remote_tag is not None:
+                return Observation.done(f"{ctx.tag} on {ctx.config.remote}")
+            return Observation.pending(f"atomic push of {ctx.tag} and {ctx.release_branch}")
         remote_base = remote.get(f"refs/heads/{ctx.base_branch}", "")
         known_base = bool(remote_base) and ctx.git.rev(remote_base) is not None
         if remote_tag is not None and known_base and ctx.git.is_ancestor(ctx.tag, remote_base):
@@ -200,4 +230,6 @@ class Push(StepBase):
             f"refs/heads/{ctx.release_branch}",
             f"refs/tags/{ctx.tag}",
         ]
+        if pull_request_mode(ctx, ctx.base_branch):  # main is protected: it took a pull request
+            refspecs = refspecs[1:]
         return [ctx.git.command("push", "--quiet", "--atomic", ctx.config.remote, *refspecs)]

@@ -5,9 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import shutil
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
-from ..errors import CommandError, ReleaseError
+from ..errors import CommandError, ConfigError, ReleaseError
 from ..plan import (
     Action,
     Artifact,
@@ -133,7 +135,7 @@ class Image(StepBase):
 def served_files(ctx: ReleaseContext) -> dict[str, str]:
     """What the configured index serves for the package: filename → sha256."""
     auth = None
-    if ctx.credentials.index_password is not None:
+    if ctx.credentials.index_password:
         auth = (ctx.credentials.index_username or "__token__", ctx.credentials.index_password)
     return index.served_files(ctx.config.index_simple_url, ctx.config.package, auth=auth)
 
@@ -163,23 +165,70 @@ class Upload(StepBase):
         return Observation.pending(", ".join(p.name for p in to_upload), facts)
 
     def actions(self, ctx: ReleaseContext) -> list[Action]:
+        """The exchange (trusted publishing only), one upload per file the index lacks (a
+        refusal then names one file), and the wait until the index serves them all."""
         files = artifacts(ctx)
         to_upload = index.plan_uploads(files, served_files(ctx)).to_upload if files else []
-        return [
+        login = ctx.index_login
+        found: list[Action] = []
+        if login.kind == "trusted-publishing":
+            found.append(Call(_exchange_text(ctx), lambda: None))
+        found += [
             index.upload_command(
-                to_upload or [ctx.dist_dir / "*"],
+                [path],
                 repository_url=ctx.config.index_url,
-                username=ctx.credentials.index_username or "__token__",
-                password=ctx.credentials.index_password or "",
+                username=login.username,
+                password=login.password or "<minted upload token>",
             )
+            for path in to_upload or [ctx.dist_dir / "*"]
         ]
+        wait = f"read {ctx.config.index_simple_url} until it serves every file with its sha256"
+        found.append(Call(f"{wait} (at most {ctx.index_patience:.0f} s)", lambda: None))
+        return found
 
     def act(self, ctx: ReleaseContext) -> None:
-        for action in self.actions(ctx):
+        files = artifacts(ctx)
+        if not files:
+            raise ReleaseError(f"no built sdist and wheel in {ctx.dist_dir}: build them first")
+        local = {path: index.sha256_of(path) for path in files}
+        to_upload = index.plan_uploads(local, served_files(ctx)).to_upload
+        if to_upload:
+            self._upload(ctx, to_upload)
+        index.await_served(
+            lambda: served_files(ctx), local, bound=ctx.index_patience, progress=ctx.progress
+        )
+
+    def _upload(self, ctx: ReleaseContext, files: list[Path]) -> None:
+        """Each file on its own, so that a refusal names the one file the index holds."""
+        login = ctx.index_login
+        if login.unavailable:  # the preflight of a release refuses it first
+            raise ConfigError(login.unavailable)
+        password = login.password
+        if password is None:  # trusted publishing: a token for this upload alone
+            ctx.progress(_exchange_text(ctx))
+            password = index.mint_token(ctx.config.index_url)
+            ctx.secrets.add_basic(login.username, password)
+        for path in files:
+            upload = index.upload_command(
+                [path], repository_url=ctx.config.index_url, username=login.username,
+                password=password,
+            )  # fmt: skip
             try:
-                perform(action, ctx)
+                perform(upload, ctx)
             except CommandError as exc:
-                raise index.upload_refused(exc, artifacts(ctx)) from exc
+                error = index.upload_refused(exc, [path], served_files(ctx))
+                if error is not None:
+                    raise error from exc
+                ctx.progress(f"the package index holds {path.name} already: comparing sha256")
+
+
+def _exchange_text(ctx: ReleaseContext) -> str:
+    parts = urlsplit(ctx.config.index_url)
+    origin = f"{parts.scheme}://{parts.netloc}"
+    return (
+        f"trusted publishing: GitHub Actions' OIDC token for {origin}/_/oidc/audience, "
+        f"exchanged at {origin}/_/oidc/mint-token for an upload token"
+    )
 
 
 class ImagePush(StepBase):

@@ -1,41 +1,33 @@
 """GitHub, as the engine sees it: releases, CI state and reviews, through PyGithub.
 
 Every PyGithub or transport error becomes a :class:`ReleaseError` subclass carrying one
-sentence that names the repository and never the token. The token travels in a header only;
-the run's ``Secrets.masking_logs`` cleans PyGithub's and urllib3's log records.
+sentence that names the repository and never the token, and the permission the token lacks
+when GitHub says so. Rate limits are waited for, within :data:`MAX_LIMIT_WAIT` seconds in
+all. The token travels in a header only; the run's ``Secrets.masking_logs`` cleans PyGithub's
+and urllib3's log records.
 """
 
 from __future__ import annotations
 
-__all__ = ["CIState", "GitHubClient", "ReleaseInfo"]
+__all__ = ["MAX_LIMIT_WAIT", "CIState", "GitHubClient", "ReleaseInfo"]
 
+import os
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Literal
+from datetime import datetime, timezone
+from typing import Any, Literal
 
 import requests
 from github import Auth, Github, GithubException, GitRelease
 from github.GithubObject import NotSet
-from urllib3.util.retry import Retry
 
 from ..errors import ConfigError, ConflictError, ReleaseError
+from .github_retry import MAX_LIMIT_WAIT, WRITE_INTERVAL, RateLimited, github_retry
 
 CIStateName = Literal["success", "pending", "failure", "none"]
 _FAILED = {"failure", "cancelled", "timed_out", "action_required", "startup_failure", "stale"}
-# Connection failures are retried for any verb (nothing was sent); 5xx answers only for reads,
-# so a POST that GitHub may have carried out is never sent twice: the engine re-observes.
-_RETRY = Retry(
-    total=2,
-    connect=2,
-    read=0,
-    status=2,
-    backoff_factor=0.25,
-    raise_on_status=False,
-    status_forcelist=(502, 503, 504),
-    allowed_methods=frozenset({"GET"}),
-)
 
 
 @dataclass(frozen=True)
@@ -60,6 +52,12 @@ class CIState:
     pending: list[str] = field(default_factory=list)
 
 
+def _of_this_run(details_url: str | None) -> bool:
+    """Whether a check run is a job of the GitHub Actions run this process is part of."""
+    run = os.environ.get("GITHUB_RUN_ID") if os.environ.get("GITHUB_ACTIONS") == "true" else None
+    return bool(run and details_url and f"/actions/runs/{run}/" in details_url)
+
+
 def _info(release: GitRelease.GitRelease) -> ReleaseInfo:
     return ReleaseInfo(
         id=release.id,
@@ -73,9 +71,21 @@ def _info(release: GitRelease.GitRelease) -> ReleaseInfo:
 
 
 class GitHubClient:
-    """The one repository *repository* ("owner/name") on the GitHub API at *api_url*."""
+    """The one repository *repository* ("owner/name") on the GitHub API at *api_url*.
 
-    def __init__(self, api_url: str, repository: str, token: str) -> None:
+    *max_wait* bounds the seconds spent waiting for rate limits; *write_interval* is the pause
+    GitHub asks for between two writes.
+    """
+
+    def __init__(
+        self,
+        api_url: str,
+        repository: str,
+        token: str,
+        *,
+        max_wait: float = MAX_LIMIT_WAIT,
+        write_interval: float = WRITE_INTERVAL,
+    ) -> None:
         if not re.fullmatch(r"[\w.-]+/[\w.-]+", repository or ""):
             raise ConfigError(
                 f"github_repository must look like owner/name, not {repository!r}: "
@@ -85,41 +95,80 @@ class GitHubClient:
             raise ConfigError("GITHUB_TOKEN is not set: export a token that may write releases")
         self.api_url = api_url.rstrip("/")
         self.repository = repository
+        self.max_wait = max_wait
         self._gh = Github(
             auth=Auth.Token(token),
             base_url=self.api_url,
             timeout=30,
             user_agent="release-engine",
-            retry=_RETRY,
+            retry=github_retry(max_wait),
             lazy=True,
-            seconds_between_requests=0,
-            seconds_between_writes=0,
+            seconds_between_requests=0,  # one request at a time already
+            seconds_between_writes=write_interval,
         )
         self._repo = self._gh.get_repo(repository)  # lazy: no request until one is needed
         self._repo_seen = False
 
     # --- errors ------------------------------------------------------------------------
     @contextmanager
-    def _errors(self, doing: str) -> Iterator[None]:
+    def _errors(self, doing: str, permission: str = "") -> Iterator[None]:
+        """Turn what goes wrong while *doing* into one sentence; *permission* is the one
+        the request needs (``contents: write``), named when GitHub says the token lacks it."""
         try:
             yield
         except GithubException as exc:
-            raise self._translate(exc, doing) from None
+            raise self._translate(exc, doing, permission) from None
         except requests.RequestException as exc:
             raise ReleaseError(
                 f"could not reach GitHub at {self.api_url} while {doing}: {type(exc).__name__}"
             ) from None
 
-    def _translate(self, exc: GithubException, doing: str) -> ReleaseError:
+    def _repository_visible(self) -> bool:
+        """Whether the token sees the repository (asked once; False also when unsure)."""
+        if not self._repo_seen:
+            try:
+                self._gh.get_repo(self.repository).id  # noqa: B018 (lazy: this fetches it)
+            except (GithubException, requests.RequestException):
+                return False
+            self._repo_seen = True
+        return True
+
+    def _translate(self, exc: GithubException, doing: str, permission: str = "") -> ReleaseError:
         data = exc.data if isinstance(exc.data, dict) else {}
-        said = f"{exc.status} {data.get('message') or exc.message or ''}".strip()
-        repo = self.repository
+        message = str(data.get("message") or exc.message or "")
+        said, repo = f"{exc.status} {message}".strip(), self.repository
+        needs = repr(permission) if permission else "the permission this needs"
+        if isinstance(exc, RateLimited):
+            lifts = datetime.now(timezone.utc).timestamp() + exc.wait
+            at = datetime.fromtimestamp(lifts, timezone.utc).strftime("%H:%M:%S UTC")
+            return ReleaseError(
+                f"GitHub's rate limit stopped {doing} in {repo} ({exc.status}): it lifts at {at}, "
+                f"in {exc.wait:.0f} s, past the {self.max_wait:.0f} s a command waits: "
+                "run the command again after then"
+            )
         if exc.status == 401:
             return ConfigError(f"GitHub answered {said} for {repo}: check GITHUB_TOKEN")
+        if permission == "checks: read" and "by personal access token" in message.lower():
+            return ConfigError(  # GitHub offers fine-grained tokens no Checks permission
+                f"GitHub answered {said} for {repo} while {doing}: a fine-grained token cannot "
+                "hold 'checks: read'; use a classic token (scope repo) or the workflow's "
+                "GITHUB_TOKEN, or waive the CI check with --skip-ci"
+            )
+        if exc.status in (403, 404) and "not accessible by" in message.lower():
+            return ConfigError(
+                f"GitHub answered {said} for {repo} while {doing}: GITHUB_TOKEN lacks "
+                f"{needs}; grant it (the workflow's permissions, or the "
+                "token's repository permissions) and run the command again"
+            )
         if exc.status == 403:
             return ConfigError(
                 f"GitHub answered {said} for {repo} while {doing}: check that GITHUB_TOKEN "
-                "may write to this repository (or wait for the rate limit to reset)"
+                f"has {needs} on this repository"
+            )
+        if exc.status == 404 and self._repository_visible():
+            return ConfigError(
+                f"GitHub answered 404 Not Found for {repo} while {doing}: it is not there, "
+                f"or GITHUB_TOKEN lacks {needs} on this repository"
             )
         if exc.status == 404:
             return ConfigError(
@@ -134,24 +183,25 @@ class GitHubClient:
             )
         return ReleaseError(f"GitHub answered {said} for {repo} while {doing}")
 
-    def _missing(self, exc: GithubException, doing: str) -> None:
-        """A 404 on a release lookup means "none" only if the repository itself is visible."""
-        if exc.status != 404:
-            raise self._translate(exc, doing) from None
-        if not self._repo_seen:
-            with self._errors(f"reading {self.repository}"):
-                self._gh.get_repo(self.repository).id  # noqa: B018 (lazy: this fetches it)
-            self._repo_seen = True
+    def _missing(self, exc: GithubException, doing: str, permission: str = "") -> None:
+        """A 404 on a lookup means "none" only if the repository itself is visible."""
+        if exc.status != 404 or "not accessible by" in str(exc.data).lower():
+            raise self._translate(exc, doing, permission) from None
+        if not self._repository_visible():
+            raise ConfigError(
+                f"GitHub answered 404 Not Found for {self.repository} while {doing}: check "
+                "github_repository and that GITHUB_TOKEN can see the repository"
+            )
 
     # --- releases ----------------------------------------------------------------------
     def release_for_tag(self, tag: str) -> ReleaseInfo | None:
         """The published release for *tag*, or None."""
         doing = f"reading the release for {tag}"
-        with self._errors(doing):
+        with self._errors(doing, "contents: read"):
             try:
                 return _info(self._repo.get_release(tag))
             except GithubException as exc:
-                self._missing(exc, doing)
+                self._missing(exc, doing, "contents: read")
                 return None
 
     def create_release(
@@ -159,7 +209,7 @@ class GitHubClient:
     ) -> ReleaseInfo:
         """Publish a release for the existing *tag*; GitHub refuses a second one (ConflictError)."""
         latest = "true" if make_latest and not prerelease else "false"
-        with self._errors(f"creating the release for {tag}"):
+        with self._errors(f"creating the release for {tag}", "contents: write"):
             release = self._repo.create_git_release(
                 tag, name=name, message=body, prerelease=prerelease, make_latest=latest
             )
@@ -169,7 +219,7 @@ class GitHubClient:
         self, release_id: int, *, body: str, make_latest: bool, name: str | None = None
     ) -> ReleaseInfo:
         """Replace the body (and *name*); *make_latest* also marks it latest (False: left alone)."""
-        with self._errors(f"updating release {release_id}"):
+        with self._errors(f"updating release {release_id}", "contents: write"):
             current = self._repo.get_release(release_id)
             # PyGithub sends name, draft and prerelease on every update: resend what they are.
             release = current.update_release(
@@ -184,22 +234,27 @@ class GitHubClient:
     def latest_release_tag(self) -> str | None:
         """The tag of the release GitHub shows as latest, or None when there is none."""
         doing = "reading the latest release"
-        with self._errors(doing):
+        with self._errors(doing, "contents: read"):
             try:
                 return self._repo.get_latest_release().tag_name
             except GithubException as exc:
-                self._missing(exc, doing)
+                self._missing(exc, doing, "contents: read")
                 return None
 
     # --- checks ------------------------------------------------------------------------
     def ci_state(self, sha: str) -> CIState:
-        """Commit statuses (latest per context) and check runs (latest per name) of *sha*."""
-        with self._errors(f"reading CI results for {sha[:12]}"):
-            commit = self._repo.get_commit(sha)
-            statuses = commit.get_combined_status().statuses
-            runs = list(commit.get_check_runs())
-        failing = {s.context for s in statuses if s.state in ("error", "failure")}
-        pending = {s.context for s in statuses if s.state == "pending"}
+        """Commit statuses (latest per context) and check runs (latest per name) of *sha*.
+
+        Run on GitHub Actions, the jobs of the current workflow run are left out: the release
+        job would otherwise wait for itself (it is a pending check run of the same commit).
+        """
+        doing, commit = f"reading CI results for {sha[:12]}", self._repo.get_commit(sha)
+        with self._errors(doing, "statuses: read"):
+            statuses = self._combined_statuses(sha)
+        with self._errors(doing, "checks: read"):
+            runs = [r for r in commit.get_check_runs() if not _of_this_run(r.details_url)]
+        failing = {s["context"] for s in statuses if s["state"] in ("error", "failure")}
+        pending = {s["context"] for s in statuses if s["state"] == "pending"}
         failing |= {r.name for r in runs if r.status == "completed" and r.conclusion in _FAILED}
         pending |= {r.name for r in runs if r.status != "completed"}
         state: CIStateName = (
@@ -213,10 +268,24 @@ class GitHubClient:
         )
         return CIState(state, sorted(failing), sorted(pending))
 
+    def _combined_statuses(self, sha: str) -> list[dict[str, Any]]:
+        """Every context's latest status: the combined status, page after page (PyGithub
+        reads its first page only, 30 of them)."""
+        url, page = f"/repos/{self.repository}/commits/{sha}/status", 1
+        found: list[dict[str, Any]] = []
+        while True:
+            _, data = self._gh.requester.requestJsonAndCheck(
+                "GET", url, parameters={"per_page": 100, "page": page}
+            )
+            found += data.get("statuses") or []
+            if not data.get("statuses") or len(found) >= int(data.get("total_count") or 0):
+                return found
+            page += 1
+
     def approved_pull_for(self, sha: str, base: str = "main") -> int | None:
         """A merged pull request into *base* whose merge commit or head is *sha* and which a
         reviewer approved without requesting changes later; its number, or None."""
-        with self._errors(f"reading pull requests for {sha[:12]}"):
+        with self._errors(f"reading pull requests for {sha[:12]}", "pull-requests: read"):
             for pull in self._repo.get_commit(sha).get_pulls():
                 if pull.base.ref != base or pull.merged_at is None:
                     continue

@@ -8,15 +8,24 @@ devpi, Artifactory), and reports yanked files, whose names an index still refuse
 read with ``packaging.utils`` (``Market_Data.Ingestion`` is ``market-data-ingestion``).
 Passwords travel in an ``Authorization`` header, sent to the index's own host only, and in
 ``TWINE_PASSWORD``: never in argv or URLs. Error messages show URLs through ``redact_urls``.
+
+How an upload authenticates is a :class:`Login` (:func:`choose_login`): an API token, a
+username and password, or trusted publishing, whose token :func:`mint_token` obtains on
+GitHub Actions. An index serves what it took with a delay (PyPI's pages come through a CDN):
+:func:`await_served` asks again, with a growing pause and a bound, until it does.
 """
 
 from __future__ import annotations
 
 __all__ = [
+    "Login",
     "ServedFile",
     "UploadPlan",
     "artifacts",
+    "await_served",
     "check_command",
+    "choose_login",
+    "mint_token",
     "plan_uploads",
     "release_files",
     "served",
@@ -30,7 +39,8 @@ __all__ = [
 import hashlib
 import re
 import sys
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,9 +72,14 @@ from ..redact import redact_urls
 
 _TIMEOUT = (10.0, 60.0)  # seconds to connect, seconds between two reads
 _SHA256 = re.compile(r"[0-9a-fA-F]{64}")
-_REFUSED = re.compile(r"already\s+exists|already\s+been\s+used", re.IGNORECASE)  # pypiserver, PyPI
+_EXISTS = re.compile(r"already\s+exists|409 Conflict", re.IGNORECASE)  # PyPI, pypiserver
+_USED = re.compile(r"already\s+been\s+used", re.IGNORECASE)  # PyPI: a deleted file's name
 _TWINE = (sys.executable, "-m", "twine", "--no-color")
 _Login = tuple[str, str] | None  # (username, password) for the index, or None
+TOKEN_USER = "__token__"
+_PYPI_HOSTS = ("pypi.org", "upload.pypi.org", "test.pypi.org")
+_LOOPBACK = ("127.0.0.1", "localhost", "::1")
+_OIDC_ENV = ("ACTIONS_ID_TOKEN_REQUEST_URL", "ACTIONS_ID_TOKEN_REQUEST_TOKEN")
 
 
 @dataclass(frozen=True)
@@ -185,6 +200,11 @@ def upload_command(
             f"the index upload URL {redact_urls(repository_url)} carries a password: put the "
             "password in the index credentials instead, so it never shows in a command line"
         )
+    if not password:  # twine takes an empty TWINE_PASSWORD as the password itself
+        raise ConfigError(
+            "the upload has no index password or token: export TWINE_PASSWORD, or run on "
+            "GitHub Actions with trusted publishing"
+        )
     argv = [*_TWINE, "upload", "--verbose", "--non-interactive", "--disable-progress-bar"]
     argv += ["--repository-url", repository_url, *map(str, files)]
     env = {"TWINE_USERNAME": username, "TWINE_PASSWORD": password}
@@ -193,16 +213,230 @@ def upload_command(
     )
 
 
-def upload_refused(exc: CommandError, files: Sequence[Path]) -> ReleaseError:
-    """The error to raise for a failed upload: a :class:`ConflictError` when the index refused
-    a file because one of that name exists (or existed) there, else *exc* itself."""
-    if not _REFUSED.search(exc.output):
+def upload_refused(
+    exc: CommandError, files: Sequence[Path], served: Mapping[str, str] | None = None
+) -> ReleaseError | None:
+    """What a failed upload of *files* means, given what the index *served* after it.
+
+    The index refused a filename it holds (pypiserver's 409, PyPI's 400 "File already exists";
+    PyPI answers 200 to the same bytes again): ``None`` when it serves no other bytes under
+    it, for :func:`await_served` to compare the sha256 once the index shows the file (its pages
+    can lag behind). Other bytes under a name are a :class:`ConflictError`, the one case where
+    the version is to be bumped; a name PyPI keeps from a deleted file ("This filename has
+    already been used") is one too. Any other failure is *exc* itself.
+    """
+    used, exists = _USED.search(exc.output), _EXISTS.search(exc.output)
+    if not (used or exists):
         return exc
+    served = served or {}
+    local = {Path(f): sha256_of(f) if Path(f).is_file() else "" for f in files}
+    other = [p.name for p, sha in local.items() if p.name in served and served[p.name] != sha]
+    if other:
+        return ConflictError(_other_bytes(other))
+    if exists:
+        return None
     names = ", ".join(Path(f).name for f in files)
     return ConflictError(
-        f"the package index refused {names}: a file of that name already exists there, "
-        "and an index never replaces one (bump the version)"
+        f"the package index refused {names}: a file of that name was deleted from it, and an "
+        "index never takes a deleted file's name again (PyPI: 'This filename has already been "
+        "used'); this version cannot be uploaded there, so release the next one"
     )
+
+
+def _other_bytes(names: Iterable[str]) -> str:
+    return (
+        f"the package index serves {', '.join(names)} with other bytes than this build: an "
+        "index never replaces a file (bump the version)"
+    )
+
+
+class Login(NamedTuple):
+    """How uploads authenticate: :attr:`kind` is ``"trusted-publishing"``, ``"api-token"`` or
+    ``"password"``; a trusted publishing *password* is minted when the upload runs."""
+
+    kind: str
+    username: str
+    password: str | None
+    #: Why trusted publishing cannot mint here (a job without ``id-token: write``); a dry run,
+    #: which uploads nothing, notes it, a release refuses with it.
+    unavailable: str = ""
+
+    def describe(self) -> str:
+        """What the preflight prints after ``index credentials:``."""
+        if self.kind == "trusted-publishing":
+            return "trusted publishing (GitHub Actions OIDC)"
+        if self.kind == "api-token":
+            return f"API token (TWINE_USERNAME {TOKEN_USER}, TWINE_PASSWORD)"
+        return f"username and password (TWINE_USERNAME {self.username}, TWINE_PASSWORD)"
+
+
+def choose_login(
+    index_url: str, username: str | None, password: str | None, env: Mapping[str, str]
+) -> Login:
+    """The :class:`Login` the index credentials and the environment *env* make.
+
+    A password (``TWINE_PASSWORD``) wins: with ``__token__`` (or no username) it is an API
+    token, else a username and password. Without one, a GitHub Actions job that may request
+    an OIDC token (``id-token: write`` sets ``ACTIONS_ID_TOKEN_REQUEST_URL`` and ``…_TOKEN``)
+    publishes through trusted publishing (:attr:`Login.unavailable` says why it cannot when
+    the job may not). Anything else is a :class:`ConfigError` of one line.
+    """
+    parts = urlsplit(index_url)
+    host = (parts.hostname or "").lower()
+    user = username or TOKEN_USER
+    if password:
+        if user != TOKEN_USER:
+            if host in _PYPI_HOSTS:
+                raise ConfigError(
+                    f"{host} takes no username and password for uploads (TWINE_USERNAME is "
+                    f"{user}): set TWINE_USERNAME={TOKEN_USER} and TWINE_PASSWORD to an API "
+                    "token, or publish from GitHub Actions with trusted publishing"
+                )
+            return Login("password", user, password)
+        if host in _PYPI_HOSTS and not password.startswith("pypi-"):
+            raise ConfigError(
+                f"TWINE_PASSWORD is not an API token of {host} (those start with pypi-): "
+                f"create one in your {host} account settings, under API tokens"
+            )
+        return Login("api-token", TOKEN_USER, password)
+    if env.get("GITHUB_ACTIONS") != "true":
+        raise ConfigError(
+            "TWINE_PASSWORD is not set: export the package index's API token (with "
+            f"TWINE_USERNAME={TOKEN_USER} or unset), or TWINE_USERNAME and TWINE_PASSWORD; "
+            "on GitHub Actions, trusted publishing needs neither"
+        )
+    if user != TOKEN_USER:
+        raise ConfigError(
+            f"TWINE_USERNAME is {user} but TWINE_PASSWORD is not set: export its password, or "
+            "unset TWINE_USERNAME to publish with trusted publishing"
+        )
+    if parts.scheme != "https" and host not in _LOOPBACK:
+        raise ConfigError(
+            f"the index upload URL {redact_urls(index_url)} is not https: trusted publishing "
+            "sends its tokens over https only; use the index's https URL"
+        )
+    missing = [name for name in _OIDC_ENV if not env.get(name)]
+    if missing:
+        unavailable = (
+            f"TWINE_PASSWORD is not set and this GitHub Actions job cannot request an OIDC "
+            f"token ({missing[0]} is not set): give the job 'permissions: id-token: write' for "
+            "trusted publishing, or export TWINE_PASSWORD"
+        )
+        return Login("trusted-publishing", TOKEN_USER, None, unavailable)
+    return Login("trusted-publishing", TOKEN_USER, None)
+
+
+def mint_token(index_url: str) -> str:
+    """Trusted publishing's exchange, as PyPI documents it and twine and pypa's publish action
+    make it: the audience from ``{origin}/_/oidc/audience``, the job's ID token for it from
+    GitHub Actions (through ``id``, twine's own), then ``POST {origin}/_/oidc/mint-token``
+    ``{"token": JWT}``. Returns the upload token (good for 15 minutes) for ``__token__``."""
+    from id import IdentityError, detect_credential  # twine's own dependency
+
+    parts = urlsplit(index_url)
+    origin = f"{parts.scheme}://{parts.netloc}"
+    with requests.Session() as session:
+        answer = _exchange(session, "GET", f"{origin}/_/oidc/audience")
+        audience = answer.get("audience")
+        if not isinstance(audience, str):
+            raise ReleaseError(
+                f"{origin}/_/oidc/audience names no audience: the index has no trusted "
+                "publishing; export TWINE_PASSWORD (an API token) instead"
+            )
+        try:
+            jwt = detect_credential(audience)
+        except IdentityError as exc:
+            raise ReleaseError(
+                f"GitHub Actions gave no OIDC token ({redact_urls(str(exc))}): check the job's "
+                "'permissions: id-token: write', or export TWINE_PASSWORD"
+            ) from None
+        if jwt is None:
+            raise ReleaseError(
+                "no OIDC token: this is not a GitHub Actions job; export TWINE_PASSWORD"
+            )
+        answer = _exchange(session, "POST", f"{origin}/_/oidc/mint-token", {"token": jwt})
+    token = answer.get("token")
+    if not isinstance(token, str) or not token:
+        raise ReleaseError(f"{origin}/_/oidc/mint-token answered no token: try again")
+    return token
+
+
+def _exchange(
+    session: requests.Session, method: str, url: str, body: dict[str, str] | None = None
+) -> dict[str, object]:
+    """One trusted publishing request; what goes wrong is one line naming PyPI's reasons."""
+    try:
+        response = session.request(method, url, json=body, timeout=_TIMEOUT)
+    except requests.RequestException as exc:
+        raise ReleaseError(
+            f"could not reach the package index at {redact_urls(url)}: {_reason(exc)}"
+        ) from None
+    try:
+        answer = response.json()
+    except ValueError:
+        answer = None
+    if not isinstance(answer, dict):
+        answer = {}
+    if response.ok:
+        return answer
+    if response.status_code == 404:
+        raise ReleaseError(
+            f"the package index answered 404 for {redact_urls(url)}: it has no trusted "
+            "publishing; export TWINE_PASSWORD (an API token) instead"
+        )
+    errors = answer.get("errors")
+    reasons = "; ".join(
+        f"{e.get('code')}: {e.get('description')}"
+        for e in (errors if isinstance(errors, list) else [])
+        if isinstance(e, dict)
+    )
+    raise ReleaseError(
+        f"the package index refused the trusted publishing exchange ({response.status_code}"
+        f"{', ' + reasons if reasons else ''}): check the project's trusted publisher on the "
+        "index (owner, repository, workflow file, environment) against this job"
+    )
+
+
+def await_served(
+    read: Callable[[], Mapping[str, str]],
+    local: Mapping[Path, str],
+    *,
+    bound: float,
+    progress: Callable[[str], None],
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> dict[str, str]:
+    """Ask *read* (filename → sha256) until the index serves every file of *local* (path →
+    sha256); return what it serves then.
+
+    An index's pages can lag behind an upload it took (PyPI's come through a CDN, which may
+    even hold a new project's 404): a missing file is asked for again after a pause that
+    doubles from 0.5 s up to 8 s, each announced on *progress*, for at most *bound* seconds,
+    and then it is a :class:`ReleaseError`. Other bytes under a name are a ConflictError.
+    """
+    started, pause = clock(), 0.5
+    while True:
+        served = dict(read())
+        plan = plan_uploads(local, served)
+        if plan.conflicts:
+            raise ConflictError(_other_bytes(p.name for p in plan.conflicts))
+        if not plan.to_upload:
+            return served
+        names = ", ".join(p.name for p in plan.to_upload)
+        waited = clock() - started
+        if waited >= bound:
+            raise ReleaseError(
+                f"the package index still does not serve {names} {waited:.0f} s after the "
+                "upload: its pages lag behind (PyPI's come through a CDN); look at the "
+                "project's page on the index, and resume once it shows them"
+            )
+        pause = min(pause, bound - waited)
+        progress(
+            f"the package index does not serve {names} yet; asking again in {pause:.1f} s "
+            f"({waited:.0f} of {bound:.0f} s)"
+        )
+        sleep(pause)
+        pause = min(pause * 2, 8.0)
 
 
 def yank_guidance(simple_url: str, project: str, version: str, reason: str) -> str:

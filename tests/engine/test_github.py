@@ -121,6 +121,21 @@ def test_check_runs_alone_count_and_reruns_supersede(
     assert client.ci_state(SHA) == CIState("success")
 
 
+def test_the_release_job_does_not_wait_for_its_own_workflow_run(
+    gh: GitHubStandIn, client: GitHubClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gh.seed_check_run(SHA, "tests", conclusion="success", run_id=41)  # ci.yml, done
+    gh.seed_check_run(SHA, "check", conclusion="success", run_id=42)  # release.yml, this run
+    gh.seed_check_run(SHA, "release", status="in_progress", run_id=42)  # this very job
+    monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
+    assert client.ci_state(SHA) == CIState("pending", [], ["release"])  # a laptop: it counts
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    monkeypatch.setenv("GITHUB_RUN_ID", "42")
+    assert client.ci_state(SHA) == CIState("success")  # its own run is left out
+    monkeypatch.setenv("GITHUB_RUN_ID", "43")  # another run's job still counts
+    assert client.ci_state(SHA) == CIState("pending", [], ["release"])
+
+
 # --- reviews ---------------------------------------------------------------------------------
 
 

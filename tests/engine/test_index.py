@@ -104,7 +104,8 @@ def pypi(tmp_path: Path) -> Iterator[PackageIndexStandIn]:
 
 
 def upload(pypi: PackageIndexStandIn, files: list[Path], password: str | None = None) -> None:
-    """Run the upload command as the Upload step does: a refusal becomes a ConflictError."""
+    """Upload as the Upload step does: a refusal of a name the index holds is judged by the
+    sha256 it then serves (other bytes under a name are a ConflictError)."""
     command = index.upload_command(
         files,
         repository_url=pypi.upload_url,
@@ -114,7 +115,12 @@ def upload(pypi: PackageIndexStandIn, files: list[Path], password: str | None = 
     try:
         run(command)
     except CommandError as exc:
-        raise index.upload_refused(exc, files) from exc
+        error = index.upload_refused(exc, files, index.served_files(pypi.simple_url, PROJECT))
+        if error is not None:
+            raise error from exc
+    local = {Path(f): index.sha256_of(f) for f in files}
+    read = lambda: index.served_files(pypi.simple_url, PROJECT)  # noqa: E731
+    index.await_served(read, local, bound=5, progress=lambda line: None)
 
 
 # --- pure parts ------------------------------------------------------------------------------
@@ -226,6 +232,8 @@ def test_upload_command_keeps_the_password_out_of_argv(dists: list[Path]) -> Non
     assert command.long and command.timeout == 900
     with pytest.raises(ReleaseError, match="no distribution files"):
         index.upload_command([], repository_url="https://x.example/", username="u", password="p")
+    with pytest.raises(ConfigError, match="no index password or token: export TWINE_PASSWORD"):
+        index.upload_command(dists, repository_url="https://x.example/", username="u", password="")
     with pytest.raises(ConfigError) as caught:
         index.upload_command(
             dists, repository_url=f"https://u:{PASSWORD}@x.example/", username="u", password="p"
@@ -244,9 +252,20 @@ def test_upload_command_keeps_the_password_out_of_argv(dists: list[Path]) -> Non
 def test_upload_refused_turns_an_existing_file_into_a_conflict(
     output: str, dists: list[Path]
 ) -> None:
-    error = index.upload_refused(CommandError(["twine"], 1, output), dists)
+    failed = CommandError(["twine"], 1, output)
+    error = index.upload_refused(failed, dists, {dists[0].name: "0" * 64})
     assert isinstance(error, ConflictError)
-    assert dists[0].name in str(error) and "bump the version" in str(error)
+    assert str(error) == (
+        f"the package index serves {dists[0].name} with other bytes than this build: an index "
+        "never replaces a file (bump the version)"
+    )
+    same = {dists[0].name: index.sha256_of(dists[0])}
+    for served in ({}, same, None):  # no other bytes served (yet): nothing to bump for
+        error = index.upload_refused(failed, dists, served)
+        if "already been used" in output:  # PyPI keeps a deleted file's name
+            assert isinstance(error, ConflictError) and "was deleted from it" in str(error)
+        else:  # the index holds the name: the sha256 it serves decides, once it shows it
+            assert error is None
 
 
 def test_upload_refused_passes_other_failures_through(dists: list[Path]) -> None:
@@ -277,11 +296,16 @@ def test_upload_then_served_files_match_local_sha256(
     assert index.release_files(expected, PROJECT, "0.1.0") == [p.name for p in dists]
 
 
-def test_second_upload_of_a_file_is_refused(pypi: PackageIndexStandIn, dists: list[Path]) -> None:
+def test_second_upload_of_the_same_bytes_is_success(
+    pypi: PackageIndexStandIn, dists: list[Path]
+) -> None:
     upload(pypi, dists[1:])
-    with pytest.raises(ConflictError) as caught:
-        upload(pypi, dists[1:])
-    assert dists[1].name in str(caught.value)
+    before = {p.name: p.stat().st_mtime_ns for p in pypi.packages.iterdir()}
+    # pypiserver answers 409 to the second upload (PyPI would answer 200): twine skips the file
+    # and the sha256 the index serves says it is this very file.
+    upload(pypi, dists[1:])
+    assert pypi.count("POST", "/") == 2
+    assert {p.name: p.stat().st_mtime_ns for p in pypi.packages.iterdir()} == before
     served = index.served_files(pypi.simple_url, PROJECT)
     assert served == {dists[1].name: index.sha256_of(dists[1])}
 

@@ -1,0 +1,125 @@
+"""Timing and printing for bench/run.py: commands run in alternation, medians, the table.
+
+On a shared 2-core machine one run proves little, so every comparison runs its commands in
+rounds, each round in the opposite order of the one before (A B, B A, …), and keeps medians.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+__all__ = ["Cmd", "Row", "alternate", "peer_tool", "print_table", "run_checked", "timed"]
+
+CACHE = Path(os.environ.get("BENCH_CACHE", Path.home() / ".cache" / "release-bench"))
+PEERS = {  # executable -> what PyPI package provides it
+    "semantic-release": "python-semantic-release",
+    "cz": "commitizen",
+    "bump-my-version": "bump-my-version",
+    "towncrier": "towncrier",
+}
+
+
+@dataclass
+class Cmd:
+    """One command to time: its argv, working directory and environment."""
+
+    argv: Sequence[str]
+    cwd: Path
+    env: Mapping[str, str] | None = None
+    before: Callable[[], None] | None = None  # untimed set-up run before each timing
+
+
+@dataclass
+class Row:
+    measure: str
+    ours: float
+    peer_label: str
+    peer: float
+    target: str
+    met: bool
+    samples: dict[str, list[float]] = field(default_factory=dict)
+
+    @property
+    def ratio(self) -> float:
+        return self.ours / self.peer if self.peer else float("inf")
+
+
+def run_checked(cmd: Cmd) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.run(
+        list(cmd.argv), cwd=cmd.cwd, env=dict(cmd.env) if cmd.env else None,
+        capture_output=True, text=True, timeout=1800,
+    )  # fmt: skip
+    if proc.returncode != 0:
+        tail = (proc.stdout + proc.stderr)[-3000:]
+        raise RuntimeError(f"{' '.join(cmd.argv)} (in {cmd.cwd}) exited {proc.returncode}:\n{tail}")
+    return proc
+
+
+def timed(cmd: Cmd) -> float:
+    if cmd.before is not None:
+        cmd.before()
+    started = time.perf_counter()
+    run_checked(cmd)
+    return time.perf_counter() - started
+
+
+def alternate(cmds: Mapping[str, Cmd | Callable[[], float]], runs: int) -> dict[str, list[float]]:
+    """Each command *runs* times, in rounds whose order flips every round; the seconds of each.
+
+    A value may also be a callable that times something itself and returns seconds.
+    """
+    names = list(cmds)
+    samples: dict[str, list[float]] = {name: [] for name in names}
+    for i in range(runs):
+        for name in names if i % 2 == 0 else reversed(names):
+            item = cmds[name]
+            seconds = timed(item) if isinstance(item, Cmd) else item()
+            samples[name].append(seconds)
+            print(f"    round {i + 1}/{runs}  {name:<28} {seconds:7.3f} s", file=sys.stderr)
+    return samples
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+def peer_tool(name: str) -> Path:
+    """*name*'s executable in a venv of its own under the cache, made (once) with uv."""
+    venv = CACHE / "venvs" / name
+    exe = venv / "bin" / name
+    if not exe.exists():
+        print(f"  installing {PEERS[name]} into {venv}", file=sys.stderr)
+        uv = shutil.which("uv") or "uv"
+        subprocess.run([uv, "venv", "--quiet", "--python", sys.executable, str(venv)], check=True)
+        subprocess.run(
+            [uv, "pip", "install", "--quiet", "--python", str(venv / "bin" / "python"), PEERS[name]],
+            check=True,
+        )
+    return exe
+
+
+def _seconds(value: float) -> str:
+    return f"{value:.2f} s" if value >= 1 else f"{value * 1000:.0f} ms"
+
+
+def print_table(rows: list[Row], runs: int) -> None:
+    header = ("measure", "this project", "peer", "peer median", "ratio", "target", "met")
+    lines = [
+        (r.measure, _seconds(r.ours), r.peer_label, _seconds(r.peer), f"{r.ratio:.2f}×",
+         r.target, "yes" if r.met else "no")
+        for r in rows
+    ]  # fmt: skip
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *lines)]
+    print(f"\nMedians of {runs} runs each; the commands of a row alternated (A B, B A, …) in one run.")
+    print("| " + " | ".join(h.ljust(w) for h, w in zip(header, widths)) + " |")
+    print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    for line in lines:
+        print("| " + " | ".join(str(x).ljust(w) for x, w in zip(line, widths)) + " |")
