@@ -30,6 +30,7 @@ from ..proc import run
 from ..tools import keepachangelog
 from ..tools.bump import bump_command
 from .common import checkout, merge_conflicted, retarget_manifests, stale_manifests
+from .landing import land, pull_request_mode
 from .rollback_scope import TRAILER, release_range, rollback_tag, target_of, target_tag
 
 if TYPE_CHECKING:
@@ -206,6 +207,11 @@ class YankInChangelog(StepBase):
 
 
 class PushRollback(StepBase):
+    """Main and the rollback tag to the remote: one atomic push, or with ``merge =
+    "pull-request"`` (a protected main) the tag pushed and main's rollback commits landed
+    through a pull request from ``rollback/vX.Y.Z``, after which the local main is the
+    remote's."""
+
     name, title = "push-rollback", "Push main and the rollback tag"
 
     def observe(self, ctx: ReleaseContext) -> Observation:
@@ -216,8 +222,19 @@ class PushRollback(StepBase):
             and f"refs/tags/{rollback_tag(ctx)}" in remote
         ):
             return Observation.done(f"{main} and {rollback_tag(ctx)} on {ctx.config.remote}")
+        if pull_request_mode(ctx):
+            return Observation.pending(f"pull request {self.branch(ctx)} into {main}")
         return Observation.pending(f"atomic push to {ctx.config.remote}")
 
+    @staticmethod
+    def branch(ctx: ReleaseContext) -> str:
+        return f"rollback/{ctx.tag}"
+
     def actions(self, ctx: ReleaseContext) -> list[Action]:
-        refs = (f"refs/heads/{ctx.config.main_branch}", f"refs/tags/{rollback_tag(ctx)}")
+        main, tag = ctx.config.main_branch, f"refs/tags/{rollback_tag(ctx)}"
+        if pull_request_mode(ctx):
+            title = f"Roll back {ctx.tag} to {target_tag(ctx)}"
+            push_tag = ctx.git.command("push", "--quiet", ctx.config.remote, tag)
+            return [push_tag, *land(ctx, source=main, branch=self.branch(ctx), title=title)]
+        refs = (f"refs/heads/{main}", tag)
         return [ctx.git.command("push", "--quiet", "--atomic", ctx.config.remote, *refs)]

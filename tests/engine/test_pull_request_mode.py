@@ -26,7 +26,7 @@ import pytest
 from release_engine.cli import hotfix_command
 from release_engine.config import Credentials, ReleaseConfig, load_config
 from release_engine.context import Options, ReleaseContext
-from release_engine.engine import release
+from release_engine.engine import release, rollback
 from release_engine.errors import ConfigError, ReleaseError
 from release_engine.output import ConsoleReporter
 from release_engine.rehearsal import StandIns, clone_for_rehearsal, rehearsal_context, stand_ins
@@ -37,7 +37,7 @@ from release_engine.tools.github import GitHubClient
 from release_engine.tools.pulls import Pulls
 from release_engine.version import next_development, parse_version
 from tests.conftest import git
-from tests.engine.conftest import HOTFIX, VERSION, Rehearsal
+from tests.engine.conftest import AFTER, HOTFIX, VERSION, Rehearsal
 from tests.engine.test_standins import call
 
 pytestmark = pytest.mark.e2e
@@ -197,6 +197,46 @@ def test_the_deployment_manifests_land_through_a_pull_request(rehearsal: Rehears
         for n, b in ((3, f"{branch}-next"), (2, f"{branch}-deploy"), (1, branch))
     ]
     assert f":{TAG}" in git(r.remote, "show", "main:deploy/k8s/deployment.yaml")
+
+
+def test_a_rollback_lands_through_a_pull_request_on_a_protected_main(
+    pr_rehearsal: PullRequestRehearsal,
+) -> None:
+    r = pr_rehearsal
+    r.run()
+    # The next release's feature reaches the protected main as anything does: a pull request.
+    git(r.work, "checkout", "--quiet", "-b", "second", "main")
+    (r.work / "changelog.d" / "+second.added.md").write_text("Added the second module.\n")
+    (r.work / "src" / "market_data_ingestion" / "second.py").write_text('"""Second."""\n')
+    git(r.work, "add", "--all")
+    git(r.work, "commit", "--quiet", "-m", "Add the second module")
+    git(r.work, "push", "--quiet", "origin", "second")
+    pulls = Pulls(GitHubClient(r.s.github.url, r.s.github.repository, r.s.github.token))
+    feature = pulls.open("second", "main", "Add the second module", "")
+    assert pulls.merge(feature.number, git(r.work, "rev-parse", "second")).merged
+    git(r.work, "checkout", "--quiet", "main")
+    git(r.work, "pull", "--quiet", "--ff-only", "origin", "main")
+    release(r.context(AFTER, **PR_MODE), ConsoleReporter(io.StringIO()))
+    assert "second.py" in git(r.remote, "ls-tree", "-r", "--name-only", "main")
+
+    ctx = r.context(AFTER, **PR_MODE)
+    rollback(ctx, ConsoleReporter(io.StringIO()))
+    # Main lost what AFTER shipped, through a merged pull request; the tag went straight.
+    assert "second.py" not in git(r.remote, "ls-tree", "-r", "--name-only", "main")
+    assert (f"rollback/v{AFTER}", "closed", True) in [
+        (p["head"]["ref"], p["state"], p["merged_at"] is not None)
+        for p in r.s.github.pull_requests()
+    ]
+    assert git(r.remote, "log", "-1", "--format=%s", "main").startswith(
+        "Merge pull request #"
+    ) and f"rollback/v{AFTER}" in git(r.remote, "log", "-1", "--format=%s", "main")
+    assert git(r.remote, "rev-parse", f"rollback-v{AFTER}^{{commit}}") == git(
+        r.remote, "rev-parse", f"{TAG}^{{commit}}"
+    )
+    assert git(r.work, "rev-parse", "main") == git(r.remote, "rev-parse", "main")
+    posts = r.s.github.count("POST", f"/repos/{r.s.github.repository}/pulls")
+    rollback(r.context(AFTER, **PR_MODE), ConsoleReporter(io.StringIO()))  # done: no new PR
+    assert r.s.github.count("POST", f"/repos/{r.s.github.repository}/pulls") == posts
 
 
 def test_push_mode_is_refused_by_the_protected_remote(pr_rehearsal: PullRequestRehearsal) -> None:
