@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from .tools.container import ContainerEngine
     from .tools.github import GitHubClient
     from .tools.index import Login
+    from .tools.records import Records
     from .tools.registry import Registry
 
 __all__ = ["Options", "ReleaseContext", "closing", "release_lock"]
@@ -119,6 +120,13 @@ class ReleaseContext:
     @property
     def dist_dir(self) -> Path:
         return self.state_dir / "dist"
+
+    @cached_property
+    def records(self) -> Records:
+        """What was sent (messages, emails), recorded on the remote for every clone to see."""
+        from .tools.records import Records
+
+        return Records(self.git, self.config.remote, self.tag)
 
     @cached_property
     def known_versions(self) -> list[Version]:

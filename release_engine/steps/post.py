@@ -5,7 +5,6 @@ from __future__ import annotations
 import email
 import email.policy
 import hashlib
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
@@ -103,21 +102,24 @@ class Announcement:
 class Notify(Announcement, StepBase):
     """POST a Slack message with the release notes to each configured webhook, once.
 
-    A webhook cannot be asked what it received, so what was sent is recorded in the
-    release's state directory and that record is what is observed.
+    A webhook cannot be asked what it received, so what was sent is recorded on the remote
+    (:mod:`release_engine.tools.records`: every clone and CI runner sees it) and that record
+    is what is observed. Each webhook is marked *pending* there before its message goes and
+    *sent* after: a run killed in between leaves *pending*, and the message is not sent again
+    (at most once) but reported done with a note to check the channel. A send that failed
+    (the webhook refused it or could not be reached) clears the mark, so resuming sends it.
     """
 
     name, title = "notify", "Notify stakeholders"
-    record_name = "notified.json"
+    record_name = "notify"
 
-    def _record(self, ctx: ReleaseContext) -> set[str]:
-        path = ctx.state_dir / self.record_name
-        return set(json.loads(path.read_text())) if path.exists() else set()
+    def _record(self, ctx: ReleaseContext) -> tuple[set[str], str | None]:
+        """The webhooks (by key) sent to, and the one a run was sending to when it stopped."""
+        found = ctx.records.read(self.record_name) or {}
+        return set(found.get("sent") or []), found.get("pending")
 
-    def _remember(self, ctx: ReleaseContext, key: str) -> None:
-        record = self._record(ctx) | {key}
-        ctx.state_dir.mkdir(parents=True, exist_ok=True)
-        (ctx.state_dir / self.record_name).write_text(json.dumps(sorted(record)))
+    def _remember(self, ctx: ReleaseContext, sent: set[str], pending: str | None) -> None:
+        ctx.records.write(self.record_name, {"sent": sorted(sent), "pending": pending})
 
     @staticmethod
     def _key(hook: str) -> str:
@@ -127,9 +129,15 @@ class Notify(Announcement, StepBase):
         hooks = ctx.credentials.webhooks
         if not hooks:
             return Observation.skipped(f"no webhooks in ${ctx.config.notify_webhooks_env}")
-        left = [h for h in hooks if self._key(h) not in self._record(ctx)]
+        sent, pending = self._record(ctx)
+        left = [h for h in hooks if self._key(h) not in sent | {pending}]
         if left:
             return Observation.pending(f"{len(left)} webhook(s)")
+        if pending is not None and pending in {self._key(h) for h in hooks}:
+            return Observation.done(
+                f"{len(hooks)} webhook(s) notified, one at most once: a run was stopped while "
+                "sending to it, so it is not sent again; check the message arrived"
+            )
         return Observation.done(f"{len(hooks)} webhook(s) notified")
 
     def message(self, ctx: ReleaseContext) -> dict[str, object]:
@@ -137,16 +145,22 @@ class Notify(Announcement, StepBase):
         return slack_message(self.subject(ctx), self.notes(ctx), release_links(ctx))
 
     def actions(self, ctx: ReleaseContext) -> list[Action]:
-        record = self._record(ctx)
+        sent, pending = self._record(ctx)
         found: list[Action] = []
         for i, hook in enumerate(ctx.credentials.webhooks, start=1):
             key = self._key(hook)
-            if key in record:
+            if key in sent or key == pending:
                 continue
 
             def send(hook: str = hook, key: str = key) -> None:
-                post_message(hook, self.message(ctx))
-                self._remember(ctx, key)
+                done, _ = self._record(ctx)
+                self._remember(ctx, done, key)  # before sending: a kill cannot send twice
+                try:
+                    post_message(hook, self.message(ctx))
+                except ReleaseError:
+                    self._remember(ctx, done, None)  # not delivered: resuming sends it
+                    raise
+                self._remember(ctx, done | {key}, None)
 
             text = f"POST <webhook {i}> Slack message: {self.subject(ctx)}, the notes, links"
             found.append(Call(text, send))
@@ -157,34 +171,27 @@ class Email(Announcement, StepBase):
     """Email the release notes: always written to ``release-notes.eml`` in the release's state
     directory, and sent over SMTP when ``[tool.release]`` sets ``smtp_host``.
 
-    A mail server cannot be asked what it delivered, so the sending is recorded in the state
-    directory (``emailed.json``) and that record is what is observed. It is written as
-    *pending* before the message goes to the server and as *sent* after, so a kill between the
-    two cannot send twice: a *pending* record found by a later run means that run was stopped
-    while sending, and the mail is not sent again (sent at most once) but reported done with a
-    note to check it arrived. A failure where the server took the message for no one clears
-    the record, so resuming sends it. Skipped when neither email_to nor smtp_host is set.
+    A mail server cannot be asked what it delivered, so the sending is recorded on the remote
+    (:mod:`release_engine.tools.records`, record ``email``) and that record is what is
+    observed. It is written as *pending* before the message goes to the server and as *sent*
+    after, so a kill between the two cannot send twice: a *pending* record found by a later run
+    (from any clone) means that run was stopped while sending, and the mail is not sent again
+    (sent at most once) but reported done with a note to check it arrived. A failure where the
+    server took the message for no one marks it *unsent*, so resuming sends it. Skipped when
+    neither email_to nor smtp_host is set.
     """
 
     name, title = "email", "Email release notes"
-    file_name, record_name = "release-notes.eml", "emailed.json"
+    file_name, record_name = "release-notes.eml", "email"
 
     def _file(self, ctx: ReleaseContext) -> Path:
         return ctx.state_dir / self.file_name
 
-    def _record_path(self, ctx: ReleaseContext) -> Path:
-        return ctx.state_dir / self.record_name
-
     def _record(self, ctx: ReleaseContext) -> dict[str, object]:
-        path = self._record_path(ctx)
-        found: dict[str, object] = json.loads(path.read_text()) if path.exists() else {}
-        return found
+        return ctx.records.read(self.record_name) or {}
 
     def _remember(self, ctx: ReleaseContext, **record: object) -> None:
-        path = self._record_path(ctx)
-        partial = path.with_suffix(".partial")
-        partial.write_text(json.dumps(record))
-        partial.replace(path)
+        ctx.records.write(self.record_name, record)
 
     def _server(self, ctx: ReleaseContext) -> mail.SmtpServer:
         c, creds = ctx.config, ctx.credentials
@@ -234,7 +241,7 @@ class Email(Announcement, StepBase):
         try:
             refused = mail.send(message, self._server(ctx))
         except ReleaseError:
-            self._record_path(ctx).unlink()  # delivered to no one: resuming sends it
+            self._remember(ctx, status="unsent", to=to)  # delivered to no one: resuming sends it
             raise
         self._remember(ctx, status="sent", to=to, refused=refused)
         if refused:
@@ -247,7 +254,7 @@ class Email(Announcement, StepBase):
         found: list[Action] = [
             Call(f"write the release notes email to {self._shown(ctx)}", lambda: self._write(ctx))
         ]
-        if ctx.config.smtp_host and not self._record(ctx):
+        if ctx.config.smtp_host and self._record(ctx).get("status") in (None, "unsent"):
             n, server = len(ctx.config.email_to), self._server(ctx)
             text = f"send the release notes to {n} recipient(s) via {server.address}"
             found.append(Call(text, lambda: self._send(ctx)))

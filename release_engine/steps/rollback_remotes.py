@@ -127,9 +127,9 @@ class RollbackAnnouncement(Announcement):
 
 class NotifyRollback(RollbackAnnouncement, Notify):
     title = "Notify stakeholders of the rollback"
-    record_name = "rollback-notified.json"
+    record_name = "rollback-notify"
 
 
 class EmailRollback(RollbackAnnouncement, Email):
     title = "Email the rollback"
-    file_name, record_name = "rollback-notes.eml", "rollback-emailed.json"
+    file_name, record_name = "rollback-notes.eml", "rollback-email"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -18,8 +17,9 @@ from release_engine.rehearsal import rehearsal_context
 from release_engine.standins._server import free_port
 from release_engine.standins.sink import NotificationSink
 from release_engine.standins.smtp import SmtpStandIn
-from release_engine.steps.post import Email, release_links
+from release_engine.steps.post import Email, Notify, release_links
 from release_engine.tools import mail
+from release_engine.tools.git import Git
 from release_engine.tools.notify import (
     BLOCK_LIMIT,
     SECTION_LIMIT,
@@ -29,7 +29,9 @@ from release_engine.tools.notify import (
     slack_message,
     to_mrkdwn,
 )
+from release_engine.tools.records import Records
 from release_engine.version import parse_version
+from tests.conftest import git
 from tests.engine.conftest import VERSION, Rehearsal, published_state
 
 NOTES = "### Added\n\n- A **new** adapter ([#12](https://example.test/12)) & more <b>\n"
@@ -245,7 +247,8 @@ def test_a_pending_record_is_reported_sent_at_most_once_and_not_resent(
 
     with pytest.raises(Interrupted):
         rehearsal.run(after_step=stop)
-    (_state(rehearsal) / "emailed.json").write_text(json.dumps({"status": "pending"}))
+    # A run killed while sending left its mark on the remote, where every clone looks.
+    Records(Git(rehearsal.work), "origin", f"v{VERSION}").write("email", {"status": "pending"})
     report = rehearsal.run()
     email = next(o for o in report.steps if o.name == "email")
     assert email.status == "done" and "sent at most once" in email.detail
@@ -270,7 +273,8 @@ def test_a_failed_send_is_retried_on_resume_and_without_smtp_host_only_written(
     with pytest.raises(ReleaseError, match="could not send the release notes") as failed:
         release(ctx, ConsoleReporter(secrets=ctx.secrets))
     assert failed.value.step == "email" and s.smtp.password not in str(failed.value)
-    assert not (_state(rehearsal) / "emailed.json").exists()  # delivered to no one
+    record = Records(Git(rehearsal.work), "origin", f"v{VERSION}").read("email")
+    assert record is not None and record["status"] == "unsent"  # delivered to no one
 
     ctx = rehearsal_context(rehearsal.work, version, s)
     ctx.config = ctx.config.with_overrides(smtp_host="")
@@ -282,3 +286,39 @@ def test_a_failed_send_is_retried_on_resume_and_without_smtp_host_only_written(
     report = rehearsal.run()  # smtp_host is set again: now it is sent, once
     assert {o.name: o.status for o in report.steps}["email"] == "acted"
     assert len(s.smtp.delivered) == 1
+
+
+@pytest.mark.e2e
+def test_a_rerun_from_another_clone_sends_nothing_again(rehearsal: Rehearsal) -> None:
+    """The records of what was sent live on the remote: a second clone (another machine, a
+    CI re-run) finds them there and sends no second message, no second email."""
+    s = rehearsal.s
+    assert s.smtp is not None
+    rehearsal.run()
+    assert (len(s.sink.received), len(s.smtp.delivered)) == (1, 1)
+    other = rehearsal.work.parent / "another-clone"
+    git(rehearsal.work.parent, "clone", "--quiet", str(rehearsal.remote), str(other))
+    assert not (other / ".git" / "release").exists()  # nothing of the first clone's state
+    report = Rehearsal(other, rehearsal.remote, s).run()
+    steps = {o.name: (o.status, o.detail) for o in report.steps}
+    assert steps["notify"] == ("done", "1 webhook(s) notified")
+    assert steps["email"][0] == "done"
+    assert (len(s.sink.received), len(s.smtp.delivered)) == (1, 1)
+
+
+@pytest.mark.e2e
+def test_a_webhook_marked_pending_by_a_killed_run_is_not_sent_again(rehearsal: Rehearsal) -> None:
+    def stop(name: str) -> None:
+        if name == "push":
+            raise Interrupted(name)
+
+    with pytest.raises(Interrupted):
+        rehearsal.run(after_step=stop)
+    key = Notify._key(rehearsal.s.sink.url)
+    Records(Git(rehearsal.work), "origin", f"v{VERSION}").write(
+        "notify", {"sent": [], "pending": key}
+    )  # what a run killed between marking and answering leaves
+    report = rehearsal.run()
+    notify = next(o for o in report.steps if o.name == "notify")
+    assert notify.status == "done" and "at most once" in notify.detail
+    assert rehearsal.s.sink.received == []
