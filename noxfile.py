@@ -167,6 +167,8 @@ def tests(session: nox.Session) -> None:
         "python",
         "-m",
         "pytest",
+        "-n",
+        "auto",  # `nox -s tests -- -n 0`: one after another
         "-m",
         "not e2e and not container",
         "tests",
