@@ -100,7 +100,15 @@ def peer_tool(name: str) -> Path:
         uv = shutil.which("uv") or "uv"
         subprocess.run([uv, "venv", "--quiet", "--python", sys.executable, str(venv)], check=True)
         subprocess.run(
-            [uv, "pip", "install", "--quiet", "--python", str(venv / "bin" / "python"), PEERS[name]],
+            [
+                uv,
+                "pip",
+                "install",
+                "--quiet",
+                "--python",
+                str(venv / "bin" / "python"),
+                PEERS[name],
+            ],
             check=True,
         )
     return exe
@@ -113,13 +121,13 @@ def _seconds(value: float) -> str:
 def print_table(rows: list[Row], runs: int) -> None:
     header = ("measure", "this project", "peer", "peer median", "ratio", "target", "met")
     lines = [
-        (r.measure, _seconds(r.ours), r.peer_label, _seconds(r.peer), f"{r.ratio:.2f}×",
+        (r.measure, _seconds(r.ours), r.peer_label, _seconds(r.peer), f"{r.ratio:.2f}x",
          r.target, "yes" if r.met else "no")
         for r in rows
     ]  # fmt: skip
-    widths = [max(len(str(x)) for x in col) for col in zip(header, *lines)]
-    print(f"\nMedians of {runs} runs each; the commands of a row alternated (A B, B A, …) in one run.")
-    print("| " + " | ".join(h.ljust(w) for h, w in zip(header, widths)) + " |")
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *lines, strict=True)]
+    print(f"\nMedians of {runs} runs each; a row's commands alternated (A B, B A, …) in one run.")
+    print("| " + " | ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)) + " |")
     print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
     for line in lines:
-        print("| " + " | ".join(str(x).ljust(w) for x, w in zip(line, widths)) + " |")
+        print("| " + " | ".join(str(x).ljust(w) for x, w in zip(line, widths, strict=True)) + " |")

@@ -1,0 +1,241 @@
+"""Issue #11's benchmark: one table, every row this project beside its peer, measured in one run.
+
+    python bench/run.py [--runs 5] [--only startup peers release image history] [--no-image]
+
+Rows (bench/README.md says what each means):
+  startup  `inv --list` vs bare invoke with a one-task tasks.py, same interpreter
+  peers    `inv release --dry-run` / `inv release.status` (stand-ins up, every remote observed)
+           vs semantic-release --noop, cz bump --dry-run, bump-my-version --dry-run,
+           towncrier build --draft, each in a venv of its own under ~/.cache/release-bench
+  release  `inv release --rehearse` vs bench/raw_release.sh (same commands, same stand-ins)
+  image    a version-only rebuild (cache of the previous version) vs a cold build (--no-cache)
+  history  status and dry run on 10,000 commits / 1,000 tags / 500 more fragments vs a clone
+
+Every row's commands run alternately (A B, B A, …) and the table shows medians. Prints figures
+to stdout, progress to stderr; asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from contextlib import ExitStack
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from harness import Cmd, Row, alternate, median, peer_tool, print_table
+from setups import (
+    INV,
+    ROOT,
+    VERSION,
+    generate_history,
+    git,
+    inv_env,
+    peer_repo,
+    plain_repo,
+    seed_github,
+)
+
+from release_engine.rehearsal import StandIns, stand_ins
+from release_engine.tools.container import (
+    BASE_IMAGE,
+    ContainerEngine,
+    build_metadata,
+    detect_engine,
+    prepare_context,
+)
+
+NAMES = ("startup", "peers", "release", "image", "history")
+ONE_TASK = 'from invoke import task\n\n\n@task\ndef hello(c):\n    print("hello")\n'
+
+
+def row(measure: str, s: dict[str, list[float]], ours: str, peer: str, label: str,
+        target: str, limit: float, *, absolute: float | None = None) -> Row:  # fmt: skip
+    """A row: *ours* against *peer*; met when the ratio ≤ *limit* (and ours ≤ *absolute* s)."""
+    a, b = median(s[ours]), median(s[peer])
+    met = a / b <= limit and (absolute is None or a <= absolute)
+    return Row(measure, a, label, b, target, met, {ours: s[ours], peer: s[peer]})
+
+
+def inv_cmds(repo: Path, s: StandIns) -> dict[str, Cmd]:
+    env, flags = inv_env(s)
+    base = ["--version", VERSION, *flags]
+    return {
+        "dry run": Cmd([INV, "release", "--dry-run", "--skip-prerelease", *base], repo, env),
+        "status": Cmd([INV, "release.status", *base], repo, env),
+    }
+
+
+def bench_startup(tmp: Path, runs: int) -> list[Row]:
+    repo = plain_repo(tmp / "startup")
+    bare = tmp / "bare-invoke"
+    bare.mkdir()
+    (bare / "tasks.py").write_text(ONE_TASK)
+    s = alternate({"inv --list": Cmd([INV, "--list"], repo),
+                   "bare invoke": Cmd([INV, "--list"], bare)}, runs)  # fmt: skip
+    return [row("`inv --list`", s, "inv --list", "bare invoke", "bare invoke, one-task tasks.py",
+                "≤ 1.20x", 1.2)]  # fmt: skip
+
+
+def bench_peers(tmp: Path, runs: int, s: StandIns) -> list[Row]:
+    repo = plain_repo(tmp / "ours")
+    seed_github(s, repo)
+    cmds = inv_cmds(repo, s)
+    peers = {
+        "semantic-release": ["--noop", "version"],
+        "cz": ["bump", "--dry-run", "--yes"],
+        "bump-my-version": ["bump", "--dry-run", "--allow-dirty", "--new-version", VERSION],
+        "towncrier": ["build", "--draft", "--version", VERSION],
+    }
+    for name, args in peers.items():
+        exe = peer_tool(name)
+        cmds[name] = Cmd([str(exe), *args], peer_repo(name, tmp / name))
+    t = alternate(cmds, runs)
+    dry = "`inv release --dry-run` (stand-ins, every remote observed)"
+    return [
+        row(dry, t, "dry run", "semantic-release", "`semantic-release --noop version`",
+            "≤ 1.00x and ≤ 0.5 s", 1.0, absolute=0.5),
+        row(dry, t, "dry run", "cz", "`cz bump --dry-run`", "≤ 0.5 s", 99, absolute=0.5),
+        row(dry, t, "dry run", "bump-my-version", "`bump-my-version bump --dry-run`",
+            "≤ 0.5 s", 99, absolute=0.5),
+        row(dry, t, "dry run", "towncrier", "`towncrier build --draft`", "≤ 0.5 s", 99,
+            absolute=0.5),
+        row("`inv release.status` (stand-ins)", t, "status", "semantic-release",
+            "`semantic-release --noop version`", "≤ 0.4 s", 99, absolute=0.4),
+    ]  # fmt: skip
+
+
+def bench_release(tmp: Path, runs: int, no_image: bool) -> list[Row]:
+    flag = ["--no-image"] if no_image else []
+    image = [] if no_image else ["--set", f"base_image={BASE_IMAGE}"]
+    ours = Cmd([INV, "release", "--version", VERSION, "--rehearse", *image], ROOT)
+    if no_image:  # the image steps skipped, as the raw script skips them
+        ours = Cmd([*ours.argv, "--skip-image"], ROOT)
+    raw = Cmd([sys.executable, str(ROOT / "bench" / "standins_env.py"), *flag,
+               "bash", str(ROOT / "bench" / "raw_release.sh")], ROOT)  # fmt: skip
+    s = alternate({"rehearsal": ours, "raw script": raw}, runs)
+    return [row("rehearsed release" + (" (no image)" if no_image else ""), s, "rehearsal",
+                "raw script", "bench/raw_release.sh, same servers", "≤ 1.10x", 1.10)]  # fmt: skip
+
+
+def bench_image(tmp: Path, runs: int) -> list[Row]:
+    name = detect_engine()
+    if name is None:
+        print("  image: no container engine, row skipped", file=sys.stderr)
+        return []
+    engine = ContainerEngine(name)
+    repo = tmp / "image-repo"
+    subprocess.run(["git", "clone", "--quiet", str(ROOT), str(repo)], check=True)
+    ref = f"localhost/mdi-bench-{uuid.uuid4().hex[:10]}"
+    refs: list[str] = []
+    versions = iter(f"0.1.{n}" for n in range(100, 100 + runs + 1))
+
+    def context_for(version: str | None) -> tuple[Path, dict[str, str], dict[str, str]]:
+        if version is not None:  # the version-only change of a release, through bump-my-version
+            subprocess.run([sys.executable, "-m", "bumpversion", "bump", "--allow-dirty",
+                            "--new-version", version], cwd=repo, check=True,
+                           capture_output=True)  # fmt: skip
+        current = version or git(repo, "describe", "--always")
+        out = tmp / f"wheel-{current}"
+        subprocess.run([sys.executable, "-m", "build", "--wheel", "--installer", "uv",
+                        "--outdir", str(out), str(repo)],
+                       check=True, capture_output=True)  # fmt: skip
+        (wheel,) = out.glob("*.whl")
+        ctx = prepare_context(wheel, repo / "Dockerfile", tmp / f"context-{current}")
+        ver = wheel.name.split("-")[1]
+        return ctx, *build_metadata(ver, git(repo, "rev-parse", "HEAD"), base_image=BASE_IMAGE)
+
+    def build(ctx: Path, args: dict[str, str], labels: dict[str, str], cold: bool) -> float:
+        tag = f"{ref}:{labels['org.opencontainers.image.version']}-{len(refs)}"
+        refs.append(tag)
+        command = engine.build_command(ctx, tags=[tag], build_args=args, labels=labels,
+                                       iidfile=tmp / f"iid-{len(refs)}")  # fmt: skip
+        argv = list(command.argv)
+        argv[2:2] = ["--no-cache"] if cold else []
+        seconds, output = _time_argv(argv)
+        cached = output.count("Using cache")
+        print(f"      {'cold' if cold else 'cached'} build of {tag}: {cached} steps from the cache",
+              file=sys.stderr)  # fmt: skip
+        return seconds
+
+    base = context_for(None)
+    build(*base, cold=False)  # the previous release: its layers are the cache a rebuild uses
+
+    def cold() -> float:
+        return build(*base, cold=True)
+
+    def version_only() -> float:
+        ctx = context_for(next(versions))  # untimed: bump and wheel
+        return build(*ctx, cold=False)
+
+    try:
+        s = alternate({"version-only rebuild": version_only, "cold build": cold}, runs)
+    finally:
+        for tag in refs:
+            engine.remove(tag)
+    return [row("image rebuild, only the version changed", s, "version-only rebuild",
+                "cold build", "cold build (`--no-cache`)", "≤ 0.15x", 0.15)]  # fmt: skip
+
+
+def _time_argv(argv: list[str]) -> tuple[float, str]:
+    started = time.perf_counter()
+    proc = subprocess.run(argv, check=True, capture_output=True, text=True, timeout=1800)
+    return time.perf_counter() - started, proc.stdout + proc.stderr
+
+
+def bench_history(tmp: Path, runs: int, s: StandIns) -> list[Row]:
+    big = generate_history(tmp / "history")
+    small = plain_repo(tmp / "plain")
+    for repo in (big, small):
+        seed_github(s, repo)
+    b, p = inv_cmds(big, s), inv_cmds(small, s)
+    t = alternate({"status 10k": b["status"], "status plain": p["status"],
+                   "dry run 10k": b["dry run"], "dry run plain": p["dry run"]}, runs)  # fmt: skip
+    what = "10,000 commits, 1,000 tags, +500 fragments"
+    return [
+        row(f"`inv release.status`, {what}", t, "status 10k", "status plain",
+            "same on a clone of this repository", "≤ 1.10x", 1.10),
+        row(f"`inv release --dry-run`, {what}", t, "dry run 10k", "dry run plain",
+            "same on a clone of this repository", "≤ 1.10x", 1.10),
+    ]  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5, help="runs of each command (default 5)")
+    parser.add_argument("--only", nargs="+", choices=NAMES, default=list(NAMES), metavar="NAME",
+                        help=f"rows to measure: {', '.join(NAMES)}")  # fmt: skip
+    parser.add_argument("--no-image", action="store_true", help="no container image anywhere")
+    args = parser.parse_args()
+    rows: list[Row] = []
+    with ExitStack() as stack:
+        tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="release-bench-")))
+        standins: StandIns | None = None
+        for name in args.only:
+            print(f"== {name}", file=sys.stderr)
+            if name in ("peers", "history") and standins is None:
+                standins = stack.enter_context(
+                    stand_ins(tmp / "standins", with_registry=not args.no_image)
+                )
+            if name == "startup":
+                rows += bench_startup(tmp, args.runs)
+            elif name == "peers":
+                rows += bench_peers(tmp, args.runs, standins)  # type: ignore[arg-type]
+            elif name == "release":
+                rows += bench_release(tmp, args.runs, args.no_image)
+            elif name == "image" and not args.no_image:
+                rows += bench_image(tmp, args.runs)
+            elif name == "history":
+                rows += bench_history(tmp, args.runs, standins)  # type: ignore[arg-type]
+        shutil.rmtree(tmp / "history", ignore_errors=True)
+    print_table(rows, args.runs)
+
+
+if __name__ == "__main__":
+    main()

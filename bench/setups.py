@@ -1,0 +1,161 @@
+"""The throwaway repositories bench/run.py times commands in, and how `inv` meets the stand-ins.
+
+Every repository is a clone of this repository's HEAD (through the rehearsal's own
+clone_for_rehearsal, so each has a bare remote as origin); the peers' clones get the minimal
+configuration each peer needs, and one gets a generated history of 10,000 commits.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from release_engine.rehearsal import StandIns, clone_for_rehearsal  # noqa: E402
+from release_engine.tools.container import BASE_IMAGE  # noqa: E402
+
+__all__ = ["INV", "generate_history", "inv_env", "peer_repo", "plain_repo", "seed_github"]
+
+INV = str(Path(sys.executable).parent / "inv")  # the interpreter's own, not a pyenv shim
+VERSION = "0.2.0"
+
+
+def git(repo: Path, *args: str, **kw: object) -> str:
+    return subprocess.run(
+        ["git", *args],
+        cwd=repo,
+        check=True,
+        capture_output=True,
+        text=True,
+        **kw,  # type: ignore[call-overload]
+    ).stdout.strip()
+
+
+def plain_repo(workdir: Path) -> Path:
+    """A clone of this repository (and its bare remote), as a rehearsal makes it."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    return clone_for_rehearsal(ROOT, workdir)
+
+
+def inv_env(s: StandIns) -> tuple[dict[str, str], list[str]]:
+    """Environment and ``--set`` flags pointing ``inv release`` at every stand-in, the registry
+    included (tests/engine/conftest.py standin_settings, plus the image and the registry)."""
+    env = {
+        **os.environ,
+        "GITHUB_TOKEN": s.github.token,
+        "TWINE_USERNAME": s.index.username,
+        "TWINE_PASSWORD": s.index.password,
+        "RELEASE_NOTIFY_WEBHOOKS": s.sink.url,
+    }
+    flags = [
+        "--set", "remote=origin",
+        "--set", f"index_url={s.index.upload_url}",
+        "--set", f"index_simple_url={s.index.simple_url}",
+        "--set", f"github_repository={s.github.repository}",
+        "--set", f"github_api_url={s.github.url}",
+    ]  # fmt: skip
+    if s.registry is not None:
+        env |= {"REGISTRY_USERNAME": s.registry.username, "REGISTRY_PASSWORD": s.registry.password}
+        flags += [
+            "--set", f"image={s.registry.url}/market-data-ingestion",
+            "--set", "registry_tls_verify=false",
+            "--set", f"base_image={BASE_IMAGE}",
+        ]  # fmt: skip
+    else:
+        flags += ["--set", "image="]
+    return env, flags
+
+
+def seed_github(s: StandIns, repo: Path) -> None:
+    """What GitHub says of *repo*'s HEAD in a rehearsal: green CI, an approved pull request,
+    so the preflight asks for real instead of being waived."""
+    sha = git(repo, "rev-parse", "HEAD")
+    s.github.seed_status(sha, "ci/rehearsal", "success")
+    s.github.seed_pull(
+        int(sha[:6], 16), head_sha=sha, merge_commit_sha=sha, base="main", merged=True,
+        approved_by=["rehearsal-reviewer"],
+    )  # fmt: skip
+
+
+PSR_CONFIG = """
+[tool.semantic_release]
+version_toml = ["pyproject.toml:project.version"]
+tag_format = "v{version}"
+commit_parser = "conventional"
+"""
+CZ_CONFIG = """
+[tool.commitizen]
+name = "cz_conventional_commits"
+version_provider = "pep621"
+tag_format = "v$version"
+"""
+
+
+def peer_repo(name: str, workdir: Path) -> Path:
+    """A clone configured for the peer *name*, with one conventional commit to release.
+
+    bump-my-version and towncrier read this repository's own [tool.bumpversion] and
+    [tool.towncrier]; semantic-release and commitizen get the few lines they need.
+    """
+    repo = plain_repo(workdir)
+    extra = {"semantic-release": PSR_CONFIG, "cz": CZ_CONFIG}.get(name)
+    if extra:
+        pyproject = repo / "pyproject.toml"
+        pyproject.write_text(pyproject.read_text() + extra)
+        git(repo, "commit", "--quiet", "-am", f"feat: configure {name}")
+    if name == "semantic-release":  # it parses origin as a GitHub URL (and reads nothing there)
+        git(repo, "remote", "set-url", "origin", "https://github.com/rehearsal/release.git")
+    return repo
+
+
+def generate_history(
+    workdir: Path, commits: int = 10_000, tags: int = 1_000, fragments: int = 500
+) -> Path:
+    """A clone of this repository with *commits* more commits on main, *tags* annotated
+    release tags among them and *fragments* more changelog fragments, made with
+    ``git fast-import`` into the bare remote, then cloned."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    remote, work = workdir / "remote.git", workdir / "work"
+    subprocess.run(["git", "clone", "--quiet", "--bare", "--no-local", str(ROOT), str(remote)],
+                   check=True)  # fmt: skip
+    head = git(remote, "rev-parse", "refs/heads/main")
+    start = int(git(remote, "log", "-1", "--format=%ct", head)) - commits * 60 - 86400
+    every = max(1, commits // tags)
+    out: list[bytes] = []
+    ident = b"Bench <bench@localhost>"
+    for i in range(1, commits + 1):
+        when = start + i * 60
+        msg = f"history {i}\n".encode()
+        body = f"line {i}\n".encode()
+        out += [b"commit refs/heads/main\n", f"mark :{i}\n".encode(),
+                ident.join([b"author ", f" {when} +0000\n".encode()]),
+                ident.join([b"committer ", f" {when} +0000\n".encode()]),
+                f"data {len(msg)}\n".encode(), msg]  # fmt: skip
+        out.append(f"from {head}\n".encode() if i == 1 else b"")
+        out += [f"M 100644 inline docs/bench-history/{i % 100}.txt\n".encode(),
+                f"data {len(body)}\n".encode(), body]  # fmt: skip
+        if i == commits:  # the fragments land with the last commit
+            for n in range(fragments):
+                text = f"Added generated change number {n}.\n".encode()
+                out += [f"M 100644 inline changelog.d/+bench-{n}.added.md\n".encode(),
+                        f"data {len(text)}\n".encode(), text]  # fmt: skip
+        out.append(b"\n")
+        if i % every == 0 and i // every <= tags:
+            t = i // every
+            tmsg = f"Release version 0.0.{t}\n".encode()
+            out += [f"tag v0.0.{t}\n".encode(), f"from :{i}\n".encode(),
+                    ident.join([b"tagger ", f" {when} +0000\n".encode()]),
+                    f"data {len(tmsg)}\n".encode(), tmsg, b"\n"]  # fmt: skip
+    subprocess.run(["git", "fast-import", "--quiet"], cwd=remote, input=b"".join(out), check=True)
+    subprocess.run(["git", "clone", "--quiet", "--branch", "main", str(remote), str(work)],
+                   check=True)  # fmt: skip
+    counts = (git(work, "rev-list", "--count", "HEAD"), len(git(work, "tag").split()),
+              len(list((work / "changelog.d").glob("*.md"))))  # fmt: skip
+    print("  generated: {} commits, {} tags, {} changelog.d files".format(*counts), file=sys.stderr)
+    git(work, "config", "user.email", "release-rehearsal@localhost")
+    git(work, "config", "user.name", "Release Rehearsal")
+    return work
