@@ -34,6 +34,7 @@ VERSION = next_version(parse_version(CURRENT), "minor").pep440
 AFTER = next_version(parse_version(VERSION), "minor").pep440
 HOTFIX = next_version(parse_version(VERSION), "patch").pep440
 VERSION_LABEL = "org.opencontainers.image.version"
+MANIFEST = "deploy/k8s/deployment.yaml"
 
 
 @dataclass
@@ -129,19 +130,27 @@ def published_state(r: Rehearsal, version: str = VERSION) -> dict[str, object]:
     """Everything the release published, read back from the stand-ins and the remote."""
     tag = f"v{version}"
     remote = r.remote
+    # The manifests name the image that was pushed: this rehearsal's registry and namespace.
+    # Two rehearsals compare alike with that name put aside, and so do their trees.
+    manifest = git(remote, "show", f"main:{MANIFEST}")
+    if r.s.registry is not None:
+        pushed = f"{r.s.registry.url}/{r.s.image_namespace}market-data-ingestion"
+        manifest = manifest.replace(pushed, "<the pushed image>")
+    files = [line for line in git(remote, "ls-tree", "-r", "main").splitlines()
+             if not line.endswith(f"\t{MANIFEST}")]  # fmt: skip
     state: dict[str, object] = {
         "tag_type": git(remote, "cat-file", "-t", tag),
         "tag_message": git(remote, "tag", "-l", "--format=%(contents:subject)", tag),
         "tag_subject": git(remote, "log", "-1", "--format=%s", f"{tag}^{{commit}}"),
         "tag_tree": git(remote, "rev-parse", f"{tag}^{{tree}}"),
-        "main_tree": git(remote, "rev-parse", "main^{tree}"),
+        "main_tree": [*files, manifest],
         "merges": git(remote, "log", "--merges", "--format=%s", "main"),
         "main_contains_tag": subprocess.run(
             ["git", "merge-base", "--is-ancestor", tag, "main"], cwd=remote
         ).returncode
         == 0,
         "branches": sorted(git(remote, "branch", "--format=%(refname:short)").split()),
-        "manifest": git(remote, "show", "main:deploy/k8s/deployment.yaml"),
+        "manifest": manifest,
         "init": git(remote, "show", "main:src/market_data_ingestion/__init__.py"),
     }
     changelog = git(remote, "show", f"{tag}:CHANGELOG.md")
