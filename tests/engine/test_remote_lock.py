@@ -116,23 +116,30 @@ def test_two_runs_racing_exactly_one_wins(clones: tuple[Path, Path, Path]) -> No
     _remote, one, two = clones
     runs = [
         subprocess.Popen(
-            [sys.executable, "-c", HOLD, str(clone), f"release v0.2.0 from {clone.name}", "exit"],
+            [sys.executable, "-c", HOLD, str(clone), f"release v0.2.0 from {clone.name}", "wait"],
             cwd=REPO,
+            stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
             env={**os.environ, "PYTHONPATH": str(REPO)},
         )
         for clone in (one, two)
-    ]
-    outputs = [run.communicate(timeout=60)[0] for run in runs]
-    codes = sorted(run.returncode for run in runs)
-    # The winner exited without releasing ("exit"), so its lock is still on the remote.
-    assert codes == [0, 3], outputs
-    found = read_holder(Git(one), "origin")
+    ]  # both start at once; the winner holds on (alive) until its stdin closes
+    first = ["", ""]
+    try:
+        for i, run in enumerate(runs):
+            assert run.stdout is not None
+            first[i] = run.stdout.readline()  # "held", or "refused: …" from a run that exited
+        found = read_holder(Git(one), "origin")  # while the winner still holds it
+    finally:
+        outputs = [
+            line + run.communicate(timeout=60)[0] for line, run in zip(first, runs, strict=True)
+        ]
+    assert sorted(run.returncode for run in runs) == [0, 3], outputs
     assert found is not None and found[1] is not None
     winner = next(o for o in outputs if o.startswith("held"))
     loser = next(o for o in outputs if o.startswith("refused"))
-    assert winner and found[1].what in loser
+    assert winner and found[1].what in loser and "another release holds the lock" in loser
 
 
 def plant(clone: Path, holder: Holder | None, message: str | None = None) -> None:
