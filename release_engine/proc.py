@@ -80,14 +80,16 @@ def run(
     input: str | None = None,
     timeout: float | None = 900,
     progress: Progress | None = None,
+    record: bool = True,
 ) -> subprocess.CompletedProcess[str]:
     """Run *args* and return the completed process; on failure with *check*, raise.
 
     *args* is a :class:`Command`, or an argument list with *cwd*, *env* and *timeout*.
-    With *progress*, each output line is passed to it as it is printed.
+    With *progress*, each output line is passed to it as it is printed. *record* False: the
+    engine's own bookkeeping (the records of what was sent), not an action of a step.
     """
     command = args if isinstance(args, Command) else _command(args, cwd, env, timeout)
-    for found in _recorders.get():
+    for found in _recorders.get() if record else ():
         found.append(command)
     return _execute(command, check=check, input=input, progress=progress)
 

@@ -72,16 +72,17 @@ class Records:
         if name not in self._seen:
             self.read(name)
         parent = self._seen[name]
-        tree = run(["git", "mktree"], cwd=self.git.path, input="").stdout.strip()
+        # Bookkeeping, not a step's action: these commands are not recorded as its writes.
+        tree = run(["git", "mktree"], cwd=self.git.path, input="", record=False).stdout.strip()
         message = f"{_SUBJECT}\n\n{json.dumps(record, sort_keys=True)}\n"
         argv = ["git", "commit-tree", tree, "-m", message]
         if parent is not None:
             argv += ["-p", parent]
-        sha = run(argv, cwd=self.git.path, env=_IDENTITY).stdout.strip()
+        sha = run(argv, cwd=self.git.path, env=_IDENTITY, record=False).stdout.strip()
         ref = self.ref(name)
         try:
-            self.git("push", "--quiet", f"--force-with-lease={ref}:{parent or ''}", self.remote,
-                     f"{sha}:{ref}")  # fmt: skip
+            push = ["git", "push", "--quiet", f"--force-with-lease={ref}:{parent or ''}"]
+            run([*push, self.remote, f"{sha}:{ref}"], cwd=self.git.path, record=False)
         except CommandError:
             raise ReleaseError(
                 f"{ref} changed on {self.remote} while this run was writing it: another run is "
