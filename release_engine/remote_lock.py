@@ -33,20 +33,14 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from .errors import CommandError, ConflictError, ReleaseError
-from .proc import run
 from .tools.git import Git
+from .tools.records import data_commit
 
 LOCK_REF = "refs/release/lock"
 #: How long a lock holds before it is reported as stale. A release waits for CI (bounded) and
 #: builds an image; two hours is far beyond either, and a stale lock is only ever *reported*.
 TTL_SECONDS = 2 * 60 * 60
 _SUBJECT = "release lock"
-_IDENTITY = {
-    "GIT_AUTHOR_NAME": "release-engine",
-    "GIT_AUTHOR_EMAIL": "release-engine@localhost",
-    "GIT_COMMITTER_NAME": "release-engine",
-    "GIT_COMMITTER_EMAIL": "release-engine@localhost",
-}
 
 
 def _boot_id() -> str:
@@ -198,10 +192,7 @@ class RemoteLock:
 
     def _write(self) -> str:
         """The lock commit: an empty tree, no parent, the holder in the message."""
-        tree = run(["git", "mktree"], cwd=self.git.path, input="").stdout.strip()
-        message = f"{_SUBJECT}\n\n{json.dumps(asdict(self.me), indent=1)}\n"
-        made = run(["git", "commit-tree", tree, "-m", message], cwd=self.git.path, env=_IDENTITY)
-        return made.stdout.strip()
+        return data_commit(self.git, f"{_SUBJECT}\n\n{json.dumps(asdict(self.me), indent=1)}\n")
 
     def _refuse_unless_ours(self, sha: str, holder: Holder | None, racing: bool = False) -> None:
         breaker = f"git push {self.remote} --delete {LOCK_REF}"

@@ -16,7 +16,7 @@ the release makes anyway.
 
 from __future__ import annotations
 
-__all__ = ["RECORDS", "Records"]
+__all__ = ["RECORDS", "Records", "data_commit"]
 
 import json
 from typing import Any
@@ -33,6 +33,15 @@ _IDENTITY = {
     "GIT_COMMITTER_NAME": "release-engine",
     "GIT_COMMITTER_EMAIL": "release-engine@localhost",
 }
+
+
+def data_commit(git: Git, message: str, parent: str | None = None) -> str:
+    """A commit of *message* with an empty tree (and *parent*), written by the engine's own
+    identity: how a record or the remote lock is stored. Bookkeeping, not a step's action, so
+    its commands are not recorded as a step's writes."""
+    tree = run(["git", "mktree"], cwd=git.path, input="", record=False).stdout.strip()
+    argv = ["git", "commit-tree", tree, "-m", message, *(["-p", parent] if parent else [])]
+    return run(argv, cwd=git.path, env=_IDENTITY, record=False).stdout.strip()
 
 
 class Records:
@@ -72,13 +81,8 @@ class Records:
         if name not in self._seen:
             self.read(name)
         parent = self._seen[name]
-        # Bookkeeping, not a step's action: these commands are not recorded as its writes.
-        tree = run(["git", "mktree"], cwd=self.git.path, input="", record=False).stdout.strip()
         message = f"{_SUBJECT}\n\n{json.dumps(record, sort_keys=True)}\n"
-        argv = ["git", "commit-tree", tree, "-m", message]
-        if parent is not None:
-            argv += ["-p", parent]
-        sha = run(argv, cwd=self.git.path, env=_IDENTITY, record=False).stdout.strip()
+        sha = data_commit(self.git, message, parent)
         ref = self.ref(name)
         try:
             push = ["git", "push", "--quiet", f"--force-with-lease={ref}:{parent or ''}"]

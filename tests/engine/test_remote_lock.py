@@ -314,3 +314,25 @@ def test_status_shows_who_holds_the_lock(
     shown = capsys.readouterr().out
     assert f"release lock: held, release v{VERSION} by ci@runner-7 pid 4242" in shown
     assert "(stale: past its expiry)" in shown
+
+
+def test_records_refuse_a_foreign_ref_and_a_record_changed_meanwhile(
+    clones: tuple[Path, Path, Path],
+) -> None:
+    from release_engine.errors import ReleaseError
+    from release_engine.tools.records import Records
+
+    remote, one, two = clones
+    mine, theirs = Records(Git(one), "origin", "v0.2.0"), Records(Git(two), "origin", "v0.2.0")
+    assert mine.read("notify") is None
+    theirs.write("notify", {"sent": ["a"], "pending": None})
+    with pytest.raises(ReleaseError, match="changed on origin while this run was writing it"):
+        mine.write("notify", {"sent": [], "pending": "b"})  # leased on "none there": refused
+    assert mine.read("notify") == {"sent": ["a"], "pending": None}  # theirs stands
+    mine.write("notify", {"sent": ["a", "b"], "pending": None})  # on what it read: accepted
+    assert theirs.read("notify") == {"sent": ["a", "b"], "pending": None}
+
+    plant(one, None, message="not a record")
+    git(remote, "update-ref", mine.ref("email"), LOCK_REF)  # a commit that is no record
+    with pytest.raises(ReleaseError, match="is not a record this engine wrote"):
+        theirs.read("email")
