@@ -14,6 +14,7 @@ from .preflight import is_resuming, preflight
 from .redact import Secrets
 from .remote_lock import RemoteLock
 from .report import Report
+from .settle import settle
 from .steps import RELEASE_STEPS, ROLLBACK_STEPS
 from .steps.rollback_remotes import yank_guidance
 from .steps.rollback_scope import rollback_preconditions
@@ -114,6 +115,9 @@ def release(
     report = Report(version=ctx.version.pep440, tag=ctx.tag, dry_run=dry_run)
     ctx.progress = reporter.progress
     with ctx.secrets.masking_logs(), closing(ctx), release_lock(ctx.repo):
+        settled = [] if dry_run else settle(ctx)  # what a killed run left half-done in git
+        for note in settled:
+            reporter.info(note)
         # A fresh release is checked before anything is looked up remotely; one that was
         # started before may already be finished, which only observing every step can tell.
         finished = is_resuming(ctx) and all(
@@ -127,8 +131,8 @@ def release(
         else:
             lock = RemoteLock(ctx.git, ctx.config.remote, f"release {ctx.tag}")
             lock.check()  # another run's lock: named at once, before preflight's findings
-            report.notes = preflight(ctx, dry_run=dry_run)
-            for note in report.notes:
+            report.notes = [*settled, *preflight(ctx, dry_run=dry_run)]
+            for note in report.notes[len(settled) :]:
                 reporter.info(note)
             with _holding(lock, dry_run):
                 outcomes = execute(
@@ -160,6 +164,8 @@ def rollback(ctx: ReleaseContext, reporter: Reporter, *, dry_run: bool = False) 
     """
     ctx.progress = reporter.progress
     with ctx.secrets.masking_logs(), closing(ctx), release_lock(ctx.repo):
+        for note in [] if dry_run else settle(ctx):
+            reporter.info(note)
         lock = RemoteLock(ctx.git, ctx.config.remote, f"rollback {ctx.tag}")
         lock.check()
         finished = rollback_preconditions(ctx)

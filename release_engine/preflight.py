@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from .config import tomllib
 from .errors import CommandError, ConfigError, PreflightError, ReleaseError
 from .proc import Command, read
+from .reach import reach_problems
 from .tools import changelog
 from .tools.bump import bump_command
 from .version import newest_of_line, next_development, parse_current_version
@@ -53,6 +54,7 @@ def _check_tree(ctx: ReleaseContext, problems: list[str], resuming: bool) -> Non
             *ctx.config.version_files,
             ctx.config.changelog_file,
             ctx.config.fragments_dir + "/",
+            *ctx.config.deploy_manifests,
         )
         stray = [line for line in dirty if not line[3:].startswith(allowed)]
         if stray:
@@ -87,6 +89,25 @@ def _check_tree(ctx: ReleaseContext, problems: list[str], resuming: bool) -> Non
         problems.append(
             f"tag {ctx.tag} already exists on {ctx.config.remote}: choose another version"
         )
+
+
+def _check_tag(ctx: ReleaseContext, problems: list[str]) -> None:
+    """A tag of the release's name in this clone is this release's own, or a conflict: made by
+    hand, or by another tool, it would pass for a release already committed and tagged."""
+    info = ctx.git.tag_info(ctx.tag)
+    if info is None:
+        return
+    message = f"Release version {ctx.version}"
+    if not info.annotated or info.message != message:
+        why = f"not the annotated tag {message!r} a release makes"
+    elif ctx.git.subject(info.commit) != f"Release {ctx.tag}":
+        why = f"on {info.commit[:12]}, not on a 'Release {ctx.tag}' commit"
+    else:
+        return
+    problems.append(
+        f"tag {ctx.tag} in this clone is {why}: delete it (git tag -d {ctx.tag}) "
+        "or choose another version"
+    )
 
 
 def _check_content(ctx: ReleaseContext, problems: list[str]) -> None:
@@ -199,9 +220,12 @@ def preflight(ctx: ReleaseContext, *, dry_run: bool = False) -> list[str]:
     resuming = is_resuming(ctx)
     if resuming:
         notes.append(f"resuming: {ctx.release_branch} or {ctx.tag} exists from an earlier run")
+    _check_tag(ctx, problems)
     _check_versions(ctx, problems, resuming)
     _check_tree(ctx, problems, resuming)
     _check_credentials(ctx, problems, notes, dry_run)
+    if not problems:  # the remotes, reached with credentials that are all there
+        problems.extend(reach_problems(ctx))
     if not resuming:
         _check_content(ctx, problems)
         _check_remotes(ctx, problems, notes)

@@ -95,6 +95,8 @@ class GitHubState:
         # What a ref (sha, branch or tag) names: the commit's sha and date, when known.
         self.resolve: Callable[[str], tuple[str, str | None]] = lambda ref: (ref, None)
         self.state_file = state_file
+        #: What ``permissions.push`` says of the token: False for a read-only token.
+        self.push_permission = True
         self.lock = threading.RLock()
         self.data: Json = {"next_id": 1, "latest_id": None, "releases": [], "statuses": {},
                            "check_runs": {}, "pulls": {}, "reviews": {}}
@@ -280,8 +282,8 @@ class GitHubState:
                 "html_url": self.web_url(), "url": api, "description": None,
                 "default_branch": "main", "visibility": "private", "archived": False,
                 "disabled": False, **{f"{k}_url": api + link for k, link in _REPO_LINKS.items()},
-                "permissions": {"admin": True, "maintain": True, "push": True,
-                                "triage": True, "pull": True},
+                "permissions": {"admin": self.push_permission, "maintain": self.push_permission,
+                                "push": self.push_permission, "triage": True, "pull": True},
                 "clone_url": f"{self.web_url()}.git", "git_url": f"{self.web_url()}.git",
                 "ssh_url": f"git@127.0.0.1:{self.repository}.git", "svn_url": self.web_url(),
                 "mirror_url": None, "homepage": None, "language": "Python", "license": None,

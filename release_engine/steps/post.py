@@ -193,7 +193,9 @@ class Email(Announcement, StepBase):
     def _remember(self, ctx: ReleaseContext, **record: object) -> None:
         ctx.records.write(self.record_name, record)
 
-    def _server(self, ctx: ReleaseContext) -> mail.SmtpServer:
+    @staticmethod
+    def server(ctx: ReleaseContext) -> mail.SmtpServer:
+        """The configured mail server, with the login from the environment."""
         c, creds = ctx.config, ctx.credentials
         return mail.SmtpServer(
             c.smtp_host, c.smtp_port, c.smtp_starttls, creds.smtp_username, creds.smtp_password
@@ -239,7 +241,7 @@ class Email(Announcement, StepBase):
         to = list(ctx.config.email_to)
         self._remember(ctx, status="pending", to=to)
         try:
-            refused = mail.send(message, self._server(ctx))
+            refused = mail.send(message, self.server(ctx))
         except ReleaseError:
             self._remember(ctx, status="unsent", to=to)  # delivered to no one: resuming sends it
             raise
@@ -255,7 +257,7 @@ class Email(Announcement, StepBase):
             Call(f"write the release notes email to {self._shown(ctx)}", lambda: self._write(ctx))
         ]
         if ctx.config.smtp_host and self._record(ctx).get("status") in (None, "unsent"):
-            n, server = len(ctx.config.email_to), self._server(ctx)
+            n, server = len(ctx.config.email_to), self.server(ctx)
             text = f"send the release notes to {n} recipient(s) via {server.address}"
             found.append(Call(text, lambda: self._send(ctx)))
         return found

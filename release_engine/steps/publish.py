@@ -42,19 +42,27 @@ def _tag_commit(ctx: ReleaseContext) -> tuple[str, str]:
 
 
 class Build(StepBase):
+    """sdist and wheel from a clean export of the tag, checked by ``twine check --strict``.
+
+    They are built and checked in a staging directory and only then moved to the dist
+    directory in one rename: files there were checked, and a run killed while building or
+    checking leaves none there, so the next run builds again (bit-identical, from the tag).
+    """
+
     name, title = "build", "Build sdist and wheel"
 
     def observe(self, ctx: ReleaseContext) -> Observation:
         files = artifacts(ctx)
         if files:
-            return Observation.done(", ".join(p.name for p in files))
+            return Observation.done(", ".join(p.name for p in files) + " (checked)")
         return Observation.pending(f"from a clean export of {ctx.tag}")
 
     def actions(self, ctx: ReleaseContext) -> list[Action]:
         src, dist, archive = ctx.state_dir / "src", ctx.dist_dir, ctx.state_dir / "src.tar"
+        staged = ctx.state_dir / "dist-unchecked"
 
         def empty() -> None:
-            for path in (src, dist):
+            for path in (src, dist, staged):
                 shutil.rmtree(path, ignore_errors=True)
             archive.parent.mkdir(parents=True, exist_ok=True)
 
@@ -63,8 +71,8 @@ class Build(StepBase):
             archive.unlink()
 
         def exactly_two() -> None:
-            if not artifacts(ctx):
-                found = sorted(p.name for p in dist.iterdir()) if dist.is_dir() else []
+            if not index.artifacts(staged, ctx.config.package, ctx.version.pep440):
+                found = sorted(p.name for p in staged.iterdir()) if staged.is_dir() else []
                 raise ReleaseError(
                     f"the build made {found}, not exactly one sdist and one wheel for "
                     f"{ctx.config.package} {ctx.version}: check [tool.release] package"
@@ -72,14 +80,15 @@ class Build(StepBase):
 
         _, epoch = _tag_commit(ctx)
         installer = ["--installer", "uv"] if shutil.which("uv") else []
-        build = [sys.executable, "-m", "build", *installer, "--outdir", str(dist), str(src)]
+        build = [sys.executable, "-m", "build", *installer, "--outdir", str(staged), str(src)]
         return [
-            Call(f"empty {src} and {dist}", empty),
+            Call(f"empty {src}, {staged} and {dist}", empty),
             ctx.git.command("archive", "--format=tar", "-o", str(archive), ctx.tag),
             Call(f"extract {archive.name} into {src} (links and absolute paths refused)", unpack),
             Command.of(*build, cwd=src, env={"SOURCE_DATE_EPOCH": epoch}, long=True),
-            Call(f"check that {dist} holds one sdist and one wheel", exactly_two),
-            index.check_command(dist),
+            Call(f"check that {staged} holds one sdist and one wheel", exactly_two),
+            index.check_command(staged),
+            Call(f"move the checked files to {dist}", lambda: staged.rename(dist)),
         ]
 
 
@@ -91,6 +100,10 @@ class Image(StepBase):
             return Observation.skipped(ctx.container_reason)
         ref = f"{ctx.config.image}:{ctx.tag}"
         if ctx.container.label(ref, VERSION_LABEL) != ctx.version.pep440:
+            # A rerun on another machine (an empty image store) builds nothing the registry
+            # has: what is published is the image, and image-push compares its digests.
+            if _in_registry(ctx):
+                return Observation.done(f"{ref} is in the registry: no local build needed")
             return Observation.pending(" + ".join(ctx.image_tags))
         image_id = ctx.container.image_id(ref)
         if ctx.is_newest and ctx.container.image_id(f"{ctx.config.image}:latest") != image_id:
@@ -130,6 +143,13 @@ class Image(StepBase):
             iidfile=ctx.state_dir / "image.iid",
         )
         return [Call(f"prepare the build context {context} from the wheel", prepare), build]
+
+
+def _in_registry(ctx: ReleaseContext) -> bool:
+    """Whether the registry holds this version's image (tag and version label)."""
+    if ctx.registry.digest(ctx.tag) is None:
+        return False
+    return ctx.registry.labels(ctx.tag).get(VERSION_LABEL) == ctx.version.pep440
 
 
 def served_files(ctx: ReleaseContext) -> dict[str, str]:

@@ -21,12 +21,15 @@ is not the newest release any more, one rolled back already after which a newer 
 
 from __future__ import annotations
 
+import dataclasses
+import shutil
 from typing import TYPE_CHECKING
 
 from ..config import tomllib
 from ..errors import ReleaseError
 from ..plan import Action, Call, Observation, StepBase
 from ..proc import run
+from ..settle import REVERT_REF, WORKTREES
 from ..tools import keepachangelog
 from ..tools.bump import bump_command
 from .common import checkout, merge_conflicted, retarget_manifests, stale_manifests
@@ -62,7 +65,29 @@ def _current_version(ctx: ReleaseContext, ref: str | None) -> str:
 
 
 def revert_release(ctx: ReleaseContext) -> None:
-    """Revert the release's range on the checked-out main as one commit; later work stays."""
+    """Revert the release's range on main as one commit; later work stays.
+
+    The commit is made in a temporary worktree, so a run killed half-way leaves main's work
+    tree as it was; main then moves to it by a fast-forward, the commit kept under
+    :data:`~release_engine.settle.REVERT_REF` until main has it (a kill inside that last move
+    is finished by :func:`~release_engine.settle.settle` on the next run).
+    """
+    git = ctx.git
+    place = git.git_dir() / WORKTREES / ctx.tag.replace("/", "-")
+    shutil.rmtree(place, ignore_errors=True)
+    git("worktree", "prune")
+    git("worktree", "add", "--quiet", "--detach", str(place), "HEAD")
+    try:
+        commit = _revert_in(dataclasses.replace(ctx, repo=place))
+    finally:
+        git("worktree", "remove", "--force", str(place))
+    git("update-ref", REVERT_REF, commit)
+    git("merge", "--quiet", "--ff-only", commit)
+    git("update-ref", "-d", REVERT_REF)
+
+
+def _revert_in(ctx: ReleaseContext) -> str:
+    """The revert commit, made in *ctx*'s work tree (a detached worktree of main)."""
     git, span, target = ctx.git, release_range(ctx), target_of(ctx)
     git("merge-recursive", span.merge, "--", "HEAD", span.start, check=False)
     kept = _kept_paths(ctx)
@@ -99,6 +124,7 @@ def revert_release(ctx: ReleaseContext) -> None:
         "-m",
         f"{TRAILER}: {ctx.tag}",
     )
+    return git.read("rev-parse", "HEAD")
 
 
 def _reverted(ctx: ReleaseContext) -> bool:

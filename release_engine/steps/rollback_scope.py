@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 __all__ = [
     "TRAILER",
     "Range",
+    "own_commits_ahead",
     "release_range",
     "rollback_preconditions",
     "rollback_tag",
@@ -114,7 +115,6 @@ def release_range(ctx: ReleaseContext) -> Range:
 
 def rollback_preconditions(ctx: ReleaseContext) -> str | None:
     """Refuse what cannot be rolled back; for a rollback finished before, say so (returned)."""
-    tags = _all_tags(ctx)
     remote = ctx.git.remote_refs(ctx.config.remote)
     if f"refs/tags/{ctx.tag}" not in remote:
         raise PreflightError([f"{ctx.tag} was never released: {ctx.config.remote} has no such tag"])
@@ -123,7 +123,8 @@ def rollback_preconditions(ctx: ReleaseContext) -> str | None:
             [f"{ctx.tag} is a pre-release, never deployed or latest: yank it on the index instead"]
         )
     newer = sorted(v for v in _live(ctx) if v > ctx.version)
-    done_before = rollback_tag(ctx) in tags
+    # Finished means pushed: a tag made here by a run killed before its push is resumed.
+    done_before = f"refs/tags/{rollback_tag(ctx)}" in remote
     if done_before and newer:
         raise PreflightError(
             [f"{ctx.tag} was rolled back already and {newer[-1].tag(ctx.config.tag_prefix)} was "
@@ -145,10 +146,30 @@ def rollback_preconditions(ctx: ReleaseContext) -> str | None:
     main = ctx.config.main_branch
     if ctx.git.current_branch() != main:
         problems.append(f"not on {main}: run git checkout {main}")
-    if ctx.git.status_porcelain():
-        problems.append("the working tree is not clean: commit or stash your changes")
-    if remote.get(f"refs/heads/{main}") != ctx.git.rev(main):
+    there, ours = remote.get(f"refs/heads/{main}"), own_commits_ahead(ctx, remote)
+    dirty = [line[3:] for line in ctx.git.status_porcelain()]
+    own_files = (ctx.config.changelog_file, *ctx.config.deploy_manifests)
+    if dirty and not (ours and set(dirty) <= set(own_files)):
+        problems.append(f"the working tree is not clean ({dirty[0]}): commit or stash your changes")
+    if there != ctx.git.rev(main) and not ours:
         problems.append(f"local {main} differs from {ctx.config.remote}/{main}: pull first")
     if problems:
         raise PreflightError(problems)
     return None
+
+
+def own_commits_ahead(ctx: ReleaseContext, remote: dict[str, str]) -> bool:
+    """Whether local main is the remote's plus this rollback's own commits (a run killed
+    before its push made them): its revert, its changelog mark, its deployment."""
+    main = ctx.config.main_branch
+    there = remote.get(f"refs/heads/{main}")
+    if there is None or ctx.git.rev(there) is None or not ctx.git.is_ancestor(there, main):
+        return False
+    subjects = ctx.git.read("log", "--format=%s", f"{there}..{main}").splitlines()
+    target = target_tag(ctx)
+    own = {
+        f"Roll back {ctx.tag} to {target}",
+        f"Mark {ctx.tag} yanked in the changelog",
+        f"Deploy {target} (rollback of {ctx.tag})",
+    }
+    return bool(subjects) and all(subject in own for subject in subjects)

@@ -193,6 +193,17 @@ class GitHubClient:
                 "github_repository and that GITHUB_TOKEN can see the repository"
             )
 
+    # --- the repository ------------------------------------------------------------------
+    def can_push(self) -> bool | None:
+        """Whether the token may push to the repository, as ``GET /repos/{owner}/{repo}``'s
+        ``permissions.push`` says; None when GitHub does not say (an app installation token,
+        such as the workflow's ``GITHUB_TOKEN``, gets no ``permissions`` there)."""
+        with self._errors("reading the repository", "metadata: read"):
+            data = self._repo.raw_data  # lazy until now: this fetches it
+        self._repo_seen = True
+        permissions = data.get("permissions")
+        return bool(permissions.get("push")) if isinstance(permissions, dict) else None
+
     # --- releases ----------------------------------------------------------------------
     def release_for_tag(self, tag: str) -> ReleaseInfo | None:
         """The published release for *tag*, or None."""

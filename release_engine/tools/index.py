@@ -73,6 +73,7 @@ from ..redact import redact_urls
 _TIMEOUT = (10.0, 60.0)  # seconds to connect, seconds between two reads
 _SHA256 = re.compile(r"[0-9a-fA-F]{64}")
 _EXISTS = re.compile(r"already\s+exists|409 Conflict", re.IGNORECASE)  # PyPI, pypiserver
+_ANSWER = re.compile(r"HTTPError:\s*(\d{3}[^\n]*?)(?:\s+from\s+\S+)?\s*$", re.MULTILINE)
 _USED = re.compile(r"already\s+been\s+used", re.IGNORECASE)  # PyPI: a deleted file's name
 _TWINE = (sys.executable, "-m", "twine", "--no-color")
 _Login = tuple[str, str] | None  # (username, password) for the index, or None
@@ -225,11 +226,20 @@ def upload_refused(
     the version is to be bumped; a name PyPI keeps from a deleted file ("This filename has
     already been used") is one too. Any other failure is *exc* itself.
     """
-    used, exists = _USED.search(exc.output), _EXISTS.search(exc.output)
-    if not (used or exists):
-        return exc
     served = served or {}
     local = {Path(f): sha256_of(f) if Path(f).is_file() else "" for f in files}
+    if all(served.get(p.name) == sha for p, sha in local.items()):
+        return None  # stored in spite of the error (a 503 after the store): same bytes served
+    used, exists = _USED.search(exc.output), _EXISTS.search(exc.output)
+    if not (used or exists):
+        answer = _ANSWER.search(exc.output)
+        if answer is None:
+            return exc
+        names = ", ".join(Path(f).name for f in files)
+        return ReleaseError(
+            f"the package index answered {answer.group(1).strip()} to the upload of {names}, "
+            "and does not serve it"
+        )
     other = [p.name for p, sha in local.items() if p.name in served and served[p.name] != sha]
     if other:
         return ConflictError(_other_bytes(other))

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import smtplib
 import ssl
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
@@ -19,7 +21,7 @@ from markdown_it import MarkdownIt
 
 from ..errors import ReleaseError
 
-__all__ = ["SmtpServer", "compose", "render_html", "send", "write_message"]
+__all__ = ["SmtpServer", "check", "compose", "render_html", "send", "write_message"]
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,21 @@ def write_message(message: EmailMessage, path: Path) -> None:
 def send(message: EmailMessage, server: SmtpServer, *, timeout: float = 30) -> list[str]:
     """Send *message* through *server*; return the recipients the server refused (when it took
     the others). A failure that delivered to no one is one ReleaseError."""
+    with _session(server, timeout, "send the release notes through") as smtp:
+        refused = smtp.send_message(message)
+    return sorted(refused)
+
+
+def check(server: SmtpServer, *, timeout: float = 10) -> None:
+    """Reach *server* as :func:`send` would — connect, STARTTLS, log in — and send nothing.
+    A :class:`ReleaseError` saying what failed otherwise."""
+    with _session(server, timeout, "reach"):
+        pass
+
+
+@contextmanager
+def _session(server: SmtpServer, timeout: float, doing: str) -> Iterator[smtplib.SMTP]:
+    """A connected, secured and logged-in SMTP session; what goes wrong, in one sentence."""
     try:
         with smtplib.SMTP(server.host, server.port, timeout=timeout) as smtp:
             smtp.ehlo()
@@ -86,7 +103,7 @@ def send(message: EmailMessage, server: SmtpServer, *, timeout: float = 30) -> l
                 smtp.ehlo()
             if server.username:
                 smtp.login(server.username, server.password or "")
-            refused = smtp.send_message(message)
+            yield smtp
     except smtplib.SMTPAuthenticationError as exc:
         raise ReleaseError(
             f"the mail server at {server.host}:{server.port} refused the login "
@@ -100,6 +117,5 @@ def send(message: EmailMessage, server: SmtpServer, *, timeout: float = 30) -> l
     except (smtplib.SMTPException, ssl.SSLError, OSError) as exc:
         reason = " ".join(str(exc).split())[:200]
         raise ReleaseError(
-            f"could not send the release notes through {server.host}:{server.port}: {reason}"
+            f"could not {doing} the mail server {server.host}:{server.port}: {reason}"
         ) from None
-    return sorted(refused)

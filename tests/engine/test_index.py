@@ -269,8 +269,26 @@ def test_upload_refused_turns_an_existing_file_into_a_conflict(
 
 
 def test_upload_refused_passes_other_failures_through(dists: list[Path]) -> None:
-    failed = CommandError(["twine"], 1, "HTTPError: 500 Internal Server Error")
+    failed = CommandError(["twine"], 1, "ConnectionError: connection refused")
     assert index.upload_refused(failed, dists) is failed
+
+
+def test_an_index_error_is_one_line_and_never_asks_for_a_new_version(dists: list[Path]) -> None:
+    output = "Uploading x\nERROR    HTTPError: 503 Service Unavailable from http://i/\n<html>"
+    failed = CommandError(["twine"], 1, output)
+    error = index.upload_refused(failed, dists, {})
+    assert type(error) is ReleaseError and "\n" not in str(error)
+    assert str(error).startswith("the package index answered 503 Service Unavailable to ")
+    assert "bump" not in str(error)
+
+
+def test_an_upload_stored_in_spite_of_an_error_is_success(dists: list[Path]) -> None:
+    """A 503 sent after the index stored the file: it serves the very bytes, so it is done."""
+    failed = CommandError(["twine"], 1, "HTTPError: 503 Service Unavailable from http://i/")
+    served = {p.name: index.sha256_of(p) for p in dists}
+    assert index.upload_refused(failed, dists, served) is None
+    partly = {dists[0].name: served[dists[0].name]}
+    assert index.upload_refused(failed, dists, partly) is not None
 
 
 # --- served files and uploads against pypiserver ---------------------------------------------
@@ -334,11 +352,12 @@ def test_wrong_password_fails_and_never_shows_it(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     wrong = "wrong-password-" + pypi.password[:6]
-    with pytest.raises(CommandError) as caught:
+    with pytest.raises(ReleaseError) as caught:
         upload(pypi, dists, password=wrong)
     error = caught.value
-    assert "403" in str(error)
-    assert wrong not in str(error) and wrong not in " ".join(error.args_)
+    assert "403" in str(error) and "\n" not in str(error)
+    assert isinstance(error.__cause__, CommandError)
+    assert wrong not in str(error) and wrong not in " ".join(error.__cause__.args_)
     assert "twine" in caplog.text and "TWINE_PASSWORD=***" in caplog.text
     upload(pypi, dists)  # the right one works
     out, err = capfd.readouterr()

@@ -31,6 +31,10 @@ LATER_PATCH = f"{VERSION.rsplit('.', 1)[0]}.5"  # a newer patch on the next vers
 
 @pytest.fixture
 def work(source_repo: Path, tmp_path: Path, clean_env: None) -> Path:
+    return make_work(source_repo, tmp_path)
+
+
+def make_work(source_repo: Path, tmp_path: Path) -> Path:
     """A clone of this repository whose origin is a local bare remote, with a change waiting
     (right after a release this repository has no fragment: one is added, committed, pushed)."""
     work = clone_for_rehearsal(source_repo, tmp_path)
