@@ -192,6 +192,16 @@ def e2e(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON, tags=[CHECKLIST])
 @_session
+def reliability(session: nox.Session) -> None:
+    """The release converges from any state: killed anywhere, faults, bad input, leaks, races."""
+    session.install(".", *_groups(session, "test", "release"))
+    # tests/reliability/__main__.py: the table, then `reliability: N passed, M failed`.
+    tmp = Path(session.create_tmp()) / "reliability"
+    session.run("python", "-m", "tests.reliability", "--tmp", str(tmp), *session.posargs)
+
+
+@nox.session(python=PYTHON, tags=[CHECKLIST])
+@_session
 def build(session: nox.Session) -> None:
     """Build sdist and wheel into .nox-artifacts/dist/; twine check --strict; wheel contents."""
     from release_engine.prerelease.matrix import DIST_DIR

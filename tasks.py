@@ -3,7 +3,7 @@
     inv release --version 1.2.3 [--dry-run] [--rehearse] [--json] [--allow-empty]
     inv release.status [--version 1.2.3] [--json]
     inv hotfix --from v1.2.3
-    inv rollback --version 1.2.3
+    inv rollback --version 1.2.3 [--dry-run] [--set KEY=VALUE]
     inv changelog.add --type fixed --message "..." [--issue 123]
     inv changelog.preview
     inv changelog.check
@@ -220,15 +220,21 @@ def hotfix(c: Context, from_: str | None = None) -> None:
 
 @process_task(
     positional=[],
+    iterable=["set_"],
     help={
         "version": "the release to roll back, such as 1.2.3",
         "dry_run": "show what would be done; change nothing",
+        "set": SET_HELP,
     },
 )
-def rollback(c: Context, version: str | None = None, dry_run: bool = False) -> None:
+def rollback(
+    c: Context, version: str | None = None, dry_run: bool = False, set_: list[str] | None = None
+) -> None:
     """Roll a release back: revert its merge on main, tag and redeploy the previous version."""
     with _errors("rollback") as secrets:
-        _cli().rollback_command(ROOT, version, secrets=secrets, dry_run=dry_run)
+        _cli().rollback_command(
+            ROOT, version, secrets=secrets, dry_run=dry_run, overrides=set_ or []
+        )
 
 
 class ReleaseCollection(Collection):

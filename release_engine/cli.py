@@ -34,13 +34,15 @@ __all__ = [
     "release_command",
     "release_invocation",
     "rollback_command",
+    "rollback_invocation",
     "status_command",
 ]
 
 
 def require(value: str | None, flag: str, example: str) -> str:
-    """A missing required flag is bad input: one line, naming the flag (the edge adds usage)."""
-    if not value:
+    """A missing required flag is bad input: one line, naming the flag (the edge adds usage).
+    A flag given empty (``--version ''``) is not missing: its value is judged, in one line."""
+    if value is None:
         raise MissingFlagError(f"{flag} is required, for example: {example}")
     return value
 
@@ -137,6 +139,14 @@ def release_invocation(
         "--skip-image": options.skip_image,
     }
     words += [flag for flag, given in flags.items() if given]
+    for pair in overrides:
+        words += ["--set", pair]
+    return shlex.join(words)
+
+
+def rollback_invocation(version: str, overrides: Sequence[str] = ()) -> str:
+    """The ``inv rollback`` command line that was run, every ``--set`` included."""
+    words = ["inv", "rollback", "--version", version]
     for pair in overrides:
         words += ["--set", pair]
     return shlex.join(words)
@@ -285,12 +295,21 @@ def hotfix_command(repo: Path, from_tag: str | None) -> None:
 
 
 def rollback_command(
-    repo: Path, version: str | None, *, secrets: Secrets, dry_run: bool = False
+    repo: Path,
+    version: str | None,
+    *,
+    secrets: Secrets,
+    dry_run: bool = False,
+    overrides: list[str] | None = None,
 ) -> None:
     """``inv rollback``: revert the release on main, tag the previous commit, redeploy it."""
     text = require(version, "--version", "inv rollback --version 1.2.3")
-    ctx = open_release(repo, parse_version(text), options=Options(skip_image=True), secrets=secrets)
-    ctx.resume_command = f"inv rollback --version {text}"
+    parsed = parse_version(text)
+    settings = parse_overrides(overrides)
+    ctx = open_release(
+        repo, parsed, options=Options(skip_image=True), overrides=settings, secrets=secrets
+    )
+    ctx.resume_command = rollback_invocation(text, overrides or ())
     outcomes = rollback(ctx, ConsoleReporter(secrets=secrets), dry_run=dry_run)
     title = f"rollback of {ctx.tag}" + (" (dry run)" if dry_run else "")
     print_steps(outcomes, title, secrets=secrets)

@@ -232,4 +232,8 @@ def parse_overrides(pairs: list[str] | None) -> dict[str, Setting]:
             result[key] = tuple(v for v in value.split(",") if v)
         else:
             result[key] = value
+    try:  # a value the settings refuse (merge=yolo) is bad input too, said the settings' way
+        ReleaseConfig(package="-", current_version="0.0.0").with_overrides(**result)
+    except ConfigError as exc:
+        raise UsageError(f"--set {exc.message}") from None
     return result

@@ -158,12 +158,14 @@ class ReleaseContext:
         """The registry ``config.image`` lives in; credentials go through a private authfile."""
         from .tools.registry import Registry
 
+        docker_auth = self.state_dir / "registry" / "config.json"
         return Registry(
             self.config.image,
             tls_verify=self.config.registry_tls_verify,
             username=self.credentials.registry_username,
             password=self.credentials.registry_password,
-            authfile=self.state_dir / "registry" / "config.json",  # docker's name; all read it
+            # podman, buildah and skopeo read it from memory; docker only from DIR/config.json
+            authfile=docker_auth if self.container and self.container.name == "docker" else None,
         )
 
 

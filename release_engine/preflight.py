@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from .config import tomllib
 from .errors import CommandError, ConfigError, PreflightError, ReleaseError
 from .proc import Command, read
-from .reach import reach_problems
+from .reach import reach
 from .tools import changelog
 from .tools.bump import bump_command
 from .version import newest_of_line, next_development, parse_current_version
@@ -145,7 +145,10 @@ def _refused(bump: Command) -> str | None:
     return lines[-1] if lines else f"exit code {proc.returncode}"
 
 
-def _check_remotes(ctx: ReleaseContext, problems: list[str], notes: list[str]) -> None:
+def _check_remotes(
+    ctx: ReleaseContext, problems: list[str], notes: list[str], *, github: bool = True
+) -> None:
+    """CI, review, the pre-release run; GitHub is asked only when it was reached (*github*)."""
     creds, config = ctx.credentials, ctx.config
     if ctx.container is None and not ctx.options.skip_image and config.image:
         problems.append(f"{ctx.container_reason}: install podman, or pass --skip-image")
@@ -154,7 +157,7 @@ def _check_remotes(ctx: ReleaseContext, problems: list[str], notes: list[str]) -
         notes.append("CI status check skipped (--skip-ci)")
     if ctx.options.skip_review:
         notes.append("review check skipped (--skip-review)")
-    if ctx.github is not None and creds.github_token:
+    if github and ctx.github is not None and creds.github_token:
         try:
             if not ctx.options.skip_ci:
                 ci = ctx.github.ci_state(sha)
@@ -224,11 +227,13 @@ def preflight(ctx: ReleaseContext, *, dry_run: bool = False) -> list[str]:
     _check_versions(ctx, problems, resuming)
     _check_tree(ctx, problems, resuming)
     _check_credentials(ctx, problems, notes, dry_run)
+    unreached: dict[str, str] = {}
     if not problems:  # the remotes, reached with credentials that are all there
-        problems.extend(reach_problems(ctx))
+        unreached = reach(ctx)
+        problems.extend(unreached.values())
     if not resuming:
         _check_content(ctx, problems)
-        _check_remotes(ctx, problems, notes)
+        _check_remotes(ctx, problems, notes, github="github" not in unreached)
     if problems:
         raise PreflightError(problems)
     return notes

@@ -20,7 +20,7 @@ import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .errors import CommandError
@@ -38,6 +38,8 @@ class Command:
 
     *secret_env* names variables of *env* whose values :meth:`render` hides.
     *long* marks a command whose output is streamed as progress (builds, uploads, pushes).
+    *pass_fds* are file descriptors the program inherits (a credential held in memory, named
+    on the command line as ``/dev/fd/N``).
     """
 
     argv: tuple[str, ...]
@@ -46,6 +48,7 @@ class Command:
     secret_env: frozenset[str] = frozenset()
     long: bool = False
     timeout: float | None = 900
+    pass_fds: tuple[int, ...] = ()
 
     @classmethod
     def of(cls, *argv: str | os.PathLike[str], **kwargs: object) -> Command:
@@ -100,9 +103,11 @@ def read(
     cwd: Path | str | None = None,
     check: bool = False,
     timeout: float | None = 120,
+    pass_fds: tuple[int, ...] = (),
 ) -> subprocess.CompletedProcess[str]:
     """Run a command that only looks at the world; never recorded as a write."""
-    return _execute(_command(args, cwd, None, timeout), check=check, input=None, progress=None)
+    command = replace(_command(args, cwd, None, timeout), pass_fds=pass_fds)
+    return _execute(command, check=check, input=None, progress=None)
 
 
 def _command(
@@ -136,6 +141,7 @@ def _execute(
                 capture_output=True,
                 timeout=command.timeout,
                 check=False,
+                pass_fds=command.pass_fds,
             )
         else:
             proc = _stream(argv, command, full_env, progress)
@@ -163,6 +169,7 @@ def _stream(
         text=True,
         errors="replace",
         bufsize=1,
+        pass_fds=command.pass_fds,
     ) as proc:
         expired = threading.Event()
 

@@ -40,7 +40,7 @@ from .errors import ReleaseError
 if TYPE_CHECKING:
     from .context import ReleaseContext
 
-__all__ = ["reach_problems"]
+__all__ = ["reach", "reach_problems"]
 
 _TIMEOUT = 10.0
 Check = Callable[[], "str | None"]
@@ -48,24 +48,30 @@ Check = Callable[[], "str | None"]
 
 def reach_problems(ctx: ReleaseContext) -> list[str]:
     """What stops the plan from writing to one of its remotes, one line each."""
-    checks: list[Check] = []
+    return list(reach(ctx).values())
+
+
+def reach(ctx: ReleaseContext) -> dict[str, str]:
+    """The same, by remote (``github``, ``index``, ``registry``, ``webhook N``, ``mail``):
+    preflight asks no more of a remote it could not reach."""
+    checks: dict[str, Check] = {}
     if ctx.github is not None:
-        checks.append(lambda: _github(ctx))
+        checks["github"] = lambda: _github(ctx)
     if ctx.config.index_url and ctx.config.index_url.startswith("http"):
         login, url = ctx.index_login, ctx.config.index_url
         if login.password is not None and not login.unavailable:
-            checks.append(lambda: _index(url, login.username, login.password or ""))
+            checks["index"] = lambda: _index(url, login.username, login.password or "")
     if ctx.container is not None and ctx.config.image:
-        checks.append(lambda: _registry(ctx))
-    for hook in ctx.credentials.webhooks:
-        checks.append(lambda hook=hook: _webhook(hook))  # type: ignore[misc]
+        checks["registry"] = lambda: _registry(ctx)
+    for n, hook in enumerate(ctx.credentials.webhooks, 1):
+        checks[f"webhook {n}"] = lambda hook=hook: _webhook(hook)  # type: ignore[misc]
     if ctx.config.smtp_host:
-        checks.append(lambda: _mail(ctx))
+        checks["mail"] = lambda: _mail(ctx)
     if not checks:
-        return []
+        return {}
     with ThreadPoolExecutor(max_workers=len(checks)) as pool:
-        found = list(pool.map(_safely, checks))
-    return [problem for problem in found if problem]
+        found = dict(zip(checks, pool.map(_safely, checks.values()), strict=True))
+    return {name: problem for name, problem in found.items() if problem}
 
 
 def _safely(check: Check) -> str | None:

@@ -19,6 +19,7 @@ from packaging.version import Version as PackagingVersion
 from .errors import ConfigError, UsageError
 
 __all__ = [
+    "MAX_NUMBER",
     "Version",
     "is_newest_stable",
     "newest_of_line",
@@ -36,6 +37,11 @@ _VERSION = re.compile(
     re.ASCII,  # \d is 0-9 only: "1.2.1\u0663" (an Arabic-Indic three) is not 1.2.13
 )
 _KINDS = {"a": "a", "alpha": "a", "b": "b", "beta": "b", "rc": "rc"}
+#: The largest number a version part may be: 2**53 - 1, node-semver's limit (JavaScript's
+#: largest exact integer), so every tool that reads the tag, the image tag or the package
+#: version gets the same number back. Python's ``int`` takes anything, and 400 digits once
+#: made a tag; bigger numbers are refused as bad input.
+MAX_NUMBER = 2**53 - 1
 # What the version files may carry: a release in PEP 440 spelling, or a development version.
 _CURRENT = re.compile(
     r"^(?P<major>0|[1-9]\d*)\.(?P<minor>0|[1-9]\d*)\.(?P<patch>0|[1-9]\d*)"
@@ -115,6 +121,12 @@ def parse_version(text: str) -> Version:
         raise UsageError(
             f"{text!r} is not a release version: use MAJOR.MINOR.PATCH such as 1.2.3, "
             "or a pre-release such as 1.3.0rc1"
+        )
+    numbers = [match[n] for n in ("major", "minor", "patch", "number") if match[n] is not None]
+    if any(len(n) > len(str(MAX_NUMBER)) or int(n) > MAX_NUMBER for n in numbers):
+        raise UsageError(
+            f"{text[:40]!r}{'…' if len(text) > 40 else ''} has a number above {MAX_NUMBER}, "
+            "the largest a version tool can be trusted with: use MAJOR.MINOR.PATCH such as 1.2.3"
         )
     pre = None
     if match["kind"] is not None:

@@ -19,6 +19,7 @@ __all__ = [
 ]
 
 import argparse
+import contextlib
 import json
 import re
 import secrets
@@ -43,6 +44,7 @@ from .github_faults import (
     Exchange,
     Fault,
     Faults,
+    Hold,
 )
 from .github_pulls import PullRequests
 from .github_state import GitHubState, Json, Reply, not_found
@@ -105,6 +107,7 @@ class GitHubStandIn(StandIn):
         self.base_path = base_path  # GitHub Enterprise Server serves its API under /api/v3
         self.exchanges: list[Exchange] = []
         self._faults = Faults()
+        self._holds: list[tuple[str, str, Hold]] = []  # (method, path regex, hold)
         self.repository = repository
         self.token = token or f"ghs_standin{secrets.token_hex(16)}"
         self.state = GitHubState(repository, Path(state_file) if state_file else None)
@@ -167,6 +170,21 @@ class GitHubStandIn(StandIn):
         with self.state.lock:
             self._faults.add(status, times=times, method=method, path=path, headers=headers,
                              body=body, after=after)  # fmt: skip
+
+    def hold(self, method: str, path: str, *, after: bool = True) -> Hold:
+        """Keep the next *method* request to a path matching *path* waiting (after carrying
+        it out, with *after*) until the returned :class:`Hold` is released."""
+        held = Hold(after=after)
+        with self.state.lock:
+            self._holds.append((method.upper(), path, held))
+        return held
+
+    def _take_hold(self, method: str, path: str) -> Hold | None:
+        for entry in self._holds:
+            if entry[0] == method and re.fullmatch(entry[1], path):
+                self._holds.remove(entry)
+                return entry[2]
+        return None
 
     def _api_path(self, path: str) -> str | None:
         """*path* below the API's base path, or None when it is outside it."""
@@ -287,11 +305,16 @@ class GitHubStandIn(StandIn):
         with self.state.lock:
             self._log.append((method, path))
             fault = self._faults.take(method, path)
+            held = self._take_hold(method, path)
+        if held is not None and not held.after:
+            held.wait()
         if fault is None or fault.after:
             try:
                 answer = self._serve(method, path, query, raw, authorization)
             except Reply as reply:
                 answer = reply.status, reply.body, {}
+        if held is not None and held.after:
+            held.wait()
         if fault is not None:
             return fault.status, fault.body, dict(fault.headers)
         return answer
@@ -413,7 +436,8 @@ class _Handler(BaseHTTPRequestHandler):
         }.items():
             self.send_header(name, value)
         self.end_headers()
-        self.wfile.write(data)
+        with contextlib.suppress(OSError):  # the client may have gone while the answer was held
+            self.wfile.write(data)
 
     do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _handle
 

@@ -15,10 +15,12 @@ __all__ = [
     "Exchange",
     "Fault",
     "Faults",
+    "Hold",
 ]
 
 import re
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
 
@@ -100,3 +102,20 @@ class Faults:
                 self._pending.remove(fault)
             return fault
         return None
+
+
+@dataclass
+class Hold:
+    """A request kept waiting: :attr:`arrived` is set once the stand-in has it (and, with
+    *after*, has carried it out), then its answer waits until :attr:`release` is set (at most
+    *timeout* seconds), so a client can be killed at that exact point."""
+
+    after: bool = True
+    timeout: float = 120.0
+    arrived: threading.Event = field(default_factory=threading.Event)
+    release: threading.Event = field(default_factory=threading.Event)
+
+    def wait(self) -> None:
+        """Signal the arrival, then wait to be released."""
+        self.arrived.set()
+        self.release.wait(self.timeout)

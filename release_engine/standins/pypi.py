@@ -21,8 +21,10 @@ from __future__ import annotations
 __all__ = ["PackageIndexStandIn"]
 
 import base64
+import contextlib
 import http.client
 import json
+import re
 import secrets
 import sys
 import threading
@@ -37,6 +39,7 @@ from passlib.apache import HtpasswdFile  # type: ignore[import-untyped]
 
 from ..errors import StandInError
 from ._server import ServerProcess, StandIn, answers
+from .github_faults import Hold
 from .oidc import TokenExchange
 
 _Page = tuple[int, list[tuple[str, str]], bytes]
@@ -85,6 +88,9 @@ class PackageIndexStandIn(StandIn):
         self._lag = 0
         self._lag_left = 0
         self._pages: dict[str, _Page] = {}  # each simple page as last served fresh
+        self.stored: Counter[str] = Counter()  # file name -> uploads pypiserver stored
+        self._upload_faults: list[tuple[int, bool]] = []  # (status, after storing)
+        self._upload_holds: list[Hold] = []
         self._lock = threading.Lock()
         htpasswd = self.root / "htpasswd"
         passwords = HtpasswdFile(str(htpasswd), new=True, default_scheme="sha256_crypt")
@@ -134,6 +140,20 @@ class PackageIndexStandIn(StandIn):
             self._lag = requests
             self._lag_left = min(self._lag_left, requests)
 
+    def fail_uploads(self, status: int = 503, *, times: int = 1, after: bool = False) -> None:
+        """Answer the next *times* uploads of a file with *status*; with *after*, it is stored
+        first, as when an index (or the proxy before it) fails once the upload was taken."""
+        with self._lock:
+            self._upload_faults.extend([(status, after)] * times)
+
+    def hold_upload(self, *, after: bool = True) -> Hold:
+        """Keep the next upload waiting (after storing it, with *after*) until the returned
+        :class:`Hold` is released."""
+        held = Hold(after=after)
+        with self._lock:
+            self._upload_holds.append(held)
+        return held
+
     def count(self, method: str, path: str) -> int:
         """How many *method* requests for *path* the index answered."""
         with self._lock:
@@ -179,9 +199,18 @@ class PackageIndexStandIn(StandIn):
             if method == "GET" and path.startswith("/simple/"):
                 self._pages[path] = page
 
-    def _uploaded(self) -> None:
+    def _uploaded(self, body: bytes = b"") -> None:
+        name = re.search(rb'filename="([^"]+)"', body)
         with self._lock:
             self._lag_left = self._lag
+            if name:
+                self.stored[name.group(1).decode(errors="replace")] += 1
+
+    def _upload_fault(self) -> tuple[tuple[int, bool] | None, Hold | None]:
+        with self._lock:
+            fault = self._upload_faults.pop(0) if self._upload_faults else None
+            held = self._upload_holds.pop(0) if self._upload_holds else None
+            return fault, held
 
     def _forward(self, method: str, path: str, headers: dict[str, str], body: bytes) -> _Page:
         connection = http.client.HTTPConnection("127.0.0.1", self._backend.port, timeout=60)
@@ -237,13 +266,30 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if authorization is not None and not refused:
             headers["Authorization"] = authorization
+        upload = method == "POST" and b"file_upload" in body
+        carries_file = upload and b'filename="' in body  # not a probe of the credentials
+        fault, held = index._upload_fault() if carries_file else (None, None)
+        if held is not None and not held.after:
+            held.wait()
+        failed: _Page | None = None
+        if fault is not None:
+            failed = (fault[0], [("Content-Type", "text/plain")], b"Service Unavailable")
+        if failed is not None and fault is not None and not fault[1]:  # refused, nothing stored
+            index._served(method, self.path, failed)
+            self._send(failed)
+            return
         page = index._stale(self.path) if method == "GET" else None
         if page is None:
             page = index._forward(method, self.path, headers, body)
-            if method == "POST" and page[0] < 300 and b"file_upload" in body:
-                index._uploaded()
+            if upload and page[0] < 300:
+                index._uploaded(body)
+        if held is not None and held.after:
+            held.wait()
+        if failed is not None:  # stored, and answered as a failure all the same
+            page = failed
         index._served(method, self.path, page)
-        self._send(page)
+        with contextlib.suppress(OSError):  # the client may have gone while the answer was held
+            self._send(page)
 
     def _send(self, page: _Page, reason: str | None = None) -> None:
         status, headers, data = page

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 __all__ = ["NotificationSink", "Received"]
 
+import contextlib
 import json
 import secrets
 import threading
@@ -18,6 +19,7 @@ from typing import Any
 
 from ..errors import StandInError
 from ._server import StandIn
+from .github_faults import Hold
 
 
 @dataclass(frozen=True)
@@ -52,19 +54,22 @@ class _Handler(BaseHTTPRequestHandler):
         if self.path != sink.path:
             self._answer(404, "no_service")
             return
-        with sink._lock:
-            if sink._failures:
-                status = sink._failures.pop(0)
-                self._answer(status, "failure_injected")
-                return
-        try:
+        try:  # Slack checks the payload first: a client may probe the URL with a bad one
             body = json.loads(raw.decode("utf-8"))
         except (UnicodeDecodeError, ValueError):
             self._answer(400, "invalid_payload")
             return
         with sink._lock:
+            if sink._failures:
+                status = sink._failures.pop(0)
+                self._answer(status, "failure_injected")
+                return
             sink._received.append(Received(self.path, body))
-        self._answer(200, "ok")
+            held = sink._holds.pop(0) if sink._holds else None
+        if held is not None:  # recorded: the message was received, its answer is kept back
+            held.wait()
+        with contextlib.suppress(OSError):  # the client may have gone while the answer was held
+            self._answer(200, "ok")
 
 
 class _Server(ThreadingHTTPServer):
@@ -80,6 +85,7 @@ class NotificationSink(StandIn):
         self._lock = threading.Lock()
         self._received: list[Received] = []
         self._failures: list[int] = []
+        self._holds: list[Hold] = []
         try:
             self._server = _Server(("127.0.0.1", 0), _Handler)
         except OSError as exc:
@@ -107,6 +113,14 @@ class NotificationSink(StandIn):
         """Answer the next *count* POSTs to :attr:`url` with *status* and record nothing."""
         with self._lock:
             self._failures.extend([status] * count)
+
+    def hold_next(self) -> Hold:
+        """Record the next notification, then keep its answer back until the returned
+        :class:`Hold` is released: a client killed meanwhile was heard but never answered."""
+        held = Hold()
+        with self._lock:
+            self._holds.append(held)
+        return held
 
     def stop(self) -> None:
         """Stop serving and close the socket (idempotent)."""

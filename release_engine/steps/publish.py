@@ -279,7 +279,7 @@ class ImagePush(StepBase):
         # Only what the registry lacks: a resumed run never pushes a tag twice, and ``latest``
         # is a registry-side copy of the version's manifest, so it has the very same digest.
         registry = ctx.registry
-        found: list[Action] = [Call("write the registry credentials (mode 0600)", registry.login)]
+        found: list[Action] = [Call(registry.login_text, registry.login)]
         digest = registry.digest(ctx.tag)
         if digest is None:
             found.append(
@@ -287,6 +287,7 @@ class ImagePush(StepBase):
                     f"{ctx.config.image}:{ctx.tag}",
                     tls_verify=ctx.config.registry_tls_verify,
                     authfile=registry.authfile,
+                    pass_fds=registry.pass_fds,
                 )
             )
         if ctx.is_newest and (digest is None or registry.digest("latest") != digest):

@@ -41,7 +41,7 @@ class LatestImage(StepBase):
     def actions(self, ctx: ReleaseContext) -> list[Action]:
         target = target_tag(ctx)
         return [
-            Call("write the registry credentials (mode 0600)", ctx.registry.login),
+            Call(ctx.registry.login_text, ctx.registry.login),
             ctx.registry.copy_command(target, "latest"),
         ]
 

@@ -203,13 +203,16 @@ class ContainerEngine:
     def tag(self, src: str, dst: str) -> None:
         run([self.name, "tag", src, dst], timeout=60)
 
-    def push_command(self, ref: str, *, tls_verify: bool, authfile: Path | None) -> Command:
+    def push_command(
+        self, ref: str, *, tls_verify: bool, authfile: Path | None, pass_fds: tuple[int, ...] = ()
+    ) -> Command:
         """The command that pushes the local image *ref* to its registry.
 
-        Credentials come from *authfile* (containers-auth.json, written by
-        :class:`~release_engine.tools.registry.Registry`), never from the command line;
-        without one the engine's own login is used. docker reads ``DIR/config.json`` (the same
-        format) from ``--config DIR``, so for docker the authfile must be named config.json.
+        Credentials come from *authfile* (containers-auth.json, held by
+        :class:`~release_engine.tools.registry.Registry`, in memory as ``/dev/fd/N`` with
+        *pass_fds* the descriptor to inherit), never from the command line; without one the
+        engine's own login is used. docker reads ``DIR/config.json`` (the same format) from
+        ``--config DIR``, so for docker the authfile must be a file named config.json.
         """
         if self.name == "docker":  # docker has no --tls-verify: its daemon decides
             login: list[str] = []
@@ -231,6 +234,7 @@ class ContainerEngine:
             f"docker://{ref}",
             long=True,
             timeout=_PUSH_TIMEOUT,
+            pass_fds=pass_fds,
         )
 
     def run(

@@ -10,13 +10,17 @@ pushes with; none of it is ours to hand-write. Reads (``inspect --raw``, ``inspe
 :class:`~release_engine.proc.Command` (``skopeo copy --preserve-digests``), so a dry run
 prints the very command a real run executes.
 
-How credentials travel: never on a command line, in a URL or in a message. Given a username
-and password, :class:`Registry` writes them to *authfile* (containers-auth.json format,
-``{"auths": {HOST: {"auth": base64(user:password)}}}``, mode 0600, replaced atomically) before
-the first command that needs them, passes ``--authfile`` to skopeo (and the engine's push
-takes the same file), and :meth:`Registry.close` deletes it. Without credentials skopeo's
-own login (``skopeo login`` / ``podman login``) is used. The run's ``Secrets`` hide the
-password and its base64 form wherever output is produced; nothing is registered here.
+How credentials travel: never on a command line, in a URL, in a message, or on disk. Given a
+username and password, :class:`Registry` holds them in containers-auth.json format
+(``{"auths": {HOST: {"auth": base64(user:password)}}}``) in an anonymous in-memory file
+(``memfd_create``), which skopeo and podman read as ``--authfile /dev/fd/N``, inherited by
+exactly the commands that name it (``Command.pass_fds``). It dies with the process: a run
+killed by SIGKILL leaves no credential behind in the clone, in /tmp or anywhere else (the
+reliability session scans for it). docker reads only ``DIR/config.json`` (``--config DIR``),
+so for docker the caller gives a file path: it is written mode 0600 and deleted by
+:meth:`Registry.close`. Without credentials skopeo's own login (``skopeo login`` /
+``podman login``) is used. The run's ``Secrets`` hide the password and its base64 form
+wherever output is produced; nothing is registered here.
 """
 
 from __future__ import annotations
@@ -62,7 +66,7 @@ class Registry:
         tls_verify: bool,
         username: str | None,
         password: str | None,
-        authfile: Path,
+        authfile: Path | None = None,
     ) -> None:
         last = image.rsplit("/", 1)[-1]
         if not image or "@" in image or ":" in last or "/" not in image:
@@ -79,40 +83,70 @@ class Registry:
         #: which skopeo and podman then reach at ``registry-1.docker.io``.
         self.host = first if looks_like_host and first != "index.docker.io" else "docker.io"
         self._login = (username, password) if username and password else None
-        self._authfile = authfile
+        self._file = authfile  # docker's DIR/config.json; None: held in memory (memfd)
+        self._fd: int | None = None
         self._written = False
 
     @property
     def authfile(self) -> Path | None:
-        """The authfile that commands use; None without credentials (skopeo's own login)."""
-        return self._authfile if self._login is not None else None
+        """The authfile that commands name; None without credentials (skopeo's own login).
+        In memory, it is made on first use: holding it changes nothing outside the process."""
+        if self._login is None:
+            return None
+        if self._file is not None:
+            return self._file
+        if self._fd is None:
+            self._fd = os.memfd_create("registry-auth", os.MFD_CLOEXEC)
+            os.write(self._fd, self._auth_json())
+        return Path(f"/dev/fd/{self._fd}")
+
+    @property
+    def pass_fds(self) -> tuple[int, ...]:
+        """What a command naming :attr:`authfile` must inherit: the in-memory file, if any."""
+        return () if self.authfile is None or self._fd is None else (self._fd,)
+
+    def _auth_json(self) -> bytes:
+        assert self._login is not None
+        username, password = self._login
+        token = base64.b64encode(f"{username}:{password}".encode()).decode()
+        return json.dumps({"auths": {self.host: {"auth": token}}}).encode()
+
+    @property
+    def login_text(self) -> str:
+        """What :meth:`login` does, as a dry run shows it."""
+        if self._login is None or self._file is None:
+            return "hold the registry credentials in memory for skopeo/podman (never on disk)"
+        return f"write the registry credentials to {self._file} (mode 0600)"
 
     def push_ref(self, tag: str) -> str:
         """The reference an engine pushes *tag* to: ``IMAGE:TAG``."""
         return f"{self.image}:{tag}"
 
     def login(self) -> None:
-        """Write the authfile (mode 0600) when credentials were given; otherwise nothing."""
-        if self._login is None:
+        """Make the credentials readable by the commands (memory, or docker's file)."""
+        if self._login is None or self._file is None:
+            self.authfile  # noqa: B018  # made in memory on first use
             return
-        username, password = self._login
-        token = base64.b64encode(f"{username}:{password}".encode()).decode()
-        body = json.dumps({"auths": {self.host: {"auth": token}}})
-        self._authfile.parent.mkdir(parents=True, exist_ok=True)
+        self._file.parent.mkdir(parents=True, exist_ok=True)
         # mkstemp makes the file 0600 before a byte is in it; the rename is atomic.
-        fd, tmp = tempfile.mkstemp(prefix=".auth-", dir=self._authfile.parent)
+        fd, tmp = tempfile.mkstemp(prefix=".auth-", dir=self._file.parent)
         try:
-            with os.fdopen(fd, "w") as fh:
-                fh.write(body)
-            os.replace(tmp, self._authfile)
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(self._auth_json())
+            os.replace(tmp, self._file)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
         self._written = True
 
     def close(self) -> None:
-        """Delete the authfile; the next command that needs it writes it again."""
-        self._authfile.unlink(missing_ok=True)
+        """Forget the credentials (close the memory file, delete docker's); the next command
+        that needs them makes them again."""
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+        if self._file is not None:
+            self._file.unlink(missing_ok=True)
         self._written = False
 
     def __enter__(self) -> Registry:
@@ -167,6 +201,7 @@ class Registry:
             self._ref(dst_tag),
             long=True,
             timeout=_COPY_TIMEOUT,
+            pass_fds=self.pass_fds,
         )
 
     # --- reading ----------------------------------------------------------------------------
@@ -180,11 +215,12 @@ class Registry:
 
     def _read(self, verb: str, *args: str, what: str) -> str | None:
         """skopeo's output for a read; None when the registry says the name is unknown."""
-        if self._login is not None and not (self._written and self._authfile.exists()):
+        file = self._file
+        if file is not None and self._login is not None and not (self._written and file.exists()):
             self.login()
         argv = ["skopeo", verb, f"--tls-verify={_flag(self.tls_verify)}", *self._auth_args()]
         try:
-            proc = read([*argv, *args], timeout=_READ_TIMEOUT)
+            proc = read([*argv, *args], timeout=_READ_TIMEOUT, pass_fds=self.pass_fds)
         except CommandError as exc:
             if exc.returncode == 127:
                 raise ConfigError(

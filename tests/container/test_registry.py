@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import shutil
 import socket
 import stat
@@ -47,7 +48,9 @@ def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RegistryStand
         yield stand_in
 
 
-def open_registry(stand_in: RegistryStandIn, image: str, authfile: Path, **kw: str) -> Registry:
+def open_registry(
+    stand_in: RegistryStandIn, image: str, authfile: Path | None, **kw: str
+) -> Registry:
     credentials = {"username": stand_in.username, "password": stand_in.password, **kw}
     return Registry(image, tls_verify=False, authfile=authfile, **credentials)
 
@@ -69,16 +72,20 @@ def pushed(
     registry: RegistryStandIn,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Pushed]:
-    """A one-LABEL image on the local base image, pushed with push_command and an authfile."""
+    """A one-LABEL image on the local base image, pushed with push_command and the login held
+    in memory (``--authfile /dev/fd/N``), as a release pushes it."""
     tmp = tmp_path_factory.mktemp("tiny")
     (tmp / "Dockerfile").write_text(f"FROM {BASE_IMAGE}\nLABEL org.example.tiny=yes\n")
     image = f"{registry.url}/ns-{uuid.uuid4().hex[:8]}/{REPOSITORY}"
     ref = f"{image}:v{VERSION}"
     lines: list[str] = []
     engine.build(tmp, tags=[ref], labels={VERSION_LABEL: VERSION}, progress=lines.append)
-    with open_registry(registry, image, tmp / "auth" / "auth.json") as reg:
+    with open_registry(registry, image, None) as reg:
         reg.login()
-        run(engine.push_command(ref, tls_verify=False, authfile=reg.authfile))
+        push = engine.push_command(
+            ref, tls_verify=False, authfile=reg.authfile, pass_fds=reg.pass_fds
+        )
+        run(push)
         yield Pushed(image, ref, reg, lines)
     engine.remove(ref)
 
@@ -100,7 +107,8 @@ def test_pushed_image_is_observed(pushed: Pushed) -> None:
     assert digest is not None and digest.startswith("sha256:") and len(digest) == 71
     # The hash of the raw manifest is the digest skopeo itself reports.
     argv = ["skopeo", "inspect", "--no-tags", "--tls-verify=false"]
-    shown = read([*argv, "--authfile", str(reg.authfile), f"docker://{pushed.ref}"], check=True)
+    shown = read([*argv, "--authfile", str(reg.authfile), f"docker://{pushed.ref}"], check=True,
+                 pass_fds=reg.pass_fds)  # fmt: skip
     assert json.loads(shown.stdout)["Digest"] == digest
     labels = reg.labels(f"v{VERSION}")
     assert labels[VERSION_LABEL] == VERSION and labels["org.example.tiny"] == "yes"
@@ -243,6 +251,29 @@ def test_authfile_is_private_and_removed_on_close(
         assert authfile.exists()
     assert not authfile.exists()
     assert [p.name for p in authfile.parent.iterdir()] == []  # no temporary left behind
+
+
+def test_a_login_held_in_memory_never_touches_the_disk(
+    skopeo: str, registry: RegistryStandIn, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without a file path (podman, buildah, skopeo), the login lives in an anonymous memory
+    file named /dev/fd/N, inherited by the commands that name it: a SIGKILL leaves nothing."""
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    reg = open_registry(registry, f"{registry.url}/nothing/{REPOSITORY}", None)
+    path = reg.authfile
+    assert path is not None and str(path).startswith("/dev/fd/") and reg.pass_fds
+    token = base64.b64encode(f"{registry.username}:{registry.password}".encode()).decode()
+    assert json.loads(path.read_text()) == {"auths": {registry.url: {"auth": token}}}
+    assert os.readlink(path).startswith("/memfd:registry-auth")
+    assert reg.tags() == []  # skopeo logged in with it (a wrong login is a ConfigError)
+    assert reg.copy_command("a", "b").pass_fds == reg.pass_fds
+    assert list(tmp_path.iterdir()) == []  # nothing written anywhere
+    fd = reg.pass_fds[0]
+    reg.close()
+    with pytest.raises(OSError):
+        os.fstat(fd)  # closed: the credentials are gone with it
+    assert reg.tags() == []  # and made again on the next read
+    reg.close()
 
 
 def test_registry_names() -> None:

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import subprocess
 import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -27,6 +28,9 @@ from release_engine.tools.registry import Registry
 from release_engine.version import parse_version
 from tests.conftest import REPO, git, in_ci
 
+if TYPE_CHECKING:
+    from release_engine.standins.registry import RegistryStandIn
+
 #: The project's version now, and the versions rehearsals release after it: the next minor,
 #: the minor after that, and a hotfix of the first. Nothing here pins the project's version.
 CURRENT = load_config(REPO).current_version
@@ -35,6 +39,27 @@ AFTER = next_version(parse_version(VERSION), "minor").pep440
 HOTFIX = next_version(parse_version(VERSION), "patch").pep440
 VERSION_LABEL = "org.opencontainers.image.version"
 MANIFEST = "deploy/k8s/deployment.yaml"
+
+
+#: The modules holding the longest end-to-end tests (one is a release and fifteen resumed runs,
+#: others several releases each), collected first: shared out among workers, a long test
+#: started last would keep its worker busy long after the others ran out of tests.
+LONGEST_FIRST = (
+    "tests/engine/test_resume.py::",
+    "tests/engine/test_lifecycle.py::",
+    "tests/engine/test_docs.py::",
+    "tests/engine/test_hotfix_rollback.py::",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Those modules first, each kept whole (its module-scoped fixtures start once)."""
+
+    def rank(item: pytest.Item) -> int:
+        found = (n for n, module in enumerate(LONGEST_FIRST) if item.nodeid.startswith(module))
+        return next(found, len(LONGEST_FIRST))
+
+    items.sort(key=rank)  # stable: the order within each module and of the rest is kept
 
 
 @dataclass
@@ -46,10 +71,14 @@ class Rehearsal:
     #: The release day, when a test compares releases made at different times (midnight).
     date: str | None = None
 
+    #: The last run's reporter: its ``seen`` is what that run reported, also if it stopped.
+    reporter: ConsoleReporter = field(default_factory=ConsoleReporter)
+
     def run(self, version: str = VERSION, **kwargs: object) -> Report:
         options = Options(date=self.date)
         ctx = rehearsal_context(self.work, parse_version(version), self.s, options=options)
-        return release(ctx, ConsoleReporter(), **kwargs)  # type: ignore[arg-type]
+        self.reporter = ConsoleReporter()
+        return release(ctx, self.reporter, **kwargs)  # type: ignore[arg-type]
 
     def rollback(self, version: str, *, dry_run: bool = False) -> list[Outcome]:
         """``inv rollback --version VERSION`` against the stand-ins."""
@@ -72,7 +101,7 @@ def shared_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
 
     with RegistryStandIn(tmp_path_factory.mktemp("registry")) as registry:
         yield registry
-    remove_images(registry.url)
+        remove_images(registry)  # the registry says what was pushed: while it still runs
 
 
 @pytest.fixture
@@ -94,22 +123,65 @@ def rehearsal(
         yield Rehearsal(work, tmp_path / "remote.git", s)
 
 
-def remove_images(prefix: str) -> None:
-    """Untag the images a module built. Only tags go: deleting image layers here would pull
-    the build cache from under a build running in a parallel worker."""
+@pytest.fixture
+def imageless_rehearsal(source_repo: Path, tmp_path: Path, clean_env: None) -> Iterator[Rehearsal]:
+    """A rehearsal with no container registry, for a test that looks at no image: the image
+    steps and the deploy manifests step are skipped (building an image is most of a release).
+    """
+    with stand_ins(tmp_path / "standins", with_registry=False) as s:
+        work = clone_for_rehearsal(source_repo, tmp_path)
+        yield Rehearsal(work, tmp_path / "remote.git", s)
+
+
+def remove_images(registry: RegistryStandIn) -> None:
+    """Untag the images a module pushed to its *registry*. Only tags go: deleting image layers
+    here would pull the build cache from under a build running in a parallel worker.
+
+    The names come from the registry (its catalog and each repository's tags), not from
+    ``podman images``: listing a local store of hundreds of images takes most of a minute, and
+    every image a rehearsal builds is pushed under the name it is tagged with locally. A name
+    no longer tagged here (a test untagged it) is fine: untagging it fails, alone.
+    """
     from release_engine.tools.container import detect_engine
 
     engine = detect_engine()
-    if engine in ("podman", "buildah"):
-        listed = subprocess.run(
-            [engine, "images", "--format", "{{.Repository}}:{{.Tag}}"],
-            capture_output=True,
-            text=True,
-            check=False,
-        ).stdout.split()
-        refs = [r for r in listed if r.startswith(prefix)]
-        if refs:
-            subprocess.run([engine, "untag", *refs], capture_output=True, check=False)
+    if engine not in ("podman", "buildah"):
+        return
+
+    def untag(image: str, *names: str) -> bool:
+        """Drop *names* from *image* (the first name not on it stops the rest)."""
+        argv = [engine, "untag", image, *names]
+        return subprocess.run(argv, capture_output=True, check=False).returncode == 0
+
+    # One after another: two untags of one image at once can lose one of the two changes.
+    for refs in pushed_refs(registry).values():
+        # `podman untag IMAGE` alone drops every name of the image: name the ones to drop.
+        # A release's tags are mostly one image (vX.Y.Z and latest): one call; else each.
+        if refs and not untag(refs[0], *refs):
+            for ref in refs:
+                untag(ref, ref)
+
+
+def pushed_refs(registry: RegistryStandIn) -> dict[str, list[str]]:
+    """Every ``HOST:PORT/NAME:TAG`` the registry stand-in holds, by repository, read over its
+    HTTP API."""
+    token = base64.b64encode(f"{registry.username}:{registry.password}".encode()).decode()
+
+    def read(path: str) -> list[str]:
+        """One listing, page after page (``Link: <NEXT>; rel="next"``)."""
+        found: list[str] = []
+        url: str | None = f"{registry.base_url}/v2/{path}"
+        while url:
+            request = urllib.request.Request(url, headers={"Authorization": f"Basic {token}"})
+            with urllib.request.urlopen(request, timeout=30) as response:
+                data: dict[str, Any] = json.loads(response.read())
+                link = response.headers.get("Link", "")
+            found += data.get("repositories" if path.startswith("_catalog") else "tags") or []
+            url = f"{registry.base_url}{link[1 : link.index('>')]}" if link else None
+        return found
+
+    found = {name: read(f"{name}/tags/list") for name in read("_catalog?n=1000")}
+    return {name: [f"{registry.url}/{name}:{tag}" for tag in tags] for name, tags in found.items()}
 
 
 def github_get(s: StandIns, path: str) -> list[dict[str, Any]]:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from release_engine import __version__
-from release_engine.cli import release_invocation
+from release_engine.cli import release_invocation, rollback_invocation
 from release_engine.context import Options
 from release_engine.rehearsal import clone_for_rehearsal, stand_ins
 from tests.conftest import REPO, git
@@ -43,11 +43,15 @@ def inv(
     [
         ((), 2, "error: --version is required, for example: inv release --version 1.2.3"),
         (("--version", "1.2"), 2, "error: '1.2' is not a release version"),
+        (("--version", ""), 2, "error: '' is not a release version"),  # given, not missing
+        (("--version", "1." + "9" * 30 + ".0"), 2, "has a number above 9007199254740991"),
         (("--version", f" {VERSION}"), 2, "has whitespace around it"),
         (("--version", "1.2.1\u0663"), 2, "is not a release version"),
         (("--version", "0.0.1", "--skip-prerelease"), 3, "not greater than the current version"),
         (("--version", VERSION, "--set", "index=x"), 2, "--set 'index=x': use KEY=VALUE"),
         (("--version", VERSION, "--set", "registry_tls_verify=maybe"), 2, "use true or false"),
+        (("--version", VERSION, "--set", "merge=yolo"), 2, "--set merge = 'yolo': use \"push\""),
+        (("--version", VERSION, "--set", "smtp_port=70000"), 2, "--set smtp_port = 70000: use"),
     ],
 )
 def test_bad_input_is_one_line_and_changes_nothing(
@@ -64,6 +68,8 @@ def test_bad_input_is_one_line_and_changes_nothing(
     assert proc.returncode == code  # 2: bad input; 3: refused, nothing changed
     assert message in proc.stderr
     assert "Traceback" not in proc.stderr
+    if args and code == 2:  # given, however badly: one line, no usage (as a missing flag has)
+        assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
     assert (git(work, "show-ref"), git(work, "status", "--porcelain")) == before
 
 
@@ -235,6 +241,11 @@ def test_the_resume_command_is_the_command_that_was_run() -> None:
             assert f"{word}" in usage, word
     plain = release_invocation("1.2.3", Options())
     assert plain == "inv release --version 1.2.3"
+    # The rollback's too: it takes --set, so it can be pointed where the release went.
+    back = shlex.split(rollback_invocation("1.2.3", pairs))
+    assert back[:4] == ["inv", "rollback", "--version", "1.2.3"]
+    assert [back[i + 1] for i, w in enumerate(back) if w == "--set"] == pairs
+    assert "-s, --set " in inv(REPO, "--help", "rollback").stdout
 
 
 def test_loading_the_tasks_imports_nothing_of_the_engine_a_listing_does_not_use() -> None:

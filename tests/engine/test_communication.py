@@ -201,6 +201,7 @@ def _state(r: Rehearsal) -> Path:
 def test_release_sends_one_slack_message_and_one_email_and_a_rerun_none(
     rehearsal: Rehearsal, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    """Previewed, sent once; a rerun, in this clone or in another one, sends nothing again."""
     s = rehearsal.s
     assert s.smtp is not None
     dry = rehearsal.run(dry_run=True)
@@ -234,25 +235,19 @@ def test_release_sends_one_slack_message_and_one_email_and_a_rerun_none(
     again = rehearsal.run()
     assert {o.name: o.status for o in again.steps}["email"] == "done"
     assert published_state(rehearsal) == state  # no second message, no second email
+
+    # The records of what was sent live on the remote: a second clone (another machine, a
+    # CI re-run) finds them there and sends no second message, no second email.
+    assert (len(s.sink.received), len(s.smtp.delivered)) == (1, 1)
+    other = rehearsal.work.parent / "another-clone"
+    git(rehearsal.work.parent, "clone", "--quiet", str(rehearsal.remote), str(other))
+    assert not (other / ".git" / "release").exists()  # nothing of the first clone's state
+    report = Rehearsal(other, rehearsal.remote, s).run()
+    steps = {o.name: (o.status, o.detail) for o in report.steps}
+    assert steps["notify"] == ("done", "1 webhook(s) notified")
+    assert steps["email"][0] == "done"
+    assert (len(s.sink.received), len(s.smtp.delivered)) == (1, 1)
     assert s.smtp.password not in capsys.readouterr().out
-
-
-@pytest.mark.e2e
-def test_a_pending_record_is_reported_sent_at_most_once_and_not_resent(
-    rehearsal: Rehearsal,
-) -> None:
-    def stop(name: str) -> None:
-        if name == "notify":
-            raise Interrupted(name)
-
-    with pytest.raises(Interrupted):
-        rehearsal.run(after_step=stop)
-    # A run killed while sending left its mark on the remote, where every clone looks.
-    Records(Git(rehearsal.work), "origin", f"v{VERSION}").write("email", {"status": "pending"})
-    report = rehearsal.run()
-    email = next(o for o in report.steps if o.name == "email")
-    assert email.status == "done" and "sent at most once" in email.detail
-    assert rehearsal.s.smtp is not None and rehearsal.s.smtp.delivered == []
 
 
 @pytest.mark.e2e
@@ -297,36 +292,27 @@ def test_a_failed_send_is_retried_on_resume_and_without_smtp_host_only_written(
 
 
 @pytest.mark.e2e
-def test_a_rerun_from_another_clone_sends_nothing_again(rehearsal: Rehearsal) -> None:
-    """The records of what was sent live on the remote: a second clone (another machine, a
-    CI re-run) finds them there and sends no second message, no second email."""
-    s = rehearsal.s
-    assert s.smtp is not None
-    rehearsal.run()
-    assert (len(s.sink.received), len(s.smtp.delivered)) == (1, 1)
-    other = rehearsal.work.parent / "another-clone"
-    git(rehearsal.work.parent, "clone", "--quiet", str(rehearsal.remote), str(other))
-    assert not (other / ".git" / "release").exists()  # nothing of the first clone's state
-    report = Rehearsal(other, rehearsal.remote, s).run()
-    steps = {o.name: (o.status, o.detail) for o in report.steps}
-    assert steps["notify"] == ("done", "1 webhook(s) notified")
-    assert steps["email"][0] == "done"
-    assert (len(s.sink.received), len(s.smtp.delivered)) == (1, 1)
+def test_a_pending_record_is_reported_sent_at_most_once_and_not_resent(
+    rehearsal: Rehearsal,
+) -> None:
+    """What a run killed between marking a send and its answer leaves, for the webhook and
+    for the email (one release for both): each is reported sent at most once, never again."""
 
-
-@pytest.mark.e2e
-def test_a_webhook_marked_pending_by_a_killed_run_is_not_sent_again(rehearsal: Rehearsal) -> None:
     def stop(name: str) -> None:
         if name == "push":
             raise Interrupted(name)
 
     with pytest.raises(Interrupted):
         rehearsal.run(after_step=stop)
+    # A run killed while sending left its mark on the remote, where every clone looks.
+    records = Records(Git(rehearsal.work), "origin", f"v{VERSION}")
     key = Notify._key(rehearsal.s.sink.url)
-    Records(Git(rehearsal.work), "origin", f"v{VERSION}").write(
-        "notify", {"sent": [], "pending": key}
-    )  # what a run killed between marking and answering leaves
+    records.write("notify", {"sent": [], "pending": key})
+    records.write("email", {"status": "pending"})
     report = rehearsal.run()
     notify = next(o for o in report.steps if o.name == "notify")
     assert notify.status == "done" and "at most once" in notify.detail
     assert rehearsal.s.sink.received == []
+    email = next(o for o in report.steps if o.name == "email")
+    assert email.status == "done" and "sent at most once" in email.detail
+    assert rehearsal.s.smtp is not None and rehearsal.s.smtp.delivered == []

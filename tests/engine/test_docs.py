@@ -123,7 +123,7 @@ def clone(
             yield work, standin_env(s), s
         finally:
             if s.registry is not None:
-                remove_images(s.registry.url)
+                remove_images(s.registry)
 
 
 @pytest.mark.e2e

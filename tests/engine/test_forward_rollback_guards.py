@@ -76,8 +76,9 @@ def test_conflicts_in_the_code_stop_with_one_line_and_change_nothing(r: Rehearsa
 
 
 @pytest.fixture
-def r(rehearsal: Rehearsal) -> Rehearsal:
-    return rehearsal
+def r(imageless_rehearsal: Rehearsal) -> Rehearsal:
+    """The guards are about git: no image is built (the image steps are skipped)."""
+    return imageless_rehearsal
 
 
 def test_insert_section_goes_in_version_order_once() -> None:

@@ -242,6 +242,7 @@ def test_release_hotfix_release_rollback_release(rehearsal: Rehearsal) -> None:
     change(r, "feature-d", "fixed", "Fixed lifecycle change feature-d.")
     assert f"suggested next version: {FOURTH} (patch)" in status_text(r)
     r.run(FOURTH)
+    suites.start("fourth")  # main's tree now; what follows only reads (the rollback refuses)
     live.append(FOURTH)
     on_main = {"feature-a", "feature-b", "hot", "feature-d"}
     want = Expected(live, FOURTH, FOURTH, on_main, {THIRD}, notifications=6, emails=6)
@@ -253,5 +254,4 @@ def test_release_hotfix_release_rollback_release(rehearsal: Rehearsal) -> None:
     shown = status_text(r)
     assert f"last release: {FOURTH} on " in shown and "unreleased fragments: none" in shown
     check(r, want)
-    suites.start("fourth")
     suites.check()

@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from release_engine.errors import UsageError
 from release_engine.version import (
+    MAX_NUMBER,
     Version,
     is_newest_stable,
     newest_of_line,
@@ -54,6 +55,10 @@ def test_valid_versions_map_to_pep440(text: str, pep440: str) -> None:
         "1.2.3rc\u0661",
         "1.2.3;rm -rf /",
         "$(id).2.3",
+        "9007199254740992.0.0",  # past 2**53 - 1: tools disagree on such numbers
+        "1." + "9" * 30 + ".0",
+        "1.2." + "9" * 5000,  # past Python's own int() limit of digits
+        "1.0.0rc" + "9" * 20,
     ],
 )
 def test_malformed_versions_are_refused_with_one_line(text: str) -> None:
@@ -62,6 +67,10 @@ def test_malformed_versions_are_refused_with_one_line(text: str) -> None:
     message = str(exc.value)
     assert "\n" not in message
     assert "MAJOR.MINOR.PATCH" in message
+
+
+def test_the_largest_number_is_a_version() -> None:
+    assert parse_version(f"{MAX_NUMBER}.0.0").major == 2**53 - 1
 
 
 def test_prereleases_sort_before_their_release() -> None:
