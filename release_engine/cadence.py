@@ -25,6 +25,7 @@ from packaging.utils import (
 from packaging.version import InvalidVersion
 
 from .errors import ReleaseError, UsageError
+from .proc import in_background
 from .tools import changelog
 from .version import Version, parse_current_version, parse_version, versions_from_tags
 
@@ -214,11 +215,12 @@ def observe(ctx: ReleaseContext, today: dt.date | None = None) -> Cadence:
     # A release goes above both the version files and every stable tag.
     base = current if last is None else max(current, last)
     suggested = None if bump is None else next_version(base, bump)
-    with ctx.secrets.masking_logs():
-        latest = {
-            "github": _seen(lambda: _github(ctx)),
-            "registry": _seen(lambda: _registry(ctx)),
-            "index": _seen(lambda: _index(ctx)),
+    with ctx.secrets.masking_logs():  # each remote asked at the same time
+        asking = {
+            "github": in_background(_seen, lambda: _github(ctx)),
+            "registry": in_background(_seen, lambda: _registry(ctx)),
+            "index": in_background(_seen, lambda: _index(ctx)),
         }
+        latest = {name: answer.result() for name, answer in asking.items()}
     today = today or dt.datetime.now(dt.timezone.utc).date()
     return Cadence(last, last_date, today, counts, bump, suggested, latest, gone)

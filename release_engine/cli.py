@@ -12,19 +12,21 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from . import __version__
 from .config import load_config, parse_overrides
-from .context import Options, ReleaseContext
-from .engine import open_release, release, rollback, status
+from .context import Options
 from .errors import MissingFlagError, ReleaseError
-from .output import ConsoleReporter, emit_json, print_cadence, print_report, print_steps
-from .proc import read
+from .proc import observing, prefetch
 from .redact import Secrets
-from .report import Report, failure_dict, status_dict, waived_checks
-from .tools import changelog
-from .tools.git import Git
 from .version import parse_current_version, parse_version
+
+# The engine, its adapters (requests, PyGithub …) and the output (rich) are imported in the
+# commands that use them, after what can start early has started (_start_early).
+if TYPE_CHECKING:
+    from .context import ReleaseContext
+    from .output import ConsoleReporter
+    from .report import Report
 
 __all__ = [
     "add_fragment",
@@ -52,6 +54,9 @@ def _reported_failure(
     as_json: bool, secrets: Secrets, draft: Report, reporter: ConsoleReporter
 ) -> Iterator[None]:
     """With ``--json``, a run that fails still prints its one object, then raises on."""
+    from .output import emit_json
+    from .report import failure_dict
+
     try:
         yield
     except (Exception, KeyboardInterrupt) as exc:
@@ -76,6 +81,54 @@ def release_command(
     after_step: Callable[[str], None] | None = None,
 ) -> Report:
     """``inv release``: cut the release (or rehearse it against local stand-ins)."""
+    with observing():  # every read of the run shared, from the first one on
+        if not rehearse:
+            _start_early(repo, version)
+        return _release_command(
+            repo, version, options=options, secrets=secrets, dry_run=dry_run,
+            rehearse=rehearse, as_json=as_json, keep=keep, overrides=overrides,
+            after_step=after_step,
+        )  # fmt: skip
+
+
+def _start_early(repo: Path, version: str | None) -> None:
+    """Start bump-my-version's dry run of a new release now, in the background, while the
+    engine loads: the preflight's slowest check (a process of its own, over half a second)
+    is then done when the preflight asks for it. Nothing is judged here: a bad version, a
+    broken configuration or a release started before (no preflight then) start nothing."""
+    from .tools.bump import bump_command, known_good
+    from .tools.git import Git
+
+    try:
+        parsed = parse_version(version or "")
+        tag = parsed.tag(load_config(repo).tag_prefix)
+        git = Git(repo)
+        if git.branch_exists(f"release/{tag}") or git.tag_info(tag) is not None:
+            return
+    except ReleaseError:
+        return
+    bump = bump_command(repo, parsed.pep440, dry_run=True)
+    if not known_good(git, bump):
+        prefetch(bump.argv, cwd=bump.cwd)
+
+
+def _release_command(
+    repo: Path,
+    version: str | None,
+    *,
+    options: Options,
+    secrets: Secrets,
+    dry_run: bool,
+    rehearse: bool,
+    as_json: bool,
+    keep: bool,
+    overrides: list[str] | None,
+    after_step: Callable[[str], None] | None,
+) -> Report:
+    from .engine import open_release
+    from .output import ConsoleReporter, emit_json, print_report, print_steps
+    from .report import Report
+
     reporter = ConsoleReporter(sys.stderr if as_json else sys.stdout, secrets=secrets)
     draft = Report(version="", tag="", dry_run=dry_run, rehearsal=rehearse)
     with _reported_failure(as_json, secrets, draft, reporter):
@@ -161,6 +214,9 @@ def _run(
     after_step: Callable[[str], None] | None,
 ) -> Report:
     """Release *ctx*; *draft* holds what is known meanwhile, for the report of a failure."""
+    from .engine import release
+    from .report import waived_checks
+
     draft.tag, draft.resume = ctx.tag, ctx.resume_command
     draft.waived = waived_checks(ctx.options)
     report = release(ctx, reporter, dry_run=dry_run, after_step=after_step)
@@ -184,6 +240,12 @@ def status_command(
     Without *version* (the current one), it first shows the cadence: the last release, the
     fragments waiting, the suggested next version and what ``latest`` points at on each remote.
     """
+    from . import __version__
+    from .engine import open_release, status_and_cadence
+    from .output import emit_json, print_cadence, print_steps
+    from .proc import in_background
+    from .report import status_dict
+
     pep440, tag, seen = None, None, None
     try:
         settings = parse_overrides(overrides)
@@ -194,12 +256,11 @@ def status_command(
         pep440 = parsed.pep440
         ctx = open_release(repo, parsed, overrides=settings, secrets=secrets)
         tag = ctx.tag
-        if version is None:  # the question "what next?" is asked without a version
-            from . import cadence
-
-            seen = cadence.observe(ctx)
-        outcomes = status(ctx)
-        lock = _lock_state(ctx)
+        with observing():  # the cadence, the lock and the steps read each fact once
+            holder = in_background(_lock_state, ctx)
+            # The question "what next?" is asked without a version: the cadence.
+            outcomes, seen = status_and_cadence(ctx, cadence=version is None)
+            lock = holder.result()
     except (Exception, KeyboardInterrupt) as exc:
         if as_json:
             emit_json(status_dict(pep440, tag, [], exc), secrets=secrets)
@@ -240,6 +301,8 @@ def _lock_state(ctx: ReleaseContext) -> dict[str, object] | None:
 
 def add_fragment(repo: Path, kind: str | None, message: str | None, issue: str | None) -> Path:
     """``inv changelog.add``: write a fragment and say where."""
+    from .tools import changelog
+
     example = 'inv changelog.add --type fixed --message "Fixed ..."'
     kind = require(kind, "--type", example)
     message = require(message, "--message", example)
@@ -252,6 +315,8 @@ def preview_changelog(repo: Path, version: str | None) -> str:
     """``inv changelog.preview``: the next CHANGELOG section, changing nothing."""
     import datetime as dt
 
+    from .tools import changelog
+
     label = version or "Unreleased"
     text = changelog.draft(repo, label, dt.date.today().isoformat())
     print(text)
@@ -263,6 +328,10 @@ def check_fragments(repo: Path, compare_with: str | None) -> None:
 
     A commit of the branch with the trailer ``Changelog: skip`` says no fragment is needed.
     """
+    from .proc import read
+    from .tools import changelog
+    from .tools.git import Git
+
     problems = changelog.fragment_problems(repo)
     if problems:
         raise ReleaseError("; ".join(problems))
@@ -303,6 +372,9 @@ def rollback_command(
     overrides: list[str] | None = None,
 ) -> None:
     """``inv rollback``: revert the release on main, tag the previous commit, redeploy it."""
+    from .engine import open_release, rollback
+    from .output import ConsoleReporter, print_steps
+
     text = require(version, "--version", "inv rollback --version 1.2.3")
     parsed = parse_version(text)
     settings = parse_overrides(overrides)

@@ -65,6 +65,17 @@ class ReleaseContext:
         if not self.resume_command:
             self.resume_command = f"inv release --version {self.version}"
 
+    def warm(self) -> None:
+        """Make what the steps read of the context now, in this thread: steps that observe
+        side by side then share one of each (one registry login, one list of versions)."""
+        for name in ("git", "base_branch", "state_dir", "known_versions", "is_newest", "date"):
+            getattr(self, name)
+        for name in ("records", "registry", "index_login"):
+            try:
+                getattr(self, name)
+            except ReleaseError:  # a bad setting: the step that needs it says so
+                continue
+
     @cached_property
     def index_login(self) -> Login:
         """How uploads to the index authenticate, from the credentials and the environment

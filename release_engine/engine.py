@@ -5,12 +5,22 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .config import Credentials, Setting, load_config
 from .context import Options, ReleaseContext, closing, release_lock
 from .errors import ConfigError, ReleaseError
-from .plan import Outcome, Reporter, Status, execute, observe_all
+from .plan import (
+    Outcome,
+    Reporter,
+    Status,
+    execute,
+    observe_all,
+    observing_each,
+    previewing_each,
+)
 from .preflight import is_resuming, preflight
+from .proc import in_background, observing
 from .redact import Secrets
 from .remote_lock import RemoteLock
 from .report import Report
@@ -21,7 +31,10 @@ from .steps.rollback_scope import rollback_preconditions
 from .tools.git import Git
 from .version import Version
 
-__all__ = ["open_release", "release", "rollback", "status"]
+if TYPE_CHECKING:
+    from .cadence import Cadence
+
+__all__ = ["open_release", "release", "rollback", "status", "status_and_cadence"]
 
 
 def open_release(
@@ -92,16 +105,30 @@ def _check_repository(git: Git, remote: str) -> None:
 
 def status(ctx: ReleaseContext) -> list[Outcome]:
     """Every step with what the real world shows for it. Changes nothing."""
+    return status_and_cadence(ctx, cadence=False)[0]
+
+
+def status_and_cadence(
+    ctx: ReleaseContext, *, cadence: bool
+) -> tuple[list[Outcome], Cadence | None]:
+    """:func:`status`, and with *cadence* the rhythm of releases (:mod:`.cadence`) looked at
+    beside the steps: every remote is asked once, all of them at the same time."""
     outcomes = []
-    with ctx.secrets.masking_logs(), closing(ctx):
-        for step in RELEASE_STEPS:
+    with ctx.secrets.masking_logs(), closing(ctx), observing():
+        ctx.warm()
+        rhythm = None
+        if cadence:
+            from . import cadence as cadence_module
+
+            rhythm = in_background(cadence_module.observe, ctx)
+        for step, looking in zip(RELEASE_STEPS, observing_each(ctx, RELEASE_STEPS), strict=True):
             try:
-                seen = step.observe(ctx)
+                seen = looking.result()
             except ReleaseError as exc:  # one unreachable remote does not hide the other steps
                 outcomes.append(Outcome(step.name, step.title, Status.UNKNOWN, str(exc)))
                 continue
             outcomes.append(Outcome(step.name, step.title, seen.status, seen.detail))
-    return outcomes
+        return outcomes, None if rhythm is None else rhythm.result()
 
 
 def release(
@@ -116,6 +143,20 @@ def release(
     ctx.progress = reporter.progress
     with ctx.secrets.masking_logs(), closing(ctx), release_lock(ctx.repo):
         settled = [] if dry_run else settle(ctx)  # what a killed run left half-done in git
+        report = _release(ctx, reporter, report, settled, dry_run, after_step)
+    return report
+
+
+def _release(
+    ctx: ReleaseContext,
+    reporter: Reporter,
+    report: Report,
+    settled: list[str],
+    dry_run: bool,
+    after_step: Callable[[str], None] | None,
+) -> Report:
+    """:func:`release` once the clone is settled: each read shared until something is written."""
+    with observing():
         for note in settled:
             reporter.info(note)
         # A fresh release is checked before anything is looked up remotely; one that was
@@ -131,12 +172,19 @@ def release(
         else:
             lock = RemoteLock(ctx.git, ctx.config.remote, f"release {ctx.tag}")
             lock.check()  # another run's lock: named at once, before preflight's findings
+            # A dry run writes nothing: the steps are looked at while the preflight runs.
+            previews = previewing_each(ctx, RELEASE_STEPS) if dry_run else None
             report.notes = [*settled, *preflight(ctx, dry_run=dry_run)]
             for note in report.notes[len(settled) :]:
                 reporter.info(note)
             with _holding(lock, dry_run):
                 outcomes = execute(
-                    ctx, RELEASE_STEPS, reporter, dry_run=dry_run, after_step=after_step
+                    ctx,
+                    RELEASE_STEPS,
+                    reporter,
+                    dry_run=dry_run,
+                    after_step=after_step,
+                    previews=previews,
                 )
         if ctx.git.current_branch() != ctx.base_branch and not dry_run:
             ctx.git("checkout", "--quiet", ctx.base_branch)
@@ -166,6 +214,12 @@ def rollback(ctx: ReleaseContext, reporter: Reporter, *, dry_run: bool = False) 
     with ctx.secrets.masking_logs(), closing(ctx), release_lock(ctx.repo):
         for note in [] if dry_run else settle(ctx):
             reporter.info(note)
+        return _rollback(ctx, reporter, dry_run)
+
+
+def _rollback(ctx: ReleaseContext, reporter: Reporter, dry_run: bool) -> list[Outcome]:
+    """:func:`rollback` once the clone is settled: each read shared until something is written."""
+    with observing():
         lock = RemoteLock(ctx.git, ctx.config.remote, f"rollback {ctx.tag}")
         lock.check()
         finished = rollback_preconditions(ctx)

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import TYPE_CHECKING, Protocol
 
 from .errors import ConflictError, ReleaseError, VerificationError
-from .proc import Command, run
+from .proc import Command, acting, in_background, run
 
 if TYPE_CHECKING:
     from .context import ReleaseContext
@@ -37,7 +38,9 @@ __all__ = [
     "StepBase",
     "execute",
     "observe_all",
+    "observing_each",
     "perform",
+    "previewing_each",
 ]
 
 
@@ -180,8 +183,36 @@ class Reporter(Protocol):
 
 
 def observe_all(ctx: ReleaseContext, steps: Sequence[Step]) -> list[tuple[Step, Observation]]:
-    """Every step's observation, nothing changed: ``release.status`` and final verification."""
-    return [(step, step.observe(ctx)) for step in steps]
+    """Every step's observation, nothing changed: ``release.status`` and final verification.
+    The steps look side by side (:func:`observing_each`); the first error is raised."""
+    looking = observing_each(ctx, steps)
+    return [(step, seen.result()) for step, seen in zip(steps, looking, strict=True)]
+
+
+def observing_each(ctx: ReleaseContext, steps: Sequence[Step]) -> list[Future[Observation]]:
+    """Each step's observation, started now, all side by side: they only read, the reads two
+    steps share run once (:func:`~release_engine.proc.observing`), and most of the time is
+    spent waiting for git, skopeo, podman and the remotes. Only while nothing is written."""
+    ctx.warm()  # what every step reads of the context, made once before the threads start
+    return [in_background(step.observe, ctx) for step in steps]
+
+
+Preview = tuple[Observation, list[str]]
+
+
+def previewing_each(ctx: ReleaseContext, steps: Sequence[Step]) -> list[Future[Preview]]:
+    """What a dry run shows of each step, started now, side by side: its observation and, for
+    a pending step, the actions it would run. A dry run writes nothing, so they may start as
+    early as the run likes (while the preflight runs)."""
+    ctx.warm()
+    return [in_background(_preview, ctx, step) for step in steps]
+
+
+def _preview(ctx: ReleaseContext, step: Step) -> Preview:
+    seen = step.observe(ctx)
+    if seen.status is not Status.PENDING:
+        return seen, []
+    return seen, [action.render() for action in step.actions(ctx)]
 
 
 def execute(
@@ -191,19 +222,24 @@ def execute(
     *,
     dry_run: bool = False,
     after_step: Callable[[str], None] | None = None,
+    previews: list[Future[Preview]] | None = None,
 ) -> list[Outcome]:
     """Act on every pending step in order, re-observing each; then verify them all again.
 
     A step found in conflict stops the run before it acts. In a dry run nothing acts: each
-    pending step reports the actions it would run. Any error while a step acts carries the
-    command that resumes the release. *after_step* is called with a step's name once it is
-    done (tests interrupt a release there). The outcomes carry the final verification's facts.
+    pending step reports the actions it would run (*previews*: those already started). Any
+    error while a step acts carries the command that resumes the release. *after_step* is
+    called with a step's name once it is done (tests interrupt a release there). The outcomes
+    carry the final verification's facts.
     """
     outcomes: list[Outcome] = []
-    for step in steps:
+    # A dry run writes nothing, so every step is looked at (and its actions listed) at once.
+    if dry_run and previews is None:
+        previews = previewing_each(ctx, steps)
+    for n, step in enumerate(steps):
         started = time.monotonic()
         try:
-            seen = step.observe(ctx)
+            seen, commands = previews[n].result() if previews else (step.observe(ctx), [])
         except ReleaseError as exc:
             # After this run changed something, a failed observation is a failure mid-release
             # (exit code 1, resume); before, it is a refusal that changed nothing (3).
@@ -221,7 +257,6 @@ def execute(
                 conflict.step = step.name
             raise conflict
         if seen.status is Status.PENDING and dry_run:
-            commands = [action.render() for action in step.actions(ctx)]
             outcome = replace(outcome, status=Status.WOULD_RUN, commands=commands)
         elif seen.status is Status.PENDING:
             after = _act(ctx, step)
@@ -240,7 +275,8 @@ def execute(
 def _act(ctx: ReleaseContext, step: Step) -> Observation:
     resume = f"{step.title} failed; fix the cause above, then resume with: {ctx.resume_command}"
     try:
-        step.act(ctx)
+        with acting():  # nothing read before is trusted while it writes, nor after
+            step.act(ctx)
     except ReleaseError as exc:
         exc.resume, exc.step = resume, step.name
         raise

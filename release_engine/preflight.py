@@ -1,4 +1,9 @@
-"""Preflight: every precondition checked before anything changes, every problem reported at once."""
+"""Preflight: every precondition checked before anything changes, every problem reported at once.
+
+The slow checks overlap: bump-my-version's dry run (a process of its own, about half a second)
+starts first, GitHub is asked about CI and review in a thread, and every remote is reached in
+threads of their own, while the local checks run; the answers are collected at the end.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +11,10 @@ from typing import TYPE_CHECKING
 
 from .config import tomllib
 from .errors import CommandError, ConfigError, PreflightError, ReleaseError
-from .proc import Command, read
+from .proc import Command, in_background, prefetch
 from .reach import reach
 from .tools import changelog
-from .tools.bump import bump_command
+from .tools.bump import bump_command, dry_run_refusal, known_good
 from .version import newest_of_line, next_development, parse_current_version
 
 if TYPE_CHECKING:
@@ -118,17 +123,16 @@ def _check_content(ctx: ReleaseContext, problems: list[str]) -> None:
             f"no changelog fragments in {ctx.config.fragments_dir}/: add one with "
             "inv changelog.add, or pass --allow-empty"
         )
-    reason = _refused(bump_command(ctx.repo, ctx.version.pep440, dry_run=True))
+    release_bump, *dev_bump = _bump_checks(ctx)
+    reason = dry_run_refusal(ctx.git, release_bump)
     if reason is not None:
         problems.append(
             f"a version file does not carry {ctx.config.current_version} "
             f"(bump-my-version: {reason}): fix [tool.bumpversion] or the file"
         )
-    if ctx.config.next_cycle == "dev" and not ctx.is_hotfix and not ctx.version.is_prerelease:
-        from .steps.cycle import dev_bump_command
-
+    if dev_bump:
         dev = next_development(ctx.version)
-        reason = _refused(dev_bump_command(ctx, dev, dry_run=True))
+        reason = dry_run_refusal(ctx.git, dev_bump[0])
         if reason is not None:
             problems.append(
                 f'next_cycle = "dev" but bump-my-version cannot write {dev} ({reason}): '
@@ -136,20 +140,49 @@ def _check_content(ctx: ReleaseContext, problems: list[str]) -> None:
             )
 
 
-def _refused(bump: Command) -> str | None:
-    """Why a ``bump-my-version --dry-run`` fails (its last line), or None when it would work."""
-    proc = read(bump.argv, cwd=bump.cwd)
-    if proc.returncode == 0:
-        return None
-    lines = [ln.strip() for ln in (proc.stderr + proc.stdout).splitlines() if ln.strip()]
-    return lines[-1] if lines else f"exit code {proc.returncode}"
+def _bump_checks(ctx: ReleaseContext) -> list[Command]:
+    """bump-my-version's dry runs: to the release, then (``next_cycle = "dev"``) to the
+    development version after it."""
+    found = [bump_command(ctx.repo, ctx.version.pep440, dry_run=True)]
+    if ctx.config.next_cycle == "dev" and not ctx.is_hotfix and not ctx.version.is_prerelease:
+        from .steps.cycle import dev_bump_command
+
+        found.append(dev_bump_command(ctx, next_development(ctx.version), dry_run=True))
+    return found
+
+
+def _github_problems(ctx: ReleaseContext) -> list[str]:
+    """What GitHub says against releasing the base branch's commit: CI, review."""
+    sha, config = ctx.git.rev(ctx.base_branch) or "", ctx.config
+    if ctx.github is None or not ctx.credentials.github_token:
+        return []
+    problems, github = [], ctx.github
+    # The two questions at once: each is a few round trips to GitHub.
+    review = None
+    if not ctx.options.skip_review and not ctx.is_hotfix:
+        review = in_background(github.approved_pull_for, sha, config.main_branch)
+    try:
+        if not ctx.options.skip_ci:
+            ci = github.ci_state(sha)
+            if ci.state != "success":
+                problems.append(
+                    f"CI is {ci.state} on {sha[:12]}: wait for green CI, or pass --skip-ci"
+                )
+        if review is not None and review.result() is None:
+            problems.append(
+                f"{sha[:12]} did not reach {config.main_branch} through an "
+                "approved pull request: get one approved, or pass --skip-review"
+            )
+    except ReleaseError as exc:
+        problems.append(str(exc))
+    return problems
 
 
 def _check_remotes(
-    ctx: ReleaseContext, problems: list[str], notes: list[str], *, github: bool = True
+    ctx: ReleaseContext, problems: list[str], notes: list[str], *, github: list[str]
 ) -> None:
-    """CI, review, the pre-release run; GitHub is asked only when it was reached (*github*)."""
-    creds, config = ctx.credentials, ctx.config
+    """CI and review (*github*: what :func:`_github_problems` found), the pre-release run."""
+    config = ctx.config
     if ctx.container is None and not ctx.options.skip_image and config.image:
         problems.append(f"{ctx.container_reason}: install podman, or pass --skip-image")
     sha = ctx.git.rev(ctx.base_branch) or ""
@@ -157,25 +190,7 @@ def _check_remotes(
         notes.append("CI status check skipped (--skip-ci)")
     if ctx.options.skip_review:
         notes.append("review check skipped (--skip-review)")
-    if github and ctx.github is not None and creds.github_token:
-        try:
-            if not ctx.options.skip_ci:
-                ci = ctx.github.ci_state(sha)
-                if ci.state != "success":
-                    problems.append(
-                        f"CI is {ci.state} on {sha[:12]}: wait for green CI, or pass --skip-ci"
-                    )
-            if (
-                not ctx.options.skip_review
-                and ctx.github.approved_pull_for(sha, base=config.main_branch) is None
-                and not ctx.is_hotfix
-            ):
-                problems.append(
-                    f"{sha[:12]} did not reach {config.main_branch} through an "
-                    "approved pull request: get one approved, or pass --skip-review"
-                )
-        except ReleaseError as exc:
-            problems.append(str(exc))
+    problems.extend(github)
     if ctx.options.skip_prerelease:
         notes.append("prerelease matrix check skipped (--skip-prerelease)")
     else:
@@ -223,6 +238,12 @@ def preflight(ctx: ReleaseContext, *, dry_run: bool = False) -> list[str]:
     resuming = is_resuming(ctx)
     if resuming:
         notes.append(f"resuming: {ctx.release_branch} or {ctx.tag} exists from an earlier run")
+    else:  # the slow ones first, in the background: collected below
+        for bump in _bump_checks(ctx):
+            if not known_good(ctx.git, bump):
+                prefetch(bump.argv, cwd=bump.cwd)
+        github = in_background(_github_problems, ctx)
+    prefetch(["git", "ls-remote", ctx.config.remote], cwd=ctx.repo)
     _check_tag(ctx, problems)
     _check_versions(ctx, problems, resuming)
     _check_tree(ctx, problems, resuming)
@@ -233,7 +254,10 @@ def preflight(ctx: ReleaseContext, *, dry_run: bool = False) -> list[str]:
         problems.extend(unreached.values())
     if not resuming:
         _check_content(ctx, problems)
-        _check_remotes(ctx, problems, notes, github="github" not in unreached)
+        # GitHub unreached is said once, by reach; what else it answered then is not news.
+        _check_remotes(
+            ctx, problems, notes, github=[] if "github" in unreached else github.result()
+        )
     if problems:
         raise PreflightError(problems)
     return notes

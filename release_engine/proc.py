@@ -8,28 +8,51 @@ logging it, capturing its output and raising :class:`CommandError` on failure; g
 :func:`read` is the same for commands that only look (``git show-ref``, ``podman inspect``):
 a dry run may run reads, never writes, and :func:`recording` lets a test see every write.
 Redaction is not done here: the output layer applies the run's secrets.
+
+While the world is only looked at (:func:`observing`: a status, a dry run, the steps'
+observations), each distinct read runs once and its result is shared, across threads too: a
+release asks "which refs does origin have?" or "what is the digest of vX?" from many steps,
+and asking git or skopeo again gives the same answer as long as nothing was written. Every
+write ends that: :func:`run`, and everything a step does while it acts (:func:`acting`), runs
+with no memo and forgets what was read before.
 """
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import os
 import shlex
 import subprocess
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Future
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any, TypeVar
 
 from .errors import CommandError
 
-__all__ = ["Command", "Progress", "read", "recording", "run"]
+__all__ = [
+    "Command",
+    "Memo",
+    "Progress",
+    "acting",
+    "in_background",
+    "memoized",
+    "observing",
+    "prefetch",
+    "read",
+    "recording",
+    "run",
+]
 
 log = logging.getLogger("release_engine.proc")
 Progress = Callable[[str], None]
 _recorders: ContextVar[tuple[list[Command], ...]] = ContextVar("recorders", default=())
+_memo: ContextVar[Memo | None] = ContextVar("memo", default=None)
 
 
 @dataclass(frozen=True)
@@ -63,6 +86,99 @@ class Command:
         return " ".join([*assignments, shlex.join(self.argv)])
 
 
+_T = TypeVar("_T")
+
+
+class Memo:
+    """The reads made since the last write, each once: a read asked for again (or while it
+    runs, from another thread) gets the same answer. A key is a tuple naming the read: the
+    command and its directory, or an adapter's own (``("github", "release", tag)``)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._found: dict[tuple[object, ...], Future[Any]] = {}
+
+    def get(self, key: tuple[object, ...], compute: Callable[[], _T]) -> _T:
+        with self._lock:
+            future = self._found.get(key)
+            mine = future is None
+            if future is None:
+                future = self._found[key] = Future()
+        if mine:
+            try:
+                future.set_result(compute())
+            except BaseException as exc:  # not remembered: the next read tries again
+                with self._lock:
+                    self._found.pop(key, None)
+                future.set_exception(exc)
+        result: _T = future.result()
+        return result
+
+    def clear(self) -> None:
+        with self._lock:
+            self._found.clear()
+
+
+@contextmanager
+def observing() -> Iterator[Memo]:
+    """Share each read inside the block (the one already in place, if any)."""
+    memo = _memo.get()
+    if memo is not None:
+        yield memo
+        return
+    memo = Memo()
+    token = _memo.set(memo)
+    try:
+        yield memo
+    finally:
+        _memo.reset(token)
+
+
+@contextmanager
+def acting() -> Iterator[None]:
+    """No memo inside the block (it writes), and what was read before is forgotten after."""
+    memo = _memo.get()
+    if memo is not None:
+        memo.clear()
+    token = _memo.set(None)
+    try:
+        yield
+    finally:
+        _memo.reset(token)
+        if memo is not None:
+            memo.clear()
+
+
+def memoized(key: tuple[object, ...], compute: Callable[[], _T]) -> _T:
+    """*compute*, shared as :func:`read` shares a command inside :func:`observing` (an
+    adapter's read over HTTP); outside it, or while acting, computed every time."""
+    memo = _memo.get()
+    return compute() if memo is None else memo.get(key, compute)
+
+
+def in_background(function: Callable[..., _T], *args: object) -> Future[_T]:
+    """Call *function* in a thread of its own, in this context (the memo and the recorders
+    too): the result, or the exception, is the future's."""
+    future: Future[_T] = Future()
+    context = contextvars.copy_context()
+
+    def work() -> None:
+        try:
+            future.set_result(context.run(function, *args))
+        except BaseException as exc:  # the caller sees it at .result()
+            future.set_exception(exc)
+
+    threading.Thread(target=work, daemon=True).start()
+    return future
+
+
+def prefetch(args: Sequence[str | os.PathLike[str]], *, cwd: Path | str | None = None) -> None:
+    """Start the read *args* now, in the background, so that the same :func:`read` later
+    (inside the same :func:`observing`) finds it running or done; without a memo, nothing."""
+    if _memo.get() is not None:
+        in_background(lambda: read(args, cwd=cwd))
+
+
 @contextmanager
 def recording() -> Iterator[list[Command]]:
     """Collect every command :func:`run` executes inside the block (reads are not written)."""
@@ -94,6 +210,9 @@ def run(
     command = args if isinstance(args, Command) else _command(args, cwd, env, timeout)
     for found in _recorders.get() if record else ():
         found.append(command)
+    memo = _memo.get()
+    if memo is not None:  # a write: what was read before may have changed
+        memo.clear()
     return _execute(command, check=check, input=input, progress=progress)
 
 
@@ -105,9 +224,17 @@ def read(
     timeout: float | None = 120,
     pass_fds: tuple[int, ...] = (),
 ) -> subprocess.CompletedProcess[str]:
-    """Run a command that only looks at the world; never recorded as a write."""
+    """Run a command that only looks at the world; never recorded as a write. Inside
+    :func:`observing`, the same read (argument list and directory) runs once."""
     command = replace(_command(args, cwd, None, timeout), pass_fds=pass_fds)
-    return _execute(command, check=check, input=None, progress=None)
+    memo = _memo.get()
+    if memo is None:
+        return _execute(command, check=check, input=None, progress=None)
+    key = (command.argv, str(command.cwd or os.getcwd()))
+    proc = memo.get(key, lambda: _execute(command, check=False, input=None, progress=None))
+    if check and proc.returncode != 0:
+        raise CommandError(command.argv, proc.returncode, (proc.stdout or "") + (proc.stderr or ""))
+    return proc
 
 
 def _command(

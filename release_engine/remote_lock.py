@@ -51,12 +51,16 @@ def _boot_id() -> str:
 
 
 def _start_time(pid: int) -> str:
-    """The process's start time in clock ticks since boot (``/proc/PID/stat`` field 22)."""
+    """The process's start time in clock ticks since boot (``/proc/PID/stat`` field 22);
+    "" when there is no such process, or only its zombie: a process killed with its parent
+    (``timeout --signal=KILL``) waits unreaped where nothing reaps orphans, a container
+    without an init among them, but it is gone all the same."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return ""
-    return stat.rpartition(")")[2].split()[19]
+    fields = stat.rpartition(")")[2].split()
+    return "" if fields[0] in ("Z", "X") else fields[19]
 
 
 @dataclass(frozen=True)

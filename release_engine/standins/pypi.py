@@ -36,6 +36,7 @@ from typing import Any
 # libpass, the maintained fork of passlib, keeps the import name and needs no crypt module
 # (gone in Python 3.13); pypiserver reads the file with the same class.
 from passlib.apache import HtpasswdFile  # type: ignore[import-untyped]
+from passlib.hash import sha256_crypt  # type: ignore[import-untyped]
 
 from ..errors import StandInError
 from ._server import ServerProcess, StandIn, answers
@@ -89,12 +90,16 @@ class PackageIndexStandIn(StandIn):
         self._lag_left = 0
         self._pages: dict[str, _Page] = {}  # each simple page as last served fresh
         self.stored: Counter[str] = Counter()  # file name -> uploads pypiserver stored
+        self.uploads = 0  # POSTs carrying a file, whatever the answer (not a login probe)
         self._upload_faults: list[tuple[int, bool]] = []  # (status, after storing)
         self._upload_holds: list[Hold] = []
         self._lock = threading.Lock()
         htpasswd = self.root / "htpasswd"
-        passwords = HtpasswdFile(str(htpasswd), new=True, default_scheme="sha256_crypt")
-        passwords.set_password(username, self.password)
+        passwords = HtpasswdFile(str(htpasswd), new=True)
+        # sha256_crypt as htpasswd knows it, with 1,000 rounds instead of libpass's 535,000:
+        # pypiserver checks the login of every upload (and the preflight's probe) with it, a
+        # quarter of a second each at the default; the password itself is random and local.
+        passwords.set_hash(username, sha256_crypt.using(rounds=1000).hash(self.password))
         passwords.save()
         self._backend = _PypiServer(self.root, htpasswd, self.packages)
         try:
@@ -206,6 +211,10 @@ class PackageIndexStandIn(StandIn):
             if name:
                 self.stored[name.group(1).decode(errors="replace")] += 1
 
+    def _counted_upload(self) -> None:
+        with self._lock:
+            self.uploads += 1
+
     def _upload_fault(self) -> tuple[tuple[int, bool] | None, Hold | None]:
         with self._lock:
             fault = self._upload_faults.pop(0) if self._upload_faults else None
@@ -269,6 +278,8 @@ class _Handler(BaseHTTPRequestHandler):
         upload = method == "POST" and b"file_upload" in body
         carries_file = upload and b'filename="' in body  # not a probe of the credentials
         fault, held = index._upload_fault() if carries_file else (None, None)
+        if carries_file:
+            index._counted_upload()
         if held is not None and not held.after:
             held.wait()
         failed: _Page | None = None

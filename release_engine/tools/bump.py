@@ -1,13 +1,28 @@
-"""The version files, moved by bump-my-version as ``[tool.bumpversion]`` describes them."""
+"""The version files, moved by bump-my-version as ``[tool.bumpversion]`` describes them.
+
+A release's preflight asks bump-my-version for a dry run to the new version: it fails when a
+version file does not carry the current version where ``[tool.bumpversion]`` says. That run
+is a process of its own, most of a second, and its answer depends only on the commit, the
+files and bump-my-version itself: :func:`dry_run_refusal` remembers a success under
+``.git/release/checks/``, keyed by the commit, the command and bump-my-version's version,
+and only for a clean work tree. A dry run repeated while preparing a release, or the
+release after it, then does not ask again; anything that could change the answer (a new
+commit, an edited file, another bump-my-version) is another key, asked for real. A failure
+is never remembered. It is a cache of a check, not a record of the release: a fresh clone
+simply asks bump-my-version once.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import sys
+from importlib import metadata
 from pathlib import Path
 
-from ..proc import Command
+from ..proc import Command, read
+from .git import Git
 
-__all__ = ["bump_command"]
+__all__ = ["bump_command", "dry_run_refusal", "known_good"]
 
 
 def bump_command(repo: Path, version: str, *, dry_run: bool = False) -> Command:
@@ -15,3 +30,40 @@ def bump_command(repo: Path, version: str, *, dry_run: bool = False) -> Command:
     argv = [sys.executable, "-m", "bumpversion", "bump"]
     argv += ["--dry-run"] if dry_run else []
     return Command.of(*argv, "--allow-dirty", "--new-version", version, cwd=repo)
+
+
+def _marker(git: Git, command: Command) -> Path | None:
+    """Where a success of *command* here is remembered; None when it cannot be (a dirty tree:
+    the answer may change with the next edit)."""
+    head = git.rev("HEAD")
+    if head is None or git.status_porcelain():
+        return None
+    try:
+        tool = metadata.version("bump-my-version")
+    except metadata.PackageNotFoundError:
+        return None
+    words = [head, tool, *command.argv[1:]]  # the interpreter's path is not the answer's
+    key = hashlib.sha256("\0".join(words).encode()).hexdigest()[:32]
+    return git.git_dir() / "release" / "checks" / f"bump-dry-run-{key}"
+
+
+def known_good(git: Git, command: Command) -> bool:
+    """Whether the dry run *command* succeeded here before, on this very content."""
+    marker = _marker(git, command)
+    return marker is not None and marker.exists()
+
+
+def dry_run_refusal(git: Git, command: Command) -> str | None:
+    """Why bump-my-version's dry run *command* fails (its last line), or None when it would
+    work: remembered for a clean tree once it worked (see the module's docstring)."""
+    marker = _marker(git, command)
+    if marker is not None and marker.exists():
+        return None
+    proc = read(command.argv, cwd=command.cwd)
+    if proc.returncode == 0:
+        if marker is not None:
+            marker.parent.mkdir(parents=True, exist_ok=True)
+            marker.touch()
+        return None
+    lines = [ln.strip() for ln in (proc.stderr + proc.stdout).splitlines() if ln.strip()]
+    return lines[-1] if lines else f"exit code {proc.returncode}"

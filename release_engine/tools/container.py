@@ -46,8 +46,10 @@ _EXTRA_MARKER = re.compile(r"\bextra\s*==")
 def _usable(name: str) -> bool:
     if shutil.which(name) is None:
         return False
+    if name != "docker":  # podman and buildah are the program itself: no daemon to ask
+        return True
     # For docker the CLI alone is not enough: a daemon must answer.
-    probe = [name, "version", *(["--format", "{{.Server.Version}}"] if name == "docker" else [])]
+    probe = [name, "version", "--format", "{{.Server.Version}}"]
     return read(probe, timeout=20).returncode == 0
 
 

@@ -24,6 +24,7 @@ from github import Auth, Github, GithubException, GitRelease
 from github.GithubObject import NotSet
 
 from ..errors import ConfigError, ConflictError, ReleaseError
+from ..proc import in_background, memoized
 from .github_retry import MAX_LIMIT_WAIT, WRITE_INTERVAL, RateLimited, github_retry
 
 CIStateName = Literal["success", "pending", "failure", "none"]
@@ -193,6 +194,10 @@ class GitHubClient:
                 "github_repository and that GITHUB_TOKEN can see the repository"
             )
 
+    def _key(self, *what: str) -> tuple[str, ...]:
+        """What names one read of this repository, for :func:`~release_engine.proc.memoized`."""
+        return ("github", self.api_url, self.repository, *what)
+
     # --- the repository ------------------------------------------------------------------
     def can_push(self) -> bool | None:
         """Whether the token may push to the repository, as ``GET /repos/{owner}/{repo}``'s
@@ -206,7 +211,10 @@ class GitHubClient:
 
     # --- releases ----------------------------------------------------------------------
     def release_for_tag(self, tag: str) -> ReleaseInfo | None:
-        """The published release for *tag*, or None."""
+        """The published release for *tag*, or None (asked once while only observing)."""
+        return memoized(self._key("release", tag), lambda: self._release_for_tag(tag))
+
+    def _release_for_tag(self, tag: str) -> ReleaseInfo | None:
         doing = f"reading the release for {tag}"
         with self._errors(doing, "contents: read"):
             try:
@@ -244,6 +252,9 @@ class GitHubClient:
 
     def latest_release_tag(self) -> str | None:
         """The tag of the release GitHub shows as latest, or None when there is none."""
+        return memoized(self._key("latest"), self._latest_release_tag)
+
+    def _latest_release_tag(self) -> str | None:
         doing = "reading the latest release"
         with self._errors(doing, "contents: read"):
             try:
@@ -258,12 +269,21 @@ class GitHubClient:
 
         Run on GitHub Actions, the jobs of the current workflow run are left out: the release
         job would otherwise wait for itself (it is a pending check run of the same commit).
+        Asked once while only observing; a pull request waited for asks each time.
         """
+        return memoized(self._key("ci", sha), lambda: self._ci_state(sha))
+
+    def _ci_state(self, sha: str) -> CIState:
         doing, commit = f"reading CI results for {sha[:12]}", self._repo.get_commit(sha)
+
+        def check_runs() -> list[Any]:
+            with self._errors(doing, "checks: read"):
+                return [r for r in commit.get_check_runs() if not _of_this_run(r.details_url)]
+
+        asking = in_background(check_runs)  # both at once: each is a round trip or more
         with self._errors(doing, "statuses: read"):
             statuses = self._combined_statuses(sha)
-        with self._errors(doing, "checks: read"):
-            runs = [r for r in commit.get_check_runs() if not _of_this_run(r.details_url)]
+        runs = asking.result()
         failing = {s["context"] for s in statuses if s["state"] in ("error", "failure")}
         pending = {s["context"] for s in statuses if s["state"] == "pending"}
         failing |= {r.name for r in runs if r.status == "completed" and r.conclusion in _FAILED}
@@ -296,6 +316,9 @@ class GitHubClient:
     def approved_pull_for(self, sha: str, base: str = "main") -> int | None:
         """A merged pull request into *base* whose merge commit or head is *sha* and which a
         reviewer approved without requesting changes later; its number, or None."""
+        return memoized(self._key("approved", sha, base), lambda: self._approved(sha, base))
+
+    def _approved(self, sha: str, base: str) -> int | None:
         with self._errors(f"reading pull requests for {sha[:12]}", "pull-requests: read"):
             for pull in self._repo.get_commit(sha).get_pulls():
                 if pull.base.ref != base or pull.merged_at is None:

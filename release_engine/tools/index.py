@@ -1,11 +1,12 @@
-"""The package index: read through its simple API with pypi-simple, changed only by twine.
+"""The package index: read through its simple API, changed only by twine.
 
 :func:`served` says what the index holds for a project (filename, sha256, yanked) and
 :func:`plan_uploads` sorts the local dists against it; :func:`check_command` and
-:func:`upload_command` are the twine commands, as data. pypi-simple rather than a hand-made
-parser: it asks for the PEP 691 JSON page, falls back to the PEP 503 HTML one (pypiserver,
-devpi, Artifactory), and reports yanked files, whose names an index still refuses. Names are
-read with ``packaging.utils`` (``Market_Data.Ingestion`` is ``market-data-ingestion``).
+:func:`upload_command` are the twine commands, as data. The page is asked for as PEP 691
+JSON, with the PEP 503 HTML one as the fallback (pypiserver, devpi, Artifactory), and yanked
+files are reported, whose names an index still refuses: :mod:`.simple_api` reads both (and
+says why it is not pypi-simple). Names are read with ``packaging.utils``
+(``Market_Data.Ingestion`` is ``market-data-ingestion``).
 Passwords travel in an ``Authorization`` header, sent to the index's own host only, and in
 ``TWINE_PASSWORD``: never in argv or URLs. Error messages show URLs through ``redact_urls``.
 
@@ -57,18 +58,12 @@ from packaging.utils import (
     parse_wheel_filename,
 )
 from packaging.version import InvalidVersion, Version
-from pypi_simple import (
-    ACCEPT_JSON_PREFERRED,
-    NoSuchProjectError,
-    PyPISimple,
-    UnsupportedContentTypeError,
-    UnsupportedRepoVersionError,
-)
 from requests.auth import HTTPBasicAuth
 
 from ..errors import CommandError, ConfigError, ConflictError, ReleaseError, UsageError
-from ..proc import Command
+from ..proc import Command, memoized
 from ..redact import redact_urls
+from . import simple_api
 
 _TIMEOUT = (10.0, 60.0)  # seconds to connect, seconds between two reads
 _SHA256 = re.compile(r"[0-9a-fA-F]{64}")
@@ -105,24 +100,31 @@ def served(simple_url: str, project: str, *, auth: _Login = None) -> list[Served
 
     A project the index does not know (404) serves nothing. A file listed without a sha256
     is downloaded and hashed, so every entry has one. *auth* is ``(username, password)``.
+    Read once while only observing (:func:`~release_engine.proc.memoized`).
     """
+    key = ("index", simple_url, project, auth)
+    return memoized(key, lambda: _served(simple_url, project, auth=auth))
+
+
+def _served(simple_url: str, project: str, *, auth: _Login) -> list[ServedFile]:
     login = None if auth is None else _IndexAuth(*auth, index_url=simple_url)
-    accept = ACCEPT_JSON_PREFERRED  # PEP 691 JSON, else the PEP 503 HTML page
-    with (
-        requests.Session() as session,
-        PyPISimple(simple_url, auth=login, session=session, accept=accept) as client,
-    ):
-        page_url = client.get_project_url(project)
-        try:
-            with _answering(page_url):
-                page = client.get_project_page(project, timeout=_TIMEOUT)
-        except NoSuchProjectError:
-            return []
+    page_url = simple_api.project_url(simple_url, project)
+    with requests.Session() as session:
+        session.auth = login
+        with _answering(page_url):
+            response = session.get(
+                page_url, headers={"Accept": simple_api.ACCEPT}, timeout=_TIMEOUT
+            )
+            if response.status_code == 404:  # a project the index does not know
+                return []
+            response.raise_for_status()
+            packages = simple_api.parse_page(
+                response.content, response.headers.get("Content-Type", ""), response.url
+            )
         files = []
-        for package in page.packages:
-            digest = package.digests.get("sha256", "")
-            sha256 = digest if _SHA256.fullmatch(digest) else _download_sha256(session, package.url)
-            files.append(ServedFile(package.filename, sha256.lower(), package.is_yanked))
+        for package in packages:
+            sha256 = package.sha256 or _download_sha256(session, package.url)
+            files.append(ServedFile(package.filename, sha256.lower(), package.yanked))
         return files
 
 
@@ -516,7 +518,7 @@ def _answering(url: str) -> Iterator[None]:
         raise ReleaseError(
             f"could not reach the package index at {shown}: no answer within {_TIMEOUT[1]:.0f} s"
         ) from None
-    except (UnsupportedContentTypeError, UnsupportedRepoVersionError, ValueError) as exc:
+    except ValueError as exc:  # simple_api.NotSimpleAPI, an URL requests cannot use
         raise ConfigError(  # a web page, an upload URL, a malformed URL: not the simple API
             f"{shown} is not a simple-API page the engine can read ({redact_urls(str(exc))}): "
             "check the index URL"

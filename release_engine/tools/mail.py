@@ -17,8 +17,6 @@ from email.utils import formatdate, make_msgid
 from html import escape
 from pathlib import Path
 
-from markdown_it import MarkdownIt
-
 from ..errors import ReleaseError
 
 __all__ = ["SmtpServer", "check", "compose", "render_html", "send", "write_message"]
@@ -42,6 +40,8 @@ class SmtpServer:
 
 def render_html(title: str, markdown: str) -> str:
     """A simple HTML document: *title* as its heading, *markdown* rendered below it."""
+    from markdown_it import MarkdownIt  # here: only an email needs it
+
     body = MarkdownIt("commonmark").render(markdown)
     return (
         '<!DOCTYPE html>\n<html><head><meta charset="utf-8">'

@@ -13,13 +13,16 @@ import logging
 import re
 import urllib.error
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from slack_sdk.models.blocks import Block, HeaderBlock, MarkdownTextObject, SectionBlock
-from slack_sdk.webhook import WebhookClient
-
 from ..errors import ReleaseError
+
+if TYPE_CHECKING:
+    from slack_sdk.models.blocks import Block
+
+# slack_sdk is imported where a message is made or sent: a quarter of a second that every
+# other command (a status, a dry run, the task list) would otherwise pay.
 
 __all__ = [
     "BLOCK_LIMIT",
@@ -102,6 +105,8 @@ def _links_text(links: ReleaseLinks) -> str:
 
 def slack_blocks(title: str, notes: str, links: ReleaseLinks) -> list[Block]:
     """A header, the notes as mrkdwn sections within Slack's limits, then the links."""
+    from slack_sdk.models.blocks import HeaderBlock, MarkdownTextObject, SectionBlock
+
     blocks: list[Block] = [HeaderBlock(text=title[:HEADER_LIMIT])]
     footer = _links_text(links)
     room = BLOCK_LIMIT - len(blocks) - (1 if footer else 0)
@@ -126,6 +131,8 @@ def post_message(url: str, message: dict[str, Any], *, timeout: int = 30) -> Non
     """Send *message* to the webhook *url* once; a refusal or a network failure is a
     ReleaseError of one line naming the webhook's host only."""
     host = urlsplit(url).netloc.rpartition("@")[2]
+    from slack_sdk.webhook import WebhookClient
+
     client = WebhookClient(url, timeout=timeout, logger=_LOG, retry_handlers=[])
     try:
         response = client.send_dict(message)

@@ -256,5 +256,23 @@ def test_loading_the_tasks_imports_nothing_of_the_engine_a_listing_does_not_use(
     ).stdout.split()
     ours = {m for m in loaded if m.startswith("release_engine")}
     assert ours == {"release_engine", "release_engine.errors", "release_engine.redact"}
-    for heavy in ("github", "pypi_simple", "requests", "rich", "bumpversion", "towncrier"):
+    for heavy in ("github", "requests", "rich", "slack_sdk", "bumpversion", "towncrier"):
+        assert heavy not in loaded, heavy
+
+
+def test_the_commands_module_loads_no_adapter_before_the_early_start() -> None:
+    """``release_engine.cli`` starts bump-my-version's dry run before it loads the engine:
+    importing it must not load the adapters' libraries (they come after, in the command)."""
+    code = "import sys, release_engine.cli; print(' '.join(sorted(sys.modules)))"
+    loaded = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True
+    ).stdout.split()
+    for heavy in (
+        "github",
+        "requests",
+        "rich",
+        "slack_sdk",
+        "markdown_it",
+        "release_engine.engine",
+    ):
         assert heavy not in loaded, heavy

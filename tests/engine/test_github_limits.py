@@ -110,7 +110,7 @@ def test_the_bound_counts_every_wait_of_a_command(gh: GitHubStandIn) -> None:
 
 
 def test_a_read_answered_502_is_sent_again(gh: GitHubStandIn, client: GitHubClient) -> None:
-    gh.fail(502, times=2, method="GET")
+    gh.fail(502, times=2, method="GET", path=f"{API}/commits/{SHA}/status")
     assert client.ci_state(SHA) == CIState("none")
     assert gh.count("GET", f"{API}/commits/{SHA}/status") == 3
 

@@ -182,7 +182,10 @@ def test_release_hotfix_release_rollback_release(rehearsal: Rehearsal) -> None:
     live.append(AFTER)
     want = Expected(live, AFTER, AFTER, {"feature-a", "feature-b"}, notifications=2, emails=2)
     check(r, want)
-    assert f"last release: {AFTER} on " in status_text(r)
+    shown = status_text(r)
+    assert f"last release: {AFTER} on " in shown and "unreleased fragments: none" in shown
+    assert f"latest GitHub release: v{AFTER}" in shown and f"latest index: {AFTER}" in shown
+    suites.start("second")
 
     # --- HOTFIX of VERSION's line: released from its branch, merged forward to main ---
     hotfix_command(r.work, f"v{VERSION}")
@@ -198,6 +201,9 @@ def test_release_hotfix_release_rollback_release(rehearsal: Rehearsal) -> None:
     assert keepachangelog.released_versions(text) == [AFTER, HOTFIX, VERSION]
     assert "Fixed lifecycle change hot." in (extract_section(text, HOTFIX) or "")
     assert git(r.remote, "merge-base", "--is-ancestor", f"v{HOTFIX}", "main") == ""
+    shown = status_text(r)  # the newest release stays the last one; latest stays on it
+    assert f"last release: {AFTER} on " in shown and "unreleased fragments: none" in shown
+    assert f"latest GitHub release: v{AFTER}" in shown and f"latest index: {AFTER}" in shown
     suites.start("hotfix")
 
     # --- THIRD, from main: has the hotfix's fix, never its fragment again ---
@@ -211,6 +217,10 @@ def test_release_hotfix_release_rollback_release(rehearsal: Rehearsal) -> None:
     check(r, want)
     released = git(r.remote, "show", "main:CHANGELOG.md")
     assert "hot." not in (extract_section(released, THIRD) or "")
+    shown = status_text(r)
+    assert f"last release: {THIRD} on " in shown and "unreleased fragments: none" in shown
+    assert f"latest GitHub release: v{THIRD}" in shown and f"latest index: {THIRD}" in shown
+    suites.start("third")
 
     # --- rollback of THIRD: code, latest, GitHub, manifests, people; the version stays ---
     git(r.work, "pull", "-q", "--ff-only", "origin", "main")

@@ -30,7 +30,7 @@ class Quiet:
 
 
 def context() -> Any:
-    return SimpleNamespace(resume_command=RESUME, progress=lambda line: None)
+    return SimpleNamespace(resume_command=RESUME, progress=lambda line: None, warm=lambda: None)
 
 
 class Flaky:

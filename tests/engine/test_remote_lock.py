@@ -102,6 +102,25 @@ def test_a_second_clone_is_refused_naming_the_holder_and_takes_over_once_it_is_k
     assert LOCK_REF not in Git(one).remote_refs("origin")
 
 
+def test_a_killed_holder_left_unreaped_counts_as_gone(clones: tuple[Path, Path, Path]) -> None:
+    """A run killed with its parent (``timeout --signal=KILL inv release``) stays a zombie
+    where nothing reaps orphans; its pid still answers, but the lock is taken over."""
+    _remote, one, two = clones
+    holder = hold(one, "release v0.2.0")
+    holder.send_signal(signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while Path(f"/proc/{holder.pid}/stat").read_text().rpartition(")")[2].split()[0] != "Z":
+        assert time.monotonic() < deadline, "the killed holder never became a zombie"
+        time.sleep(0.01)
+    try:
+        os.kill(holder.pid, 0)  # a zombie's pid answers: not what tells a live run
+        RemoteLock(Git(two), "origin", "release v0.2.0").acquire()  # taken over
+        found = read_holder(Git(one), "origin")
+        assert found is not None and found[1] is not None and found[1].pid == os.getpid()
+    finally:
+        holder.wait()  # reaped only now
+
+
 def test_a_lock_ends_with_its_run(clones: tuple[Path, Path, Path]) -> None:
     _remote, one, two = clones
     holder = hold(one, "release v0.2.0")

@@ -62,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     # aiosmtpd logs its own deprecation at every login to the SMTP stand-in: not ours.
     logging.getLogger("mail.log").setLevel(logging.ERROR)
-    root = args.tmp or Path(tempfile.mkdtemp(prefix="reliability-"))
+    root = (args.tmp or Path(tempfile.mkdtemp(prefix="reliability-"))).resolve()
     shutil.rmtree(root, ignore_errors=True)
     root.mkdir(parents=True)
     began = time.monotonic()
