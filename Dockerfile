@@ -1,9 +1,10 @@
 # The market-data-ingestion service image, built from the released wheel, never from source.
 #
-# The build context is a directory made by release_engine.container.prepare_context:
+# The build context is a directory made by release_engine.tools.container.prepare_context:
 #   Dockerfile
-#   dist/requirements.txt   the wheel's runtime requirements (Requires-Dist, no extras)
-#   dist/market_data_ingestion-<version>-py3-none-any.whl
+#   dist/requirements.txt                        the wheel's runtime requirements
+#   dist/market_data_ingestion-<version>/        the wheel installed (pypa/installer): its
+#                                                package and .dist-info, for PYTHONPATH
 # Build arguments: BASE_IMAGE, VERSION, SOURCE (URL). The labels that change with every build
 # (org.opencontainers.image.version, .revision, .created, .source) are given on the build's
 # command line (`--label`): a LABEL here that read them from build arguments could be served
@@ -16,15 +17,18 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_ROOT_USER_ACTION=ignore \
+    PYTHONPATH=/opt/market-data-ingestion \
     MDI_DB_PATH=/var/lib/market-data-ingestion/market_data.sqlite3
 
-# The service runs as this non-root user and keeps its SQLite database in its home.
+# The service runs as this non-root user and keeps its SQLite database in its home. Its
+# command is the package run by the image's own Python: a launcher that no release changes.
 RUN useradd --uid 10001 --user-group --create-home --no-log-init \
-        --home-dir /var/lib/market-data-ingestion --shell /usr/sbin/nologin mdi
+        --home-dir /var/lib/market-data-ingestion --shell /usr/sbin/nologin mdi \
+    && printf '#!/bin/sh\nexec python3 -m market_data_ingestion "$@"\n' \
+        > /usr/local/bin/market-data-ingestion \
+    && chmod 0755 /usr/local/bin/market-data-ingestion
 
-# Everything that does not change from one release to the next comes before the version:
-# a release that changes only the version rebuilds from `ARG VERSION` on, and each
-# instruction below it is a layer committed again (keep them last and few).
+# Everything that does not change from one release to the next comes before the version.
 ARG SOURCE=https://github.com/your-org/finbot
 LABEL org.opencontainers.image.title="market-data-ingestion" \
       org.opencontainers.image.description="Ingests OHLCV market data bars into a database and serves them over HTTP." \
@@ -35,16 +39,14 @@ EXPOSE 8000
 ENTRYPOINT ["market-data-ingestion"]
 CMD ["serve", "--host", "0.0.0.0", "--port", "8000"]
 
-# Dependencies first: this layer is reused for as long as the requirements do not change.
+# Dependencies: this layer is reused for as long as the requirements do not change.
 COPY dist/requirements.txt /tmp/requirements.txt
-RUN python -m pip install --no-cache-dir -r /tmp/requirements.txt && rm /tmp/requirements.txt
+RUN python3 -m pip install --no-cache-dir -r /tmp/requirements.txt && rm /tmp/requirements.txt
 
-# The wheel of exactly this version (bump-my-version moves the default below).
-ARG VERSION=0.1.0
-COPY dist/market_data_ingestion-${VERSION}-*.whl /tmp/wheel/
-RUN python -m pip install --no-cache-dir --no-deps /tmp/wheel/market_data_ingestion-${VERSION}-*.whl \
-    && rm -rf /tmp/wheel \
-    && market-data-ingestion --version
-
-# Last: installing needs root, the service does not.
+# Installing needs root, the service does not.
 USER 10001:10001
+
+# Last, and alone: the package of exactly this version (bump-my-version moves the default
+# below). A release that changes only the version rebuilds this one COPY, nothing else.
+ARG VERSION=0.1.0
+COPY dist/market_data_ingestion-${VERSION}/ /opt/market-data-ingestion/

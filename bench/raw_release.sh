@@ -37,13 +37,13 @@ rm "$STATE/src.tar"
     --outdir "$STATE/dist" "$STATE/src" >/dev/null)
 "$PYTHON" -m twine --no-color check --strict "$STATE"/dist/*
 
-# image: the build context (Dockerfile, wheel, its requirements), then the build
+# image: the build context (Dockerfile, the wheel unpacked, its requirements), then the build
 if [ -n "${REGISTRY_URL:-}" ]; then
     IMAGE=$REGISTRY_URL/market-data-ingestion
     CTX=$STATE/image-context
     mkdir -p "$CTX/dist"
     cp "$STATE/src/Dockerfile" "$CTX/Dockerfile"
-    cp "$STATE"/dist/*.whl "$CTX/dist/"
+    unzip -q "$STATE"/dist/*.whl -d "$CTX/dist/market_data_ingestion-$V"
     unzip -p "$STATE"/dist/*.whl '*.dist-info/METADATA' \
         | sed -n 's/^Requires-Dist: //p' | grep -v 'extra ==' >"$CTX/dist/requirements.txt" || true
     "$CONTAINER_ENGINE" build --isolation=chroot --layers --file "$CTX/Dockerfile" \

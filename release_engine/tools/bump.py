@@ -3,18 +3,20 @@
 A release's preflight asks bump-my-version for a dry run to the new version: it fails when a
 version file does not carry the current version where ``[tool.bumpversion]`` says. That run
 is a process of its own, most of a second, and its answer depends only on the commit, the
-files and bump-my-version itself: :func:`dry_run_refusal` remembers a success under
-``.git/release/checks/``, keyed by the commit, the command and bump-my-version's version,
-and only for a clean work tree. A dry run repeated while preparing a release, or the
-release after it, then does not ask again; anything that could change the answer (a new
-commit, an edited file, another bump-my-version) is another key, asked for real. A failure
-is never remembered. It is a cache of a check, not a record of the release: a fresh clone
-simply asks bump-my-version once.
+files and bump-my-version itself: :func:`dry_run_refusal` remembers a success in the user's
+cache directory (``$XDG_CACHE_HOME/release-engine/checks``, else ``~/.cache/…``), keyed by
+the commit, the command and bump-my-version's version, and only for a clean work tree. A
+dry run repeated while preparing a release, or the release after it, then does not ask
+again; anything that could change the answer (a new commit, an edited file, another
+bump-my-version) is another key, asked for real. A failure is never remembered. It is a
+cache of a check, as pip's or pre-commit's, not a record of the release: it is outside the
+clone (a dry run leaves the clone as it was), and a machine without it asks once.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 import sys
 from importlib import metadata
 from pathlib import Path
@@ -44,7 +46,8 @@ def _marker(git: Git, command: Command) -> Path | None:
         return None
     words = [head, tool, *command.argv[1:]]  # the interpreter's path is not the answer's
     key = hashlib.sha256("\0".join(words).encode()).hexdigest()[:32]
-    return git.git_dir() / "release" / "checks" / f"bump-dry-run-{key}"
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return cache / "release-engine" / "checks" / f"bump-dry-run-{key}"
 
 
 def known_good(git: Git, command: Command) -> bool:

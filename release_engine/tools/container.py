@@ -32,6 +32,7 @@ __all__ = [
     "build_metadata",
     "detect_engine",
     "prepare_context",
+    "stage_wheel",
     "wheel_requirements",
 ]
 
@@ -76,20 +77,53 @@ def wheel_requirements(wheel: Path) -> list[str]:
 
 
 def prepare_context(wheel: Path, dockerfile: Path, dest: Path) -> Path:
-    """Make the build context *dest*: Dockerfile, dist/<wheel>, dist/requirements.txt."""
+    """Make the build context *dest*: the Dockerfile, ``dist/requirements.txt`` (the wheel's
+    runtime requirements) and ``dist/<name>-<version>/``, the wheel installed, as the image
+    has it under ``/opt/<name>`` (:func:`stage_wheel`)."""
     if not wheel.is_file() or wheel.suffix != ".whl":
         raise UsageError(f"no wheel at {wheel}: build one first (python -m build --wheel)")
     if not dockerfile.is_file():
         raise ConfigError(f"no Dockerfile at {dockerfile}")
     dist = dest / "dist"
     if dist.exists():
-        shutil.rmtree(dist)  # a wheel left from an earlier build must not be picked up
+        shutil.rmtree(dist)  # what an earlier build left must not be picked up
     dist.mkdir(parents=True)
     shutil.copyfile(dockerfile, dest / "Dockerfile")
-    shutil.copyfile(wheel, dist / wheel.name)
     lines = wheel_requirements(wheel)
     (dist / "requirements.txt").write_text("".join(f"{line}\n" for line in lines))
+    name, version = wheel.name.split("-")[:2]
+    stage_wheel(wheel, dist / f"{name}-{version}")
     return dest
+
+
+def stage_wheel(wheel: Path, dest: Path) -> None:
+    """Install *wheel* into the directory *dest*, with pypa/installer: its modules and
+    ``.dist-info`` at the top, as a directory on ``PYTHONPATH`` wants them.
+
+    Why not ``pip install`` in the image: a release that changes only the version then
+    rebuilds one ``COPY`` of this directory instead of a container running pip (most of a
+    version-only rebuild, issue #11). The console scripts are left out: the image has its
+    own launcher (``python3 -m <package>``), made once in a layer no release changes, because
+    a script's ``#!`` line must name the image's interpreter, which this machine cannot know.
+    """
+    from installer import install
+    from installer.destinations import SchemeDictionaryDestination
+    from installer.records import RecordEntry
+    from installer.sources import WheelFile
+
+    class _NoScripts(SchemeDictionaryDestination):
+        def write_script(self, name: str, module: str, attr: str, section: Any) -> RecordEntry:
+            return RecordEntry(f"../bin/{name}", None, None)  # made in the image, not here
+
+    schemes = {"purelib": "", "platlib": "", "scripts": "bin", "data": "data", "headers": "include"}
+    destination = _NoScripts(
+        {scheme: str(dest / sub) for scheme, sub in schemes.items()},
+        interpreter="python3",
+        script_kind="posix",
+    )
+    dest.mkdir(parents=True, exist_ok=True)
+    with WheelFile.open(wheel) as source:
+        install(source, destination, {"INSTALLER": b"release-engine\n"})
 
 
 def build_metadata(

@@ -31,6 +31,7 @@ import json
 import os
 import re
 import tempfile
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -85,6 +86,7 @@ class Registry:
         self._login = (username, password) if username and password else None
         self._file = authfile  # docker's DIR/config.json; None: held in memory (memfd)
         self._fd: int | None = None
+        self._lock = threading.Lock()
         self._written = False
 
     @property
@@ -95,15 +97,19 @@ class Registry:
             return None
         if self._file is not None:
             return self._file
-        if self._fd is None:
-            self._fd = os.memfd_create("registry-auth", os.MFD_CLOEXEC)
-            os.write(self._fd, self._auth_json())
-        return Path(f"/dev/fd/{self._fd}")
+        with self._lock:  # steps observe side by side: one memory file for them all
+            if self._fd is None:
+                fd = os.memfd_create("registry-auth", os.MFD_CLOEXEC)
+                os.write(fd, self._auth_json())
+                self._fd = fd
+            return Path(f"/dev/fd/{self._fd}")
 
     @property
     def pass_fds(self) -> tuple[int, ...]:
         """What a command naming :attr:`authfile` must inherit: the in-memory file, if any."""
-        return () if self.authfile is None or self._fd is None else (self._fd,)
+        if self.authfile is None or self._file is not None:
+            return ()
+        return (int(str(self.authfile).rsplit("/", 1)[1]),)
 
     def _auth_json(self) -> bytes:
         assert self._login is not None
@@ -142,9 +148,10 @@ class Registry:
     def close(self) -> None:
         """Forget the credentials (close the memory file, delete docker's); the next command
         that needs them makes them again."""
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
+        with self._lock:
+            if self._fd is not None:
+                os.close(self._fd)
+                self._fd = None
         if self._file is not None:
             self._file.unlink(missing_ok=True)
         self._written = False

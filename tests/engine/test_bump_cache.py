@@ -3,12 +3,22 @@ anything that could change the answer asks again, a failure is never remembered.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
 
 from release_engine.proc import Command
 from release_engine.tools.bump import bump_command, dry_run_refusal, known_good
 from release_engine.tools.git import Git
 from tests.conftest import git, make_repo
+
+
+@pytest.fixture(autouse=True)
+def cache_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A cache directory of each test's own."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    yield tmp_path / "cache"
 
 
 def counting(repo: Path, log: Path, *, fail: bool = False) -> Command:
@@ -27,6 +37,7 @@ def test_a_success_on_a_clean_tree_is_asked_once(tmp_path: Path) -> None:
     assert not known_good(Git(repo), command)
     assert dry_run_refusal(Git(repo), command) is None
     assert known_good(Git(repo), command)
+    assert len(list((tmp_path / "cache" / "release-engine" / "checks").iterdir())) == 1
     assert dry_run_refusal(Git(repo), command) is None and runs(log) == 1
     assert not known_good(Git(repo), counting(repo, tmp_path / "other"))  # another command
 
@@ -58,4 +69,5 @@ def test_the_real_dry_run_answers_and_is_remembered(tmp_path: Path) -> None:
     good, bad = bump_command(repo, "9.9.9", dry_run=True), bump_command(repo, "x", dry_run=True)
     assert dry_run_refusal(Git(repo), good) is None and known_good(Git(repo), good)
     assert dry_run_refusal(Git(repo), bad) is not None and not known_good(Git(repo), bad)
-    assert git(repo, "status", "--porcelain") == ""  # a dry run, remembered inside .git
+    assert git(repo, "status", "--porcelain") == ""  # a dry run, remembered outside the clone
+    assert not list(Git(repo).git_dir().glob("release/**/*"))
