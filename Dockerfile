@@ -4,11 +4,12 @@
 #   Dockerfile
 #   dist/requirements.txt                        the wheel's runtime requirements
 #   dist/market_data_ingestion-<version>/        the wheel installed (pypa/installer): its
-#                                                package and .dist-info, for PYTHONPATH
-# Build arguments: BASE_IMAGE, VERSION, SOURCE (URL). The labels that change with every build
-# (org.opencontainers.image.version, .revision, .created, .source) are given on the build's
-# command line (`--label`): a LABEL here that read them from build arguments could be served
-# from the layer cache with the values of an earlier build.
+#                                                package and .dist-info, for PYTHONPATH, and
+#                                                build-info.json (the build arguments below)
+# Build arguments: BASE_IMAGE, VERSION, REVISION, CREATED, SOURCE (build_metadata). The
+# labels made of them are the last instruction, over the layer that holds build-info.json:
+# a layer cache keys a step by its parent and its text, not by the arguments' values, so a
+# LABEL over a layer that did not change would keep an earlier build's values.
 ARG BASE_IMAGE=python:3.12-slim
 FROM ${BASE_IMAGE}
 
@@ -29,11 +30,9 @@ RUN useradd --uid 10001 --user-group --create-home --no-log-init \
     && chmod 0755 /usr/local/bin/market-data-ingestion
 
 # Everything that does not change from one release to the next comes before the version.
-ARG SOURCE=https://github.com/your-org/finbot
 LABEL org.opencontainers.image.title="market-data-ingestion" \
       org.opencontainers.image.description="Ingests OHLCV market data bars into a database and serves them over HTTP." \
-      org.opencontainers.image.licenses="MIT" \
-      org.opencontainers.image.source="${SOURCE}"
+      org.opencontainers.image.licenses="MIT"
 WORKDIR /var/lib/market-data-ingestion
 EXPOSE 8000
 ENTRYPOINT ["market-data-ingestion"]
@@ -46,7 +45,17 @@ RUN python3 -m pip install --no-cache-dir -r /tmp/requirements.txt && rm /tmp/re
 # Installing needs root, the service does not.
 USER 10001:10001
 
-# Last, and alone: the package of exactly this version (bump-my-version moves the default
-# below). A release that changes only the version rebuilds this one COPY, nothing else.
+# The per-build arguments, declared after the last RUN: a RUN sees the arguments declared
+# before it, and a new value of one would run it again. A declaration is text: cached.
+ARG SOURCE=https://github.com/your-org/finbot
+ARG REVISION=unknown
+ARG CREATED=unknown
+
+# Last: the package of exactly this version (bump-my-version moves the default below) and
+# what this build was. A release that changes only the version rebuilds these two steps.
 ARG VERSION=0.1.0
 COPY dist/market_data_ingestion-${VERSION}/ /opt/market-data-ingestion/
+LABEL org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${REVISION}" \
+      org.opencontainers.image.created="${CREATED}" \
+      org.opencontainers.image.source="${SOURCE}"

@@ -73,10 +73,16 @@ def timed(cmd: Cmd) -> float:
 
 def alternate(cmds: Mapping[str, Cmd | Callable[[], float]], runs: int) -> dict[str, list[float]]:
     """Each command *runs* times, in rounds whose order flips every round; the seconds of each.
+    One round first is not counted: it warms what a command leaves for its next start (its
+    bytecode, the peers' caches, the stand-ins' first answers), for each command alike.
 
     A value may also be a callable that times something itself and returns seconds.
     """
     names = list(cmds)
+    for name in names:  # the warm-up round
+        item = cmds[name]
+        seconds = timed(item) if isinstance(item, Cmd) else item()
+        print(f"    warm-up     {name:<28} {seconds:7.3f} s", file=sys.stderr)
     samples: dict[str, list[float]] = {name: [] for name in names}
     for i in range(runs):
         for name in names if i % 2 == 0 else reversed(names):
@@ -105,6 +111,7 @@ def peer_tool(name: str) -> Path:
                 "pip",
                 "install",
                 "--quiet",
+                "--compile-bytecode",  # as pip installs: a peer does not compile at every start
                 "--python",
                 str(venv / "bin" / "python"),
                 PEERS[name],

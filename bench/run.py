@@ -18,6 +18,7 @@ to stdout, progress to stderr; asserts nothing.
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import subprocess
 import sys
@@ -136,7 +137,7 @@ def bench_image(tmp: Path, runs: int) -> list[Row]:
     refs: list[str] = []
     versions = iter(f"0.1.{n}" for n in range(100, 100 + runs + 1))
 
-    def context_for(version: str | None) -> tuple[Path, dict[str, str], dict[str, str]]:
+    def context_for(version: str | None) -> tuple[Path, dict[str, str]]:
         if version is not None:  # the version-only change of a release, through bump-my-version
             subprocess.run([sys.executable, "-m", "bumpversion", "bump", "--allow-dirty",
                             "--new-version", version], cwd=repo, check=True,
@@ -147,14 +148,14 @@ def bench_image(tmp: Path, runs: int) -> list[Row]:
                         "--outdir", str(out), str(repo)],
                        check=True, capture_output=True)  # fmt: skip
         (wheel,) = out.glob("*.whl")
-        ctx = prepare_context(wheel, repo / "Dockerfile", tmp / f"context-{current}")
         ver = wheel.name.split("-")[1]
-        return ctx, *build_metadata(ver, git(repo, "rev-parse", "HEAD"), base_image=BASE_IMAGE)
+        args = build_metadata(ver, git(repo, "rev-parse", "HEAD"), base_image=BASE_IMAGE)
+        return prepare_context(wheel, repo / "Dockerfile", tmp / f"context-{current}", args), args
 
-    def build(ctx: Path, args: dict[str, str], labels: dict[str, str], cold: bool) -> float:
-        tag = f"{ref}:{labels['org.opencontainers.image.version']}-{len(refs)}"
+    def build(ctx: Path, args: dict[str, str], cold: bool) -> float:
+        tag = f"{ref}:{args['VERSION']}-{len(refs)}"
         refs.append(tag)
-        command = engine.build_command(ctx, tags=[tag], build_args=args, labels=labels,
+        command = engine.build_command(ctx, tags=[tag], build_args=args,
                                        iidfile=tmp / f"iid-{len(refs)}")  # fmt: skip
         argv = list(command.argv)
         argv[2:2] = ["--no-cache"] if cold else []
@@ -213,6 +214,10 @@ def main() -> None:
                         help=f"rows to measure: {', '.join(NAMES)}")  # fmt: skip
     parser.add_argument("--no-image", action="store_true", help="no container image anywhere")
     args = parser.parse_args()
+    # Bytecode as a developer's machine keeps it: some machines (CI's, this workplace's) set
+    # PYTHONDONTWRITEBYTECODE, and every command would then compile its modules at every
+    # start (ours from the checkout, each peer in its venv), timing the compiler, not them.
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
     rows: list[Row] = []
     with ExitStack() as stack:
         tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="release-bench-")))

@@ -53,10 +53,10 @@ def image_check(
             "run scripts/container-env as root to build it"
         )
     tag = f"localhost/{package}:{version}-prerelease"
-    context = prepare_context(wheel, dockerfile, workdir / "context")
-    args, labels = build_metadata(version, revision, base_image=base_image)
+    args = build_metadata(version, revision, base_image=base_image)
+    context = prepare_context(wheel, dockerfile, workdir / "context", args)
     try:
-        engine.build(context, tags=[tag], build_args=args, labels=labels)
+        engine.build(context, tags=[tag], build_args=args)
     except CommandError as exc:
         raise PrereleaseError(f"the image did not build from {dockerfile.name}: {exc}") from None
     # The image is kept (the next run re-tags it): `podman rmi` would also prune the untagged

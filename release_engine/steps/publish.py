@@ -115,31 +115,31 @@ class Image(StepBase):
             return []
         context = ctx.state_dir / "image-context"
 
-        def prepare() -> None:
-            files = artifacts(ctx)
-            if not files:
-                raise ReleaseError(f"no built wheel for {ctx.version} in {ctx.dist_dir}")
-            dockerfile = ctx.state_dir / "src" / ctx.config.dockerfile
-            prepare_context(files[1], dockerfile, context)
-
         revision, epoch = _tag_commit(ctx)
         created = (
             dt.datetime.fromtimestamp(int(epoch), dt.timezone.utc).isoformat()
             if epoch.isdigit()
             else f"<time of {ctx.tag}>"
         )
-        args, labels = build_metadata(
+        args = build_metadata(
             ctx.version.pep440,
             revision,
             created=created,
             source=ctx.git.remote_url(ctx.config.remote) or "",
             base_image=ctx.config.base_image,
         )
+
+        def prepare() -> None:
+            files = artifacts(ctx)
+            if not files:
+                raise ReleaseError(f"no built wheel for {ctx.version} in {ctx.dist_dir}")
+            dockerfile = ctx.state_dir / "src" / ctx.config.dockerfile
+            prepare_context(files[1], dockerfile, context, args)
+
         build = ctx.container.build_command(
             context,
             tags=[f"{ctx.config.image}:{tag}" for tag in ctx.image_tags],
             build_args=args,
-            labels=labels,
             iidfile=ctx.state_dir / "image.iid",
         )
         return [Call(f"prepare the build context {context} from the wheel", prepare), build]

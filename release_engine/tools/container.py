@@ -26,6 +26,7 @@ from ..proc import Command, Progress, read, run
 
 __all__ = [
     "BASE_IMAGE",
+    "BUILD_INFO",
     "ENGINES",
     "ContainerEngine",
     "base_image_available",
@@ -42,6 +43,8 @@ ENGINES = ("podman", "buildah", "docker")
 _BUILD_TIMEOUT = 1800
 _PUSH_TIMEOUT = 1800
 _EXTRA_MARKER = re.compile(r"\bextra\s*==")
+#: In the staged package (and so in the image, under its PYTHONPATH): what this build was.
+BUILD_INFO = "build-info.json"
 
 
 def _usable(name: str) -> bool:
@@ -76,10 +79,13 @@ def wheel_requirements(wheel: Path) -> list[str]:
     return [r.strip() for r in requirements if not _EXTRA_MARKER.search(r.partition(";")[2])]
 
 
-def prepare_context(wheel: Path, dockerfile: Path, dest: Path) -> Path:
+def prepare_context(
+    wheel: Path, dockerfile: Path, dest: Path, build_args: Mapping[str, str] | None = None
+) -> Path:
     """Make the build context *dest*: the Dockerfile, ``dist/requirements.txt`` (the wheel's
     runtime requirements) and ``dist/<name>-<version>/``, the wheel installed, as the image
-    has it under ``/opt/<name>`` (:func:`stage_wheel`)."""
+    has it under ``/opt/<name>`` (:func:`stage_wheel`), with ``build-info.json`` beside it:
+    the *build_args* of :func:`build_metadata` that the image's labels are made of."""
     if not wheel.is_file() or wheel.suffix != ".whl":
         raise UsageError(f"no wheel at {wheel}: build one first (python -m build --wheel)")
     if not dockerfile.is_file():
@@ -92,7 +98,10 @@ def prepare_context(wheel: Path, dockerfile: Path, dest: Path) -> Path:
     lines = wheel_requirements(wheel)
     (dist / "requirements.txt").write_text("".join(f"{line}\n" for line in lines))
     name, version = wheel.name.split("-")[:2]
-    stage_wheel(wheel, dist / f"{name}-{version}")
+    staged = dist / f"{name}-{version}"
+    stage_wheel(wheel, staged)
+    info = {k.lower(): v for k, v in (build_args or {}).items() if k != "BASE_IMAGE"}
+    (staged / BUILD_INFO).write_text(json.dumps(info, indent=2, sort_keys=True) + "\n")
     return dest
 
 
@@ -133,23 +142,22 @@ def build_metadata(
     created: str = "unknown",
     source: str = "",
     base_image: str = "",
-) -> tuple[dict[str, str], dict[str, str]]:
-    """The build arguments and the OCI labels of a release image, as one pair.
+) -> dict[str, str]:
+    """The build arguments of a release image.
 
-    The labels that change with each build go on the build command line only: a Dockerfile
-    LABEL that reads them from build arguments can be served from the layer cache holding an
-    earlier build's values (buildah keys an ARG step by its text, not by the value given).
+    Its per-build labels (version, revision, creation time, source) are one LABEL, the last
+    instruction of the Dockerfile, reading these arguments; :func:`prepare_context` writes the
+    same values into the context (``build-info.json``, copied with the package), so the layer
+    under that LABEL differs whenever one of them does. buildah keys a cached step by its
+    parent layer and its text, not by the values of the arguments it reads: a LABEL over an
+    unchanged layer would be served from the cache with an earlier build's values. (Given on
+    the command line instead, as ``--label``, each label is a step of its own: four commits
+    of a version-only rebuild that one LABEL does in one.)
     """
-    labels = {
-        "org.opencontainers.image.version": version,
-        "org.opencontainers.image.revision": revision,
-        "org.opencontainers.image.created": created,
-        "org.opencontainers.image.source": source,
-    }
-    args = {"VERSION": version, "SOURCE": source}
+    args = {"VERSION": version, "REVISION": revision, "CREATED": created, "SOURCE": source}
     if base_image:
         args["BASE_IMAGE"] = base_image
-    return args, labels
+    return args
 
 
 def base_image_available(engine: ContainerEngine | str, image: str = BASE_IMAGE) -> bool:

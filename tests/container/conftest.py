@@ -70,12 +70,10 @@ def build_image(engine: ContainerEngine, repo: Path, tmp: Path, ref: str) -> Bui
     """Build *repo*'s wheel, then the image from it, tagged *ref*, as the release does."""
     version = project_version(repo)
     wheel = build_wheel(repo, tmp / "dist")
-    context = prepare_context(wheel, repo / "Dockerfile", tmp / "context")
     revision = git(repo, "rev-parse", "HEAD") if (repo / ".git").exists() else "unknown"
-    args, labels = build_metadata(
-        version, revision, created=CREATED, source=SOURCE, base_image=BASE_IMAGE
-    )
-    image_id = engine.build(context, tags=[ref], build_args=args, labels=labels)
+    args = build_metadata(version, revision, created=CREATED, source=SOURCE, base_image=BASE_IMAGE)
+    context = prepare_context(wheel, repo / "Dockerfile", tmp / "context", args)
+    image_id = engine.build(context, tags=[ref], build_args=args)
     return Built(ref, image_id, version, revision, engine.last_output)
 
 

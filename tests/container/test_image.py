@@ -166,9 +166,14 @@ def test_a_version_only_rebuild_redoes_only_the_few_instructions_from_arg_versio
     first = next(i for i, text in enumerate(instructions) if text.startswith("ARG VERSION"))
     for text, output in steps[1:first]:  # after FROM: every one of them from the cache
         assert "Using cache" in output, f"{text} was rebuilt"
-    # From the version on: ARG VERSION, the package's one COPY, and the four --label steps
-    # buildah appends; no container runs (pip ran in a layer no release changes).
-    assert len(instructions) - first <= 6, rebuilt.output
+    # From the version on: ARG VERSION, the package's one COPY and the labels' one LABEL;
+    # no container runs (pip ran in a layer no release changes).
+    assert instructions[first:] == [
+        "ARG VERSION=" + rebuilt.version,
+        "COPY dist/market_data_ingestion-${VERSION}/ /opt/market-data-ingestion/",
+        instructions[-1],
+    ], rebuilt.output
+    assert instructions[-1].startswith("LABEL org.opencontainers.image.version=")
     assert not [text for text in instructions[first:] if text.startswith("RUN")], rebuilt.output
 
 
@@ -197,7 +202,8 @@ def test_prepare_context_lays_out_the_installed_wheel_and_requirements(tmp_path:
     dest = tmp_path / "context"
     (dest / "dist").mkdir(parents=True)
     (dest / "dist" / "stale-0.0.1-py3-none-any.whl").write_text("old")
-    assert prepare_context(wheel, dockerfile, dest) == dest
+    args = {"VERSION": "1.2.3", "REVISION": "abc", "BASE_IMAGE": "localhost/base"}
+    assert prepare_context(wheel, dockerfile, dest, args) == dest
     assert sorted(p.name for p in (dest / "dist").iterdir()) == [
         "demo_pkg-1.2.3",
         "requirements.txt",
@@ -206,7 +212,16 @@ def test_prepare_context_lays_out_the_installed_wheel_and_requirements(tmp_path:
         'fastapi>=0.110\ntomli>=2; python_version < "3.11"\n'
     )
     staged = dest / "dist" / "demo_pkg-1.2.3"
-    assert sorted(p.name for p in staged.iterdir()) == ["demo_pkg", "demo_pkg-1.2.3.dist-info"]
+    assert sorted(p.name for p in staged.iterdir()) == [
+        "build-info.json",
+        "demo_pkg",
+        "demo_pkg-1.2.3.dist-info",
+    ]
+    # what the image's labels are made of, in the layer under them (the base image is not)
+    assert json.loads((staged / "build-info.json").read_text()) == {
+        "revision": "abc",
+        "version": "1.2.3",
+    }
     assert (staged / "demo_pkg" / "__init__.py").read_text() == '__version__ = "1.2.3"\n'
     info = staged / "demo_pkg-1.2.3.dist-info"
     assert (info / "INSTALLER").read_text() == "release-engine\n"  # installed, not unzipped
