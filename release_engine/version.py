@@ -37,6 +37,7 @@ _VERSION = re.compile(
     re.ASCII,  # \d is 0-9 only: "1.2.1\u0663" (an Arabic-Indic three) is not 1.2.13
 )
 _KINDS = {"a": "a", "alpha": "a", "b": "b", "beta": "b", "rc": "rc"}
+_STAGES = {"a": 0, "b": 1, "rc": 2}  # PEP 440's pre-release order
 #: The largest number a version part may be: 2**53 - 1, node-semver's limit (JavaScript's
 #: largest exact integer), so every tool that reads the tag, the image tag or the package
 #: version gets the same number back. Python's ``int`` takes anything, and 400 digits once
@@ -100,10 +101,24 @@ class Version:
         """The same version as ``packaging`` orders it (PEP 440: 1.3.0rc1 < 1.3.0)."""
         return PackagingVersion(self.pep440)
 
+    @property
+    def _order(self) -> tuple[int, int, int, int, int]:
+        """PEP 440's order for this grammar, as a tuple: ``1.3.1.dev0 < 1.3.1a1 < 1.3.1b1 <
+        1.3.1rc1 < 1.3.1``. Sorting a thousand tags compares versions ten thousand times:
+        two ``packaging`` objects a comparison would be most of a status on a long history
+        (a test holds this order to ``packaging``'s)."""
+        if self.pre is not None:
+            stage, number = _STAGES[self.pre[0]], self.pre[1]
+        elif self.dev is not None:
+            stage, number = -1, self.dev
+        else:
+            stage, number = len(_STAGES), 0
+        return (self.major, self.minor, self.patch, stage, number)
+
     def __lt__(self, other: object) -> bool:
         if not isinstance(other, Version):
             return NotImplemented
-        return self.pep440_version < other.pep440_version
+        return self._order < other._order
 
     def __str__(self) -> str:
         return self.pep440

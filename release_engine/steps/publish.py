@@ -98,15 +98,17 @@ class Image(StepBase):
     def observe(self, ctx: ReleaseContext) -> Observation:
         if ctx.container is None:
             return Observation.skipped(ctx.container_reason)
-        ref = f"{ctx.config.image}:{ctx.tag}"
-        if ctx.container.label(ref, VERSION_LABEL) != ctx.version.pep440:
+        engine, ref = ctx.container, f"{ctx.config.image}:{ctx.tag}"
+        latest = f"{ctx.config.image}:latest"
+        found = engine.inspect_each([ref, latest] if ctx.is_newest else [ref])  # one look
+        if engine.labels_of(found[ref]).get(VERSION_LABEL) != ctx.version.pep440:
             # A rerun on another machine (an empty image store) builds nothing the registry
             # has: what is published is the image, and image-push compares its digests.
             if _in_registry(ctx):
                 return Observation.done(f"{ref} is in the registry: no local build needed")
             return Observation.pending(" + ".join(ctx.image_tags))
-        image_id = ctx.container.image_id(ref)
-        if ctx.is_newest and ctx.container.image_id(f"{ctx.config.image}:latest") != image_id:
+        image_id = engine.id_of(found[ref])
+        if ctx.is_newest and engine.id_of(found[latest]) != image_id:
             return Observation.pending("latest")
         return Observation.done(f"{ref} ({(image_id or '')[:12]})")
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from release_engine.errors import CommandError, ConfigError, UsageError
-from release_engine.proc import run
+from release_engine.proc import observing, recording, run
 from release_engine.tools.container import (
     BASE_IMAGE,
     ContainerEngine,
@@ -307,3 +307,23 @@ def test_removing_a_tag_leaves_the_image_s_other_names(engine: ContainerEngine) 
         assert engine.inspect(BASE_IMAGE) is not None
     finally:
         engine.remove(second)
+
+
+def test_several_local_images_are_looked_at_in_one_call(
+    engine: ContainerEngine, image: Built
+) -> None:
+    """What the image step observes (its tag and ``latest``), in one engine process; a name
+    the store lacks is None beside the others, as :meth:`inspect` would say one by one."""
+    other = f"localhost/mdi-names-{uuid.uuid4().hex[:8]}:latest"
+    missing = other.replace(":latest", ":never")
+    run([engine.name, "tag", image.ref, other], timeout=120)
+    try:
+        with recording() as written, observing():
+            found = engine.inspect_each([image.ref, other, missing])
+        assert written == []  # reads only
+        assert list(found) == [image.ref, other, missing] and found[missing] is None
+        assert engine.id_of(found[image.ref]) == engine.id_of(found[other]) == image.image_id
+        assert engine.labels_of(found[other]) == engine.labels(image.ref)
+        assert engine.id_of(found[image.ref]) == engine.image_id(image.ref)
+    finally:
+        engine.remove(other)

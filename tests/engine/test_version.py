@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from packaging.version import Version as PackagingVersion
 
 from release_engine.errors import UsageError
 from release_engine.version import (
@@ -86,6 +87,23 @@ versions = st.builds(
     st.integers(0, 30),
     st.one_of(st.none(), st.tuples(st.sampled_from(["a", "b", "rc"]), st.integers(0, 9))),
 )
+
+
+#: Versions as the version files may also carry them: a release or a development version.
+current_versions = st.one_of(
+    versions,
+    st.builds(
+        Version, st.integers(0, 30), st.integers(0, 30), st.integers(0, 30), st.none(),
+        st.integers(0, 9),
+    ),
+)  # fmt: skip
+
+
+@given(current_versions, current_versions)
+def test_the_order_is_pep_440_s(a: Version, b: Version) -> None:
+    """The engine orders versions without ``packaging`` (a tuple each), as ``packaging`` does."""
+    assert (a < b) == (PackagingVersion(a.pep440) < PackagingVersion(b.pep440))
+    assert (a == b) == (PackagingVersion(a.pep440) == PackagingVersion(b.pep440))
 
 
 @given(versions)
