@@ -113,7 +113,8 @@ def _errors(name: str) -> Iterator[Secrets]:
     positional=[],
     iterable=["set_"],
     help={
-        "version": "the version to release, MAJOR.MINOR.PATCH (1.2.3) or a pre-release (1.3.0rc1)",
+        "version": "the version to release, MAJOR.MINOR.PATCH (1.2.3) or a pre-release (1.3.0rc1);"
+        " with --rehearse, the next one by default",
         "dry_run": "run every check and read; print every write instead of doing it",
         "rehearse": "release a throwaway clone against local stand-ins (index, registry, GitHub)",
         "json": "print one JSON report on stdout, on failure too (progress goes to stderr)",

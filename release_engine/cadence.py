@@ -13,6 +13,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from packaging.utils import (
@@ -27,6 +28,7 @@ from packaging.version import InvalidVersion
 from .errors import ReleaseError, UsageError
 from .proc import in_background
 from .tools import changelog
+from .tools.git import Git
 from .version import Version, parse_current_version, parse_version, versions_from_tags
 
 if TYPE_CHECKING:
@@ -41,6 +43,7 @@ __all__ = [
     "newest_stable",
     "next_version",
     "observe",
+    "suggested_release",
 ]
 
 Bump = Literal["major", "minor", "patch"]
@@ -196,6 +199,17 @@ def _index(ctx: ReleaseContext) -> Latest:
     files = index.served(ctx.config.index_simple_url, ctx.config.package, auth=auth)
     newest = newest_served((f.filename for f in files if not f.yanked), ctx.config.package)
     return Latest(None if newest is None else newest.pep440)
+
+
+def suggested_release(repo: Path, current: Version, prefix: str) -> tuple[Version, bool]:
+    """The version the next release of *repo* gets, as ``release.status`` suggests it (above
+    both *current* and every stable tag), and whether any fragment waits: without one, the
+    next patch (what a rehearsal of a project with nothing to release rehearses)."""
+    counts = count_fragments(p.name for p in changelog.scan_fragments(repo).valid)
+    last = newest_stable(versions_from_tags(Git(repo).tags(), prefix))
+    base = current if last is None else max(current, last)
+    bump = bump_for(counts, current)
+    return next_version(base, bump or "patch"), bump is not None
 
 
 def observe(ctx: ReleaseContext, today: dt.date | None = None) -> Cadence:

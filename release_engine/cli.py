@@ -132,6 +132,8 @@ def _release_command(
     reporter = ConsoleReporter(sys.stderr if as_json else sys.stdout, secrets=secrets)
     draft = Report(version="", tag="", dry_run=dry_run, rehearsal=rehearse)
     with _reported_failure(as_json, secrets, draft, reporter):
+        if version is None and rehearse:  # the next release, whatever the project is at
+            version, options = _next_release(repo, options, reporter)
         text = require(version, "--version", "inv release --version 1.2.3")
         parsed = parse_version(text)
         draft.version = parsed.pep440
@@ -165,6 +167,22 @@ def _release_command(
         if not dry_run:
             print_report(report, secrets=secrets)
     return report
+
+
+def _next_release(repo: Path, options: Options, reporter: ConsoleReporter) -> tuple[str, Options]:
+    """What ``inv release --rehearse`` without ``--version`` rehearses: the version
+    ``release.status`` suggests; with no fragment waiting, the next patch, released empty
+    (a rehearsal publishes nothing real: the machinery is what it shows)."""
+    from dataclasses import replace
+
+    from .cadence import suggested_release
+
+    config = load_config(repo)
+    current = parse_current_version(config.current_version)
+    version, waiting = suggested_release(repo, current, config.tag_prefix)
+    why = "the suggested next version" if waiting else "no fragment waits: the next patch, empty"
+    reporter.info(f"rehearsing {version}, {why} (--version X.Y.Z rehearses another)")
+    return version.pep440, options if waiting else replace(options, allow_empty=True)
 
 
 def release_invocation(

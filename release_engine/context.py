@@ -60,6 +60,10 @@ class ReleaseContext:
     progress: Progress = _quiet
     #: Seconds the upload waits, at most, for the index to serve what it took (a CDN lags).
     index_patience: float = 60.0
+    #: The project's own GitHub repository and API (``github_repository``, ``github_api_url``)
+    #: when the run's GitHub is another (a rehearsal's stand-in): CHANGELOG.md's links point
+    #: where the project is published, as a real release writes them. None: the configured.
+    published_at: tuple[str, str] | None = None
 
     def __post_init__(self) -> None:
         if not self.resume_command:

@@ -168,6 +168,8 @@ def rehearsal_context(
     )
     if s.registry is None:
         ctx.container_reason = s.engine_reason
+    # The notes' links, as the real release writes them: into the project's own repository.
+    ctx.published_at = (config.github_repository, config.github_api_url)
     ctx.resume_command = f"inv release --version {version} --rehearse"
     return ctx
 

@@ -13,6 +13,7 @@ __all__ = ["Delivered", "SmtpStandIn"]
 import contextlib
 import email
 import email.policy
+import logging
 import secrets
 import shutil
 import ssl
@@ -69,6 +70,9 @@ class SmtpStandIn(StandIn):
     """An SMTP server on 127.0.0.1:``port`` taking mail from ``username``/``password`` only."""
 
     def __init__(self, *, starttls: bool = False, username: str = "release") -> None:
+        # aiosmtpd warns of its own legacy Session.login_data, which it sets itself at every
+        # login: a rehearsal's output is no place for that.
+        logging.getLogger("mail.log").setLevel(logging.ERROR)
         self.username, self.password = username, secrets.token_urlsafe(18)
         self.starttls = starttls
         self._lock = threading.Lock()

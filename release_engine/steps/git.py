@@ -69,10 +69,12 @@ class Bump(StepBase):
 
 
 def _link_base(ctx: ReleaseContext) -> str | None:
-    """The repository's web address the link references point into; none without GitHub."""
-    if not ctx.config.github_repository:
+    """The repository's web address the link references point into; none without GitHub.
+    A rehearsal writes the project's own (:attr:`ReleaseContext.published_at`)."""
+    repository, api = ctx.published_at or (ctx.config.github_repository, ctx.config.github_api_url)
+    if not repository:
         return None
-    return keepachangelog.repository_url(ctx.config.github_repository, ctx.config.github_api_url)
+    return keepachangelog.repository_url(repository, api)
 
 
 def _links_stale(ctx: ReleaseContext, text: str) -> bool:

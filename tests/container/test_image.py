@@ -173,7 +173,7 @@ def test_a_version_only_rebuild_redoes_only_the_few_instructions_from_arg_versio
         "COPY dist/market_data_ingestion-${VERSION}/ /opt/market-data-ingestion/",
         instructions[-1],
     ], rebuilt.output
-    assert instructions[-1].startswith("LABEL org.opencontainers.image.version=")
+    assert instructions[-1].startswith("LABEL org.opencontainers.image.title=")
     assert not [text for text in instructions[first:] if text.startswith("RUN")], rebuilt.output
 
 

@@ -292,8 +292,9 @@ def test_released_changelog_is_keep_a_changelog_then_the_rollback_yanks(
     rehearsal: Rehearsal, tmp_path: Path
 ) -> None:
     r = rehearsal
-    url = repository_url(r.s.github.repository)
-    assert url.startswith("https://github.com/")
+    # The links a real release writes: into the project's own repository, not the stand-in's.
+    url = repository_url(load_config(r.work).github_repository)
+    assert url == URL and r.s.github.repository not in url
     r.run(VERSION)
     main = git(r.remote, "show", "main:CHANGELOG.md")
     assert kacl_problems(main, tmp_path) == []

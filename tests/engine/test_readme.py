@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 import shlex
 
+from release_engine.cadence import suggested_release
 from release_engine.config import load_config
-from release_engine.version import parse_version
+from release_engine.version import parse_current_version, parse_version
 from tests.conftest import REPO
 
 
@@ -36,7 +37,14 @@ def test_ci_runs_readme_test_command() -> None:
 
 
 def test_readme_rehearses_a_version_above_the_current_one() -> None:
+    """After any release too: the command names no version (the next one is rehearsed), or
+    one above the project's."""
     argv = rehearsal_argv()
     assert argv[:2] == ["inv", "release"]
-    version = parse_version(argv[argv.index("--version") + 1])
-    assert version > parse_version(load_config(REPO).current_version)
+    config = load_config(REPO)
+    current = parse_current_version(config.current_version)
+    if "--version" in argv:
+        version = parse_version(argv[argv.index("--version") + 1])
+    else:
+        version, _ = suggested_release(REPO, current, config.tag_prefix)
+    assert version > current

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from release_engine.config import Credentials, ReleaseConfig
-from release_engine.context import ReleaseContext
+from release_engine.context import Options, ReleaseContext
 from release_engine.engine import release
 from release_engine.errors import CommandError, ConfigError, PreflightError, ReleaseError
 from release_engine.output import ConsoleReporter
@@ -73,8 +73,9 @@ def dists(tmp_path: Path) -> list[Path]:
 
 
 def without_index_password(work: Path, s: StandIns) -> ReleaseContext:
-    """The rehearsal's context with no TWINE_PASSWORD, as in a job that publishes by OIDC."""
-    ctx = rehearsal_context(work, parse_version(VERSION), s)
+    """The rehearsal's context with no TWINE_PASSWORD, as in a job that publishes by OIDC
+    (fragments or none: what the preflight asks of the index is what these tests look at)."""
+    ctx = rehearsal_context(work, parse_version(VERSION), s, options=Options(allow_empty=True))
     ctx.credentials = replace(ctx.credentials, index_username="__token__", index_password=None)
     return ctx
 
@@ -141,14 +142,16 @@ def test_outside_actions_without_a_password_the_preflight_refuses(
 def test_the_preflight_prints_the_mode_it_will_use(
     source_repo: Path, tmp_path: Path, standins: StandIns, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # What is asked of the index only: a project just released has no fragment waiting.
+    empty = Options(allow_empty=True)
     ctx = rehearsal_context(
-        clone_for_rehearsal(source_repo, tmp_path), parse_version(VERSION), standins
+        clone_for_rehearsal(source_repo, tmp_path), parse_version(VERSION), standins, options=empty
     )
     assert (
         "index credentials: username and password "
         f"(TWINE_USERNAME {standins.index.username}, TWINE_PASSWORD)" in preflight(ctx)
     )
-    ctx = rehearsal_context(ctx.repo, parse_version(VERSION), standins)
+    ctx = rehearsal_context(ctx.repo, parse_version(VERSION), standins, options=empty)
     ctx.credentials = replace(
         ctx.credentials, index_username="__token__", index_password=standins.index.api_token
     )

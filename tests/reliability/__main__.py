@@ -4,7 +4,6 @@ failure. ``python -m tests.reliability [--tmp DIR] [--keep]``."""
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import shutil
 import sys
@@ -60,8 +59,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tmp", type=Path, default=None, help="where to work (default: a new one)")
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
     args = parser.parse_args(argv)
-    # aiosmtpd logs its own deprecation at every login to the SMTP stand-in: not ours.
-    logging.getLogger("mail.log").setLevel(logging.ERROR)
     root = (args.tmp or Path(tempfile.mkdtemp(prefix="reliability-"))).resolve()
     shutil.rmtree(root, ignore_errors=True)
     root.mkdir(parents=True)

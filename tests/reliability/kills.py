@@ -116,13 +116,8 @@ def killed(world: World, holds: Holds, v1: str, v2: str, base: Future[Baseline])
     b = base.result()
     case = Case(f"release V1 killed at {chain.tried} points", chain.tried, chain.converged)
     case.problems += chain.problems + b.problems
+    cases.append(judged(case, world, b, 0, [f"v{v1}"]))
     state = end_state(world, [f"v{v1}"])
-    diff = compare(b.states[0], state)
-    case.equal = not diff
-    case.problems += [f"differs: {d}" for d in diff]
-    case.doubled = len(publications(world).doubled(b.counts[0]))
-    case.problems += publications(world).doubled(b.counts[0])
-    cases.append(case)
 
     again = Case("finished V1 rerun from a second clone", 1)
     run = world.run(world.clone(), args(world, v1))
@@ -140,14 +135,20 @@ def killed(world: World, holds: Holds, v1: str, v2: str, base: Future[Baseline])
     rollback = run_chain(world, holds, rollback_args(world, v2), ROLLBACK_LINKS)
     case = Case("rollback V2 killed in and after git revert", rollback.tried, rollback.converged)
     case.problems += rollback.problems
-    diff = compare(b.states[2], end_state(world, [f"v{v1}", f"v{v2}"]))
+    cases.append(judged(case, world, b, 2, [f"v{v1}", f"v{v2}"]))
+    return cases
+
+
+def judged(case: Case, world: World, b: Baseline, stage: int, tags: list[str]) -> Case:
+    """*case*, its end state compared with the uninterrupted world's after *stage*, and
+    every publication the servers counted more often than there."""
+    diff = compare(b.states[stage], end_state(world, tags))
     case.equal = not diff
     case.problems += [f"differs: {d}" for d in diff]
-    twice = publications(world).doubled(b.counts[2])
+    twice = publications(world).doubled(b.counts[stage])
     case.doubled = len(twice)
     case.problems += twice
-    cases.append(case)
-    return cases
+    return case
 
 
 def resume_case(world: World, v1: str, v2: str, b: Baseline) -> Case:
@@ -170,10 +171,4 @@ def resume_case(world: World, v1: str, v2: str, b: Baseline) -> Case:
     case.converged = run.code == 0
     if run.code != 0:
         case.fail(f"the resume line, run: exit {run.code}: {run.last_line()[:160]}")
-    diff = compare(b.states[1], end_state(world, [f"v{v1}", f"v{v2}"]))
-    case.equal = not diff
-    case.problems += [f"differs: {d}" for d in diff]
-    twice = publications(world).doubled(b.counts[1])
-    case.doubled = len(twice)
-    case.problems += twice
-    return case
+    return judged(case, world, b, 1, [f"v{v1}", f"v{v2}"])
