@@ -31,6 +31,10 @@ def copy_tree(dest: Path, source: Path = REPO) -> Path:
     return dest
 
 
+#: The files of changelog.d/ that are not fragments (towncrier's ``ignore`` lists them).
+NOT_FRAGMENTS = ("README.md", "template.md")
+
+
 def make_repo(dest: Path, source: Path = REPO) -> Path:
     """A new git repository on main holding a copy of *source*, committed once."""
     dest.mkdir(parents=True, exist_ok=True)

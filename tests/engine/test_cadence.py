@@ -21,7 +21,7 @@ from release_engine.engine import open_release
 from release_engine.redact import Secrets
 from release_engine.rehearsal import clone_for_rehearsal, rehearsal_context
 from release_engine.version import Version, parse_version
-from tests.conftest import REPO, git
+from tests.conftest import NOT_FRAGMENTS, REPO, git
 from tests.engine.conftest import VERSION, Rehearsal
 
 SCHEMA = json.loads((REPO / "docs" / "release-report.schema.json").read_text())
@@ -136,7 +136,7 @@ def tag_release(work: Path, version: str, date: str) -> None:
 def test_observe_a_repository_whose_remotes_cannot_be_read(work: Path) -> None:
     current = parse_version(load_config(work).current_version)
     for name in (work / "changelog.d").iterdir():
-        if name.name != "README.md":
+        if name.name not in NOT_FRAGMENTS:
             name.unlink()
     (work / "changelog.d" / "1.fixed.md").write_text("Fixed one thing.\n")
     (work / "changelog.d" / "2.fixed.md").write_text("Fixed another thing.\n")

@@ -10,7 +10,7 @@ import pytest
 from release_engine.errors import ReleaseError, UsageError
 from release_engine.proc import run
 from release_engine.tools import changelog
-from tests.conftest import REPO, git, make_repo
+from tests.conftest import NOT_FRAGMENTS, REPO, git, make_repo
 
 CHANGELOG = """# Changelog
 
@@ -43,7 +43,7 @@ def test_extract_section_takes_exactly_one_version() -> None:
 def repo(source_repo: Path, tmp_path: Path) -> Path:
     path = make_repo(tmp_path / "repo", source_repo)
     for fragment in (path / "changelog.d").glob("*.md"):
-        if fragment.name != "README.md":
+        if fragment.name not in NOT_FRAGMENTS:
             fragment.unlink()
     return path
 

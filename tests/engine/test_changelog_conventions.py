@@ -34,7 +34,7 @@ from release_engine.tools.keepachangelog import (
     update_links,
 )
 from release_engine.version import parse_version
-from tests.conftest import REPO, git, make_repo
+from tests.conftest import NOT_FRAGMENTS, REPO, git, make_repo
 from tests.engine.conftest import AFTER, VERSION, Rehearsal
 
 URL = "https://github.com/your-org/finbot"
@@ -168,6 +168,21 @@ def test_a_broken_changelog_is_refused_by_the_validator(tmp_path: Path) -> None:
     assert any("Missing default content" in p for p in kacl_problems(old_words, tmp_path))
     no_unreleased = good.replace("## [Unreleased]\n", "")
     assert any("not the first section" in p for p in kacl_problems(no_unreleased, tmp_path))
+
+
+def test_a_release_with_no_fragment_is_its_heading_alone(source_repo: Path, tmp_path: Path) -> None:
+    """``--allow-empty``: the section is the version's heading, nothing under it (towncrier's
+    own "No significant changes." would be text outside any type section)."""
+    repo = make_repo(tmp_path / "repo", source_repo)
+    for fragment in (repo / "changelog.d").glob("*.md"):
+        if fragment.name not in NOT_FRAGMENTS:
+            fragment.unlink()
+    run(changelog.build_command(repo, VERSION, "2026-11-24"))
+    after = update_links((repo / "CHANGELOG.md").read_text(encoding="utf-8"), URL, "v")
+    assert "No significant changes" not in after
+    assert (changelog.extract_section(after, VERSION) or "x").strip() == ""
+    assert kacl_problems(after, tmp_path) == []  # links written as the release step does
+    assert (repo / "changelog.d" / "template.md").exists()  # the template is no fragment
 
 
 def test_this_repositorys_changelog_is_valid(tmp_path: Path) -> None:

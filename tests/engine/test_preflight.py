@@ -20,7 +20,7 @@ from release_engine.redact import Secrets
 from release_engine.rehearsal import clone_for_rehearsal
 from release_engine.tools import changelog
 from release_engine.version import parse_version
-from tests.conftest import git
+from tests.conftest import NOT_FRAGMENTS, git
 from tests.engine.conftest import CURRENT, HOTFIX, VERSION
 
 LOCAL_ONLY = {"github_repository": "", "index_url": "", "index_simple_url": "", "image": ""}
@@ -127,7 +127,7 @@ def test_local_main_differs_from_remote(work: Path) -> None:
 
 def test_no_fragments_unless_allow_empty(work: Path) -> None:
     for fragment in (work / "changelog.d").glob("*.md"):
-        if fragment.name != "README.md":
+        if fragment.name not in NOT_FRAGMENTS:
             git(work, "rm", "-q", str(fragment))
     git(work, "commit", "-q", "-m", "no fragments")
     git(work, "push", "-q", "origin", "main")
