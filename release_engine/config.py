@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from .errors import ConfigError, UsageError
 from .redact import Secrets
@@ -20,6 +22,7 @@ __all__ = [
     "Credentials",
     "ReleaseConfig",
     "Setting",
+    "check_github",
     "load_config",
     "parse_overrides",
     "read_pyproject",
@@ -89,6 +92,7 @@ class ReleaseConfig:
             )
         if not isinstance(self.smtp_port, int) or not 0 < self.smtp_port < 65536:
             raise ConfigError(f"smtp_port = {self.smtp_port!r}: use a TCP port number")
+        _check_api_url(self.github_api_url)
 
     def with_overrides(self, **overrides: Setting | None) -> ReleaseConfig:
         """A copy with every override that is not ``None`` applied (a flag beats config)."""
@@ -152,6 +156,26 @@ class Credentials:
         if config.github_repository and not self.github_token:
             problems.append("GITHUB_TOKEN is not set: export a token that can create releases")
         return problems
+
+
+def check_github(api_url: str, repository: str, token: str | None) -> None:
+    """Refuse GitHub settings no request could use, before any request: one line each."""
+    if not re.fullmatch(r"[\w.-]+/[\w.-]+", repository or ""):
+        raise ConfigError(
+            f"github_repository must look like owner/name, not {repository!r}: "
+            "fix [tool.release] in pyproject.toml"
+        )
+    _check_api_url(api_url)
+    if not token:
+        raise ConfigError("GITHUB_TOKEN is not set: export a token that may write releases")
+
+
+def _check_api_url(api_url: str) -> None:
+    url = urlsplit(api_url or "")
+    if url.scheme not in ("http", "https") or not url.hostname:
+        raise ConfigError(
+            f"github_api_url = {api_url!r}: use an http(s) URL such as https://api.github.com"
+        )
 
 
 def read_pyproject(repo: Path) -> dict[str, Any]:

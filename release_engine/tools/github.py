@@ -12,7 +12,6 @@ from __future__ import annotations
 __all__ = ["MAX_LIMIT_WAIT", "CIState", "GitHubClient", "ReleaseInfo"]
 
 import os
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -23,6 +22,7 @@ import requests
 from github import Auth, Github, GithubException, GitRelease
 from github.GithubObject import NotSet
 
+from ..config import check_github
 from ..errors import ConfigError, ConflictError, ReleaseError
 from ..proc import in_background, memoized
 from .github_retry import MAX_LIMIT_WAIT, WRITE_INTERVAL, RateLimited, github_retry
@@ -87,13 +87,7 @@ class GitHubClient:
         max_wait: float = MAX_LIMIT_WAIT,
         write_interval: float = WRITE_INTERVAL,
     ) -> None:
-        if not re.fullmatch(r"[\w.-]+/[\w.-]+", repository or ""):
-            raise ConfigError(
-                f"github_repository must look like owner/name, not {repository!r}: "
-                "fix [tool.release] in pyproject.toml"
-            )
-        if not token:
-            raise ConfigError("GITHUB_TOKEN is not set: export a token that may write releases")
+        check_github(api_url, repository, token)
         self.api_url = api_url.rstrip("/")
         self.repository = repository
         self.max_wait = max_wait

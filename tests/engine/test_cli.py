@@ -52,6 +52,7 @@ def inv(
         (("--version", VERSION, "--set", "registry_tls_verify=maybe"), 2, "use true or false"),
         (("--version", VERSION, "--set", "merge=yolo"), 2, "--set merge = 'yolo': use \"push\""),
         (("--version", VERSION, "--set", "smtp_port=70000"), 2, "--set smtp_port = 70000: use"),
+        (("--version", VERSION, "--set", "github_api_url=api.github.com"), 2, "use an http(s) URL"),
     ],
 )
 def test_bad_input_is_one_line_and_changes_nothing(

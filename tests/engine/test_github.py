@@ -224,11 +224,20 @@ def test_unreachable_api_is_a_release_error(gh: GitHubStandIn) -> None:
 
 
 @pytest.mark.parametrize(
-    ("repository", "token"), [("finbot", "t0ken"), ("a/b/c", "t0ken"), ("your-org/finbot", "")]
+    ("url", "repository", "token"),
+    [
+        ("http://127.0.0.1:9", "finbot", "t0ken"),
+        ("http://127.0.0.1:9", "a/b/c", "t0ken"),
+        ("http://127.0.0.1:9", "your-org/finbot", ""),
+        ("api.github.com", "your-org/finbot", "t0ken"),  # PyGithub: AssertionError, no line
+        ("ftp://127.0.0.1:9", "your-org/finbot", "t0ken"),
+    ],
 )
-def test_bad_configuration_is_refused_before_any_request(repository: str, token: str) -> None:
+def test_bad_configuration_is_refused_before_any_request(
+    url: str, repository: str, token: str
+) -> None:
     with pytest.raises(ConfigError):
-        GitHubClient("http://127.0.0.1:9", repository, token)
+        GitHubClient(url, repository, token)
 
 
 def test_debug_logging_never_shows_the_token(

@@ -33,7 +33,7 @@ VERSIONS = [
     "1.2.3.post1", "1.2.3.dev0", "1,2,3", "1.2.3 1.2.4",
 ]  # fmt: skip
 BAD_SETS = ["nonsense", "unknown_key=1", "registry_tls_verify=maybe", "smtp_port=abc",
-            "merge=yolo", "next_cycle=weekly"]  # fmt: skip
+            "merge=yolo", "next_cycle=weekly", "github_api_url=api.github.com"]  # fmt: skip
 
 
 @dataclass
