@@ -8,6 +8,11 @@ container engine exists) and a webhook sink. The environment holds their credent
 operator's would: ``GITHUB_TOKEN``, ``TWINE_USERNAME``/``TWINE_PASSWORD``,
 ``REGISTRY_USERNAME``/``REGISTRY_PASSWORD`` and ``RELEASE_NOTIFY_WEBHOOKS``. GitHub knows the
 clone's first commit as green in CI and merged through an approved pull request.
+
+The walk-through in docs/RELEASING.md starts from 0.1.0 (it releases 0.2.0, 0.3.0, the hotfix
+0.2.1 and rolls 0.3.0 back). Run on a project that has released since, each of its versions is
+moved up by the project's own: from 1.4.2, 0.2.0 is run as 1.5.0, 0.3.0 as 1.6.0 and 0.2.1 as
+1.5.1. A clone with no fragment waiting gets one, as a contributor's change would bring it.
 """
 
 from __future__ import annotations
@@ -23,13 +28,17 @@ import pytest
 
 from release_engine.config import load_config
 from release_engine.rehearsal import StandIns, clone_for_rehearsal, stand_ins
-from tests.conftest import REPO, git
+from release_engine.version import Version, parse_current_version
+from tests.conftest import NOT_FRAGMENTS, REPO, git
 from tests.engine.conftest import remove_images
 
 DOCS = ("README.md", "CONTRIBUTING.md", "docs/RELEASING.md")
 # The documents whose blocks publish an image; the others get no registry (none to clean up).
 PUBLISHES_IMAGES = {"docs/RELEASING.md"}
 MARKER = "<!-- runnable -->"
+#: The version the walk-through in docs/RELEASING.md starts from.
+WALKTHROUGH_FROM = Version(0, 1, 0)
+DOC_VERSION = re.compile(r"(?<![\d.])0\.([1-9]\d*)\.(0|[1-9]\d*)(?!\.?\d)")
 FENCE = re.compile(r"^(?P<fence>```+|~~~+)[^\n]*\n(?P<body>.*?)^(?P=fence)[ \t]*$", re.M | re.S)
 CREDENTIALS = (
     "GITHUB_TOKEN",
@@ -67,6 +76,42 @@ def test_every_document_has_runnable_blocks(name: str) -> None:
     assert len(markers) == len(runnable_blocks(text)), f"{name}: a marker without a block"
 
 
+def for_the_project(block: str, current: Version) -> str:
+    """*block* with each ``0.A.B`` the walk-through names moved up from
+    :data:`WALKTHROUGH_FROM` to *current*: ``0.2.0`` is the minor after *current*."""
+    if current.release == WALKTHROUGH_FROM:
+        return block
+
+    def moved(match: re.Match[str]) -> str:
+        minor = current.minor + int(match.group(1)) - WALKTHROUGH_FROM.minor
+        return f"{current.major}.{minor}.{match.group(2)}"
+
+    return DOC_VERSION.sub(moved, block)
+
+
+@pytest.mark.parametrize(
+    ("current", "block", "expected"),
+    [
+        ("0.1.0", "inv release --version 0.2.0 && inv hotfix --from v0.2.0", None),
+        (
+            "1.4.2",
+            "inv release --version 0.2.0\ninv hotfix --from v0.2.0\ngit push origin hotfix/v0.2.1",
+            "inv release --version 1.5.0\ninv hotfix --from v1.5.0\ngit push origin hotfix/v1.5.1",
+        ),
+        (
+            "0.2.1.dev0",  # next_cycle = "dev" after 0.2.0
+            "inv rollback --version 0.3.0 # rollback-v0.3.0",
+            "inv rollback --version 0.4.0 # rollback-v0.4.0",
+        ),
+        ("2.0.0", "inv release --version 1.2 || echo 10.2.0 python3.11", None),  # not versions
+    ],
+)
+def test_the_walkthrough_moves_up_with_the_project(
+    current: str, block: str, expected: str | None
+) -> None:
+    assert for_the_project(block, parse_current_version(current)) == (expected or block)
+
+
 def point_at_standins(work: Path, s: StandIns) -> None:
     """Set the clone's ``[tool.release]`` to the stand-ins and commit it, as main's tip."""
     path = work / "pyproject.toml"
@@ -90,6 +135,10 @@ def point_at_standins(work: Path, s: StandIns) -> None:
         if not found:
             table = table.rstrip("\n") + "\n" + line + "\n"
     path.write_text(head + sep + table + nxt + tail)
+    fragments = work / config.fragments_dir
+    if not [f for f in fragments.iterdir() if f.name not in NOT_FRAGMENTS]:
+        (fragments / "+docs.added.md").write_text("Added what the walk-through releases.\n")
+        git(work, "add", config.fragments_dir)
     git(work, "commit", "--quiet", "--all", "--message", "Point [tool.release] at the stand-ins")
     git(work, "push", "--quiet", "origin", "main")
     sha = git(work, "rev-parse", "HEAD")
@@ -132,7 +181,9 @@ def test_runnable_blocks_run(
     name: str, clone: tuple[Path, dict[str, str], StandIns], clean_env: None
 ) -> None:
     work, env, _ = clone
-    for number, block in enumerate(runnable_blocks((REPO / name).read_text()), 1):
+    current = parse_current_version(load_config(work).current_version)
+    for number, written in enumerate(runnable_blocks((REPO / name).read_text()), 1):
+        block = for_the_project(written, current)
         started = time.monotonic()
         proc = subprocess.run(
             ["bash", "-c", "set -euo pipefail\n" + block],
@@ -152,5 +203,5 @@ def test_runnable_blocks_run(
         print(f"{name}, runnable block {number}: {time.monotonic() - started:.1f}s")
     if name == "docs/RELEASING.md":  # the walk-through left its releases on the remote
         tags = set(git(work, "ls-remote", "--tags", "--refs", "origin").split())
-        expected = {"v0.2.0", "v0.3.0", "v0.2.1", "rollback-v0.3.0"}
+        expected = for_the_project("v0.2.0 v0.3.0 v0.2.1 rollback-v0.3.0", current).split()
         assert {f"refs/tags/{tag}" for tag in expected} <= tags
