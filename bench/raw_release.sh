@@ -5,7 +5,7 @@
 # URLs and credentials; bench/run.py times it beside the rehearsal.
 set -euo pipefail
 
-V=${VERSION:-0.2.0}
+V=${VERSION:?bench/run.py exports the version it releases}
 TAG=v$V
 REMOTE=$BENCH_WORK/remote.git
 WORK=$BENCH_WORK/work

@@ -35,6 +35,7 @@ from setups import (
     INV,
     ROOT,
     VERSION,
+    WAITING,
     generate_history,
     git,
     inv_env,
@@ -115,11 +116,13 @@ def bench_peers(tmp: Path, runs: int, s: StandIns) -> list[Row]:
 def bench_release(tmp: Path, runs: int, no_image: bool) -> list[Row]:
     flag = ["--no-image"] if no_image else []
     image = [] if no_image else ["--set", f"base_image={BASE_IMAGE}"]
-    ours = Cmd([INV, "release", "--version", VERSION, "--rehearse", *image], ROOT)
+    empty = [] if WAITING else ["--allow-empty"]  # right after a release: nothing waits
+    ours = Cmd([INV, "release", "--version", VERSION, "--rehearse", *empty, *image], ROOT)
     if no_image:  # the image steps skipped, as the raw script skips them
         ours = Cmd([*ours.argv, "--skip-image"], ROOT)
     raw = Cmd([sys.executable, str(ROOT / "bench" / "standins_env.py"), *flag,
-               "bash", str(ROOT / "bench" / "raw_release.sh")], ROOT)  # fmt: skip
+               "bash", str(ROOT / "bench" / "raw_release.sh")], ROOT,
+              {**os.environ, "VERSION": VERSION})  # fmt: skip
     s = alternate({"rehearsal": ours, "raw script": raw}, runs)
     return [row("rehearsed release" + (" (no image)" if no_image else ""), s, "rehearsal",
                 "raw script", "bench/raw_release.sh, same servers", "≤ 1.10x", 1.10)]  # fmt: skip

@@ -15,13 +15,34 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from release_engine.cadence import next_version  # noqa: E402
+from release_engine.config import load_config  # noqa: E402
 from release_engine.rehearsal import StandIns, clone_for_rehearsal  # noqa: E402
 from release_engine.tools.container import BASE_IMAGE  # noqa: E402
+from release_engine.version import parse_current_version  # noqa: E402
 
-__all__ = ["INV", "generate_history", "inv_env", "peer_repo", "plain_repo", "seed_github"]
+__all__ = [
+    "INV",
+    "VERSION",
+    "WAITING",
+    "generate_history",
+    "inv_env",
+    "peer_repo",
+    "plain_repo",
+    "seed_github",
+]
 
 INV = str(Path(sys.executable).parent / "inv")  # the interpreter's own, not a pyenv shim
-VERSION = "0.2.0"
+#: What every row releases: the minor after the project's version, whatever it is now.
+VERSION = next_version(parse_current_version(load_config(ROOT).current_version), "minor").pep440
+#: Whether a fragment waits in HEAD's changelog.d/ (none right after the project's release).
+WAITING = any(
+    not name.endswith(("/README.md", "/template.md"))
+    for name in subprocess.run(
+        ["git", "ls-tree", "--name-only", "HEAD", "changelog.d/"],
+        cwd=ROOT, capture_output=True, text=True, check=True,
+    ).stdout.split()
+)  # fmt: skip
 
 
 def git(repo: Path, *args: str, **kw: object) -> str:
@@ -36,9 +57,16 @@ def git(repo: Path, *args: str, **kw: object) -> str:
 
 
 def plain_repo(workdir: Path) -> Path:
-    """A clone of this repository (and its bare remote), as a rehearsal makes it."""
+    """A clone of this repository (and its bare remote), as a rehearsal makes it, with a
+    changelog fragment waiting on main (one is added and pushed right after a release)."""
     workdir.mkdir(parents=True, exist_ok=True)
-    return clone_for_rehearsal(ROOT, workdir)
+    repo = clone_for_rehearsal(ROOT, workdir)
+    if not WAITING:
+        (repo / "changelog.d" / "+bench.added.md").write_text("Added what the bench releases.\n")
+        git(repo, "add", "changelog.d")
+        git(repo, "commit", "--quiet", "-m", "A change to release")
+        git(repo, "push", "--quiet", "origin", "main")
+    return repo
 
 
 def inv_env(s: StandIns) -> tuple[dict[str, str], list[str]]:

@@ -12,7 +12,7 @@ clone's first commit as green in CI and merged through an approved pull request.
 The walk-through in docs/RELEASING.md starts from 0.1.0 (it releases 0.2.0, 0.3.0, the hotfix
 0.2.1 and rolls 0.3.0 back). Run on a project that has released since, each of its versions is
 moved up by the project's own: from 1.4.2, 0.2.0 is run as 1.5.0, 0.3.0 as 1.6.0 and 0.2.1 as
-1.5.1. A clone with no fragment waiting gets one, as a contributor's change would bring it.
+1.5.1 (and the clone has a fragment waiting: see ``tests.conftest.make_repo``).
 """
 
 from __future__ import annotations
@@ -28,17 +28,14 @@ import pytest
 
 from release_engine.config import load_config
 from release_engine.rehearsal import StandIns, clone_for_rehearsal, stand_ins
-from release_engine.version import Version, parse_current_version
-from tests.conftest import NOT_FRAGMENTS, REPO, git
+from release_engine.version import parse_current_version
+from tests.conftest import NOT_FRAGMENTS, REPO, git, make_repo, moved_up, with_a_fragment
 from tests.engine.conftest import remove_images
 
 DOCS = ("README.md", "CONTRIBUTING.md", "docs/RELEASING.md")
 # The documents whose blocks publish an image; the others get no registry (none to clean up).
 PUBLISHES_IMAGES = {"docs/RELEASING.md"}
 MARKER = "<!-- runnable -->"
-#: The version the walk-through in docs/RELEASING.md starts from.
-WALKTHROUGH_FROM = Version(0, 1, 0)
-DOC_VERSION = re.compile(r"(?<![\d.])0\.([1-9]\d*)\.(0|[1-9]\d*)(?!\.?\d)")
 FENCE = re.compile(r"^(?P<fence>```+|~~~+)[^\n]*\n(?P<body>.*?)^(?P=fence)[ \t]*$", re.M | re.S)
 CREDENTIALS = (
     "GITHUB_TOKEN",
@@ -76,19 +73,6 @@ def test_every_document_has_runnable_blocks(name: str) -> None:
     assert len(markers) == len(runnable_blocks(text)), f"{name}: a marker without a block"
 
 
-def for_the_project(block: str, current: Version) -> str:
-    """*block* with each ``0.A.B`` the walk-through names moved up from
-    :data:`WALKTHROUGH_FROM` to *current*: ``0.2.0`` is the minor after *current*."""
-    if current.release == WALKTHROUGH_FROM:
-        return block
-
-    def moved(match: re.Match[str]) -> str:
-        minor = current.minor + int(match.group(1)) - WALKTHROUGH_FROM.minor
-        return f"{current.major}.{minor}.{match.group(2)}"
-
-    return DOC_VERSION.sub(moved, block)
-
-
 @pytest.mark.parametrize(
     ("current", "block", "expected"),
     [
@@ -106,10 +90,10 @@ def for_the_project(block: str, current: Version) -> str:
         ("2.0.0", "inv release --version 1.2 || echo 10.2.0 python3.11", None),  # not versions
     ],
 )
-def test_the_walkthrough_moves_up_with_the_project(
+def test_versions_written_for_0_1_0_move_up_with_the_project(
     current: str, block: str, expected: str | None
 ) -> None:
-    assert for_the_project(block, parse_current_version(current)) == (expected or block)
+    assert moved_up(block, parse_current_version(current)) == (expected or block)
 
 
 def point_at_standins(work: Path, s: StandIns) -> None:
@@ -135,10 +119,6 @@ def point_at_standins(work: Path, s: StandIns) -> None:
         if not found:
             table = table.rstrip("\n") + "\n" + line + "\n"
     path.write_text(head + sep + table + nxt + tail)
-    fragments = work / config.fragments_dir
-    if not [f for f in fragments.iterdir() if f.name not in NOT_FRAGMENTS]:
-        (fragments / "+docs.added.md").write_text("Added what the walk-through releases.\n")
-        git(work, "add", config.fragments_dir)
     git(work, "commit", "--quiet", "--all", "--message", "Point [tool.release] at the stand-ins")
     git(work, "push", "--quiet", "origin", "main")
     sha = git(work, "rev-parse", "HEAD")
@@ -183,7 +163,7 @@ def test_runnable_blocks_run(
     work, env, _ = clone
     current = parse_current_version(load_config(work).current_version)
     for number, written in enumerate(runnable_blocks((REPO / name).read_text()), 1):
-        block = for_the_project(written, current)
+        block = moved_up(written, current)
         started = time.monotonic()
         proc = subprocess.run(
             ["bash", "-c", "set -euo pipefail\n" + block],
@@ -203,5 +183,21 @@ def test_runnable_blocks_run(
         print(f"{name}, runnable block {number}: {time.monotonic() - started:.1f}s")
     if name == "docs/RELEASING.md":  # the walk-through left its releases on the remote
         tags = set(git(work, "ls-remote", "--tags", "--refs", "origin").split())
-        expected = for_the_project("v0.2.0 v0.3.0 v0.2.1 rollback-v0.3.0", current).split()
+        expected = moved_up("v0.2.0 v0.3.0 v0.2.1 rollback-v0.3.0", current).split()
         assert {f"refs/tags/{tag}" for tag in expected} <= tags
+
+
+def test_a_released_tree_is_copied_with_a_fragment_waiting(tmp_path: Path) -> None:
+    released = tmp_path / "released"
+    (released / "changelog.d").mkdir(parents=True)
+    for name in NOT_FRAGMENTS:
+        (released / "changelog.d" / name).write_text("not a fragment\n")
+    with_a_fragment(released)
+    added = sorted(p.name for p in (released / "changelog.d").iterdir())
+    assert added == sorted([*NOT_FRAGMENTS, "+tests.added.md"])
+    with_a_fragment(released)  # one waits now: nothing more
+    assert sorted(p.name for p in (released / "changelog.d").iterdir()) == added
+    repo = make_repo(tmp_path / "copy", REPO)  # this repository as it is: what waits, kept
+    waiting = {p.name for p in (REPO / "changelog.d").iterdir()} - set(NOT_FRAGMENTS)
+    copied = {p.name for p in (repo / "changelog.d").iterdir()} - set(NOT_FRAGMENTS)
+    assert copied == (waiting or {"+tests.added.md"})

@@ -18,6 +18,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from release_engine.config import load_config
+from release_engine.version import parse_current_version
+from tests.conftest import REPO, moved_up
+
 from .report import Case
 from .state import snapshot
 from .world import World, git
@@ -78,11 +82,17 @@ def _empty_repo(w: World, clone: Path) -> None:
     git(clone, "init", "-q", "-b", "main")
 
 
+def _up(version: str) -> str:
+    """*version*, written for a project at 0.1.0, moved up to the project's own version."""
+    return moved_up(version, parse_current_version(load_config(REPO).current_version))
+
+
 def _tag_elsewhere(w: World, clone: Path) -> None:
     """The release's tag already on the remote, at a commit that is not the release's."""
     git(clone, "commit", "-q", "--allow-empty", "-m", "not the release")
-    git(clone, "tag", "-a", "v0.8.0", "-m", "by hand")
-    git(clone, "push", "-q", "origin", "v0.8.0")
+    tag = "v" + _up("0.8.0")
+    git(clone, "tag", "-a", tag, "-m", "by hand")
+    git(clone, "push", "-q", "origin", tag)
     git(clone, "reset", "-q", "--hard", "origin/main")
 
 
@@ -92,54 +102,55 @@ def _versions() -> list[Entry]:
         found.append(Entry(f"release --version {v!r}", _release(v), 2, one_line=True))
         found.append(Entry(f"rollback --version {v!r}", _rollback(v), 2))
     for bad in BAD_SETS:
-        found.append(Entry(f"--set {bad}", _release("0.9.0", "--set", bad), 2, one_line=True))
+        found.append(Entry(f"--set {bad}", _release("9.9.0", "--set", bad), 2, one_line=True))
     found.append(Entry("no --version", lambda w: ["release", *w.flags()], 2))
     return found
 
 
 def _states() -> list[Entry]:
     wrong = "x" + "0" * 20
+    up = _up
     e = Entry
     return [
-        e("repository with no commits", _release("0.2.0"), 3, True, _empty_repo, remote=True),
-        e("hand-made local tag of the release", _release("0.2.0"), 3, True,
-          _sh("tag", "v0.2.0"), remote=True),
-        e("hand-made annotated local tag", _release("0.2.0"), 3, True,
-          _sh("tag", "-a", "v0.2.0", "-m", "mine"), remote=True),
-        e("tag on the remote at another commit", _release("0.8.0"), 3, True, _tag_elsewhere,
+        e("repository with no commits", _release(up("0.2.0")), 3, True, _empty_repo, remote=True),
+        e("hand-made local tag of the release", _release(up("0.2.0")), 3, True,
+          _sh("tag", "v" + up("0.2.0")), remote=True),
+        e("hand-made annotated local tag", _release(up("0.2.0")), 3, True,
+          _sh("tag", "-a", "v" + up("0.2.0"), "-m", "mine"), remote=True),
+        e("tag on the remote at another commit", _release(up("0.8.0")), 3, True, _tag_elsewhere,
           remote=True),
-        e("dirty work tree", _release("0.2.0"), 3, remote=True,
+        e("dirty work tree", _release(up("0.2.0")), 3, remote=True,
           setup=_dirty),
-        e("not on main", _release("0.2.0"), 3, remote=True,
+        e("not on main", _release(up("0.2.0")), 3, remote=True,
           setup=_sh("checkout", "-q", "-b", "feature")),
-        e("detached HEAD", _release("0.2.0"), 3, remote=True,
+        e("detached HEAD", _release(up("0.2.0")), 3, remote=True,
           setup=_sh("checkout", "-q", "--detach")),
-        e("local main ahead of origin", _release("0.2.0"), 3,
+        e("local main ahead of origin", _release(up("0.2.0")), 3,
           setup=_sh("commit", "-q", "--allow-empty", "-m", "local"), remote=True),
         e("older than the current version", _release("0.0.1"), 3, remote=True),
-        e("rollback of a version never released", _rollback("0.2.0"), 3, remote=True),
-        e("wrong index password", _release("0.3.0"), 3, True, remote=True,
+        e("rollback of a version never released", _rollback(up("0.2.0")), 3, remote=True),
+        e("wrong index password", _release(up("0.3.0")), 3, True, remote=True,
           env=lambda w: {"TWINE_PASSWORD": wrong}),
-        e("GitHub token 401", _release("0.4.0"), 3, True, env=lambda w: {"GITHUB_TOKEN": wrong},
+        e("GitHub token 401", _release(up("0.4.0")), 3, True, env=lambda w: {"GITHUB_TOKEN": wrong},
           remote=True),
-        e("no GitHub token", _release("0.4.0"), 3, True, env=lambda w: {"GITHUB_TOKEN": ""},
+        e("no GitHub token", _release(up("0.4.0")), 3, True, env=lambda w: {"GITHUB_TOKEN": ""},
           remote=True),
-        e("unreachable index", _release("0.5.0", "--set", "index_url=http://127.0.0.1:9/",
+        e("unreachable index", _release(up("0.5.0"), "--set", "index_url=http://127.0.0.1:9/",
                                         "--set", "index_simple_url=http://127.0.0.1:9/simple/"),
           3, True, remote=True),
-        e("unreachable GitHub", _release("0.6.0", "--set", "github_api_url=http://127.0.0.1:9"),
+        e("unreachable GitHub", _release(up("0.6.0"), "--set", "github_api_url=http://127.0.0.1:9"),
           3, True, remote=True),
-        e("unreachable webhook", _release("0.7.0"), 3, True, remote=True,
+        e("unreachable webhook", _release(up("0.7.0")), 3, True, remote=True,
           env=lambda w: {"RELEASE_NOTIFY_WEBHOOKS": "http://127.0.0.1:9/hooks/x"}),
-        e("webhook URL unknown (404)", _release("0.7.1"), 3, True, remote=True,
+        e("webhook URL unknown (404)", _release(up("0.7.1")), 3, True, remote=True,
           env=lambda w: {"RELEASE_NOTIFY_WEBHOOKS": w.s.sink.url + "x"}),
-        e("wrong registry password", _release("0.7.2", image=True), 3, True, remote=True,
+        e("wrong registry password", _release(up("0.7.2"), image=True), 3, True, remote=True,
           env=lambda w: {"REGISTRY_PASSWORD": wrong}),
-        e("unreachable registry", _release("0.7.3", "--set", "image=127.0.0.1:9/ns/mdi"), 3, True,
-          remote=True),
-        e("unreachable git remote", _release("0.7.4"), 3, True, remote=True,
+        e("unreachable registry", _release(up("0.7.3"), "--set", "image=127.0.0.1:9/ns/mdi"), 3,
+          True, remote=True),
+        e("unreachable git remote", _release(up("0.7.4")), 3, True, remote=True,
           setup=_sh("remote", "set-url", "origin", "/nonexistent/remote.git")),
-        e("wrong SMTP password", _release("0.7.5"), 3, True, remote=True,
+        e("wrong SMTP password", _release(up("0.7.5")), 3, True, remote=True,
           env=lambda w: {"SMTP_PASSWORD": wrong}),
     ]  # fmt: skip
 
