@@ -80,6 +80,13 @@ class Rehearsal:
         self.reporter = ConsoleReporter()
         return release(ctx, self.reporter, **kwargs)  # type: ignore[arg-type]
 
+    def add_fragment(self, name: str, text: str) -> None:
+        """A contributor's change on main: changelog.d/*name*, committed and pushed."""
+        (self.work / "changelog.d" / name).write_text(text + "\n")
+        git(self.work, "add", "changelog.d")
+        git(self.work, "commit", "-qm", f"Add {name}")
+        git(self.work, "push", "-q", "origin", "main")
+
     def rollback(self, version: str, *, dry_run: bool = False) -> list[Outcome]:
         """``inv rollback --version VERSION`` against the stand-ins."""
         ctx = rehearsal_context(self.work, parse_version(version), self.s)

@@ -316,6 +316,7 @@ def test_released_changelog_is_keep_a_changelog_then_the_rollback_yanks(
     # The links a real release writes: into the project's own repository, not the stand-in's.
     url = repository_url(load_config(r.work).github_repository)
     assert url == URL and r.s.github.repository not in url
+    before = released_versions(git(r.remote, "show", "main:CHANGELOG.md"))  # the project's own
     r.run(VERSION)
     main = git(r.remote, "show", "main:CHANGELOG.md")
     assert kacl_problems(main, tmp_path) == []
@@ -333,11 +334,15 @@ def test_released_changelog_is_keep_a_changelog_then_the_rollback_yanks(
     r.run(AFTER)
     main = git(r.remote, "show", "main:CHANGELOG.md")
     assert kacl_problems(main, tmp_path) == []
-    assert main.endswith(
+    first = f"compare/v{before[0]}...v{VERSION}" if before else f"releases/tag/v{VERSION}"
+    links = main[main.index("\n[Unreleased]: ") + 1 :]  # git() strips the last newline
+    expected = (
         f"[Unreleased]: {url}/compare/v{AFTER}...HEAD\n"
         f"[{AFTER}]: {url}/compare/v{VERSION}...v{AFTER}\n"
-        f"[{VERSION}]: {url}/releases/tag/v{VERSION}"  # git() strips the last newline
+        f"[{VERSION}]: {url}/{first}"
     )
+    rest = links.removeprefix(expected)
+    assert rest != links and (rest.startswith(f"\n[{before[0]}]: ") if before else rest == "")
 
     git(r.work, "checkout", "-q", "main")
     git(r.work, "pull", "-q", "--ff-only", "origin", "main")

@@ -204,6 +204,7 @@ def test_release_sends_one_slack_message_and_one_email_and_a_rerun_none(
     """Previewed, sent once; a rerun, in this clone or in another one, sends nothing again."""
     s = rehearsal.s
     assert s.smtp is not None
+    rehearsal.add_fragment("+mail.added.md", "Added `inv release --version X.Y.Z`, end to end.")
     dry = rehearsal.run(dry_run=True)
     shown = {o.name: o.commands for o in dry.steps}
     assert shown["email"] == [

@@ -17,6 +17,7 @@ pytestmark = pytest.mark.e2e
 
 
 def test_release_publishes_everything_and_a_rerun_verifies_it(rehearsal: Rehearsal) -> None:
+    rehearsal.add_fragment("+e2e.added.md", "Added `inv release --version X.Y.Z`, end to end.")
     report = rehearsal.run()
     state = published_state(rehearsal)
 
