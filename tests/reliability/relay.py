@@ -4,6 +4,9 @@ A server that is down refuses connections: :meth:`Relay.down` closes the listeni
 every connection under way, :meth:`Relay.up` listens on the same port again. :meth:`Relay.trip`
 takes it down by itself once a client has sent given bytes (a file being uploaded:
 ``filename="``) or more than a number of bytes (a push halfway through its layers).
+
+The port is below the kernel's ephemeral range: while the relay is down, no client's outgoing
+connection and no server binding port 0 can be given it, so :meth:`Relay.up` finds it free.
 """
 
 from __future__ import annotations
@@ -11,8 +14,14 @@ from __future__ import annotations
 __all__ = ["Relay"]
 
 import contextlib
+import random
 import socket
 import threading
+import time
+from pathlib import Path
+
+#: Where the relays' ports are looked for: below the ephemeral range (Linux's default 32768).
+_RANGE = "/proc/sys/net/ipv4/ip_local_port_range"
 
 
 class Relay:
@@ -26,9 +35,21 @@ class Relay:
         self._after: int | None = None
         self._sent = 0
         self.trips = 0
-        self._listener = self._listen(0)
+        self._listener = self._unclaimed()
         self.port: int = self._listener.getsockname()[1]
         self._start()
+
+    @classmethod
+    def _unclaimed(cls) -> socket.socket:
+        """A listener on a free port that the kernel never hands out by itself."""
+        try:
+            low = int(Path(_RANGE).read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            low = 32768
+        for port in random.sample(range(max(1024, low - 12000), low), 200):
+            with contextlib.suppress(OSError):
+                return cls._listen(port)
+        raise OSError("no free port below the ephemeral range for a relay")
 
     @staticmethod
     def _listen(port: int) -> socket.socket:
@@ -95,6 +116,8 @@ class Relay:
         """Refuse connections and cut every one under way."""
         with self._lock:
             conns, self._conns = self._conns, []
+            with contextlib.suppress(OSError):  # wakes the accept() under way: it stops at once
+                self._listener.shutdown(socket.SHUT_RDWR)
             with contextlib.suppress(OSError):
                 self._listener.close()
         for sock in conns:
@@ -107,7 +130,14 @@ class Relay:
         with self._lock:
             if self._listener.fileno() != -1:
                 return
-            self._listener = self._listen(self.port)
+            for wait in (0.05, 0.1, 0.2, 0.4, 0.8, 1.6, 0):  # an explicit binder may hold it
+                try:
+                    self._listener = self._listen(self.port)
+                    break
+                except OSError:
+                    if not wait:
+                        raise
+                    time.sleep(wait)
         self._start()
 
     def stop(self) -> None:
