@@ -201,15 +201,24 @@ def _index(ctx: ReleaseContext) -> Latest:
     return Latest(None if newest is None else newest.pep440)
 
 
-def suggested_release(repo: Path, current: Version, prefix: str) -> tuple[Version, bool]:
-    """The version the next release of *repo* gets, as ``release.status`` suggests it (above
-    both *current* and every stable tag), and whether any fragment waits: without one, the
-    next patch (what a rehearsal of a project with nothing to release rehearses)."""
-    counts = count_fragments(p.name for p in changelog.scan_fragments(repo).valid)
-    last = newest_stable(versions_from_tags(Git(repo).tags(), prefix))
+def _suggested(
+    counts: Mapping[str, int], current: Version, tagged: Iterable[Version]
+) -> tuple[Bump | None, Version]:
+    """The bump the fragments ask for and the version it gives: above both the version files
+    and every stable tag (a rolled-back one too: its tag stays), the next patch without one."""
+    last = newest_stable(tagged)
     base = current if last is None else max(current, last)
     bump = bump_for(counts, current)
-    return next_version(base, bump or "patch"), bump is not None
+    return bump, next_version(base, bump or "patch")
+
+
+def suggested_release(repo: Path, current: Version, prefix: str) -> tuple[Version, bool]:
+    """The version the next release of *repo* gets, as ``release.status`` suggests it, and
+    whether any fragment waits: without one, the next patch (what a rehearsal of a project
+    with nothing to release rehearses)."""
+    counts = count_fragments(p.name for p in changelog.scan_fragments(repo).valid)
+    bump, version = _suggested(counts, current, versions_from_tags(Git(repo).tags(), prefix))
+    return version, bump is not None
 
 
 def observe(ctx: ReleaseContext, today: dt.date | None = None) -> Cadence:
@@ -219,16 +228,15 @@ def observe(ctx: ReleaseContext, today: dt.date | None = None) -> Cadence:
     gone = versions_from_tags(
         (t.removeprefix("rollback-") for t in tags if t.startswith("rollback-")), prefix
     )
-    last = newest_stable(v for v in versions_from_tags(tags, prefix) if v not in gone)
+    tagged = versions_from_tags(tags, prefix)
+    last = newest_stable(v for v in tagged if v not in gone)
     last_date = None
     if last is not None:
         seconds = int(ctx.git.commit_timestamp(last.tag(ctx.config.tag_prefix)))
         last_date = dt.datetime.fromtimestamp(seconds, dt.timezone.utc).date()
     counts = count_fragments(p.name for p in changelog.scan_fragments(ctx.repo).valid)
-    bump = bump_for(counts, current)
-    # A release goes above both the version files and every stable tag.
-    base = current if last is None else max(current, last)
-    suggested = None if bump is None else next_version(base, bump)
+    bump, following = _suggested(counts, current, tagged)
+    suggested = None if bump is None else following
     with ctx.secrets.masking_logs():  # each remote asked at the same time
         asking = {
             "github": in_background(_seen, lambda: _github(ctx)),

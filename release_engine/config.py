@@ -173,8 +173,11 @@ def check_github(api_url: str, repository: str, token: str | None) -> None:
 def _check_api_url(api_url: str) -> None:
     url = urlsplit(api_url or "")
     if url.scheme not in ("http", "https") or not url.hostname:
+        # Shown without what comes before an "@": credentials, even in a URL with no scheme
+        # (which the output's URL redaction does not recognise).
+        shown = f"***@{api_url.rpartition('@')[2]}" if "@" in (api_url or "") else api_url
         raise ConfigError(
-            f"github_api_url = {api_url!r}: use an http(s) URL such as https://api.github.com"
+            f"github_api_url = {shown!r}: use an http(s) URL such as https://api.github.com"
         )
 
 

@@ -80,7 +80,7 @@ def wheel_requirements(wheel: Path) -> list[str]:
 
 
 def prepare_context(
-    wheel: Path, dockerfile: Path, dest: Path, build_args: Mapping[str, str] | None = None
+    wheel: Path, dockerfile: Path, dest: Path, build_args: Mapping[str, str]
 ) -> Path:
     """Make the build context *dest*: the Dockerfile, ``dist/requirements.txt`` (the wheel's
     runtime requirements) and ``dist/<name>-<version>/``, the wheel installed, as the image
@@ -100,7 +100,7 @@ def prepare_context(
     name, version = wheel.name.split("-")[:2]
     staged = dist / f"{name}-{version}"
     stage_wheel(wheel, staged)
-    info = {k.lower(): v for k, v in (build_args or {}).items() if k != "BASE_IMAGE"}
+    info = {k.lower(): v for k, v in build_args.items() if k != "BASE_IMAGE"}
     (staged / BUILD_INFO).write_text(json.dumps(info, indent=2, sort_keys=True) + "\n")
     return dest
 

@@ -265,10 +265,12 @@ def test_build_command_is_data(tmp_path: Path) -> None:
 
 def test_bad_inputs_are_refused(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="no wheel"):
-        prepare_context(tmp_path / "missing.whl", tmp_path / "Dockerfile", tmp_path / "c")
+        prepare_context(tmp_path / "missing.whl", tmp_path / "Dockerfile", tmp_path / "c", {})
     (tmp_path / "x-1-py3-none-any.whl").write_bytes(b"PK\x05\x06" + b"\0" * 18)
     with pytest.raises(ConfigError, match="no Dockerfile"):
-        prepare_context(tmp_path / "x-1-py3-none-any.whl", tmp_path / "Dockerfile", tmp_path / "c")
+        prepare_context(
+            tmp_path / "x-1-py3-none-any.whl", tmp_path / "Dockerfile", tmp_path / "c", {}
+        )
     with pytest.raises(ConfigError, match="unknown container engine"):
         ContainerEngine("lxc")
 

@@ -53,6 +53,11 @@ def inv(
         (("--version", VERSION, "--set", "merge=yolo"), 2, "--set merge = 'yolo': use \"push\""),
         (("--version", VERSION, "--set", "smtp_port=70000"), 2, "--set smtp_port = 70000: use"),
         (("--version", VERSION, "--set", "github_api_url=api.github.com"), 2, "use an http(s) URL"),
+        (
+            ("--version", VERSION, "--set", "github_api_url=me:s3cret@api.github.com"),
+            2,
+            "github_api_url = '***@api.github.com'",
+        ),
     ],
 )
 def test_bad_input_is_one_line_and_changes_nothing(
@@ -68,7 +73,7 @@ def test_bad_input_is_one_line_and_changes_nothing(
     proc = inv(work, "release", *args)
     assert proc.returncode == code  # 2: bad input; 3: refused, nothing changed
     assert message in proc.stderr
-    assert "Traceback" not in proc.stderr
+    assert "Traceback" not in proc.stderr and "s3cret" not in proc.stderr
     if args and code == 2:  # given, however badly: one line, no usage (as a missing flag has)
         assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
     assert (git(work, "show-ref"), git(work, "status", "--porcelain")) == before

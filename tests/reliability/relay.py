@@ -17,7 +17,6 @@ import contextlib
 import random
 import socket
 import threading
-import time
 from pathlib import Path
 
 #: Where the relays' ports are looked for: below the ephemeral range (Linux's default 32768).
@@ -130,14 +129,7 @@ class Relay:
         with self._lock:
             if self._listener.fileno() != -1:
                 return
-            for wait in (0.05, 0.1, 0.2, 0.4, 0.8, 1.6, 0):  # an explicit binder may hold it
-                try:
-                    self._listener = self._listen(self.port)
-                    break
-                except OSError:
-                    if not wait:
-                        raise
-                    time.sleep(wait)
+            self._listener = self._listen(self.port)
         self._start()
 
     def stop(self) -> None:
