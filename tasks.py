@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from invoke.collection import Collection
 from invoke.context import Context
-from invoke.exceptions import Exit
+from invoke.exceptions import Exit, ParseError
 from invoke.parser.argument import Argument
 from invoke.program import Program
 from invoke.tasks import Task, task
@@ -33,6 +33,7 @@ from invoke.tasks import Task, task
 # `inv --help` cost what invoke costs.
 from release_engine.errors import MissingFlagError, ReleaseError
 from release_engine.redact import Secrets
+from release_engine.usage import bad_input_line
 
 if TYPE_CHECKING:
     from types import ModuleType
@@ -259,3 +260,22 @@ class ReleaseCollection(Collection):
 ns = Collection(Collection("changelog", add, preview, check), hotfix, rollback)
 ns.add_collection(ReleaseCollection("release", release_, status))
 ns.tasks["release"] = release_  # add_task refuses a task named like a collection: on purpose
+
+
+def _parse_tasks(program: Program) -> None:
+    """invoke's own parsing of the tasks' flags, where a parse error is bad input: exit 2, one
+    line, the closest flag or task suggested (invoke alone exits 1: "failed midway" here).
+    invoke loads this file before it parses the tasks' flags, so the tasks' own flags are
+    covered; a mistyped core flag before any task (``inv --lsit``) stays invoke's."""
+    try:
+        _invoke_parse_tasks(program)
+    except ParseError as exc:
+        context = exc.context
+        task = context.name if context is not None else None
+        flags = list(context.flags) if context is not None else []
+        names = program.collection.task_names if program.collection is not None else {}
+        raise Exit(bad_input_line(str(exc), task, flags, names), code=2) from None
+
+
+_invoke_parse_tasks = Program.parse_tasks
+Program.parse_tasks = _parse_tasks  # type: ignore[method-assign]

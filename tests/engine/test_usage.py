@@ -1,0 +1,64 @@
+"""invoke's own parse errors are bad input like any other: exit 2, one line, a suggestion."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from release_engine.usage import bad_input_line
+from tests.conftest import REPO
+
+
+def inv(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["inv", *args], cwd=cwd, capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        (
+            ("release", "--rehears"),
+            "error: there is no flag --rehears for 'inv release': did you mean --rehearse? "
+            "(see inv --help release)",
+        ),
+        (
+            ("rollback", "--version", "1.2.3", "--dryrun"),
+            "error: there is no flag --dryrun for 'inv rollback': did you mean --dry-run? "
+            "(see inv --help rollback)",
+        ),
+        (
+            ("changelog.add", "--tpye", "fixed"),
+            "error: there is no flag --tpye for 'inv changelog.add': did you mean --type? "
+            "(see inv --help changelog.add)",
+        ),
+        (
+            ("relase", "--version", "1.2.3"),
+            "error: there is no task 'relase': did you mean release?",
+        ),
+        (("release", "--version"), "error: --version needs a value: see inv --help release"),
+        (("hotfix", "--from"), "error: --from needs a value: see inv --help hotfix"),
+        (("release.status", "--frobnicate"), "error: there is no flag --frobnicate for"),
+    ],
+)
+def test_a_mistyped_command_line_is_bad_input_with_the_closest_name(
+    tmp_path: Path, args: tuple[str, ...], line: str
+) -> None:
+    before = sorted(p.name for p in REPO.iterdir())
+    proc = inv(*args)
+    assert proc.returncode == 2, proc.stderr  # invoke alone: 1, which means "failed midway"
+    assert proc.stderr.startswith(line), proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    assert "No idea what" not in proc.stderr and "Traceback" not in proc.stderr
+    assert sorted(p.name for p in REPO.iterdir()) == before
+
+
+def test_no_suggestion_when_nothing_is_close() -> None:
+    line = bad_input_line("No idea what '--zzzzzz' is!", "release", ["--rehearse", "-n"], [])
+    assert line == "error: there is no flag --zzzzzz for 'inv release': see inv --help release"
+
+
+def test_any_other_parse_error_keeps_invokes_words_and_points_at_the_help() -> None:
+    line = bad_input_line("Flag '--json' doesn't take any value!", "release", [], [])
+    assert line == "error: Flag '--json' doesn't take any value: see inv --help release"
