@@ -132,6 +132,11 @@ def parse_version(text: str) -> Version:
             "such as --version 1.2.3"
         )
     match = _VERSION.fullmatch(text)
+    if match is None and text[:1] in "vV" and _VERSION.fullmatch(text[1:]):
+        raise UsageError(
+            f"{text!r} is a tag, not a version: drop the v and pass MAJOR.MINOR.PATCH, "
+            f"as in --version {text[1:]}"
+        )
     if match is None:
         raise UsageError(
             f"{text!r} is not a release version: use MAJOR.MINOR.PATCH such as 1.2.3, "

@@ -29,6 +29,9 @@ class Hotfix:
 def plan_hotfix(repo: Path, from_tag: str) -> Hotfix:
     """Work out the hotfix branch for *from_tag*, checking everything; change nothing."""
     config = load_config(repo)
+    # The tag (v1.2.3) or its version alone (1.2.3): both name one release.
+    if not from_tag.startswith(config.tag_prefix) and from_tag[:1].isdigit():
+        from_tag = f"{config.tag_prefix}{from_tag}"
     if not from_tag.startswith(config.tag_prefix):
         raise UsageError(
             f"--from takes a release tag such as {config.tag_prefix}1.2.3, not {from_tag!r}"

@@ -44,6 +44,11 @@ def inv(
         ((), 2, "error: --version is required, for example: inv release --version 1.2.3"),
         (("--version", "1.2"), 2, "error: '1.2' is not a release version"),
         (("--version", ""), 2, "error: '' is not a release version"),  # given, not missing
+        (
+            ("--version", f"v{VERSION}"),
+            2,
+            "is a tag, not a version: drop the v",
+        ),
         (("--version", "1." + "9" * 30 + ".0"), 2, "has a number above 9007199254740991"),
         (("--version", f" {VERSION}"), 2, "has whitespace around it"),
         (("--version", "1.2.1\u0663"), 2, "is not a release version"),

@@ -32,7 +32,7 @@ def test_hotfix_of_an_old_line_then_rollback(rehearsal: Rehearsal) -> None:
 
     # --- hotfix: branch from the old tag, fix, release; latest never moves ---
     with pytest.raises(UsageError):
-        plan_hotfix(r.work, VERSION)
+        plan_hotfix(r.work, f"release-{VERSION}")
     missing = f"v{VERSION.rsplit('.', 1)[0]}.99"  # a patch of the line never released
     with pytest.raises(PreflightError, match=rf"tag {re.escape(missing)} does not exist"):
         plan_hotfix(r.work, missing)
