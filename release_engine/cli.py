@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from .config import load_config, parse_overrides
 from .context import Options
-from .errors import MissingFlagError, ReleaseError
+from .errors import ConfigError, MissingFlagError, ReleaseError
 from .proc import observing, prefetch
 from .redact import Secrets
 from .version import parse_current_version, parse_version
@@ -35,6 +35,7 @@ __all__ = [
     "preview_changelog",
     "release_command",
     "release_invocation",
+    "require_repository",
     "rollback_command",
     "rollback_invocation",
     "status_command",
@@ -47,6 +48,14 @@ def require(value: str | None, flag: str, example: str) -> str:
     if value is None:
         raise MissingFlagError(f"{flag} is required, for example: {example}")
     return value
+
+
+def require_repository(repo: Path) -> None:
+    """Every task works in a clone: outside one (an unpacked sdist), one line, not git's."""
+    from .proc import read
+
+    if read(["git", "rev-parse", "--git-dir"], cwd=repo).returncode != 0:
+        raise ConfigError(f"{repo} is not a git repository: run this in a clone of the project")
 
 
 @contextmanager
@@ -132,6 +141,7 @@ def _release_command(
     reporter = ConsoleReporter(sys.stderr if as_json else sys.stdout, secrets=secrets)
     draft = Report(version="", tag="", dry_run=dry_run, rehearsal=rehearse)
     with _reported_failure(as_json, secrets, draft, reporter):
+        require_repository(repo)
         if version is None and rehearse:  # the next release, whatever the project is at
             version, options = _next_release(repo, options, reporter)
         text = require(version, "--version", "inv release --version 1.2.3")
@@ -350,6 +360,7 @@ def check_fragments(repo: Path, compare_with: str | None) -> None:
     from .tools import changelog
     from .tools.git import Git
 
+    require_repository(repo)
     problems = changelog.fragment_problems(repo)
     if problems:
         raise ReleaseError("; ".join(problems))
@@ -374,7 +385,9 @@ def hotfix_command(repo: Path, from_tag: str | None) -> None:
     """``inv hotfix``: branch ``hotfix/vX.Y.Z+1`` from the release tag and say what comes next."""
     from .steps.hotfix import start_hotfix
 
-    hotfix = start_hotfix(repo, require(from_tag, "--from", "inv hotfix --from v1.2.3"))
+    from_tag = require(from_tag, "--from", "inv hotfix --from v1.2.3")
+    require_repository(repo)
+    hotfix = start_hotfix(repo, from_tag)
     print(
         f"on {hotfix.branch} (from {hotfix.base_tag}). Next: commit the fix with a fragment "
         f"(inv changelog.add --type fixed ...), then: inv release --version {hotfix.version}"

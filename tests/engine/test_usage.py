@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from release_engine.usage import bad_input_line
-from tests.conftest import REPO
+from tests.conftest import REPO, copy_tree
 
 
 def inv(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
@@ -62,3 +62,28 @@ def test_no_suggestion_when_nothing_is_close() -> None:
 def test_any_other_parse_error_keeps_invokes_words_and_points_at_the_help() -> None:
     line = bad_input_line("Flag '--json' doesn't take any value!", "release", [], [])
     assert line == "error: Flag '--json' doesn't take any value: see inv --help release"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("release", "--rehearse"),
+        ("release", "--version", "1.2.3"),
+        ("release.status",),
+        ("changelog.check",),
+        ("hotfix", "--from", "v0.1.0"),
+        ("rollback", "--version", "0.1.0"),
+    ],
+)
+def test_outside_a_git_repository_each_task_says_so_in_one_line(
+    tmp_path: Path, args: tuple[str, ...]
+) -> None:
+    tree = copy_tree(tmp_path / "unpacked")  # an unpacked sdist: the files, no .git
+    proc = inv(*args, cwd=tree)
+    assert proc.returncode == 3, proc.stderr
+    assert (
+        proc.stderr.strip()
+        == (f"error: {tree} is not a git repository: run this in a clone of the project")
+        or proc.stderr.strip() == f"error: {tree} is not a git repository: release from a clone"
+    )
+    assert "fatal:" not in proc.stderr
