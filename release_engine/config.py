@@ -99,7 +99,8 @@ class ReleaseConfig:
         known = {f.name for f in fields(self)}
         unknown = set(overrides) - known
         if unknown:
-            raise ConfigError(f"unknown release setting(s): {', '.join(sorted(unknown))}")
+            noun = "setting" if len(unknown) == 1 else "settings"
+            raise ConfigError(f"unknown release {noun}: {', '.join(sorted(unknown))}")
         changes: dict[str, Any] = {k: v for k, v in overrides.items() if v is not None}
         return replace(self, **changes)  # each value was typed by load_config or parse_overrides
 

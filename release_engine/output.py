@@ -6,7 +6,9 @@ lines in a terminal, plain indented lines in CI and logs), the step table, the r
 
 from __future__ import annotations
 
+import codecs
 import json
+import os
 import sys
 from collections import deque
 from collections.abc import Mapping, Sequence
@@ -44,13 +46,41 @@ _MARK = {
     Status.CONFLICT: "✗",
     Status.UNKNOWN: "?",
 }
+#: The marks where the output's encoding has no ✓ (a log written as latin-1 or ASCII).
+_ASCII_MARK = {
+    Status.DONE: "+",
+    Status.ACTED: "+",
+    Status.SKIPPED: "-",
+    Status.PENDING: ".",
+    Status.WOULD_RUN: ">",
+    Status.CONFLICT: "x",
+    Status.UNKNOWN: "?",
+}
 _LIVE_LINES = 6
+
+
+def plain(env: Mapping[str, str] | None = None) -> bool:
+    """No escape codes at all: ``NO_COLOR`` (no-color.org: any non-empty value) or a dumb
+    terminal. rich alone drops colours for NO_COLOR but keeps bold and dim."""
+    env = os.environ if env is None else env
+    return bool(env.get("NO_COLOR")) or env.get("TERM") == "dumb"
+
+
+def speaks_unicode(stream: TextIO) -> bool:
+    """Whether *stream*'s encoding can write the marks (✓ → ✗ …); else ASCII stands in."""
+    encoding = getattr(stream, "encoding", None) or "utf-8"
+    try:
+        "".join(_MARK.values()).encode(codecs.lookup(encoding).name)
+    except (LookupError, UnicodeEncodeError):
+        return False
+    return True
 
 
 def _console(stream: TextIO) -> Console:
     # A log file or a CI page is not an 80-column terminal: don't cut hashes and URLs short.
     width = None if stream.isatty() else 200
-    return Console(file=stream, highlight=False, soft_wrap=True, width=width)
+    quiet_styles = {"color_system": None, "no_color": True} if plain() else {}
+    return Console(file=stream, highlight=False, soft_wrap=True, width=width, **quiet_styles)
 
 
 class ConsoleReporter:
@@ -61,6 +91,7 @@ class ConsoleReporter:
 
     def __init__(self, stream: TextIO | None = None, *, secrets: Secrets | None = None) -> None:
         self.console = _console(stream or sys.stdout)
+        self.marks = _MARK if speaks_unicode(self.console.file) else _ASCII_MARK
         self.secrets = secrets or Secrets()
         self.seen: list[Outcome] = []
         self._lines: deque[str] = deque(maxlen=_LIVE_LINES)
@@ -72,9 +103,11 @@ class ConsoleReporter:
 
     def step(self, outcome: Outcome) -> None:
         self.seen.append(outcome)
+        # Seconds only for what ran: an observed or previewed step took no time worth a figure.
+        took = f"{outcome.seconds:>6.1f}s" if outcome.status is Status.ACTED else " " * 7
         line = (
-            f"{_MARK[outcome.status]} {outcome.title:<30} {outcome.status.value:<9} "
-            f"{outcome.seconds:>6.1f}s  {outcome.detail}"
+            f"{self.marks[outcome.status]} {outcome.title:<30} {outcome.status.value:<9} "
+            f"{took}  {outcome.detail}"
         )
         self._say(line, _STYLE[outcome.status])
         for command in outcome.commands:
@@ -86,7 +119,7 @@ class ConsoleReporter:
     def progress(self, line: str) -> None:
         """One line of a long command's output, as it is printed."""
         clean = self.secrets.redact(line)
-        if not self.console.is_terminal:
+        if not self.console.is_terminal or plain():  # no cursor movement for a dumb terminal
             self.console.print(Text(f"    | {clean}", style="dim"))
             return
         self._lines.append(clean)

@@ -16,6 +16,7 @@ from .reach import reach
 from .tools import changelog
 from .tools.bump import bump_command, dry_run_refusal, known_good
 from .version import newest_of_line, next_development, parse_current_version
+from .words import counted
 
 if TYPE_CHECKING:
     from .context import ReleaseContext
@@ -74,7 +75,7 @@ def _check_tree(ctx: ReleaseContext, problems: list[str], resuming: bool) -> Non
         )
     if dirty:
         problems.append(
-            f"the working tree is not clean ({len(dirty)} change(s), first: "
+            f"the working tree is not clean ({counted(len(dirty), 'change')}, first: "
             f"{dirty[0][3:]}): commit or stash them"
         )
     try:

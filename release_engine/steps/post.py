@@ -15,6 +15,7 @@ from ..errors import ReleaseError
 from ..plan import Action, Call, Observation, StepBase
 from ..tools import mail
 from ..tools.notify import ReleaseLinks, post_message, slack_message
+from ..words import counted
 from .common import checkout, release_notes, retarget_manifests, stale_manifests
 from .landing import land, merged_pull, pull_request_mode, remote_main, sync_main
 
@@ -132,13 +133,13 @@ class Notify(Announcement, StepBase):
         sent, pending = self._record(ctx)
         left = [h for h in hooks if self._key(h) not in sent | {pending}]
         if left:
-            return Observation.pending(f"{len(left)} webhook(s)")
+            return Observation.pending(counted(len(left), "webhook"))
         if pending is not None and pending in {self._key(h) for h in hooks}:
             return Observation.done(
-                f"{len(hooks)} webhook(s) notified, one at most once: a run was stopped while "
-                "sending to it, so it is not sent again; check the message arrived"
+                f"{counted(len(hooks), 'webhook')} notified, one at most once: a run was "
+                "stopped while sending to it, so it is not sent again; check the message arrived"
             )
-        return Observation.done(f"{len(hooks)} webhook(s) notified")
+        return Observation.done(f"{counted(len(hooks), 'webhook')} notified")
 
     def message(self, ctx: ReleaseContext) -> dict[str, object]:
         """The Slack message: built when sent, from the notes the tag holds by then."""
@@ -212,13 +213,13 @@ class Email(Announcement, StepBase):
             return Observation.pending(f"write {self._shown(ctx)}")
         status = self._record(ctx).get("status")
         if status == "sent":
-            return Observation.done(f"sent to {len(config.email_to)} recipient(s)")
+            return Observation.done(f"sent to {counted(len(config.email_to), 'recipient')}")
         if status == "pending":
             return Observation.done(
                 "sent at most once: a run was stopped while sending, so it is not sent again; "
                 f"check it arrived, or send {self._shown(ctx)} by hand"
             )
-        return Observation.pending(f"email {len(config.email_to)} recipient(s)")
+        return Observation.pending(f"email {counted(len(config.email_to), 'recipient')}")
 
     def _shown(self, ctx: ReleaseContext) -> str:
         file = self._file(ctx)
@@ -258,6 +259,6 @@ class Email(Announcement, StepBase):
         ]
         if ctx.config.smtp_host and self._record(ctx).get("status") in (None, "unsent"):
             n, server = len(ctx.config.email_to), self.server(ctx)
-            text = f"send the release notes to {n} recipient(s) via {server.address}"
+            text = f"send the release notes to {counted(n, 'recipient')} via {server.address}"
             found.append(Call(text, lambda: self._send(ctx)))
         return found
