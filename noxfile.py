@@ -40,6 +40,9 @@ CHECKLIST = "checklist"  # the tag of every session that `nox -s prerelease` run
 # (PYTHONDONTWRITEBYTECODE, set on some machines, would otherwise recompile at every start).
 UV_DEFAULTS = {"UV_PYTHON_DOWNLOADS": "never", "UV_COMPILE_BYTECODE": "1"}
 DEFAULT_BASE_IMAGE = "localhost/mdi-python-base:bookworm"  # $MDI_BASE_IMAGE overrides it
+#: The database scripts/bootstrap makes: README's test command tests PostgreSQL as CI does.
+#: $MDI_TEST_POSTGRES_URL overrides it; set empty, no PostgreSQL is tested (CI: that fails).
+DEFAULT_POSTGRES_URL = "postgresql+psycopg://mdi:mdi@127.0.0.1:5432/mdi_test"
 
 SessionFunction = Callable[[nox.Session], None]
 
@@ -68,6 +71,7 @@ def _session(func: SessionFunction) -> SessionFunction:
     @functools.wraps(func)
     def run(session: nox.Session) -> None:
         session.env.update(_uv_env())
+        session.env["MDI_TEST_POSTGRES_URL"] = _postgres_url()
         _engine()
         from release_engine.errors import ReleaseError
 
@@ -95,6 +99,11 @@ def _groups(session: nox.Session, *names: str) -> tuple[str, ...]:
     except ValueError as exc:  # tomllib.TOMLDecodeError
         session.error(f"{path} is not valid TOML ({exc}): fix it and run again")
     return nox.project.dependency_groups(pyproject, *names)
+
+
+def _postgres_url() -> str:
+    """:data:`DEFAULT_POSTGRES_URL`, or ``$MDI_TEST_POSTGRES_URL`` when set (empty: none)."""
+    return os.environ.get("MDI_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL)
 
 
 def _in_ci() -> bool:
@@ -258,7 +267,7 @@ def image(session: nox.Session) -> None:
 @_session
 def migrations(session: nox.Session) -> None:
     """Test database migrations: empty -> head -> base -> head, SQLite and PostgreSQL."""
-    if not os.environ.get("MDI_TEST_POSTGRES_URL"):
+    if not _postgres_url():
         message = "MDI_TEST_POSTGRES_URL is not set: PostgreSQL migrations are not tested"
         session.warn(message + (" (CI: this fails)" if _in_ci() else ""))
     _installed_checks(session, "migrations", "postgresql")

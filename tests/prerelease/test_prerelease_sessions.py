@@ -65,8 +65,18 @@ def test_migration_that_cannot_downgrade_fails_migrations(repo_copy: Copy) -> No
 
 def test_ci_without_postgresql_fails_migrations(repo_copy: Copy) -> None:
     repo_copy.build_wheel()
-    ran = repo_copy.nox("-s", "migrations", "--", "-k", "postgresql", env={"CI": "true"})
+    no_database = {"CI": "true", "MDI_TEST_POSTGRES_URL": ""}  # set empty: no PostgreSQL
+    ran = repo_copy.nox("-s", "migrations", "--", "-k", "postgresql", env=no_database)
     ran.failed_with("CI is set and MDI_TEST_POSTGRES_URL is not set")
+
+
+def test_the_migrations_session_tests_the_bootstrap_database_by_default(repo_copy: Copy) -> None:
+    """README's test command, typed by hand after scripts/bootstrap (no variable set, not CI),
+    tests PostgreSQL as CI does: the session names the database bootstrap made."""
+    repo_copy.build_wheel()
+    ran = repo_copy.nox("-s", "migrations", "--", "-k", "postgresql", "-rs")
+    ran.passed()
+    assert "skipped" not in ran.output and "passed" in ran.output, ran
 
 
 def test_endpoint_answering_500_fails_api(repo_copy: Copy) -> None:
