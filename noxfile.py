@@ -1,4 +1,6 @@
-"""The pre-release matrix: RELEASE_PROCESS.md's "Testing Releases" list, one nox session each.
+"""The pre-release matrix: the release process's "Testing Releases" list, one nox session each.
+
+The process is retold, step by step, in docs/RELEASING.md.
 
     nox                      the whole list (same as nox -s prerelease), then a summary table
     nox -l                   the list

@@ -1,4 +1,5 @@
-"""Release tasks for the Market Data Ingestion System: RELEASE_PROCESS.md, one command a step.
+"""Release tasks for the Market Data Ingestion System: the release process, one command a step
+(docs/RELEASING.md retells the process and maps each step to its command).
 
     inv release --version 1.2.3 [--dry-run] [--rehearse] [--json] [--allow-empty]
     inv release.status [--version 1.2.3] [--json]
@@ -206,18 +207,28 @@ def preview(c: Context, version: str | None = None) -> None:
         _cli().preview_changelog(ROOT, version)
 
 
-@process_task(help={"compare_with": "the branch to compare with (default: origin/main, else main)"})
-def check(c: Context, compare_with: str | None = None) -> None:
+JSON_HELP = "print one JSON object on stdout, on failure too (messages go to stderr)"
+
+
+@process_task(
+    help={
+        "compare_with": "the branch to compare with (default: origin/main, else main)",
+        "json": JSON_HELP,
+    }
+)
+def check(c: Context, compare_with: str | None = None, json: bool = False) -> None:
     """Fail when this branch adds no fragment (unless a commit says `Changelog: skip`)."""
-    with _errors("changelog.check"):
-        _cli().check_fragments(ROOT, compare_with)
+    with _errors("changelog.check") as secrets:
+        _cli().check_fragments(ROOT, compare_with, as_json=json, secrets=secrets)
 
 
-@process_task(positional=[], help={"from_": "the release tag to fix, such as v1.2.3"})
-def hotfix(c: Context, from_: str | None = None) -> None:
+@process_task(
+    positional=[], help={"from_": "the release tag to fix, such as v1.2.3", "json": JSON_HELP}
+)
+def hotfix(c: Context, from_: str | None = None, json: bool = False) -> None:
     """Start a hotfix: branch hotfix/vX.Y.Z+1 from the release tag."""
-    with _errors("hotfix"):
-        _cli().hotfix_command(ROOT, from_)
+    with _errors("hotfix") as secrets:
+        _cli().hotfix_command(ROOT, from_, as_json=json, secrets=secrets)
 
 
 @process_task(
@@ -226,16 +237,21 @@ def hotfix(c: Context, from_: str | None = None) -> None:
     help={
         "version": "the release to roll back, such as 1.2.3",
         "dry_run": "show what would be done; change nothing",
+        "json": JSON_HELP,
         "set": SET_HELP,
     },
 )
 def rollback(
-    c: Context, version: str | None = None, dry_run: bool = False, set_: list[str] | None = None
+    c: Context,
+    version: str | None = None,
+    dry_run: bool = False,
+    json: bool = False,
+    set_: list[str] | None = None,
 ) -> None:
     """Roll a release back: revert its merge on main, tag and redeploy the previous version."""
     with _errors("rollback") as secrets:
         _cli().rollback_command(
-            ROOT, version, secrets=secrets, dry_run=dry_run, overrides=set_ or []
+            ROOT, version, secrets=secrets, dry_run=dry_run, as_json=json, overrides=set_ or []
         )
 
 

@@ -1,4 +1,5 @@
-"""The release engine: every step of RELEASE_PROCESS.md, observed, planned, acted and verified.
+"""The release engine: every step of the release process (docs/RELEASING.md retells it),
+observed, planned, acted and verified.
 
 ``__version__`` is the engine's own version, which is the project's: the installed
 distribution's metadata when there is one, else ``pyproject.toml`` beside this package.

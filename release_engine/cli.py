@@ -76,6 +76,25 @@ def _reported_failure(
         raise
 
 
+@contextmanager
+def _task_json(
+    kind: str, as_json: bool, secrets: Secrets, known: dict[str, object]
+) -> Iterator[dict[str, object]]:
+    """With ``--json``, the task's one object: *known* (filled in as the task goes) with
+    ``ok`` true at the end, or with the error when the task fails (then it raises on)."""
+    from .output import emit_json
+    from .report import task_dict
+
+    try:
+        yield known
+    except (Exception, KeyboardInterrupt) as exc:
+        if as_json:
+            emit_json(task_dict(kind, known, exc), secrets=secrets)
+        raise
+    if as_json:
+        emit_json(task_dict(kind, known), secrets=secrets)
+
+
 def release_command(
     repo: Path,
     version: str | None,
@@ -351,7 +370,13 @@ def preview_changelog(repo: Path, version: str | None) -> str:
     return text
 
 
-def check_fragments(repo: Path, compare_with: str | None) -> None:
+def check_fragments(
+    repo: Path,
+    compare_with: str | None,
+    *,
+    as_json: bool = False,
+    secrets: Secrets | None = None,
+) -> None:
     """``inv changelog.check``: CI's word to a contributor whose branch lacks a fragment.
 
     A commit of the branch with the trailer ``Changelog: skip`` says no fragment is needed.
@@ -360,38 +385,61 @@ def check_fragments(repo: Path, compare_with: str | None) -> None:
     from .tools import changelog
     from .tools.git import Git
 
-    require_repository(repo)
-    problems = changelog.fragment_problems(repo)
-    if problems:
-        raise ReleaseError("; ".join(problems))
-    base = compare_with or ("origin/main" if Git(repo).rev("origin/main") else "main")
-    skipping = changelog.skip_trailers(repo, base)
-    if skipping:
-        print(
-            f"no changelog fragment needed: commit {skipping[0][:12]} since {base} has the "
-            "trailer 'Changelog: skip'"
-        )
-        return
-    if read(changelog.check_command(repo, base), cwd=repo).returncode != 0:
-        raise ReleaseError(
-            f"this branch adds no changelog fragment since {base}: add one with "
-            "inv changelog.add --type fixed --message 'Fixed ...', or, for a change no user "
-            "can notice, add the trailer 'Changelog: skip' to a commit message"
-        )
-    print(f"changelog fragments OK against {base}")
+    known: dict[str, object] = {"base": None, "fragments": [], "skipped_by": None}
+    with _task_json("changelog-check", as_json, secrets or Secrets(), known):
+        require_repository(repo)
+        problems = changelog.fragment_problems(repo)
+        if problems:
+            raise ReleaseError("; ".join(problems))
+        base = compare_with or ("origin/main" if Git(repo).rev("origin/main") else "main")
+        known["base"] = base
+        known["fragments"] = changelog.added_fragments(repo, base)
+        skipping = changelog.skip_trailers(repo, base)
+        if skipping:
+            known["skipped_by"] = skipping[0]
+            _say(
+                as_json,
+                f"no changelog fragment needed: commit {skipping[0][:12]} since {base} has the "
+                "trailer 'Changelog: skip'",
+            )
+            return
+        if read(changelog.check_command(repo, base), cwd=repo).returncode != 0:
+            raise ReleaseError(
+                f"this branch adds no changelog fragment since {base}: add one with "
+                "inv changelog.add --type fixed --message 'Fixed ...', or, for a change no user "
+                "can notice, add the trailer 'Changelog: skip' to a commit message"
+            )
+        _say(as_json, f"changelog fragments OK against {base}")
 
 
-def hotfix_command(repo: Path, from_tag: str | None) -> None:
+def _say(as_json: bool, text: str) -> None:
+    """A task's line for people: on stdout, or on stderr when stdout carries the JSON."""
+    print(text, file=sys.stderr if as_json else sys.stdout)
+
+
+def hotfix_command(
+    repo: Path, from_tag: str | None, *, as_json: bool = False, secrets: Secrets | None = None
+) -> None:
     """``inv hotfix``: branch ``hotfix/vX.Y.Z+1`` from the release tag and say what comes next."""
     from .steps.hotfix import start_hotfix
 
-    from_tag = require(from_tag, "--from", "inv hotfix --from v1.2.3")
-    require_repository(repo)
-    hotfix = start_hotfix(repo, from_tag)
-    print(
-        f"on {hotfix.branch} (from {hotfix.base_tag}). Next: commit the fix with a fragment "
-        f"(inv changelog.add --type fixed ...), then: inv release --version {hotfix.version}"
-    )
+    known: dict[str, object] = {"from_tag": from_tag, "version": None, "branch": None, "next": None}
+    with _task_json("hotfix", as_json, secrets or Secrets(), known):
+        from_tag = require(from_tag, "--from", "inv hotfix --from v1.2.3")
+        require_repository(repo)
+        hotfix = start_hotfix(repo, from_tag)
+        next_command = f"inv release --version {hotfix.version}"
+        known.update(
+            from_tag=hotfix.base_tag,
+            version=hotfix.version.pep440,
+            branch=hotfix.branch,
+            next=next_command,
+        )
+        _say(
+            as_json,
+            f"on {hotfix.branch} (from {hotfix.base_tag}). Next: commit the fix with a fragment "
+            f"(inv changelog.add --type fixed ...), then: {next_command}",
+        )
 
 
 def rollback_command(
@@ -400,19 +448,37 @@ def rollback_command(
     *,
     secrets: Secrets,
     dry_run: bool = False,
+    as_json: bool = False,
     overrides: list[str] | None = None,
 ) -> None:
     """``inv rollback``: revert the release on main, tag the previous commit, redeploy it."""
     from .engine import open_release, rollback
     from .output import ConsoleReporter, print_steps
+    from .report import outcome_dict
 
-    text = require(version, "--version", "inv rollback --version 1.2.3")
-    parsed = parse_version(text)
-    settings = parse_overrides(overrides)
-    ctx = open_release(
-        repo, parsed, options=Options(skip_image=True), overrides=settings, secrets=secrets
-    )
-    ctx.resume_command = rollback_invocation(text, overrides or ())
-    outcomes = rollback(ctx, ConsoleReporter(secrets=secrets), dry_run=dry_run)
-    title = f"rollback of {ctx.tag}" + (" (dry run)" if dry_run else "")
-    print_steps(outcomes, title, secrets=secrets)
+    reporter = ConsoleReporter(sys.stderr if as_json else sys.stdout, secrets=secrets)
+    known: dict[str, object] = {
+        "version": None, "tag": None, "dry_run": dry_run, "steps": [], "resume": None,
+    }  # fmt: skip
+    with _task_json("rollback", as_json, secrets, known):
+        text = require(version, "--version", "inv rollback --version 1.2.3")
+        parsed = parse_version(text)
+        known["version"] = parsed.pep440
+        settings = parse_overrides(overrides)
+        ctx = open_release(
+            repo, parsed, options=Options(skip_image=True), overrides=settings, secrets=secrets
+        )
+        known["tag"] = ctx.tag
+        ctx.resume_command = rollback_invocation(text, overrides or ())
+        try:
+            outcomes = rollback(ctx, reporter, dry_run=dry_run)
+        except (Exception, KeyboardInterrupt):
+            if reporter.seen:  # it started: the same command finishes it
+                known["resume"] = ctx.resume_command
+            raise
+        finally:
+            known["steps"] = [outcome_dict(o) for o in reporter.seen]
+        known["steps"] = [outcome_dict(o) for o in outcomes]
+    if not as_json:
+        title = f"rollback of {ctx.tag}" + (" (dry run)" if dry_run else "")
+        print_steps(outcomes, title, secrets=secrets)

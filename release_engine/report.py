@@ -7,7 +7,7 @@ meaning or goes away (a new field does not change it).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -24,6 +24,7 @@ __all__ = [
     "failure_dict",
     "outcome_dict",
     "status_dict",
+    "task_dict",
     "waived_checks",
 ]
 
@@ -146,6 +147,15 @@ def failure_dict(report: Report, error: BaseException, *, started: bool) -> dict
         resume=(report.resume or None) if (started or step) else None,
     )
     return data
+
+
+def task_dict(
+    kind: str, fields: Mapping[str, object], error: BaseException | None = None
+) -> dict[str, object]:
+    """The ``--json`` object of ``inv rollback``, ``inv hotfix`` and ``inv changelog.check``
+    (``docs/<kind>-report.schema.json``): the header, *fields*, and the error if any."""
+    line, details = _error_lines(error) if error is not None else (None, [])
+    return {**_header(kind), "ok": error is None, **fields, "error": line, "details": details}
 
 
 def status_dict(

@@ -1,4 +1,5 @@
-"""The logic of ``noxfile.py``, the pre-release matrix of RELEASE_PROCESS.md's "Testing Releases":
+"""The logic of ``noxfile.py``, the pre-release matrix of the release process's "Testing
+Releases" (docs/RELEASING.md):
 :mod:`.matrix` finds the wheel ``nox -s build`` made, runs the ``checklist`` sessions in nested
 nox processes, sums them up and records the green run that the release preflight reads;
 :mod:`.image` builds the container image from that wheel and probes it; :mod:`.upgrade` installs

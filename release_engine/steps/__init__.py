@@ -1,4 +1,5 @@
-"""The steps of each flow, in RELEASE_PROCESS.md's order: each observes, plans and acts.
+"""The steps of each flow, in the release process's order (docs/RELEASING.md): each observes,
+plans and acts.
 
 ``RELEASE_STEPS`` puts reversible local work before anything is published;
 ``ROLLBACK_STEPS`` (with ``rollback_preconditions`` beside them) undo a release on main.

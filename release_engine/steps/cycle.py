@@ -1,6 +1,7 @@
 """Start the next development cycle: main moves to ``X.Y.(Z+1).dev0`` after the release.
 
-RELEASE_PROCESS.md ends the post-release list with "Start next development cycle". With
+The release process (docs/RELEASING.md) ends the post-release list with "Start next development
+cycle". With
 ``[tool.release] next_cycle = "dev"`` this step does it after a release of the newest stable
 line made from main (never after a hotfix branch's release or a pre-release): bump-my-version
 writes the development version into the version files (those whose ``[tool.bumpversion]`` entry

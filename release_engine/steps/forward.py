@@ -1,8 +1,9 @@
 """Forward-merge a hotfix to main: the fix and its CHANGELOG section reach main, once.
 
-RELEASE_PROCESS.md cuts a hotfix from the release tag it fixes; without this step main would
-never get the fix. ``git merge`` of the hotfix tag into main conflicts on the files every
-release rewrites, so those are resolved by rule, and only a conflict in the fix itself stops:
+The release process (docs/RELEASING.md) cuts a hotfix from the release tag it fixes; without
+this step main would never get the fix. ``git merge`` of the hotfix tag into main conflicts
+on the files every release rewrites, so those are resolved by rule, and only a conflict in
+the fix itself stops:
 
 - the version files keep main's version when main is ahead of the hotfix (3-way merged,
   main's side winning only where both changed the same lines), otherwise take the hotfix's;

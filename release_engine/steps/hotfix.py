@@ -1,9 +1,9 @@
 """Hotfix: a branch for a critical fix, cut from the release tag it fixes.
 
-RELEASE_PROCESS.md: ``git checkout -b hotfix/v1.2.4 v1.2.3``, apply the fix and update the
-version to 1.2.4, then follow the release steps. ``inv release --version 1.2.4`` run on that
-branch releases from it: merged back into the hotfix branch, never moving ``latest`` when a
-newer line exists.
+The release process (docs/RELEASING.md): ``git checkout -b hotfix/v1.2.4 v1.2.3``, apply the
+fix and update the version to 1.2.4, then follow the release steps.
+``inv release --version 1.2.4`` run on that branch releases from it: merged back into the
+hotfix branch, never moving ``latest`` when a newer line exists.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Rollback, as RELEASE_PROCESS.md describes it, as steps of the same observe/act plan.
+"""Rollback, as the release process (docs/RELEASING.md) describes it, as steps of the same
+observe/act plan.
 
 ``inv rollback --version X.Y.Z`` undoes a release everywhere it went:
 

@@ -15,6 +15,7 @@ from ..proc import Command, read
 __all__ = [
     "Fragments",
     "add_fragment",
+    "added_fragments",
     "build_command",
     "check_command",
     "draft",
@@ -92,6 +93,23 @@ def build_command(repo: Path, version: str, date: str) -> Command:
 def check_command(repo: Path, base: str) -> list[str]:
     """``towncrier check`` against *base*: fails when the branch adds no fragment."""
     return [sys.executable, "-m", "towncrier", "check", "--compare-with", base, "--dir", str(repo)]
+
+
+def added_fragments(repo: Path, base: str) -> list[str]:
+    """The fragments this branch adds since it left *base* (committed or not), as paths in the
+    repository: what ``inv changelog.check --json`` names. Empty when *base* is unknown."""
+    fragments = scan_fragments(repo)
+    since = read(["git", "merge-base", base, "HEAD"], cwd=repo)
+    if since.returncode != 0:
+        return []
+    folder = fragments.directory.relative_to(repo).as_posix()
+    diff = ["git", "diff", "--name-only", "--diff-filter=A", since.stdout.strip(), "--", folder]
+    added = set(read(diff, cwd=repo).stdout.split())
+    return sorted(
+        p.relative_to(repo).as_posix()
+        for p in fragments.valid
+        if p.relative_to(repo).as_posix() in added
+    )
 
 
 def extract_section(changelog: str, version: str) -> str | None:

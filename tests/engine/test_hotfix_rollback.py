@@ -1,9 +1,11 @@
-"""Hotfix and rollback, exactly as RELEASE_PROCESS.md describes them, through the stand-ins."""
+"""Hotfix and rollback, exactly as the release process (docs/RELEASING.md) describes them,
+through the stand-ins."""
 
 from __future__ import annotations
 
 import json
 import re
+import subprocess
 import urllib.request
 
 import pytest
@@ -12,7 +14,16 @@ from release_engine.cli import hotfix_command
 from release_engine.errors import PreflightError, UsageError
 from release_engine.steps.hotfix import plan_hotfix
 from tests.conftest import git
-from tests.engine.conftest import AFTER, HOTFIX, VERSION, Rehearsal, github_get, registry_of
+from tests.engine.conftest import (
+    AFTER,
+    HOTFIX,
+    VERSION,
+    Rehearsal,
+    github_get,
+    registry_of,
+    standin_settings,
+)
+from tests.engine.test_task_json import valid_report
 
 pytestmark = pytest.mark.e2e
 
@@ -84,7 +95,16 @@ def test_hotfix_of_an_old_line_then_rollback(rehearsal: Rehearsal) -> None:
             remote, "show", "main:deploy/k8s/deployment.yaml"
         )
     assert git(remote, "cat-file", "-t", f"v{AFTER}") == "tag"  # the release stays on record
-    # Running it again finds everything done and changes nothing.
+    # Running it again finds everything done and changes nothing; --json says so, by schema.
     head = git(remote, "rev-parse", "main")
     r.rollback(AFTER)
+    assert git(remote, "rev-parse", "main") == head
+    env, flags = standin_settings(r.s)
+    proc = subprocess.run(
+        ["inv", "rollback", "--version", AFTER, "--json", *flags],
+        cwd=r.work, env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    report = valid_report("rollback", proc.stdout)
+    assert report["ok"] is True and report["tag"] == f"v{AFTER}" and report["steps"]
     assert git(remote, "rev-parse", "main") == head

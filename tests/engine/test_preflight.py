@@ -255,7 +255,7 @@ def test_hotfix_guards(work: Path) -> None:
     with pytest.raises(PreflightError) as bare:  # the version alone names the same tag
         plan_hotfix(work, CURRENT)
     assert bare.value.problems == found
-    with pytest.raises(UsageError, match="takes a release tag such as v1.2.3"):
+    with pytest.raises(UsageError, match=r"takes a release tag such as v1\.2\.3"):
         plan_hotfix(work, f"release-{CURRENT}")
     assert any(f"v{CURRENT_PATCH} is already released" in p for p in found)
     assert any(f"branch hotfix/v{CURRENT_PATCH} already exists" in p for p in found)
