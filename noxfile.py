@@ -213,6 +213,15 @@ def reliability(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON, tags=[CHECKLIST])
 @_session
+def docs(session: nox.Session) -> None:
+    """Documentation is updated: the docs site (mkdocs.yml) builds with every link and anchor
+    between its pages resolved (--strict; checked against the pages, offline)."""
+    session.install(*_groups(session, "docs"))
+    session.run("mkdocs", "build", "--strict", "--site-dir", str(ROOT / ".nox-artifacts" / "site"))
+
+
+@nox.session(python=PYTHON, tags=[CHECKLIST])
+@_session
 def build(session: nox.Session) -> None:
     """Build sdist and wheel into .nox-artifacts/dist/; twine check --strict; wheel contents."""
     from release_engine.prerelease.matrix import DIST_DIR

@@ -63,6 +63,12 @@ def test_migration_that_cannot_downgrade_fails_migrations(repo_copy: Copy) -> No
     ran.failed_with(f"downgrade {head} -> ", "failed", "this migration cannot be undone")
 
 
+def test_a_broken_link_between_the_docs_pages_fails_docs(repo_copy: Copy) -> None:
+    repo_copy.append("docs/index.md", "\nSee [the walk-through](RELEASING.md#no-such-section).\n")
+    ran = repo_copy.nox("-s", "docs")
+    ran.failed_with("RELEASING.md#no-such-section", "does not contain an anchor")
+
+
 def test_ci_without_postgresql_fails_migrations(repo_copy: Copy) -> None:
     repo_copy.build_wheel()
     no_database = {"CI": "true", "MDI_TEST_POSTGRES_URL": ""}  # set empty: no PostgreSQL
