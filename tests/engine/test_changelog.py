@@ -14,7 +14,7 @@ from tests.conftest import NOT_FRAGMENTS, REPO, git, make_repo
 
 CHANGELOG = """# Changelog
 
-<!-- towncrier release notes start -->
+## [Unreleased]
 
 ## [1.1.0] - 2026-02-01
 
@@ -146,5 +146,6 @@ def test_build_writes_keep_a_changelog_section_and_removes_fragments(repo: Path)
     assert section is not None
     assert section.index("### Added") < section.index("### Security")
     assert "[#127](https://github.com/your-org/finbot/issues/127)" in section
-    assert text.index("<!-- towncrier release notes start -->") < text.index("## [1.2.3]")
+    assert text.index("## [Unreleased]") < text.index("## [1.2.3]")  # towncrier's start
+    assert "<!--" not in text  # nothing outside a section: strict Keep a Changelog parsers
     assert changelog.scan_fragments(repo).valid == ()

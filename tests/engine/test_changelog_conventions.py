@@ -13,7 +13,6 @@ from pathlib import Path
 
 import kacl
 import pytest
-from kacl.config import KACLConfig
 
 from release_engine.cli import check_fragments
 from release_engine.config import Credentials, load_config
@@ -42,12 +41,10 @@ HEADER = """# Changelog
 
 All notable changes to this project will be documented in this file.
 
-The format is based on [Keep a Changelog](https://keepachangelog.com/en/1.1.0/),
+The format is based on [Keep a Changelog](https://keepachangelog.com/en/1.0.0/),
 and this project adheres to [Semantic Versioning](https://semver.org/spec/v2.0.0.html).
 
 ## [Unreleased]
-
-<!-- towncrier release notes start -->
 """
 
 
@@ -56,21 +53,16 @@ def section(version: str, date: str, entry: str) -> str:
 
 
 def kacl_problems(text: str, tmp_path: Path) -> list[str]:
-    """Every error python-kacl finds, with Keep a Changelog 1.1.0's header sentences."""
-    config = tmp_path / "kacl.yml"
-    config.write_text(
-        "kacl:\n  default_content:\n"
-        "    - All notable changes to this project will be documented in this file.\n"
-        "    - The format is based on [Keep a Changelog](https://keepachangelog.com/en/1.1.0/), "
-        "and this project adheres to [Semantic Versioning](https://semver.org/spec/v2.0.0.html)."
-        "\n"
-    )
-    # towncrier's start marker is an HTML comment, which Markdown readers never see; kacl
-    # would take it for text outside a section of [Unreleased].
-    visible = re.sub(r"<!--.*?-->\n?", "", text, flags=re.DOTALL)
-    document = kacl.parse(visible)
-    document.config = KACLConfig(str(config))
+    """Every error python-kacl finds with its defaults (as ``kacl-cli verify`` with no
+    configuration), and what Keep a Changelog asks beyond them."""
+    path = tmp_path / "kacl" / "CHANGELOG.md"
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(text)
+    cli = subprocess.run(["kacl-cli", "verify"], cwd=path.parent, capture_output=True, text=True)
+    document = kacl.parse(text)
     problems = [f"{e.line_number()}: {e.error_message()}" for e in document.validate().errors()]
+    if cli.returncode != 0 and not problems:
+        problems.append(f"kacl-cli verify: {cli.stdout}{cli.stderr}")
     versions = [v.version() for v in document.versions()]
     if not versions or versions[0] != "Unreleased":
         problems.append(f"[Unreleased] is not the first section: {versions}")
@@ -106,8 +98,8 @@ def test_several_releases_compare_each_with_the_one_before() -> None:
 def test_the_unreleased_link_moves_to_the_newest_tag(tmp_path: Path) -> None:
     before = update_links(HEADER + section("0.1.0", "2026-01-01", "One."), URL, "v")
     released = before.replace(
-        "<!-- towncrier release notes start -->\n",
-        "<!-- towncrier release notes start -->\n" + section("0.2.0", "2026-02-01", "Two."),
+        "## [Unreleased]\n",
+        "## [Unreleased]\n" + section("0.2.0", "2026-02-01", "Two."),
     )
     after = update_links(released, URL, "v")
     assert f"[Unreleased]: {URL}/compare/v0.2.0...HEAD" in after
