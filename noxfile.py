@@ -17,6 +17,7 @@ import argparse
 import functools
 import os
 import shutil
+import subprocess
 import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -93,14 +94,34 @@ def _config() -> ReleaseConfig:
     return load_config(ROOT)
 
 
-def _groups(session: nox.Session, *names: str) -> tuple[str, ...]:
-    """The requirements of the dependency groups *names*, read from pyproject.toml now."""
-    path = ROOT / "pyproject.toml"
-    try:
-        pyproject = nox.project.load_toml(path)
-    except ValueError as exc:  # tomllib.TOMLDecodeError
-        session.error(f"{path} is not valid TOML ({exc}): fix it and run again")
-    return nox.project.dependency_groups(pyproject, *names)
+def _groups(session: nox.Session, *names: str, extras: tuple[str, ...] = ()) -> tuple[str, ...]:
+    """``-r FILE``: the dependency groups *names*, with the project's own dependencies (and
+    its *extras*'), at the versions and hashes uv.lock holds. A session installs nothing the
+    lock does not pin; a pyproject.toml that the lock no longer matches is one line."""
+    return _locked(session, names, extras, only=False)
+
+
+def _only_groups(session: nox.Session, *names: str) -> tuple[str, ...]:
+    """``-r FILE``: the dependency groups *names* alone (no project dependency), locked."""
+    return _locked(session, names, (), only=True)
+
+
+def _locked(
+    session: nox.Session, names: tuple[str, ...], extras: tuple[str, ...], *, only: bool
+) -> tuple[str, ...]:
+    flag = "--only-group" if only else "--group"
+    argv = [sys.executable, "-m", "uv", "export", "--frozen", "--no-emit-project"]
+    argv += ["--no-default-groups", "--format", "requirements-txt", "--no-header", "--quiet"]
+    argv += [arg for name in names for arg in (flag, name)]
+    argv += [arg for extra in extras for arg in ("--extra", extra)]
+    if not (ROOT / "uv.lock").is_file():
+        session.error("uv.lock is missing: run `uv lock` and commit it")
+    proc = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        session.error(f"uv.lock cannot be read ({proc.stderr.strip()}): run `uv lock`")
+    path = Path(session.create_tmp()) / f"locked-{'-'.join(names + extras)}.txt"
+    path.write_text(proc.stdout)
+    return ("-r", str(path))
 
 
 def _postgres_url() -> str:
@@ -141,7 +162,8 @@ def _installed_checks(session: nox.Session, name: str, *extras: str) -> None:
     config = _config()
     built = _wheel(session, config)
     session.install(
-        f"{built}[{','.join(extras)}]" if extras else str(built), *_groups(session, "test")
+        f"{built}[{','.join(extras)}]" if extras else str(built),
+        *_groups(session, "test", extras=extras),
     )
     pytest = ["pytest", "--confcutdir", "tests/installed", "-p", "no:cacheprovider"]
     session.run(
@@ -157,7 +179,7 @@ def _installed_checks(session: nox.Session, name: str, *extras: str) -> None:
 def lint(session: nox.Session) -> None:
     """All CI checks pass: the hooks of .pre-commit-config.yaml (ruff, mypy, shellcheck…)."""
     # mypy and the fragment check are `system` hooks: they run in this session's environment.
-    session.install(".", *_groups(session, "lint", "typecheck"), "tomli")  # mypy as 3.10: tomli
+    session.install(".", *_groups(session, "lint", "typecheck"))
     session.run("pre-commit", "run", "--all-files", "--show-diff-on-failure", *session.posargs)
 
 
@@ -165,7 +187,7 @@ def lint(session: nox.Session) -> None:
 @_session
 def typecheck(session: nox.Session) -> None:
     """All CI checks pass: mypy --strict over the package, release_engine, tasks and noxfile."""
-    session.install(".", *_groups(session, "typecheck"), "tomli")  # mypy checks as 3.10: tomli
+    session.install(".", *_groups(session, "typecheck"))
     session.run("mypy", *session.posargs)
 
 
@@ -173,7 +195,7 @@ def typecheck(session: nox.Session) -> None:
 @_session
 def tests(session: nox.Session) -> None:
     """Run full test suite: pytest (not e2e, not container) on every supported Python."""
-    session.install(".[postgresql]", *_groups(session, "test", "release"))
+    session.install(".[postgresql]", *_groups(session, "test", "release", extras=("postgresql",)))
     session.run(
         "python",
         "-m",
@@ -216,7 +238,7 @@ def reliability(session: nox.Session) -> None:
 def docs(session: nox.Session) -> None:
     """Documentation is updated: the docs site (mkdocs.yml) builds with every link and anchor
     between its pages resolved (--strict; checked against the pages, offline)."""
-    session.install(*_groups(session, "docs"))
+    session.install(*_only_groups(session, "docs"))
     session.run("mkdocs", "build", "--strict", "--site-dir", str(ROOT / ".nox-artifacts" / "site"))
 
 
@@ -229,7 +251,7 @@ def build(session: nox.Session) -> None:
     config = _config()
     dist = ROOT / DIST_DIR
     shutil.rmtree(dist, ignore_errors=True)  # a failed build leaves no stale wheel behind
-    session.install(*_groups(session, "release"))
+    session.install(*_only_groups(session, "release"))
     session.run("python", "-m", "build", "--installer", "uv", "--outdir", str(dist), ".")
     artifacts = sorted(str(p) for p in dist.iterdir())
     session.run("twine", "check", "--strict", *artifacts)
@@ -340,7 +362,7 @@ def upgrade(session: nox.Session) -> None:
         return
     session.log(f"upgrading from {previous}")
     new = _wheel(session, config)
-    session.install(*_groups(session, "release"), "pip")
+    session.install(*_only_groups(session, "release"))
     tmp = Path(session.create_tmp()) / "upgrade"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
@@ -362,7 +384,7 @@ def fragments(session: nox.Session) -> None:
     problems = fragment_problems(ROOT)
     if problems:
         session.error("\n".join(problems))
-    session.install(*_groups(session, "release"))
+    session.install(*_only_groups(session, "release"))
     base = towncrier_base(Git(ROOT), config.remote, config.main_branch)
     if base is None:
         session.warn(
@@ -390,7 +412,7 @@ def changelog(session: nox.Session) -> None:
     from release_engine.prerelease.matrix import next_version
 
     version = session.posargs[0] if session.posargs else next_version(ROOT, _config())
-    session.install(*_groups(session, "release"))
+    session.install(*_only_groups(session, "release"))
     session.run("towncrier", "build", "--draft", "--version", version)
 
 

@@ -294,4 +294,4 @@ def _parse_tasks(program: Program) -> None:
 
 
 _invoke_parse_tasks = Program.parse_tasks
-Program.parse_tasks = _parse_tasks  # type: ignore[method-assign]
+Program.parse_tasks = _parse_tasks  # type: ignore[method-assign, assignment]

