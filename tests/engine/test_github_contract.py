@@ -207,7 +207,7 @@ def test_the_subset_records_its_source_and_holds_every_operation_used() -> None:
         for method in item
         if method != "parameters"
     }
-    assert listed == set(source["operations"]) and len(listed) == 16
+    assert listed == set(source["operations"]) and len(listed) == 19
 
 
 def test_the_checker_refuses_what_github_does_not_describe(gh: GitHubStandIn) -> None:
