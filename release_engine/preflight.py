@@ -174,10 +174,10 @@ def _check_remotes(
     if ctx.options.skip_prerelease:
         notes.append("prerelease matrix check skipped (--skip-prerelease)")
     if not config.github_repository:
-        notes.append(
-            "no GitHub configured (github_repository): CI and review not asked; the prerelease "
-            "proof is the local record of nox -s prerelease"
+        local = (
+            "" if ctx.options.skip_prerelease else "; prerelease: nox -s prerelease's local record"
         )
+        notes.append(f"no GitHub configured (github_repository): CI and review not asked{local}")
     if not config.github_repository and not ctx.options.skip_prerelease:
         from .prerelease.matrix import green_run_for
 

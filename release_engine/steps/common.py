@@ -16,8 +16,10 @@ if TYPE_CHECKING:
     from ..context import ReleaseContext
 
 __all__ = [
+    "GATE_WAIVERS",
     "artifacts",
     "checkout",
+    "github_notes",
     "merge_conflicted",
     "release_notes",
     "retarget_manifest",
@@ -40,6 +42,24 @@ def release_notes(ctx: ReleaseContext) -> str:
             f"{ctx.config.changelog_file} at {ctx.tag} has no section [{ctx.version}]"
         )
     return section
+
+
+#: The pre-release gates a flag waives, as the GitHub release's footer names them.
+GATE_WAIVERS = {"ci": "--skip-ci", "review": "--skip-review", "prerelease": "--skip-prerelease"}
+
+
+def github_notes(ctx: ReleaseContext) -> str:
+    """The GitHub release's body: the CHANGELOG section, and a footer naming every pre-release
+    gate this run waived (none is waived silently)."""
+    from ..report import waived_checks
+
+    waived = [f"{name} ({GATE_WAIVERS[name]})" for name in waived_checks(ctx.options)
+              if name in GATE_WAIVERS]  # fmt: skip
+    notes = release_notes(ctx)
+    if not waived:
+        return notes
+    footer = f"Released with pre-release gates waived: {', '.join(waived)}."
+    return f"{notes.rstrip()}\n\n---\n\n{footer}\n"
 
 
 def checkout(ctx: ReleaseContext, branch: str) -> list[Command]:

@@ -79,7 +79,7 @@ def test_success_of_a_kept_rehearsal(source_repo: Path, tmp_path: Path, clean_en
         tagged = git(kept / "remote.git", "rev-parse", f"{data['tag']}^{{commit}}")
         assert data["commit"] == tagged
         assert data["latest"] is True  # the README's version is the newest stable release
-        assert "prerelease" in data["waived"]  # a rehearsal never asks for the nox matrix
+        assert not {"ci", "review", "prerelease"} & set(data["waived"])  # asked of the stand-in
         skipped = {s["name"]: s["detail"] for s in data["steps"] if s["status"] == "skipped"}
         assert {s["step"]: s["reason"] for s in data["skipped"]} == skipped
         assert "Rehearsal" not in proc.stdout and "Create release branch" in proc.stderr
