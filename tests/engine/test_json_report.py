@@ -144,6 +144,12 @@ def test_a_step_failing_mid_release_names_the_step_and_the_resume_command(
     assert data["resume"] == rerun
     assert "answered 503" in data["error"] and s.sink.received == []
     assert {"ci", "review", "prerelease"} <= set(data["waived"])
+    # No gate is waived silently: the report, the JSON and the GitHub release notes say so.
+    assert "review check skipped (--skip-review)" in proc.stderr
+    assert s.github.releases()[0]["body"].endswith(
+        "\n\n---\n\nReleased with pre-release gates waived: ci (--skip-ci), review "
+        "(--skip-review), prerelease (--skip-prerelease).\n"
+    )
     reached = {step["name"]: step["status"] for step in data["steps"]}
     assert reached["upload"] == reached["push"] == "acted" and "notify" not in reached
     for secret in (s.github.token, s.index.password, s.sink.path.rsplit("/", 1)[-1]):
