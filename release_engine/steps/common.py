@@ -25,6 +25,7 @@ __all__ = [
     "retarget_manifest",
     "retarget_manifests",
     "stale_manifests",
+    "without_waivers",
 ]
 
 
@@ -44,6 +45,7 @@ def release_notes(ctx: ReleaseContext) -> str:
     return section
 
 
+_FOOTER = "\n\n---\n\nReleased with pre-release gates waived: "
 #: The pre-release gates a flag waives, as the GitHub release's footer names them.
 GATE_WAIVERS = {"ci": "--skip-ci", "review": "--skip-review", "prerelease": "--skip-prerelease"}
 
@@ -58,8 +60,13 @@ def github_notes(ctx: ReleaseContext) -> str:
     notes = release_notes(ctx)
     if not waived:
         return notes
-    footer = f"Released with pre-release gates waived: {', '.join(waived)}."
-    return f"{notes.rstrip()}\n\n---\n\n{footer}\n"
+    return f"{notes.rstrip()}{_FOOTER}{', '.join(waived)}.\n"
+
+
+def without_waivers(body: str) -> str:
+    """A GitHub release's *body* without the footer naming waived gates: what the run that
+    published it waived stays said, whatever a later run (a status, a resume) was given."""
+    return body.split(_FOOTER, 1)[0]
 
 
 def checkout(ctx: ReleaseContext, branch: str) -> list[Command]:
