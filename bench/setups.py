@@ -17,7 +17,7 @@ sys.path.insert(0, str(ROOT))
 
 from release_engine.cadence import next_version  # noqa: E402
 from release_engine.config import load_config  # noqa: E402
-from release_engine.rehearsal import StandIns, clone_for_rehearsal  # noqa: E402
+from release_engine.rehearsal import StandIns, clone_for_rehearsal, seed_green  # noqa: E402
 from release_engine.tools.container import BASE_IMAGE  # noqa: E402
 from release_engine.version import parse_current_version  # noqa: E402
 
@@ -101,12 +101,7 @@ def inv_env(s: StandIns) -> tuple[dict[str, str], list[str]]:
 def seed_github(s: StandIns, repo: Path) -> None:
     """What GitHub says of *repo*'s HEAD in a rehearsal: green CI, an approved pull request,
     so the preflight asks for real instead of being waived."""
-    sha = git(repo, "rev-parse", "HEAD")
-    s.github.seed_status(sha, "ci/rehearsal", "success")
-    s.github.seed_pull(
-        int(sha[:6], 16), head_sha=sha, merge_commit_sha=sha, base="main", merged=True,
-        approved_by=["rehearsal-reviewer"],
-    )  # fmt: skip
+    seed_green(s.github, repo)
 
 
 PSR_CONFIG = """

@@ -74,6 +74,11 @@ class ReleaseConfig:
     version_files: tuple[str, ...] = field(default=())
     changelog_file: str = "CHANGELOG.md"
     fragments_dir: str = "changelog.d"
+    #: The review and CI gates, when the token may not read the branch protection.
+    required_approvals: int = 1
+    required_checks: tuple[str, ...] = ("green",)
+    #: The CI matrix's own check: the proof of ``nox -s prerelease`` on GitHub.
+    prerelease_check: str = "green"
 
     def __post_init__(self) -> None:
         if self.next_cycle not in NEXT_CYCLES:

@@ -10,7 +10,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .config import tomllib
-from .errors import CommandError, ConfigError, PreflightError, ReleaseError
+from .errors import CommandError, ConfigError, PreflightError
+from .gates import GateResult, github_gates
 from .proc import Command, in_background, prefetch
 from .reach import reach
 from .tools import changelog
@@ -152,35 +153,13 @@ def _bump_checks(ctx: ReleaseContext) -> list[Command]:
     return found
 
 
-def _github_problems(ctx: ReleaseContext) -> list[str]:
-    """What GitHub says against releasing the base branch's commit: CI, review."""
-    sha, config = ctx.git.rev(ctx.base_branch) or "", ctx.config
-    if ctx.github is None or not ctx.credentials.github_token:
-        return []
-    problems, github = [], ctx.github
-    # The two questions at once: each is a few round trips to GitHub.
-    review = None
-    if not ctx.options.skip_review and not ctx.is_hotfix:
-        review = in_background(github.approved_pull_for, sha, config.main_branch)
-    try:
-        if not ctx.options.skip_ci:
-            ci = github.ci_state(sha)
-            if ci.state != "success":
-                problems.append(
-                    f"CI is {ci.state} on {sha[:12]}: wait for green CI, or pass --skip-ci"
-                )
-        if review is not None and review.result() is None:
-            problems.append(
-                f"{sha[:12]} did not reach {config.main_branch} through an "
-                "approved pull request: get one approved, or pass --skip-review"
-            )
-    except ReleaseError as exc:
-        problems.append(str(exc))
-    return problems
+def _github_problems(ctx: ReleaseContext) -> GateResult:
+    """What GitHub says against releasing the base branch's commit: review, CI, prerelease."""
+    return github_gates(ctx)
 
 
 def _check_remotes(
-    ctx: ReleaseContext, problems: list[str], notes: list[str], *, github: list[str]
+    ctx: ReleaseContext, problems: list[str], notes: list[str], *, github: GateResult
 ) -> None:
     """CI and review (*github*: what :func:`_github_problems` found), the pre-release run."""
     config = ctx.config
@@ -191,10 +170,16 @@ def _check_remotes(
         notes.append("CI status check skipped (--skip-ci)")
     if ctx.options.skip_review:
         notes.append("review check skipped (--skip-review)")
-    problems.extend(github)
+    problems.extend(github.problems)
+    notes.extend(github.notes)
     if ctx.options.skip_prerelease:
         notes.append("prerelease matrix check skipped (--skip-prerelease)")
-    else:
+    if not config.github_repository:
+        local = (
+            "" if ctx.options.skip_prerelease else "; prerelease: nox -s prerelease's local record"
+        )
+        notes.append(f"no GitHub configured (github_repository): CI and review not asked{local}")
+    if not config.github_repository and not ctx.options.skip_prerelease:
         from .prerelease.matrix import green_run_for
 
         if not green_run_for(ctx.repo, sha):
@@ -257,7 +242,7 @@ def preflight(ctx: ReleaseContext, *, dry_run: bool = False) -> list[str]:
         _check_content(ctx, problems)
         # GitHub unreached is said once, by reach; what else it answered then is not news.
         _check_remotes(
-            ctx, problems, notes, github=[] if "github" in unreached else github.result()
+            ctx, problems, notes, github=GateResult() if "github" in unreached else github.result()
         )
     if problems:
         raise PreflightError(problems)

@@ -31,7 +31,13 @@ if TYPE_CHECKING:
     from .standins.registry import RegistryStandIn
 from .tools.git import Git
 
-__all__ = ["StandIns", "clone_for_rehearsal", "rehearsal_context", "stand_ins"]
+__all__ = [
+    "StandIns",
+    "clone_for_rehearsal",
+    "rehearsal_context",
+    "seed_green",
+    "stand_ins",
+]
 
 
 @dataclass
@@ -113,18 +119,13 @@ def rehearsal_context(
         s.github.attach_git(Path(url))
         if config.merge == "pull-request":
             s.github.protect_branch(config.main_branch)
-    # The commit being released passed CI and reached main through an approved pull request:
-    # what GitHub would say of it is said to the stand-in, and the preflight asks for real.
-    sha = Git(work).rev("HEAD") or ""
-    s.github.seed_status(sha, "ci/rehearsal", "success")
-    s.github.seed_pull(
-        int(sha[:6], 16),
-        head_sha=sha,
-        merge_commit_sha=sha,
-        base=config.main_branch,
-        merged=True,
-        approved_by=["rehearsal-reviewer"],
-    )
+    # The commit being released passed CI and every commit it brings reached its branch through
+    # an approved pull request: what GitHub would say of it is said to the stand-in, and the
+    # preflight asks for real.
+    hotfix = f"hotfix/{version.tag(config.tag_prefix)}"
+    base = hotfix if Git(work).branch_exists(hotfix) else config.main_branch
+    checks = (*config.required_checks, config.prerelease_check)
+    seed_green(s.github, work, ref=base, base=base, checks=checks)
     name = config.image.rsplit("/", 1)[-1] if config.image else config.package
     overrides: dict[str, Setting] = {
         **(settings or {}),
@@ -156,8 +157,8 @@ def rehearsal_context(
         smtp_username=s.smtp.username if s.smtp else None,
         smtp_password=s.smtp.password if s.smtp else None,
     )
-    base = options or Options()
-    options = replace(base, skip_prerelease=True, skip_image=base.skip_image or s.registry is None)
+    given = options or Options()
+    options = replace(given, skip_image=given.skip_image or s.registry is None)
     ctx = open_release(
         work,
         version,
@@ -172,6 +173,26 @@ def rehearsal_context(
     ctx.published_at = (config.github_repository, config.github_api_url)
     ctx.resume_command = f"inv release --version {version} --rehearse"
     return ctx
+
+
+def seed_green(
+    github: GitHubStandIn,
+    repo: Path,
+    *,
+    ref: str = "HEAD",
+    base: str = "main",
+    checks: tuple[str, ...] = ("green",),
+) -> None:
+    """Tell the GitHub stand-in what GitHub says of a release whose gates are green: *checks*
+    passed on *ref* (of the git repository *repo*, bare or not), and every commit it brings
+    since the last tag reached *base* through one merged pull request, approved."""
+    git = Git(repo)
+    sha = git.rev(ref) or ""
+    for check in dict.fromkeys(checks):
+        github.seed_check_run(sha, check)
+    commits = git.read("rev-list", sha, "--not", "--tags").split()
+    github.seed_pull(int(sha[:6], 16), head_sha=sha, merge_commit_sha=sha, base=base,
+                     merged=True, approved_by=["rehearsal-reviewer"], commits=commits)  # fmt: skip
 
 
 @contextmanager

@@ -46,6 +46,7 @@ from .github_faults import (
     Faults,
     Hold,
 )
+from .github_protection import Protection
 from .github_pulls import PullRequests
 from .github_state import GitHubState, Json, Reply, not_found
 
@@ -70,6 +71,9 @@ _ROUTES: list[tuple[str, re.Pattern[str], str]] = [
         ("GET", "/pulls", "list_pulls"),
         ("POST", "/pulls", "create_pull"),
         ("PUT", r"/pulls/(?P<n>\d+)/merge", "merge_pull"),
+        ("PUT", r"/pulls/(?P<n>\d+)/reviews/(?P<rid>\d+)/dismissals", "dismiss_review"),
+        ("GET", "/branches/(?P<branch>.+)/protection", "get_protection"),
+        ("GET", "/rules/branches/(?P<branch>.+)", "branch_rules"),
     ]
 ]
 Answer = tuple[int, Any, dict[str, str]]
@@ -112,6 +116,9 @@ class GitHubStandIn(StandIn):
         self.token = token or f"ghs_standin{secrets.token_hex(16)}"
         self.state = GitHubState(repository, Path(state_file) if state_file else None)
         self.pulls = PullRequests(self.state, Path(git_dir) if git_dir else None)
+        #: Branch protection and rulesets: ``.protection.protect("main", approvals=2)``,
+        #: ``.protection.add_ruleset("hotfix/*", checks=("green",))``, ``.protection.hide()``.
+        self.protection = Protection(self.state)
         self._log: list[tuple[str, str]] = []
         try:
             self._server = ThreadingHTTPServer(("127.0.0.1", port), _Handler)
@@ -240,10 +247,14 @@ class GitHubStandIn(StandIn):
         merged: bool = True,
         approved_by: Sequence[str] = ("alice",),
         title: str = "",
+        commits: Sequence[str] = (),
     ) -> None:
-        """Add a pull request into *base*; each of *approved_by* leaves an APPROVED review."""
+        """Add a pull request into *base*; each of *approved_by* leaves an APPROVED review.
+        *commits*: the pull request's commits besides its head (GitHub associates each of
+        them with it: ``GET /commits/{sha}/pulls``)."""
         with self.state.lock:
             self.state.add_pull(number, head_sha, merge_commit_sha, base, merged, title)
+            self.state.data["pulls"][str(number)]["commits"] = list(commits)
             for login in approved_by:
                 self.state.add_review(number, login, "APPROVED", None)
 
@@ -371,11 +382,14 @@ class GitHubStandIn(StandIn):
             "check_runs": lambda: (200, s.check_runs(a["ref"], q)),
             "pulls_for_commit": lambda: (200, [
                 s.render_pull(p, full=False) for p in pulls.values()
-                if a["ref"] in (p["head_sha"], p["merge_commit_sha"])]),
+                if a["ref"] in (p["head_sha"], p["merge_commit_sha"], *p.get("commits", []))]),
             "get_pull": lambda: (200, self.pulls.render(pulls[a["n"]], full=True)),
             "list_pulls": lambda: (200, self.pulls.listed(q)),
             "create_pull": lambda: (201, self.pulls.create(b)),
             "merge_pull": lambda: (200, self.pulls.merge(int(a["n"]), b)),
+            "dismiss_review": lambda: (200, self.protection.dismiss(a["n"], a["rid"], b)),
+            "get_protection": lambda: (200, self.protection.protection(a["branch"])),
+            "branch_rules": lambda: (200, self.protection.rules(a["branch"])),
             "list_reviews": lambda: (200, [
                 s.render_review(int(a["n"]), r) for r in s.data["reviews"].get(a["n"], [])]),
         }

@@ -16,13 +16,16 @@ if TYPE_CHECKING:
     from ..context import ReleaseContext
 
 __all__ = [
+    "GATE_WAIVERS",
     "artifacts",
     "checkout",
+    "github_notes",
     "merge_conflicted",
     "release_notes",
     "retarget_manifest",
     "retarget_manifests",
     "stale_manifests",
+    "without_waivers",
 ]
 
 
@@ -40,6 +43,30 @@ def release_notes(ctx: ReleaseContext) -> str:
             f"{ctx.config.changelog_file} at {ctx.tag} has no section [{ctx.version}]"
         )
     return section
+
+
+_FOOTER = "\n\n---\n\nReleased with pre-release gates waived: "
+#: The pre-release gates a flag waives, as the GitHub release's footer names them.
+GATE_WAIVERS = {"ci": "--skip-ci", "review": "--skip-review", "prerelease": "--skip-prerelease"}
+
+
+def github_notes(ctx: ReleaseContext) -> str:
+    """The GitHub release's body: the CHANGELOG section, and a footer naming every pre-release
+    gate this run waived (none is waived silently)."""
+    from ..report import waived_checks
+
+    waived = [f"{name} ({GATE_WAIVERS[name]})" for name in waived_checks(ctx.options)
+              if name in GATE_WAIVERS]  # fmt: skip
+    notes = release_notes(ctx)
+    if not waived:
+        return notes
+    return f"{notes.rstrip()}{_FOOTER}{', '.join(waived)}.\n"
+
+
+def without_waivers(body: str) -> str:
+    """A GitHub release's *body* without the footer naming waived gates: what the run that
+    published it waived stays said, whatever a later run (a status, a resume) was given."""
+    return body.split(_FOOTER, 1)[0]
 
 
 def checkout(ctx: ReleaseContext, branch: str) -> list[Command]:

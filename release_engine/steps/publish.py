@@ -24,7 +24,7 @@ from ..proc import Command
 from ..tools import index
 from ..tools.container import build_metadata, prepare_context
 from ..tools.git import extract_archive
-from .common import artifacts, release_notes
+from .common import artifacts, github_notes, release_notes, without_waivers
 
 if TYPE_CHECKING:
     from ..context import ReleaseContext
@@ -309,7 +309,7 @@ class GitHubRelease(StepBase):
         if ctx.git.tag_info(ctx.tag) is None:
             return Observation.conflict(f"GitHub has a release for {ctx.tag} but there is no tag")
         facts = [PublishedRelease(release.html_url, release.body)]
-        if release.body.strip() != release_notes(ctx).strip():
+        if without_waivers(release.body).strip() != release_notes(ctx).strip():
             return Observation.pending(f"update release {ctx.tag} to the CHANGELOG section", facts)
         return Observation.done(release.html_url, facts)
 
@@ -327,7 +327,7 @@ class GitHubRelease(StepBase):
                     lambda: github.create_release(
                         ctx.tag,
                         name=ctx.tag,
-                        body=release_notes(ctx),
+                        body=github_notes(ctx),
                         prerelease=ctx.version.is_prerelease,
                         make_latest=ctx.is_newest,
                     ),
@@ -337,7 +337,7 @@ class GitHubRelease(StepBase):
             Call(
                 f"PATCH /repos/{repo}/releases/{release.id} body=<CHANGELOG section>",
                 lambda: github.update_release(
-                    release.id, body=release_notes(ctx), make_latest=ctx.is_newest
+                    release.id, body=github_notes(ctx), make_latest=ctx.is_newest
                 ),
             )
         ]

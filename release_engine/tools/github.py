@@ -28,6 +28,7 @@ from ..proc import in_background, memoized
 from .github_retry import MAX_LIMIT_WAIT, WRITE_INTERVAL, RateLimited, github_retry
 
 CIStateName = Literal["success", "pending", "failure", "none"]
+_PASSED = {"success", "neutral", "skipped"}  # what GitHub counts as a passing required check
 _FAILED = {"failure", "cancelled", "timed_out", "action_required", "startup_failure", "stale"}
 
 
@@ -51,6 +52,8 @@ class CIState:
     state: CIStateName
     failing: list[str] = field(default_factory=list)
     pending: list[str] = field(default_factory=list)
+    #: The checks and statuses that passed (success; a check run neutral or skipped too).
+    passed: list[str] = field(default_factory=list, compare=False)
 
 
 def _of_this_run(details_url: str | None) -> bool:
@@ -282,6 +285,8 @@ class GitHubClient:
         pending = {s["context"] for s in statuses if s["state"] == "pending"}
         failing |= {r.name for r in runs if r.status == "completed" and r.conclusion in _FAILED}
         pending |= {r.name for r in runs if r.status != "completed"}
+        passed = {s["context"] for s in statuses if s["state"] == "success"}
+        passed |= {r.name for r in runs if r.status == "completed" and r.conclusion in _PASSED}
         state: CIStateName = (
             "none"
             if not statuses and not runs
@@ -291,7 +296,7 @@ class GitHubClient:
             if pending
             else "success"
         )
-        return CIState(state, sorted(failing), sorted(pending))
+        return CIState(state, sorted(failing), sorted(pending), sorted(passed - failing - pending))
 
     def _combined_statuses(self, sha: str) -> list[dict[str, Any]]:
         """Every context's latest status: the combined status, page after page (PyGithub

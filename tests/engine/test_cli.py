@@ -14,7 +14,7 @@ import pytest
 from release_engine import __version__
 from release_engine.cli import release_invocation, rollback_invocation
 from release_engine.context import Options
-from release_engine.rehearsal import clone_for_rehearsal, stand_ins
+from release_engine.rehearsal import clone_for_rehearsal, seed_green, stand_ins
 from tests.conftest import REPO, git
 from tests.engine.conftest import VERSION, standin_settings
 
@@ -90,9 +90,7 @@ def test_release_with_flags_and_environment_then_status(
 ) -> None:
     with stand_ins(tmp_path / "standins", with_registry=False) as s:
         work = clone_for_rehearsal(source_repo, tmp_path)
-        sha = git(work, "rev-parse", "HEAD")
-        s.github.seed_status(sha, "ci", "success")
-        s.github.seed_pull(7, head_sha=sha, merge_commit_sha=sha, approved_by=["bob"])
+        seed_green(s.github, work)
         env, flags = standin_settings(s)
         missing = {k: v for k, v in env.items() if k != "GITHUB_TOKEN"}
         proc = inv(

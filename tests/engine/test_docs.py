@@ -27,7 +27,7 @@ from pathlib import Path
 import pytest
 
 from release_engine.config import load_config
-from release_engine.rehearsal import StandIns, clone_for_rehearsal, stand_ins
+from release_engine.rehearsal import StandIns, clone_for_rehearsal, seed_green, stand_ins
 from release_engine.version import parse_current_version
 from tests.conftest import NOT_FRAGMENTS, REPO, git, make_repo, moved_up, with_a_fragment
 from tests.engine.conftest import remove_images
@@ -121,9 +121,7 @@ def point_at_standins(work: Path, s: StandIns) -> None:
     path.write_text(head + sep + table + nxt + tail)
     git(work, "commit", "--quiet", "--all", "--message", "Point [tool.release] at the stand-ins")
     git(work, "push", "--quiet", "origin", "main")
-    sha = git(work, "rev-parse", "HEAD")
-    s.github.seed_status(sha, "ci/docs", "success")
-    s.github.seed_pull(1, head_sha=sha, merge_commit_sha=sha, approved_by=["reviewer"])
+    seed_green(s.github, work)
 
 
 def standin_env(s: StandIns) -> dict[str, str]:

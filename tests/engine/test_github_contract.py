@@ -41,7 +41,12 @@ Json = dict[str, Any]
 
 #: What GitHub answers though its description leaves it out: 404 for a release id that is not
 #: there (the description lists 200 and 401 only), with its usual basic-error body.
-UNDESCRIBED = {("GET", "/repos/{owner}/{repo}/releases/{release_id}", 404)}
+#: And 403 for a branch's protection read with a token that lacks administration, as GitHub
+#: answers the workflow's token ("Resource not accessible by integration").
+UNDESCRIBED = {
+    ("GET", "/repos/{owner}/{repo}/releases/{release_id}", 404),
+    ("GET", "/repos/{owner}/{repo}/branches/{branch}/protection", 403),
+}
 
 
 def _nullable_enums(node: Any) -> None:
@@ -153,6 +158,9 @@ def problems(exchange: Exchange) -> list[str]:
     if exchange.status == 401:  # GitHub describes 401 for few operations; its body, always
         response: Json | None = {"content": {"application/json": {"schema": {
             "$ref": "#/components/schemas/basic-error"}}}}  # fmt: skip
+    elif (exchange.method, template, exchange.status) in UNDESCRIBED and exchange.status == 403:
+        response = {"content": {"application/json": {"schema": {
+            "$ref": "#/components/schemas/basic-error"}}}}  # fmt: skip
     elif (exchange.method, template, exchange.status) in UNDESCRIBED:
         response = {"$ref": "#/components/responses/not_found"}
     else:
@@ -207,7 +215,7 @@ def test_the_subset_records_its_source_and_holds_every_operation_used() -> None:
         for method in item
         if method != "parameters"
     }
-    assert listed == set(source["operations"]) and len(listed) == 16
+    assert listed == set(source["operations"]) and len(listed) == 19
 
 
 def test_the_checker_refuses_what_github_does_not_describe(gh: GitHubStandIn) -> None:
@@ -298,6 +306,52 @@ def test_an_empty_repository_answers_as_described(gh: GitHubStandIn) -> None:
             "GET /repos/{owner}/{repo}/commits/{ref}/status 200",
             "GET /repos/{owner}/{repo}/commits/{ref}/check-runs 200",
             "GET /repos/{owner}/{repo}/commits/{commit_sha}/pulls 200",
+        },
+    )
+
+
+def test_what_the_gates_ask_of_github_is_as_described(gh: GitHubStandIn) -> None:
+    from release_engine.tools.github_rules import BranchRules, GitHubRules, Pull, Review
+
+    rules = GitHubRules(GitHubClient(gh.url, REPO, gh.token, write_interval=0))
+    assert rules.branch_rules("main") == BranchRules()  # 404 Branch not protected; no ruleset
+    gh.seed_required_checks("main", ["green"])
+    gh.protection.protect("main", approvals=2, code_owners=True)
+    gh.protection.add_ruleset("main", checks=("lint",))
+    gh.protection.add_ruleset("hotfix/*", approvals=1, checks=("tests",))
+    assert rules.branch_rules("main") == BranchRules(
+        2, True, ("green", "lint"), sources=("branch protection", "rulesets")
+    )
+    hotfix = rules.branch_rules("hotfix/v1.0.1")  # a branch name with a slash, quoted
+    assert (hotfix.approvals, hotfix.checks, hotfix.sources) == (1, ("tests",), ("rulesets",))
+    gh.protection.hide(403)
+    unread = rules.branch_rules("main")
+    assert not unread.readable and unread.unread == "403 Resource not accessible by integration"
+    assert unread.checks == ("lint",)  # the rulesets are still read
+    gh.protection.hide(404)
+    assert rules.branch_rules("main").unread == "404 Not Found"
+    gh.seed_pull(7, head_sha=HEAD, merge_commit_sha=SHA, commits=["c" * 40])
+    gh.seed_review(7, "bob", "CHANGES_REQUESTED")
+    assert rules.pulls_for("c" * 40) == [Pull(7, "main", True, HEAD, SHA)]
+    bob = gh.state.data["reviews"]["7"][-1]["id"]
+    assert call(gh, "PUT", f"{API}/pulls/7/reviews/{bob}/dismissals", {"message": "old"})[0] == 200
+    assert rules.reviews(7) == [Review("alice", "APPROVED"), Review("bob", "DISMISSED")]
+    gh.seed_review(7, "dave", "COMMENTED")  # a comment cannot be dismissed
+    dave = gh.state.data["reviews"]["7"][-1]["id"]
+    assert call(gh, "PUT", f"{API}/pulls/7/reviews/{dave}/dismissals", {"message": "x"})[0] == 422
+    assert call(gh, "PUT", f"{API}/pulls/7/reviews/999/dismissals", {"message": "x"})[0] == 404
+    assert_contract(
+        gh,
+        {
+            "GET /repos/{owner}/{repo}/branches/{branch}/protection 200",
+            "GET /repos/{owner}/{repo}/branches/{branch}/protection 403",
+            "GET /repos/{owner}/{repo}/branches/{branch}/protection 404",
+            "GET /repos/{owner}/{repo}/rules/branches/{branch} 200",
+            "GET /repos/{owner}/{repo}/commits/{commit_sha}/pulls 200",
+            "GET /repos/{owner}/{repo}/pulls/{pull_number}/reviews 200",
+            "PUT /repos/{owner}/{repo}/pulls/{pull_number}/reviews/{review_id}/dismissals 200",
+            "PUT /repos/{owner}/{repo}/pulls/{pull_number}/reviews/{review_id}/dismissals 404",
+            "PUT /repos/{owner}/{repo}/pulls/{pull_number}/reviews/{review_id}/dismissals 422",
         },
     )
 
@@ -439,6 +493,8 @@ def test_a_rehearsed_release_asks_github_only_what_it_describes(
                 "GET /repos/{owner}/{repo}/commits/{ref}/check-runs 200",
                 "GET /repos/{owner}/{repo}/commits/{commit_sha}/pulls 200",
                 "GET /repos/{owner}/{repo}/pulls/{pull_number}/reviews 200",
+                "GET /repos/{owner}/{repo}/branches/{branch}/protection 404",
+                "GET /repos/{owner}/{repo}/rules/branches/{branch} 200",
                 "GET /repos/{owner}/{repo}/releases/tags/{tag} 404",
                 "POST /repos/{owner}/{repo}/releases 201",
                 "GET /repos/{owner}/{repo}/releases/tags/{tag} 200",

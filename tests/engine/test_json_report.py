@@ -79,7 +79,7 @@ def test_success_of_a_kept_rehearsal(source_repo: Path, tmp_path: Path, clean_en
         tagged = git(kept / "remote.git", "rev-parse", f"{data['tag']}^{{commit}}")
         assert data["commit"] == tagged
         assert data["latest"] is True  # the README's version is the newest stable release
-        assert "prerelease" in data["waived"]  # a rehearsal never asks for the nox matrix
+        assert not {"ci", "review", "prerelease"} & set(data["waived"])  # asked of the stand-in
         skipped = {s["name"]: s["detail"] for s in data["steps"] if s["status"] == "skipped"}
         assert {s["step"]: s["reason"] for s in data["skipped"]} == skipped
         assert "Rehearsal" not in proc.stdout and "Create release branch" in proc.stderr
@@ -144,6 +144,12 @@ def test_a_step_failing_mid_release_names_the_step_and_the_resume_command(
     assert data["resume"] == rerun
     assert "answered 503" in data["error"] and s.sink.received == []
     assert {"ci", "review", "prerelease"} <= set(data["waived"])
+    # No gate is waived silently: the report, the JSON and the GitHub release notes say so.
+    assert "review check skipped (--skip-review)" in proc.stderr
+    assert s.github.releases()[0]["body"].endswith(
+        "\n\n---\n\nReleased with pre-release gates waived: ci (--skip-ci), review "
+        "(--skip-review), prerelease (--skip-prerelease).\n"
+    )
     reached = {step["name"]: step["status"] for step in data["steps"]}
     assert reached["upload"] == reached["push"] == "acted" and "notify" not in reached
     for secret in (s.github.token, s.index.password, s.sink.path.rsplit("/", 1)[-1]):

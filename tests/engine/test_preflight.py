@@ -73,7 +73,10 @@ def snapshot(work: Path) -> tuple[str, str, str]:
 
 
 def test_a_clean_repository_passes(work: Path) -> None:
-    assert preflight(open_local(work)) == ["prerelease matrix check skipped (--skip-prerelease)"]
+    assert preflight(open_local(work)) == [
+        "prerelease matrix check skipped (--skip-prerelease)",
+        "no GitHub configured (github_repository): CI and review not asked",
+    ]
 
 
 def test_malformed_version_is_one_line_before_anything(work: Path) -> None:

@@ -213,6 +213,7 @@ def test_a_rollback_lands_through_a_pull_request_on_a_protected_main(
     git(r.work, "push", "--quiet", "origin", "second")
     pulls = Pulls(GitHubClient(r.s.github.url, r.s.github.repository, r.s.github.token))
     feature = pulls.open("second", "main", "Add the second module", "")
+    r.s.github.seed_review(feature.number, "alice", "APPROVED")  # the review gate asks for it
     assert pulls.merge(feature.number, git(r.work, "rev-parse", "second")).merged
     git(r.work, "checkout", "--quiet", "main")
     git(r.work, "pull", "--quiet", "--ff-only", "origin", "main")

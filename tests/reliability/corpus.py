@@ -60,6 +60,11 @@ def _release(version: str, *more: str, image: bool = False) -> Callable[[World],
                       *w.flags(image=image), *more]  # fmt: skip
 
 
+def _gated(version: str, *more: str) -> Callable[[World], list[str]]:
+    """``inv release`` asking every gate, the prerelease one too."""
+    return lambda w: ["release", "--version", version, *w.flags(image=False), *more]
+
+
 def _rollback(version: str) -> Callable[[World], list[str]]:
     return lambda w: ["rollback", "--version", version, *w.flags(image=False)]
 
@@ -152,6 +157,10 @@ def _states() -> list[Entry]:
           setup=_sh("remote", "set-url", "origin", "/nonexistent/remote.git")),
         e("wrong SMTP password", _release(up("0.7.5")), 3, True, remote=True,
           env=lambda w: {"SMTP_PASSWORD": wrong}),
+        e("required check missing on the commit", _release(up("0.7.6"), "--set",
+          "required_checks=tests"), 3, True, remote=True),
+        e("CI matrix check missing (prerelease)", _gated(up("0.7.7"), "--set",
+          "prerelease_check=nox-matrix"), 3, True, remote=True),
     ]  # fmt: skip
 
 

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from release_engine.config import load_config
-from release_engine.rehearsal import StandIns, stand_ins
+from release_engine.rehearsal import StandIns, seed_green, stand_ins
 
 from .relay import Relay
 
@@ -121,9 +121,7 @@ class World:
 
     def seed_green(self, sha: str) -> None:
         """GitHub says of *sha*: CI green, reached main through an approved pull request."""
-        self.s.github.seed_status(sha, "ci/reliability", "success")
-        self.s.github.seed_pull(int(sha[:6], 16), head_sha=sha, merge_commit_sha=sha,
-                                base="main", merged=True, approved_by=["reviewer"])  # fmt: skip
+        seed_green(self.s.github, self.remote, ref=sha)
 
     # --- clones -----------------------------------------------------------------------------
     def clone(self, name: str = "") -> Path:

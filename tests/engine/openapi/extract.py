@@ -43,6 +43,9 @@ OPERATIONS = [
     ("get", "/repos/{owner}/{repo}/pulls/{pull_number}"),
     ("put", "/repos/{owner}/{repo}/pulls/{pull_number}/merge"),
     ("get", "/repos/{owner}/{repo}/pulls/{pull_number}/reviews"),
+    ("put", "/repos/{owner}/{repo}/pulls/{pull_number}/reviews/{review_id}/dismissals"),
+    ("get", "/repos/{owner}/{repo}/branches/{branch}/protection"),
+    ("get", "/repos/{owner}/{repo}/rules/branches/{branch}"),
 ]
 SUBSET = Path(__file__).with_name("github-subset.json")
 

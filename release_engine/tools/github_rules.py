@@ -1,0 +1,160 @@
+"""What GitHub itself requires of a branch, and what it says of a commit's pull requests.
+
+The documented requests the release gates ask (docs.github.com/rest): a branch's protection
+(``GET /repos/{o}/{r}/branches/{b}/protection``, readable by an administrator only), the
+rules of its rulesets (``GET /repos/{o}/{r}/rules/branches/{b}``, readable with read access),
+the pull requests associated with a commit (``GET /repos/{o}/{r}/commits/{sha}/pulls``: the
+merged one that brought it), and a pull request's reviews, in chronological order (``GET
+/repos/{o}/{r}/pulls/{n}/reviews``). They go through the requester of the run's
+:class:`~release_engine.tools.github.GitHubClient`, whose error translation they share.
+PyGithub has methods for two of them; its branch protection object drops the rulesets, and
+its commit object has no paging parameters, so all four are asked the same way here.
+"""
+
+from __future__ import annotations
+
+__all__ = ["BranchRules", "GitHubRules", "Pull", "Review"]
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+from github import GithubException
+
+from ..proc import memoized
+
+if TYPE_CHECKING:
+    from .github import GitHubClient
+
+
+@dataclass(frozen=True)
+class Review:
+    """One review, as ``GET /pulls/{n}/reviews`` lists it."""
+
+    login: str
+    state: str  # APPROVED, CHANGES_REQUESTED, COMMENTED, DISMISSED, PENDING
+
+
+@dataclass(frozen=True)
+class Pull:
+    """A pull request as the list of a commit's pull requests shows it."""
+
+    number: int
+    base: str
+    merged: bool
+    head_sha: str
+    merge_commit_sha: str
+
+
+@dataclass(frozen=True)
+class BranchRules:
+    """What GitHub requires to merge into a branch: from its protection and its rulesets.
+
+    *readable* is False when the protection could not be read (a token without admin: 403 or
+    404); *unread* then says why. Rulesets are readable with read access.
+    """
+
+    approvals: int = 0
+    code_owners: bool = False
+    checks: tuple[str, ...] = ()
+    readable: bool = True
+    unread: str = ""
+    sources: tuple[str, ...] = field(default=())
+
+
+class GitHubRules:
+    """The reads of *client*'s repository the review and CI gates need."""
+
+    def __init__(self, client: GitHubClient) -> None:
+        self.client = client
+
+    def _get(self, path: str, **parameters: Any) -> Any:
+        url = f"/repos/{self.client.repository}{path}"
+        _, data = self.client._gh.requester.requestJsonAndCheck("GET", url, parameters=parameters)
+        return data
+
+    def _pages(self, path: str) -> list[Any]:
+        found: list[Any] = []
+        page = 1
+        while True:
+            data = self._get(path, per_page=100, page=page)
+            found += data or []
+            if not data or len(data) < 100:
+                return found
+            page += 1
+
+    def branch_rules(self, branch: str) -> BranchRules:
+        """The approvals, code-owner review and status checks *branch* requires (asked once)."""
+        return memoized(self.client._key("rules", branch), lambda: self._branch_rules(branch))
+
+    def _branch_rules(self, branch: str) -> BranchRules:
+        quoted = quote(branch, safe="")
+        approvals, owners, checks, sources = 0, False, list[str](), list[str]()
+        readable, unread = True, ""
+        doing = f"reading the branch protection of {branch}"
+        with self.client._errors(doing, "administration: read"):
+            try:
+                found = self._get(f"/branches/{quoted}/protection")
+            except GithubException as exc:
+                data = exc.data if isinstance(exc.data, dict) else {}
+                message = str(data.get("message") or "")
+                if exc.status == 404 and message == "Branch not protected":
+                    found = None
+                elif exc.status in (403, 404):
+                    found, readable = None, False
+                    unread = f"{exc.status} {message}".strip()
+                else:
+                    raise
+        if found:
+            sources.append("branch protection")
+            reviews = found.get("required_pull_request_reviews") or {}
+            approvals = int(reviews.get("required_approving_review_count") or 0)
+            owners = bool(reviews.get("require_code_owner_reviews"))
+            status = found.get("required_status_checks") or {}
+            checks += [c["context"] for c in status.get("checks") or []]
+            checks += list(status.get("contexts") or [])
+        with self.client._errors(f"reading the rulesets of {branch}", "metadata: read"):
+            rules = self._pages(f"/rules/branches/{quoted}")
+        for rule in rules:
+            params = rule.get("parameters") or {}
+            if rule.get("type") == "pull_request":
+                approvals = max(approvals, int(params.get("required_approving_review_count") or 0))
+                owners = owners or bool(params.get("require_code_owner_review"))
+            elif rule.get("type") == "required_status_checks":
+                checks += [c["context"] for c in params.get("required_status_checks") or []]
+            else:
+                continue
+            if "rulesets" not in sources:
+                sources.append("rulesets")
+        unique = tuple(dict.fromkeys(checks))
+        return BranchRules(approvals, owners, unique, readable, unread, tuple(sources))
+
+    def pulls_for(self, sha: str) -> list[Pull]:
+        """The pull requests GitHub associates with the commit *sha* (asked once)."""
+        return memoized(self.client._key("pulls", sha), lambda: self._pulls_for(sha))
+
+    def _pulls_for(self, sha: str) -> list[Pull]:
+        with self.client._errors(f"reading pull requests for {sha[:12]}", "pull-requests: read"):
+            found = self._get(f"/commits/{sha}/pulls", per_page=100)
+        return [
+            Pull(
+                number=int(p["number"]),
+                base=str(p["base"]["ref"]),
+                merged=p.get("merged_at") is not None,
+                head_sha=str(p["head"]["sha"]),
+                merge_commit_sha=str(p.get("merge_commit_sha") or ""),
+            )
+            for p in found
+        ]
+
+    def reviews(self, number: int) -> list[Review]:
+        """Every review of pull request *number*, oldest first (asked once)."""
+        return memoized(self.client._key("reviews", str(number)), lambda: self._reviews(number))
+
+    def _reviews(self, number: int) -> list[Review]:
+        with self.client._errors(f"reading the reviews of #{number}", "pull-requests: read"):
+            found = self._pages(f"/pulls/{number}/reviews")
+        return [
+            Review(str((r.get("user") or {}).get("login") or ""), str(r.get("state") or ""))
+            for r in found
+        ]
