@@ -130,7 +130,12 @@ class GitHubRules:
             checks += [c["context"] for c in status.get("checks") or []]
             checks += list(status.get("contexts") or [])
         with self.client._errors(f"reading the rulesets of {branch}", "metadata: read"):
-            rules = self._pages(f"/rules/branches/{quoted}")
+            try:
+                rules = self._pages(f"/rules/branches/{quoted}")
+            except GithubException as exc:
+                if exc.status != 404 or not self.client._repository_visible():
+                    raise
+                rules = []  # a GitHub Enterprise Server older than rulesets (3.10)
         for rule in rules:
             params = rule.get("parameters") or {}
             if rule.get("type") == "pull_request":
