@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 from .errors import ReleaseError
 from .proc import in_background
 from .released_commits import merged_side, released_commits
-from .tools.github_rules import BranchRules, GitHubRules, Pull, Review
+from .tools.github_rules import BranchRules, GitHubRules, Pull, review_decision
 
 if TYPE_CHECKING:
     from .context import ReleaseContext
@@ -49,22 +49,6 @@ class Requirements:
     checks: tuple[str, ...]
     code_owners: bool
     source: str
-
-
-def review_decision(reviews: list[Review], required: int) -> tuple[str, str]:
-    """GitHub's review decision over *reviews* (oldest first): ``APPROVED``,
-    ``CHANGES_REQUESTED`` or ``REVIEW_REQUIRED``, and a few words saying why."""
-    latest: dict[str, str] = {}
-    for review in reviews:
-        if review.state in ("APPROVED", "CHANGES_REQUESTED", "DISMISSED"):
-            latest[review.login] = review.state
-    blocking = sorted(login for login, state in latest.items() if state == "CHANGES_REQUESTED")
-    approvers = sorted(login for login, state in latest.items() if state == "APPROVED")
-    if blocking:
-        return "CHANGES_REQUESTED", f"changes requested by {', '.join(blocking)}"
-    if len(approvers) >= max(1, required):
-        return "APPROVED", f"approved by {', '.join(approvers)}"
-    return "REVIEW_REQUIRED", f"{len(approvers)} of {max(1, required)} required approval(s)"
 
 
 def requirements(ctx: ReleaseContext, branch: BranchRules) -> Requirements:

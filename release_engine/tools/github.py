@@ -26,6 +26,7 @@ from ..config import check_github
 from ..errors import ConfigError, ConflictError, ReleaseError
 from ..proc import in_background, memoized
 from .github_retry import MAX_LIMIT_WAIT, WRITE_INTERVAL, RateLimited, github_retry
+from .github_rules import Review, review_decision
 
 CIStateName = Literal["success", "pending", "failure", "none"]
 _PASSED = {"success", "neutral", "skipped"}  # what GitHub counts as a passing required check
@@ -313,8 +314,9 @@ class GitHubClient:
             page += 1
 
     def approved_pull_for(self, sha: str, base: str = "main") -> int | None:
-        """A merged pull request into *base* whose merge commit or head is *sha* and which a
-        reviewer approved without requesting changes later; its number, or None."""
+        """A merged pull request into *base* whose merge commit or head is *sha* and whose
+        review decision is approved as GitHub decides it (:func:`review_decision`); its
+        number, or None."""
         return memoized(self._key("approved", sha, base), lambda: self._approved(sha, base))
 
     def _approved(self, sha: str, base: str) -> int | None:
@@ -324,11 +326,10 @@ class GitHubClient:
                     continue
                 if sha not in (pull.merge_commit_sha, pull.head.sha):
                     continue
-                verdicts: dict[str, str] = {}
-                for review in pull.get_reviews():
-                    if review.state in ("APPROVED", "CHANGES_REQUESTED"):
-                        login = review.user.login if review.user is not None else ""
-                        verdicts[login] = review.state
-                if "APPROVED" in verdicts.values():
+                reviews = [
+                    Review(review.user.login if review.user is not None else "", review.state)
+                    for review in pull.get_reviews()
+                ]
+                if review_decision(reviews, 1)[0] == "APPROVED":
                     return pull.number
         return None

@@ -13,7 +13,7 @@ its commit object has no paging parameters, so all four are asked the same way h
 
 from __future__ import annotations
 
-__all__ = ["BranchRules", "GitHubRules", "Pull", "Review"]
+__all__ = ["BranchRules", "GitHubRules", "Pull", "Review", "review_decision"]
 
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -60,6 +60,22 @@ class BranchRules:
     readable: bool = True
     unread: str = ""
     sources: tuple[str, ...] = field(default=())
+
+
+def review_decision(reviews: list[Review], required: int) -> tuple[str, str]:
+    """GitHub's review decision over *reviews* (oldest first): ``APPROVED``,
+    ``CHANGES_REQUESTED`` or ``REVIEW_REQUIRED``, and a few words saying why."""
+    latest: dict[str, str] = {}
+    for review in reviews:
+        if review.state in ("APPROVED", "CHANGES_REQUESTED", "DISMISSED"):
+            latest[review.login] = review.state
+    blocking = sorted(login for login, state in latest.items() if state == "CHANGES_REQUESTED")
+    approvers = sorted(login for login, state in latest.items() if state == "APPROVED")
+    if blocking:
+        return "CHANGES_REQUESTED", f"changes requested by {', '.join(blocking)}"
+    if len(approvers) >= max(1, required):
+        return "APPROVED", f"approved by {', '.join(approvers)}"
+    return "REVIEW_REQUIRED", f"{len(approvers)} of {max(1, required)} required approval(s)"
 
 
 class GitHubRules:
@@ -114,7 +130,12 @@ class GitHubRules:
             checks += [c["context"] for c in status.get("checks") or []]
             checks += list(status.get("contexts") or [])
         with self.client._errors(f"reading the rulesets of {branch}", "metadata: read"):
-            rules = self._pages(f"/rules/branches/{quoted}")
+            try:
+                rules = self._pages(f"/rules/branches/{quoted}")
+            except GithubException as exc:
+                if exc.status != 404 or not self.client._repository_visible():
+                    raise
+                rules = []  # a GitHub Enterprise Server older than rulesets (3.10)
         for rule in rules:
             params = rule.get("parameters") or {}
             if rule.get("type") == "pull_request":

@@ -263,3 +263,15 @@ def test_the_commits_since_the_previous_release_without_the_machinerys_own(
     brought, ours = released_commits(ctx, theirs)
     assert [c.sha for c in brought] == [theirs, posing]
     assert [c.sha for c in ours] == [own]
+
+
+def test_a_server_without_rulesets_is_one_with_none(work: Path, gh: GitHubStandIn) -> None:
+    """GitHub Enterprise Server before 3.10 has no rules endpoint: 404, and the repository is
+    there; the protection and the settings decide."""
+    from release_engine.tools.github import GitHubClient
+    from release_engine.tools.github_rules import GitHubRules
+
+    gh.protection.protect("main", approvals=2, checks=("green",))
+    gh.fail(404, path=r".*/rules/branches/.*")
+    rules = GitHubRules(GitHubClient(gh.url, gh.repository, gh.token)).branch_rules("main")
+    assert (rules.approvals, rules.checks, rules.sources) == (2, ("green",), ("branch protection",))

@@ -158,7 +158,8 @@ def test_approved_merged_pull_is_found_by_merge_commit_or_head(
         (True, ["alice"], [("alice", "CHANGES_REQUESTED")], None),
         (True, ["alice"], [("alice", "CHANGES_REQUESTED"), ("alice", "APPROVED")], 5),
         (True, ["alice"], [("alice", "COMMENTED")], 5),
-        (True, ["alice"], [("bob", "CHANGES_REQUESTED")], 5),
+        (True, ["alice"], [("bob", "CHANGES_REQUESTED")], None),  # GitHub's decision
+        (True, ["alice"], [("bob", "CHANGES_REQUESTED"), ("bob", "DISMISSED")], 5),
         (True, [], [("bob", "CHANGES_REQUESTED"), ("bob", "DISMISSED")], None),
     ],
 )
