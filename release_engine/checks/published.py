@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ..errors import ReleaseError
 from ..tools import index
 
 if TYPE_CHECKING:
@@ -25,7 +26,12 @@ def check(ctx: ReleaseContext, found: Findings) -> None:
     config = ctx.config
     if not (config.index_url and config.index_simple_url):
         return
-    served = index.served_files(config.index_simple_url, config.package)  # raises: unreachable
+    try:
+        served = index.served_files(config.index_simple_url, config.package)
+    except ReleaseError as exc:  # unreachable, or not a simple API: said with what to fix
+        said = exc.message.splitlines()[0]
+        found.problems.append(said if "check" in said else f"{said}: check index_simple_url")
+        return
     ours = index.release_files(served, config.package, ctx.version.pep440)
     if not ours:
         return

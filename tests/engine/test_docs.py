@@ -114,8 +114,13 @@ def point_at_standins(work: Path, s: StandIns) -> None:
         "base_image": config.rehearsal_base_image,
     }
     if s.smtp is not None:  # the project requires the email channel: pointed at its stand-in
-        settings |= {"smtp_host": "127.0.0.1", "smtp_port": s.smtp.port, "smtp_starttls": False,
-                     "email_from": "release@localhost", "email_to": ["people@localhost"]}  # fmt: skip
+        settings |= {
+            "smtp_host": "127.0.0.1",
+            "smtp_port": s.smtp.port,
+            "smtp_starttls": False,
+            "email_from": "release@localhost",
+            "email_to": ["people@localhost"],
+        }
     for key, value in settings.items():
         line = f"{key} = {'false' if value is False else repr(value).replace(chr(39), chr(34))}"
         table, found = re.subn(rf"^{key} = .*$", line, table, flags=re.M)
