@@ -64,7 +64,9 @@ def _path(kind: str, meaning: str) -> Spec:
                 hint="use a path relative to the repository's top, such as docs/")  # fmt: skip
 
 
-_MAIL, _MAIL_HINT = r"[^@\s]+@[^@\s]+", "use an email address such as team@example.com"
+_ADDRESS = r"[^@\s<>]+@[^@\s<>]+"
+_MAIL = rf"{_ADDRESS}|[^<>@]*<{_ADDRESS}>"  # a@b.c, or Name <a@b.c>
+_MAIL_HINT = "use an email address such as team@example.com or Team <team@example.com>"
 
 #: Every ``[tool.release]`` key. A key whose name changed stays in :data:`RENAMED`.
 SPECS: dict[str, Spec] = {

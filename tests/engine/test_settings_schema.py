@@ -62,7 +62,9 @@ VALUES: list[tuple[str, Any, bool]] = [
     ("notify_webhooks_env", "RELEASE_NOTIFY_WEBHOOKS", True),
     ("notify_webhooks_env", "https://hooks.slack.com/x", False),
     ("email_to", ["people@example.com"], True), ("email_to", ["people"], False),
-    ("email_from", "", True), ("next_cycle", "weekly", False), ("merge", "pull-request", True),
+    ("email_from", "", True), ("email_from", "Release Bot <bot@example.com>", True),
+    ("email_from", "bot <bot>", False), ("next_cycle", "weekly", False),
+    ("merge", "pull-request", True),
     ("required_channels", ["notify", "email"], True), ("required_channels", ["slack"], False),
     ("docs_paths", ["docs/", "README.md"], True), ("docs_paths", [1], False),
 ]  # fmt: skip
