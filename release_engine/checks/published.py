@@ -23,11 +23,13 @@ __all__ = ["check"]
 
 
 def check(ctx: ReleaseContext, found: Findings) -> None:
+    from ..steps.publish import served_files
+
     config = ctx.config
     if not (config.index_url and config.index_simple_url):
         return
     try:
-        served = index.served_files(config.index_simple_url, config.package)
+        served = served_files(ctx)  # as the upload step reads it: its login, its answer shared
     except ReleaseError as exc:  # unreachable, or not a simple API: said with what to fix
         said = exc.message.splitlines()[0]
         found.problems.append(said if "check" in said else f"{said}: check index_simple_url")
