@@ -20,6 +20,8 @@ import re
 from dataclasses import dataclass, fields
 from typing import Any
 
+from .config import MERGE_MODES, NEXT_CYCLES, ReleaseConfig
+
 __all__ = [
     "RENAMED",
     "SETTINGS",
@@ -106,8 +108,8 @@ SPECS: dict[str, Spec] = {
     "email_from": Spec("str", "the sender of the release notes email",
                        pattern=f"({_MAIL})?", hint=_MAIL_HINT),
     "email_to": Spec("list", "its recipients", pattern=_MAIL, hint=_MAIL_HINT),
-    "next_cycle": Spec("str", "what starts the next development cycle", choices=("none", "dev")),
-    "merge": Spec("str", "how the engine's changes reach main", choices=("push", "pull-request")),
+    "next_cycle": Spec("str", "what starts the next development cycle", choices=NEXT_CYCLES),
+    "merge": Spec("str", "how the engine's changes reach main", choices=MERGE_MODES),
     "pull_request_timeout": Spec("int", "seconds a pull request's checks are waited for",
                                  minimum=1, hint="use a number of seconds"),
     "required_channels": Spec("list", "stakeholder channels a release must reach",
@@ -219,8 +221,6 @@ def parse_setting(key: str, text: str) -> tuple[object, str | None]:
 def json_schema() -> dict[str, Any]:
     """``[tool.release]`` as a JSON Schema, made from :data:`SPECS` (draft-07: the draft
     validate-pyproject's own schemas use, which a tool's schema must share)."""
-    from .config import ReleaseConfig
-
     defaults = {f.name: f.default for f in fields(ReleaseConfig)}
     props: dict[str, Any] = {}
     for key, spec in SPECS.items():
