@@ -125,6 +125,10 @@ def _errors(name: str) -> Iterator[Secrets]:
         "skip_review": "do not require an approved pull request (shown in report)",
         "skip_prerelease": "do not require a green 'nox -s prerelease' run for the commit",
         "skip_image": "do not build or push the container image",
+        "skip_channels": "release even when a channel of required_channels is not configured"
+        " (shown in report)",
+        "skip_docs": "release news (added/changed/deprecated/removed) without a documentation"
+        " change since the previous release (shown in report)",
         "keep": "with --rehearse: keep the rehearsal directory",
         "set": SET_HELP,
     },
@@ -140,6 +144,8 @@ def release_(
     skip_review: bool = False,
     skip_prerelease: bool = False,
     skip_image: bool = False,
+    skip_channels: bool = False,
+    skip_docs: bool = False,
     keep: bool = False,
     set_: list[str] | None = None,
 ) -> None:
@@ -152,6 +158,8 @@ def release_(
         skip_review=skip_review,
         skip_prerelease=skip_prerelease,
         skip_image=skip_image,
+        skip_channels=skip_channels,
+        skip_docs=skip_docs,
     )
     with _errors("release") as secrets:
         _cli().release_command(

@@ -237,6 +237,8 @@ def release_invocation(
         "--skip-review": options.skip_review,
         "--skip-prerelease": options.skip_prerelease,
         "--skip-image": options.skip_image,
+        "--skip-channels": options.skip_channels,
+        "--skip-docs": options.skip_docs,
     }
     words += [flag for flag, given in flags.items() if given]
     for pair in overrides:

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from .errors import ConfigError, UsageError
+from .errors import ConfigError, MalformedConfigError, UsageError
 from .redact import Secrets
 
 if sys.version_info >= (3, 11):
@@ -71,6 +71,8 @@ class ReleaseConfig:
     next_cycle: str = "none"
     merge: str = "push"
     pull_request_timeout: int = 1800  # seconds a pull request's required checks are waited for
+    required_channels: tuple[str, ...] = ()  # "notify", "email": refused unless configured
+    docs_paths: tuple[str, ...] = ("docs/", "README.md")
     version_files: tuple[str, ...] = field(default=())
     changelog_file: str = "CHANGELOG.md"
     fragments_dir: str = "changelog.d"
@@ -203,30 +205,16 @@ def load_config(repo: Path) -> ReleaseConfig:
     """Read the release settings of the repository at *repo*."""
     data = read_pyproject(repo)
     tool = data.get("tool", {})
-    bump = tool.get("bumpversion")
-    if not isinstance(bump, dict) or "current_version" not in bump:
-        raise ConfigError(
-            "pyproject.toml has no [tool.bumpversion] current_version: "
-            "add the version files there (see README.md)"
-        )
-    if "towncrier" not in tool:
-        raise ConfigError("pyproject.toml has no [tool.towncrier] table: add it (see README.md)")
-    table = tool.get("release", {})
-    if not isinstance(table, dict):
-        raise ConfigError("[tool.release] in pyproject.toml must be a table")
+    _check_tables(tool)
+    bump = tool["bumpversion"]
+    table = tool["release"]
     package = table.get("package") or data.get("project", {}).get("name")
     if not package:
         raise ConfigError("set [tool.release] package (or [project] name) in pyproject.toml")
     settings: dict[str, Any] = {}
-    known = {f.name: f for f in fields(ReleaseConfig)}
     for key, value in table.items():
         if key == "package":
             continue
-        if key not in known:
-            raise ConfigError(
-                f"[tool.release] has an unknown setting {key!r}: "
-                f"valid settings are {', '.join(sorted(k for k in known if k != 'package'))}"
-            )
         if isinstance(value, list):
             value = tuple(str(v) for v in value)
         settings[key] = value
@@ -234,38 +222,67 @@ def load_config(repo: Path) -> ReleaseConfig:
     towncrier = tool["towncrier"]
     return ReleaseConfig(
         package=str(package),
-        changelog_file=str(towncrier.get("filename", "NEWS.rst")),
-        fragments_dir=str(towncrier.get("directory", "newsfragments")),
+        changelog_file=str(towncrier["filename"]),
+        fragments_dir=str(towncrier["directory"]),
         current_version=str(bump["current_version"]),
         version_files=("pyproject.toml", *files),
         **settings,
     )
 
 
+def _check_tables(tool: dict[str, Any]) -> None:
+    """The tables the engine reads, each there and as the schema says, or one line (exit 2):
+    a misspelt table name, a missing table or key, an unknown key, a wrong type."""
+    from .settings_schema import check_table, check_tool_names
+
+    wrong = check_tool_names(tool)
+    bump = tool.get("bumpversion")
+    if wrong is None and (not isinstance(bump, dict) or "current_version" not in bump):
+        wrong = (
+            "pyproject.toml has no [tool.bumpversion] current_version: "
+            "add the version files there (see README.md)"
+        )
+    towncrier = tool.get("towncrier")
+    explicit = isinstance(towncrier, dict) and {"directory", "filename"} <= set(towncrier)
+    if wrong is None and not explicit:
+        # towncrier's own defaults (newsfragments/, NEWS.rst) would build a changelog nobody reads
+        wrong = (
+            "pyproject.toml has no [tool.towncrier] table with directory and filename: add it "
+            '(directory = "changelog.d", filename = "CHANGELOG.md"; see README.md)'
+        )
+    table = tool.get("release")
+    if wrong is None and not isinstance(table, dict):
+        wrong = (
+            "pyproject.toml has no [tool.release] table: add it (docs/RELEASING.md lists the "
+            "settings; docs/tool-release.schema.json is their schema)"
+        )
+    if wrong is None:
+        wrong = check_table(table)  # type: ignore[arg-type]  # a dict: checked above
+    if wrong is not None:
+        raise MalformedConfigError(wrong)
+
+
 def parse_overrides(pairs: list[str] | None) -> dict[str, Setting]:
-    """``KEY=VALUE`` flags as typed settings; an unknown key or a bad value is one line."""
-    known = {f.name: f for f in fields(ReleaseConfig)}
-    settable = sorted(k for k in known if k not in ("package", "current_version", "version_files"))
+    """``KEY=VALUE`` flags as typed settings, judged by the schema ``[tool.release]`` is
+    (:mod:`.settings_schema`); an unknown key or a bad value is one line."""
+    from .settings_schema import RENAMED, SETTINGS, parse_setting, suggest
+
     result: dict[str, Setting] = {}
     for pair in pairs or []:
-        key, sep, value = pair.partition("=")
+        key, sep, text = pair.partition("=")
         key = key.strip().replace("-", "_")
-        if not sep or key not in settable:
-            raise UsageError(f"--set {pair!r}: use KEY=VALUE with KEY one of {', '.join(settable)}")
-        default = known[key].default
-        if isinstance(default, bool):
-            if value.lower() not in ("true", "false"):
-                raise UsageError(f"--set {key}={value}: use true or false")
-            result[key] = value.lower() == "true"
-        elif isinstance(default, int):
-            if not value.isdigit():
-                raise UsageError(f"--set {key}={value}: use a whole number")
-            result[key] = int(value)
-        elif isinstance(default, tuple) or key == "deploy_manifests":
-            result[key] = tuple(v for v in value.split(",") if v)
-        else:
-            result[key] = value
-    try:  # a value the settings refuse (merge=yolo) is bad input too, said the settings' way
+        if sep and key in RENAMED:
+            raise UsageError(f"--set {key} was renamed: use --set {RENAMED[key]}={text}")
+        if not sep or key not in SETTINGS:
+            near = suggest(key, SETTINGS) if sep else ""
+            raise UsageError(
+                f"--set {pair!r}: use KEY=VALUE{near} with KEY one of {', '.join(SETTINGS)}"
+            )
+        value, wrong = parse_setting(key, text)
+        if wrong is not None:
+            raise UsageError(f"--set {wrong}")
+        result[key] = tuple(value) if isinstance(value, list) else value  # type: ignore[assignment]
+    try:  # what the settings refuse together is bad input too, said the settings' way
         ReleaseConfig(package="-", current_version="0.0.0").with_overrides(**result)
     except ConfigError as exc:
         raise UsageError(f"--set {exc.message}") from None

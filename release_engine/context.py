@@ -38,6 +38,8 @@ class Options:
     skip_review: bool = False
     skip_prerelease: bool = False
     skip_image: bool = False
+    skip_channels: bool = False
+    skip_docs: bool = False
     date: str | None = None
 
 

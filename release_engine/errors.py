@@ -8,6 +8,7 @@ __all__ = [
     "CommandError",
     "ConfigError",
     "ConflictError",
+    "MalformedConfigError",
     "MissingFlagError",
     "PreflightError",
     "ReleaseError",
@@ -58,6 +59,14 @@ class MissingFlagError(UsageError):
 
 class ConfigError(ReleaseError):
     """``pyproject.toml`` is missing something the engine needs, or holds a bad value."""
+
+
+class MalformedConfigError(ConfigError):
+    """``pyproject.toml`` says something the schema refuses (a typo, a wrong type): bad input."""
+
+    @property
+    def exit_code(self) -> int:
+        return 2
 
 
 class CommandError(ReleaseError):

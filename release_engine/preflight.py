@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from .checks import Findings, check_all
+from .checks.branches import check_main_branch
 from .config import tomllib
 from .errors import CommandError, ConfigError, PreflightError
 from .gates import GateResult, github_gates
@@ -221,6 +223,7 @@ def preflight(ctx: ReleaseContext, *, dry_run: bool = False) -> list[str]:
     """
     problems: list[str] = []
     notes: list[str] = []
+    check_main_branch(ctx)  # a typo there makes every other answer misleading: exit 2 first
     resuming = is_resuming(ctx)
     if resuming:
         notes.append(f"resuming: {ctx.release_branch} or {ctx.tag} exists from an earlier run")
@@ -234,10 +237,13 @@ def preflight(ctx: ReleaseContext, *, dry_run: bool = False) -> list[str]:
     _check_versions(ctx, problems, resuming)
     _check_tree(ctx, problems, resuming)
     _check_credentials(ctx, problems, notes, dry_run)
-    unreached: dict[str, str] = {}
-    if not problems:  # the remotes, reached with credentials that are all there
-        unreached = reach(ctx)
-        problems.extend(unreached.values())
+    # Every remote, reached whatever was found above (anonymously where a credential lacks).
+    unreached = reach(ctx)
+    problems.extend(unreached.values())
+    found = Findings(dry_run=dry_run, resuming=resuming, unreached=set(unreached))
+    check_all(ctx, found)
+    problems.extend(found.problems)
+    notes.extend(found.notes)
     if not resuming:
         _check_content(ctx, problems)
         # GitHub unreached is said once, by reach; what else it answered then is not news.

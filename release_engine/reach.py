@@ -36,9 +36,11 @@ from urllib.parse import urlsplit
 import requests
 
 from .errors import ReleaseError
+from .netcause import unreachable
 
 if TYPE_CHECKING:
     from .context import ReleaseContext
+    from .tools.index import Login
 
 __all__ = ["reach", "reach_problems"]
 
@@ -57,10 +59,15 @@ def reach(ctx: ReleaseContext) -> dict[str, str]:
     checks: dict[str, Check] = {}
     if ctx.github is not None:
         checks["github"] = lambda: _github(ctx)
+    elif ctx.config.github_repository:  # no token (said apart): is GitHub there at all?
+        checks["github"] = lambda: _answers("GitHub", ctx.config.github_api_url)
     if ctx.config.index_url and ctx.config.index_url.startswith("http"):
-        login, url = ctx.index_login, ctx.config.index_url
-        if login.password is not None and not login.unavailable:
+        url = ctx.config.index_url
+        login = _login(ctx)
+        if login is not None and login.password is not None and not login.unavailable:
             checks["index"] = lambda: _index(url, login.username, login.password or "")
+        else:  # no login to try (said apart): is the index there at all?
+            checks["index"] = lambda: _answers("the package index", url)
     if ctx.container is not None and ctx.config.image:
         checks["registry"] = lambda: _registry(ctx)
     for n, hook in enumerate(ctx.credentials.webhooks, 1):
@@ -72,6 +79,23 @@ def reach(ctx: ReleaseContext) -> dict[str, str]:
     with ThreadPoolExecutor(max_workers=len(checks)) as pool:
         found = dict(zip(checks, pool.map(_safely, checks.values()), strict=True))
     return {name: problem for name, problem in found.items() if problem}
+
+
+def _login(ctx: ReleaseContext) -> Login | None:
+    try:
+        return ctx.index_login
+    except ReleaseError:  # no way to log in: the credentials' check says so
+        return None
+
+
+def _answers(what: str, url: str) -> str | None:
+    """Whether anything answers at *url* (any HTTP status will do): asked where the
+    credentialed check cannot be, so every unreachable remote is named in one run."""
+    try:
+        requests.head(url, timeout=_TIMEOUT, allow_redirects=False)
+    except requests.RequestException as exc:
+        return unreachable(what, url, exc)
+    return None
 
 
 def _safely(check: Check) -> str | None:
@@ -97,7 +121,7 @@ def _index(url: str, username: str, password: str) -> str | None:
     try:
         answer = requests.post(url, data=form, auth=(username, password), timeout=_TIMEOUT)
     except requests.RequestException as exc:
-        return f"the package index at {_origin(url)} is unreachable ({type(exc).__name__})"
+        return unreachable("the package index", url, exc) + ": check index_url"
     if answer.status_code in (401, 403):
         return (
             f"the package index at {_origin(url)} refused the login ({answer.status_code}): "
@@ -128,7 +152,9 @@ def _registry(ctx: ReleaseContext) -> str | None:
         query = {"service": params.get("service", ""), "scope": f"repository:{name}:pull,push"}
         answer = requests.get(params["realm"], params=query, auth=login, timeout=_TIMEOUT)
     except (requests.RequestException, KeyError) as exc:
-        return f"the container registry {host} is unreachable ({type(exc).__name__})"
+        if isinstance(exc, KeyError):
+            return f"the container registry {host} sent a token challenge without a realm"
+        return unreachable("the container registry", base, exc) + ": check image"
     if not answer.ok:
         return _refused(host, answer.status_code)
     body = answer.json()
@@ -179,7 +205,7 @@ def _webhook(url: str) -> str | None:
             url, data=b"-", headers={"Content-Type": "application/json"}, timeout=_TIMEOUT
         )
     except requests.RequestException as exc:
-        return f"a webhook ({shown}) is unreachable ({type(exc).__name__})"
+        return unreachable("a webhook", url, exc) + ": check RELEASE_NOTIFY_WEBHOOKS"
     if answer.status_code in (403, 404, 410):
         said = " ".join(answer.text.split())[:40]
         return (

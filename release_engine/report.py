@@ -113,6 +113,8 @@ def waived_checks(options: Options) -> list[str]:
         "prerelease": options.skip_prerelease,
         "image": options.skip_image,
         "fragments": options.allow_empty,
+        "channels": options.skip_channels,
+        "docs": options.skip_docs,
     }
     return [name for name, waived in flags.items() if waived]
 

@@ -118,8 +118,11 @@ class GitHubClient:
         except GithubException as exc:
             raise self._translate(exc, doing, permission) from None
         except requests.RequestException as exc:
+            from ..netcause import cause
+
             raise ReleaseError(
-                f"could not reach GitHub at {self.api_url} while {doing}: {type(exc).__name__}"
+                f"could not reach GitHub at {self.api_url} while {doing} ({cause(exc)}): "
+                "check github_api_url and the network"
             ) from None
 
     def _repository_visible(self) -> bool:

@@ -290,4 +290,9 @@ def standin_settings(s: StandIns, webhook: str | None = None) -> tuple[dict[str,
         "--set", f"github_api_url={s.github.url}",
         "--set", "image=",
     ]  # fmt: skip
+    if s.smtp is not None:  # the project requires the email channel: its stand-in, and login
+        env |= {"SMTP_USERNAME": s.smtp.username, "SMTP_PASSWORD": s.smtp.password}
+        flags += ["--set", "smtp_host=127.0.0.1", "--set", f"smtp_port={s.smtp.port}",
+                  "--set", "smtp_starttls=false", "--set", "email_from=release@localhost",
+                  "--set", "email_to=people@localhost"]  # fmt: skip
     return env, flags

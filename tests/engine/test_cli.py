@@ -233,13 +233,15 @@ def test_release_without_a_version_prints_its_usage_and_one_error_line(tmp_path:
 
 def test_the_resume_command_is_the_command_that_was_run() -> None:
     everything = Options(
-        allow_empty=True, skip_ci=True, skip_review=True, skip_prerelease=True, skip_image=True
-    )
+        allow_empty=True, skip_ci=True, skip_review=True, skip_prerelease=True, skip_image=True,
+        skip_channels=True, skip_docs=True,
+    )  # fmt: skip
     pairs = ["index_url=http://127.0.0.1:9/legacy/", "image=", "remote=my origin"]
     line = release_invocation("1.3.0-rc.1", everything, pairs, rehearse=True, keep=True)
     words = shlex.split(line)  # the shell reads back exactly what was given
     assert words[:4] == ["inv", "release", "--version", "1.3.0-rc.1"]
-    for flag in ("--rehearse", "--keep", "--allow-empty", "--skip-ci", "--skip-review"):
+    for flag in ("--rehearse", "--keep", "--allow-empty", "--skip-ci", "--skip-review",
+                 "--skip-channels", "--skip-docs"):  # fmt: skip
         assert flag in words
     assert "--skip-prerelease" in words and "--skip-image" in words and "--json" not in words
     assert [words[i + 1] for i, w in enumerate(words) if w == "--set"] == pairs

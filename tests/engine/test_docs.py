@@ -113,6 +113,14 @@ def point_at_standins(work: Path, s: StandIns) -> None:
         "registry_tls_verify": False,
         "base_image": config.rehearsal_base_image,
     }
+    if s.smtp is not None:  # the project requires the email channel: pointed at its stand-in
+        settings |= {
+            "smtp_host": "127.0.0.1",
+            "smtp_port": s.smtp.port,
+            "smtp_starttls": False,
+            "email_from": "release@localhost",
+            "email_to": ["people@localhost"],
+        }
     for key, value in settings.items():
         line = f"{key} = {'false' if value is False else repr(value).replace(chr(39), chr(34))}"
         table, found = re.subn(rf"^{key} = .*$", line, table, flags=re.M)
@@ -132,6 +140,8 @@ def standin_env(s: StandIns) -> dict[str, str]:
         TWINE_PASSWORD=s.index.password,
         RELEASE_NOTIFY_WEBHOOKS=s.sink.url,
     )
+    if s.smtp is not None:
+        env.update(SMTP_USERNAME=s.smtp.username, SMTP_PASSWORD=s.smtp.password)
     if s.registry is not None:
         env.update(REGISTRY_USERNAME=s.registry.username, REGISTRY_PASSWORD=s.registry.password)
     return env

@@ -54,6 +54,8 @@ def change(r: Rehearsal, name: str, kind: str, text: str) -> None:
     folder.mkdir(exist_ok=True)
     (folder / f"{name}.txt").write_text(f"{text}\n")
     (r.work / "changelog.d" / f"+{name}.{kind}.md").write_text(f"{text}\n")
+    if kind != "fixed":  # news is documented, or the preflight refuses the release
+        (r.work / "docs" / f"lifecycle-{name}.md").write_text(f"# {name}\n\n{text}\n")
     git(r.work, "add", "--all")
     git(r.work, "commit", "-qm", text)
     branch = git(r.work, "rev-parse", "--abbrev-ref", "HEAD")

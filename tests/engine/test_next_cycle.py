@@ -35,7 +35,8 @@ from tests.engine.test_version_files import bump
 DEV = next_development(parse_version(VERSION)).pep440  # main after releasing VERSION
 NEXT = parse_current_version(DEV).release.pep440  # the release of that development version
 INIT = "src/market_data_ingestion/__init__.py"
-LOCAL_ONLY = {"github_repository": "", "index_url": "", "index_simple_url": "", "image": ""}
+LOCAL_ONLY = {"github_repository": "", "index_url": "", "index_simple_url": "", "image": "",
+              "required_channels": ()}  # fmt: skip
 
 
 # --- version rules ------------------------------------------------------------------------
@@ -208,7 +209,7 @@ def test_preflight_refuses_next_cycle_dev_when_bump_my_version_cannot_write_it(
 def test_status_and_cadence_on_a_development_version(
     dev_work: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    flags = [f"{k}={v}" for k, v in LOCAL_ONLY.items()]
+    flags = [f"{k}={','.join(v) if isinstance(v, tuple) else v}" for k, v in LOCAL_ONLY.items()]
     status_command(dev_work, None, secrets=Secrets(), overrides=flags, as_json=True)
     data = json.loads(capsys.readouterr().out)
     assert data["version"] == NEXT  # the release main's development version leads to

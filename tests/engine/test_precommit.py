@@ -34,6 +34,7 @@ EXPECTED_HOOKS = {
     "changelog-fragments",
     "github-workflows",
     "zizmor",
+    "tool-release-schema",
 }
 
 
@@ -95,6 +96,7 @@ TOOLS = {
     "python": None,  # the session's own interpreter
     "check-jsonschema": "check-jsonschema",
     "zizmor": "zizmor",
+    "validate-pyproject": "validate-pyproject",
 }
 
 
@@ -140,6 +142,7 @@ WORKFLOWS = sorted(str(p.relative_to(REPO)) for p in (REPO / ".github/workflows"
         ("github-workflows", WORKFLOWS),
         ("zizmor", WORKFLOWS),
         ("changelog-fragments", ["changelog.d/README.md", "pyproject.toml"]),
+        ("tool-release-schema", ["pyproject.toml", "docs/tool-release.schema.json"]),
     ],
 )
 def test_each_hook_sees_its_files(hook_id: str, paths: list[str]) -> None:

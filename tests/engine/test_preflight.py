@@ -23,7 +23,8 @@ from release_engine.version import parse_version
 from tests.conftest import NOT_FRAGMENTS, git
 from tests.engine.conftest import CURRENT, HOTFIX, VERSION
 
-LOCAL_ONLY = {"github_repository": "", "index_url": "", "index_simple_url": "", "image": ""}
+LOCAL_ONLY = {"github_repository": "", "index_url": "", "index_simple_url": "", "image": "",
+              "required_channels": ()}  # fmt: skip
 SKIPS = Options(skip_prerelease=True)
 CURRENT_PATCH = next_version(parse_version(CURRENT), "patch").pep440
 LATER_PATCH = f"{VERSION.rsplit('.', 1)[0]}.5"  # a newer patch on the next version's line
@@ -74,6 +75,7 @@ def snapshot(work: Path) -> tuple[str, str, str]:
 
 def test_a_clean_repository_passes(work: Path) -> None:
     assert preflight(open_local(work)) == [
+        "documentation check: the first release, nothing to compare with",
         "prerelease matrix check skipped (--skip-prerelease)",
         "no GitHub configured (github_repository): CI and review not asked",
     ]

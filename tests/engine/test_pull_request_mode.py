@@ -208,6 +208,7 @@ def test_a_rollback_lands_through_a_pull_request_on_a_protected_main(
     git(r.work, "checkout", "--quiet", "-b", "second", "main")
     (r.work / "changelog.d" / "+second.added.md").write_text("Added the second module.\n")
     (r.work / "src" / "market_data_ingestion" / "second.py").write_text('"""Second."""\n')
+    (r.work / "docs" / "second.md").write_text("# The second module\n")  # news is documented
     git(r.work, "add", "--all")
     git(r.work, "commit", "--quiet", "-m", "Add the second module")
     git(r.work, "push", "--quiet", "origin", "second")

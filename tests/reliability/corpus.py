@@ -37,7 +37,9 @@ VERSIONS = [
     "1.2.3.post1", "1.2.3.dev0", "1,2,3", "1.2.3 1.2.4",
 ]  # fmt: skip
 BAD_SETS = ["nonsense", "unknown_key=1", "registry_tls_verify=maybe", "smtp_port=abc",
-            "merge=yolo", "next_cycle=weekly", "github_api_url=api.github.com"]  # fmt: skip
+            "merge=yolo", "next_cycle=weekly", "github_api_url=api.github.com",
+            "github_repository=nope", "tag_prefx=v", "required_channels=slack",
+            "deploy_manifests=../outside.yaml", "main_branch=mian"]  # fmt: skip
 
 
 @dataclass
@@ -164,7 +166,58 @@ def _states() -> list[Entry]:
     ]  # fmt: skip
 
 
-CORPUS = _versions() + _states()
+def _edit_pyproject(old: str, new: str) -> Setup:
+    """pyproject.toml with *old* replaced by *new*, committed in the clone alone."""
+
+    def edit(w: World, clone: Path) -> None:
+        path = clone / "pyproject.toml"
+        path.write_text(path.read_text().replace(old, new, 1))
+        git(clone, "commit", "-qam", f"{old.strip()} -> {new.strip()}")
+
+    return edit
+
+
+def _same_version_on_index(w: World, clone: Path) -> None:
+    """Another sdist of the version, on the index before the release (made by anyone else)."""
+    name = f"market_data_ingestion-{_up('0.7.9')}.tar.gz"
+    (w.s.index.packages / name).write_bytes(b"other bytes")
+
+
+def _news_undocumented(w: World, clone: Path) -> None:
+    """A release of the current version (tagged here), then news on main and no docs change."""
+    current = load_config(clone).current_version
+    git(clone, "tag", "-a", f"v{current}", "-m", f"Release version {current}")
+    (clone / "changelog.d" / "+corpus-news.added.md").write_text("Added a corpus feature.\n")
+    git(clone, "add", "--all")
+    git(clone, "commit", "-qm", "News, documented nowhere")
+    git(clone, "push", "-q", "origin", "main")
+    w.seed_green(git(clone, "rev-parse", "HEAD"))
+
+
+def _refusals_of_issue_19() -> list[Entry]:
+    """Configuration that is malformed (2), and what would otherwise fail after publishing (3)."""
+    up, e = _up, Entry
+    return [
+        e("misspelt table [tool.relase]", _release(up("0.2.0")), 2, True,
+          _edit_pyproject("[tool.release]", "[tool.relase]")),
+        e("tag_prefix = 1", _release(up("0.2.0")), 2, True,
+          _edit_pyproject('tag_prefix = "v"', "tag_prefix = 1")),
+        e("[tool.towncrier] without directory and filename", _release(up("0.2.0")), 2, True,
+          _edit_pyproject('directory = "changelog.d"\nfilename = "CHANGELOG.md"', "")),
+        e("deploy manifest path with a typo", _release(up("0.7.6"), "--set",
+          "deploy_manifests=deploy/k8s/deploymnet.yaml"), 3, True, remote=True),
+        e("required notify channel unset", _release(up("0.7.6")), 3, True, remote=True,
+          env=lambda w: {"RELEASE_NOTIFY_WEBHOOKS": ""}),
+        e("other sdist of the version on the index", _release(up("0.7.9")), 3, True,
+          _same_version_on_index, remote=True),
+        e("closed index_simple_url", _release(up("0.7.7"), "--set",
+          "index_simple_url=http://127.0.0.1:9/simple/"), 3, True, remote=True),
+        e("news without a documentation change", _release(up("0.7.8")), 3, True,
+          _news_undocumented, remote=True),
+    ]  # fmt: skip
+
+
+CORPUS = _versions() + _states() + _refusals_of_issue_19()
 
 
 def _one(

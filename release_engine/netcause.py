@@ -1,0 +1,59 @@
+"""Why a request reached nobody, in words: DNS, refused, timeout, TLS, or the socket's reason.
+
+requests wraps the socket's error in urllib3's, several levels deep; its class name
+(``ConnectionError``) says nothing a user can act on. :func:`cause` walks the chain down to
+the first error that names the cause, and :func:`unreachable` makes the one line that names
+the host too. Hand-written: requests and urllib3 expose the chain, not a classification.
+"""
+
+from __future__ import annotations
+
+import socket
+import ssl
+from urllib.parse import urlsplit
+
+import requests
+
+__all__ = ["cause", "unreachable"]
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    found: list[BaseException] = []
+    error: object = exc
+    while isinstance(error, BaseException) and error not in found and len(found) < 12:
+        found.append(error)
+        nxt = getattr(error, "reason", None)
+        if not isinstance(nxt, BaseException):
+            nxt = error.__cause__ or error.__context__
+        error = nxt
+    return found
+
+
+def cause(exc: BaseException) -> str:
+    """What went wrong under *exc*, in a few words a user can act on."""
+    chain = _chain(exc)
+    for error in chain:
+        if isinstance(error, socket.gaierror) or "NameResolution" in type(error).__name__:
+            return "DNS: the host name does not resolve"
+        if isinstance(error, ConnectionRefusedError):
+            return "connection refused: nothing listens on that port"
+        if isinstance(error, (ssl.SSLError, requests.exceptions.SSLError)):
+            reason = getattr(error, "reason", None) or getattr(error, "verify_message", None)
+            return f"TLS: {reason or 'the handshake failed'}"
+    for error in chain:
+        if isinstance(error, (TimeoutError, socket.timeout, requests.Timeout)):
+            return "timeout: no answer in time"
+        if isinstance(error, ConnectionResetError):
+            return "the connection was reset"
+    for error in chain:
+        if isinstance(error, OSError) and error.strerror:
+            return error.strerror
+    return str(exc).split(":")[0] or type(exc).__name__
+
+
+def unreachable(what: str, url: str, exc: BaseException) -> str:
+    """``WHAT at scheme://host:port is unreachable (CAUSE)``; the URL's path and login left
+    out (a webhook's path is its secret)."""
+    parts = urlsplit(url)
+    host = parts.netloc.rpartition("@")[2]
+    return f"{what} at {parts.scheme}://{host} is unreachable ({cause(exc)})"
