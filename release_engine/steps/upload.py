@@ -121,6 +121,7 @@ class Upload(StepBase):
 
 def _mint(ctx: ReleaseContext) -> str:
     """Trusted publishing's exchange: a token for this upload alone, kept out of all output."""
+    ctx.progress(_exchange_text(ctx))
     token = index.mint_token(ctx.config.index_url)
     ctx.secrets.add_basic(ctx.index_login.username, token)
     return token

@@ -28,7 +28,7 @@ from release_engine.output import ConsoleReporter
 from release_engine.rehearsal import rehearsal_context
 from release_engine.version import parse_version
 from tests.conftest import git
-from tests.engine.conftest import AFTER, HOTFIX, VERSION, Rehearsal
+from tests.engine.conftest import AFTER, HOTFIX, VERSION, Rehearsal, configure_mail
 
 pytestmark = pytest.mark.e2e
 
@@ -76,23 +76,9 @@ def release_twice(r: Rehearsal, version: str, name: str) -> None:
     assert [name.endswith(".tar.gz") for name in uploads] == [True, False]  # as shown: sdist first
 
 
-def with_mail(r: Rehearsal) -> None:
-    """The project sends its release notes by email: the rehearsal swaps its server."""
-    pyproject = r.work / "pyproject.toml"
-    text = pyproject.read_text().replace(
-        "[tool.release]\n",
-        '[tool.release]\nsmtp_host = "smtp.example.test"\nemail_from = "release@example.test"\n'
-        'email_to = ["users@example.test"]\n',
-        1,
-    )
-    pyproject.write_text(text)
-    git(r.work, "commit", "-qam", "Send the release notes by email")
-    git(r.work, "push", "-q", "origin", "main")
-
-
 def test_the_dry_run_lists_every_write_the_run_makes(imageless_rehearsal: Rehearsal) -> None:
     r = imageless_rehearsal
-    with_mail(r)
+    configure_mail(r)  # the email's records too
     release_twice(r, VERSION, "twin-release")
     assert r.s.smtp is not None and len(r.s.smtp.delivered) == 1
 
