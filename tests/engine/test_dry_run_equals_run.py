@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 import shutil
 from pathlib import Path
+from typing import Any, cast
 
 import pytest
 
@@ -25,6 +26,8 @@ from release_engine.cli import hotfix_command
 from release_engine.context import Options
 from release_engine.engine import release, rollback
 from release_engine.output import ConsoleReporter
+from release_engine.plan import Call, perform
+from release_engine.proc import Command, run
 from release_engine.rehearsal import rehearsal_context
 from release_engine.version import parse_version
 from tests.conftest import git
@@ -122,3 +125,19 @@ def test_placeholders_stand_for_the_values_only_the_run_knows() -> None:
     with pytest.raises(AssertionError):
         assert_same(["git checkout --quiet main"], Path("/a"), [], Path("/b"))
     assert_same(["twine upload /a/<the wheel>"], Path("/a"), ["twine upload /b/x.whl"], Path("/b"))
+
+
+def test_a_write_no_action_names_is_traced_on_its_own_line(tmp_path: Path) -> None:
+    """The commands an action runs belong to it; any other write shows, so none can hide."""
+    inside, outside = tmp_path / "inside", tmp_path / "outside"
+
+    def two_writes() -> None:
+        run(["touch", str(inside)])
+        perform(Command.of("touch", inside), cast(Any, None))  # an action inside: part of it
+
+    with trace.tracing() as found:
+        perform(Call("touch the inside file", two_writes), cast(Any, None))
+        run(["touch", str(outside)])
+    assert found == ["touch the inside file", f"touch {outside}"]
+    run(["touch", str(outside)])  # nobody listens: nothing is kept
+    assert found == ["touch the inside file", f"touch {outside}"]
