@@ -7,16 +7,19 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from . import trace
 from .config import Credentials, Setting, load_config
 from .context import Options, ReleaseContext, closing, release_lock
 from .errors import ConfigError, ReleaseError
 from .plan import (
+    Action,
     Outcome,
     Reporter,
     Status,
     execute,
     observe_all,
     observing_each,
+    perform,
     previewing_each,
 )
 from .preflight import is_resuming, preflight
@@ -177,7 +180,7 @@ def _release(
             report.notes = [*settled, *preflight(ctx, dry_run=dry_run)]
             for note in report.notes[len(settled) :]:
                 reporter.info(note)
-            with _holding(lock, dry_run):
+            with _holding(lock, dry_run, reporter):
                 outcomes = execute(
                     ctx,
                     RELEASE_STEPS,
@@ -186,23 +189,53 @@ def _release(
                     after_step=after_step,
                     previews=previews,
                 )
-        if ctx.git.current_branch() != ctx.base_branch and not dry_run:
-            ctx.git("checkout", "--quiet", ctx.base_branch)
+        _back_to_base(ctx, reporter, outcomes, dry_run)
     report.add_outcomes(outcomes)
     return report
 
 
-@contextmanager
-def _holding(lock: RemoteLock, dry_run: bool) -> Iterator[None]:
-    """Hold *lock* on the remote for a run that changes things; a dry run only checked it."""
+def _back_to_base(
+    ctx: ReleaseContext, reporter: Reporter, outcomes: list[Outcome], dry_run: bool
+) -> None:
+    """The work tree back on the branch the release was cut from, after steps that switched
+    it: an action like theirs, shown by a dry run, noted in the run's trace."""
+    acted = any(o.status in (Status.ACTED, Status.WOULD_RUN) for o in outcomes)
+    if acted or ctx.git.current_branch() != ctx.base_branch:
+        back = ctx.git.command("checkout", "--quiet", ctx.base_branch)
+        _act_or_show(back, ctx, reporter, dry_run)
+
+
+def _act_or_show(action: Action, ctx: ReleaseContext, reporter: Reporter, dry_run: bool) -> None:
     if dry_run:
+        _show(action.render(), reporter)
+    else:
+        perform(action, ctx)
+
+
+def _show(line: str, reporter: Reporter | None) -> None:
+    """What a dry run prints of a write it does not make (none without a *reporter*)."""
+    if reporter is not None:
+        reporter.info(f"would run: {line}")
+        trace.note(line)
+
+
+@contextmanager
+def _holding(lock: RemoteLock, dry_run: bool, reporter: Reporter | None = None) -> Iterator[None]:
+    """Hold *lock* on the remote for a run that changes things; a dry run only checked it, and
+    shows (given its *reporter*) the two pushes the run makes, as the run's trace notes them."""
+    take, give = lock.take_text(), lock.release_text()
+    if dry_run:
+        _show(take, reporter)
         yield
+        _show(give, reporter)
         return
-    lock.acquire()
+    with trace.performing(take):
+        lock.acquire()
     try:
         yield
     finally:
-        lock.release()
+        with trace.performing(give):
+            lock.release()
 
 
 def rollback(ctx: ReleaseContext, reporter: Reporter, *, dry_run: bool = False) -> list[Outcome]:
@@ -225,7 +258,7 @@ def _rollback(ctx: ReleaseContext, reporter: Reporter, dry_run: bool) -> list[Ou
         finished = rollback_preconditions(ctx)
         if finished:
             reporter.info(f"{finished}; verifying every step")
-        with _holding(lock, dry_run or bool(finished)):
+        with _holding(lock, dry_run or bool(finished), None if finished else reporter):
             outcomes = execute(ctx, ROLLBACK_STEPS, reporter, dry_run=dry_run)
         reporter.info(f"package index: {yank_guidance(ctx)}")
         return outcomes

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import TYPE_CHECKING, Protocol
 
+from . import trace
 from .errors import ConflictError, ReleaseError, VerificationError
 from .proc import Command, acting, in_background, run
 
@@ -127,11 +128,13 @@ Action = Command | Call
 
 
 def perform(action: Action, ctx: ReleaseContext) -> None:
-    """Do one action; a long command streams its output to the run's progress display."""
-    if isinstance(action, Call):
-        action.function()
-    else:
-        run(action, progress=ctx.progress if action.long else None)
+    """Do one action; a long command streams its output to the run's progress display.
+    The run's trace notes it as its dry run shows it (:mod:`release_engine.trace`)."""
+    with trace.performing(action.render()):
+        if isinstance(action, Call):
+            action.function()
+        else:
+            run(action, progress=ctx.progress if action.long else None)
 
 
 class Step(Protocol):
@@ -258,6 +261,8 @@ def execute(
             raise conflict
         if seen.status is Status.PENDING and dry_run:
             outcome = replace(outcome, status=Status.WOULD_RUN, commands=commands)
+            for line in commands:
+                trace.note(line)
         elif seen.status is Status.PENDING:
             after = _act(ctx, step)
             outcome = replace(outcome, status=Status.ACTED, detail=after.detail, facts=after.facts)

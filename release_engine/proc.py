@@ -33,6 +33,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
+from . import trace
 from .errors import CommandError
 
 __all__ = [
@@ -210,6 +211,7 @@ def run(
     command = args if isinstance(args, Command) else _command(args, cwd, env, timeout)
     for found in _recorders.get() if record else ():
         found.append(command)
+    trace.written(command.render())  # a write outside any action shows in the run's trace
     memo = _memo.get()
     if memo is not None:  # a write: what was read before may have changed
         memo.clear()

@@ -4,6 +4,13 @@ A bare git remote, a real package index (pypiserver), a real container registry
 (docker-registry), a local GitHub API stand-in, a notification sink and a mail server (aiosmtpd)
 are started, the repository is cloned, and the very same engine releases the clone. The user's
 repository, remotes and accounts are never touched.
+
+A rehearsal swaps each remote for its stand-in and changes nothing else: the steps that run,
+the links CHANGELOG.md gets (the project's repository, :attr:`ReleaseContext.published_at`)
+and the emails are those of the project's own ``[tool.release]``. The mail server is swapped
+only when one is configured (``smtp_host``): a project without one sends no email when it
+releases, so its rehearsal sends none either. ``tests/engine/test_rehearsal_is_release.py``
+compares a rehearsal with a run of the project's configuration pointed at the stand-ins.
 """
 
 from __future__ import annotations
@@ -137,14 +144,8 @@ def rehearsal_context(
         "image": f"{s.registry.url}/{s.image_namespace}{name}" if s.registry else "",
         "registry_tls_verify": False,
     }
-    if s.smtp is not None:  # the notes go to the configured recipients, at the stand-in
-        overrides |= {
-            "smtp_host": "127.0.0.1",
-            "smtp_port": s.smtp.port,
-            "smtp_starttls": False,
-            "email_from": config.email_from or "release-rehearsal@localhost",
-            "email_to": config.email_to or ("release-rehearsal@localhost",),
-        }
+    if s.smtp is not None and config.smtp_host:  # the configured mail server, swapped
+        overrides |= {"smtp_host": "127.0.0.1", "smtp_port": s.smtp.port, "smtp_starttls": False}
     if config.rehearsal_base_image:
         overrides["base_image"] = config.rehearsal_base_image
     credentials = Credentials(

@@ -194,6 +194,20 @@ class RemoteLock:
         )  # fmt: skip
         self.sha = None
 
+    def take_text(self) -> str:
+        """What :meth:`acquire` writes, as a dry run shows it and a run's trace notes it."""
+        return (
+            f"git push --force-with-lease={LOCK_REF}:<the lock read, if a dead run of ours "
+            f"left it> {self.remote} <lock commit>:{LOCK_REF} (take the lock: {self.what})"
+        )
+
+    def release_text(self) -> str:
+        """What :meth:`release` writes, as a dry run shows it and a run's trace notes it."""
+        return (
+            f"git push --force-with-lease={LOCK_REF}:<lock commit> {self.remote} :{LOCK_REF} "
+            f"(release the lock: {self.what})"
+        )
+
     def _write(self) -> str:
         """The lock commit: an empty tree, no parent, the holder in the message."""
         return data_commit(self.git, f"{_SUBJECT}\n\n{json.dumps(asdict(self.me), indent=1)}\n")

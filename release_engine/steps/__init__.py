@@ -12,9 +12,10 @@ from .cycle import NextCycle
 from .forward import ForwardMerge
 from .git import Branch, Bump, Changelog, Commit, Merge, Push, Tag
 from .post import DeployManifests, Email, Notify
-from .publish import Build, GitHubRelease, Image, ImagePush, Upload
+from .publish import Build, GitHubRelease, Image, ImagePush
 from .rollback import DeployPrevious, PushRollback, RevertRelease, RollbackTag, YankInChangelog
 from .rollback_remotes import EmailRollback, GitHubLatest, LatestImage, NotifyRollback
+from .upload import Upload
 
 __all__ = ["RELEASE_STEPS", "ROLLBACK_STEPS"]
 

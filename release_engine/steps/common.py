@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from ..errors import ReleaseError
 from ..plan import Action, Call
 from ..proc import Command, read
-from ..tools import changelog, index
+from ..tools import changelog, index, keepachangelog
 
 if TYPE_CHECKING:
     from ..context import ReleaseContext
@@ -20,6 +20,7 @@ __all__ = [
     "artifacts",
     "checkout",
     "github_notes",
+    "link_base",
     "merge_conflicted",
     "release_notes",
     "retarget_manifest",
@@ -70,10 +71,22 @@ def without_waivers(body: str) -> str:
 
 
 def checkout(ctx: ReleaseContext, branch: str) -> list[Command]:
-    """The switch to *branch*, if the work tree is not on it already."""
-    if ctx.git.current_branch() == branch:
-        return []
+    """The switch to *branch*, always: where the work tree is when a step acts depends on the
+    steps before it in this run, which a dry run has not run, so a switch that runs only
+    when needed would make the dry run show another list than the run performs (checking out
+    the branch one is on changes nothing)."""
     return [ctx.git.command("checkout", "--quiet", branch)]
+
+
+def link_base(ctx: ReleaseContext) -> str | None:
+    """The repository's web address CHANGELOG.md's link references point into; none without
+    GitHub. Every step that writes them (the release's changelog, a hotfix's forward merge, a
+    rollback's yank) writes the project's own, also in a rehearsal whose GitHub is a
+    stand-in (:attr:`ReleaseContext.published_at`)."""
+    repository, api = ctx.published_at or (ctx.config.github_repository, ctx.config.github_api_url)
+    if not repository:
+        return None
+    return keepachangelog.repository_url(repository, api)
 
 
 def retarget_manifest(text: str, image: str, tag: str) -> str:

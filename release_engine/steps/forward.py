@@ -28,7 +28,7 @@ from ..config import tomllib
 from ..errors import ReleaseError
 from ..plan import Action, Call, Observation, StepBase
 from ..tools import keepachangelog
-from .common import merge_conflicted
+from .common import checkout, link_base, merge_conflicted
 from .landing import land, merged_pull, pull_request_mode, sync_main
 
 if TYPE_CHECKING:
@@ -75,8 +75,8 @@ def merge_forward(ctx: ReleaseContext) -> None:
     mine = ctx.git.show(":2", changelog) if changelog in conflicted else None
     text = mine if mine is not None else (ctx.repo / changelog).read_text(encoding="utf-8")
     text = keepachangelog.insert_section(text, ctx.version.pep440, released)
-    if config.github_repository:
-        url = keepachangelog.repository_url(config.github_repository, config.github_api_url)
+    url = link_base(ctx)  # the project's repository, in a rehearsal too
+    if url is not None:
         text = keepachangelog.update_links(text, url, config.tag_prefix)
     (ctx.repo / changelog).write_text(text, encoding="utf-8")
     git("add", "--", changelog)
@@ -129,21 +129,17 @@ class ForwardMerge(StepBase):
         if pull_request_mode(ctx):
             return [
                 *sync_main(ctx),
-                ctx.git.command("checkout", "--quiet", main),
+                *checkout(ctx, main),
                 self._merge(ctx),
                 *land(ctx, source=main, branch=self.branch(ctx), title=_message(ctx)),
             ]
-        found: list[Action] = [
+        return [
             ctx.git.command("fetch", "--quiet", remote, f"refs/heads/{main}"),
-        ]
-        if ctx.git.current_branch() != main:
-            found.append(ctx.git.command("checkout", "--quiet", main))
-        found += [
+            *checkout(ctx, main),
             ctx.git.command("merge", "--quiet", "--ff-only", "FETCH_HEAD"),
             self._merge(ctx),
             ctx.git.command("push", "--quiet", remote, f"refs/heads/{main}"),
         ]
-        return found
 
     @staticmethod
     def _merge(ctx: ReleaseContext) -> Call:

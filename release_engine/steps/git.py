@@ -8,7 +8,7 @@ from ..config import tomllib
 from ..plan import Action, Call, Observation, ReleaseNotes, StepBase
 from ..tools import changelog, keepachangelog
 from ..tools.bump import bump_command
-from .common import checkout
+from .common import checkout, link_base
 from .landing import land, merged_pull, pull_request_mode, remote_main
 
 if TYPE_CHECKING:
@@ -68,17 +68,8 @@ class Bump(StepBase):
         return [*checkout(ctx, ctx.release_branch), bump_command(ctx.repo, ctx.version.pep440)]
 
 
-def _link_base(ctx: ReleaseContext) -> str | None:
-    """The repository's web address the link references point into; none without GitHub.
-    A rehearsal writes the project's own (:attr:`ReleaseContext.published_at`)."""
-    repository, api = ctx.published_at or (ctx.config.github_repository, ctx.config.github_api_url)
-    if not repository:
-        return None
-    return keepachangelog.repository_url(repository, api)
-
-
 def _links_stale(ctx: ReleaseContext, text: str) -> bool:
-    url = _link_base(ctx)
+    url = link_base(ctx)
     return url is not None and keepachangelog.update_links(text, url, ctx.config.tag_prefix) != text
 
 
@@ -104,7 +95,7 @@ class Changelog(StepBase):
         text = release_file(ctx, ctx.config.changelog_file)
         if text is None or changelog.extract_section(text, ctx.version.pep440) is None:
             actions.append(changelog.build_command(ctx.repo, ctx.version.pep440, ctx.date))
-        url = _link_base(ctx)
+        url = link_base(ctx)
         if url is not None:
             file = ctx.repo / ctx.config.changelog_file
 

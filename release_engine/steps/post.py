@@ -146,26 +146,35 @@ class Notify(Announcement, StepBase):
         return slack_message(self.subject(ctx), self.notes(ctx), release_links(ctx))
 
     def actions(self, ctx: ReleaseContext) -> list[Action]:
+        """For each webhook not sent to: its mark on the remote, the message, the mark that
+        it was sent; each its own action, so a dry run shows the three pushes and the post."""
         sent, pending = self._record(ctx)
         found: list[Action] = []
         for i, hook in enumerate(ctx.credentials.webhooks, start=1):
             key = self._key(hook)
             if key in sent or key == pending:
                 continue
+            done = frozenset(sent)  # before sending: a kill cannot send twice
 
-            def send(hook: str = hook, key: str = key) -> None:
-                done, _ = self._record(ctx)
-                self._remember(ctx, done, key)  # before sending: a kill cannot send twice
+            def send(hook: str = hook, done: frozenset[str] = done) -> None:
                 try:
                     post_message(hook, self.message(ctx))
                 except ReleaseError:
-                    self._remember(ctx, done, None)  # not delivered: resuming sends it
+                    self._remember(ctx, set(done), None)  # not delivered: resuming sends it
                     raise
-                self._remember(ctx, done | {key}, None)
 
             text = f"POST <webhook {i}> Slack message: {self.subject(ctx)}, the notes, links"
-            found.append(Call(text, send))
+            found += [
+                self._marking(ctx, {"sent": sorted(done), "pending": key}),
+                Call(text, send),
+                self._marking(ctx, {"sent": sorted(done | {key}), "pending": None}),
+            ]
+            sent = set(done | {key})
         return found
+
+    def _marking(self, ctx: ReleaseContext, record: dict[str, object]) -> Call:
+        text = ctx.records.write_text(self.record_name, record)
+        return Call(text, lambda: ctx.records.write(self.record_name, record))
 
 
 class Email(Announcement, StepBase):
@@ -236,29 +245,43 @@ class Email(Announcement, StepBase):
         )
         mail.write_message(message, self._file(ctx))
 
-    def _send(self, ctx: ReleaseContext) -> None:
-        raw = self._file(ctx).read_bytes()
-        message = email.message_from_bytes(raw, policy=email.policy.default)
-        to = list(ctx.config.email_to)
-        self._remember(ctx, status="pending", to=to)
-        try:
-            refused = mail.send(message, self.server(ctx))
-        except ReleaseError:
-            self._remember(ctx, status="unsent", to=to)  # delivered to no one: resuming sends it
-            raise
-        self._remember(ctx, status="sent", to=to, refused=refused)
-        if refused:
-            raise ReleaseError(
-                f"the mail server refused {', '.join(refused)} (the others were sent to): "
-                f"send {self._shown(ctx)} to them by hand"
-            )
+    def _sending(self, ctx: ReleaseContext) -> list[Action]:
+        """The record *pending*, the message to the server, the record *sent*: three actions,
+        so a dry run shows both pushes of the record around the send."""
+        to, refused = list(ctx.config.email_to), list[str]()
+
+        def send() -> None:
+            raw = self._file(ctx).read_bytes()
+            message = email.message_from_bytes(raw, policy=email.policy.default)
+            try:
+                refused.extend(mail.send(message, self.server(ctx)))
+            except ReleaseError:
+                self._remember(ctx, status="unsent", to=to)  # delivered to no one: resume sends
+                raise
+
+        def sent() -> None:
+            self._remember(ctx, status="sent", to=to, refused=refused)
+            if refused:
+                raise ReleaseError(
+                    f"the mail server refused {', '.join(refused)} (the others were sent to): "
+                    f"send {self._shown(ctx)} to them by hand"
+                )
+
+        records, name = ctx.records, self.record_name
+        server = self.server(ctx).address
+        text = f"send the release notes to {counted(len(to), 'recipient')} via {server}"
+        pending = {"status": "pending", "to": to}
+        done = {"status": "sent", "to": to, "refused": "<the recipients the server refused>"}
+        return [
+            Call(records.write_text(name, pending), lambda: self._remember(ctx, **pending)),
+            Call(text, send),
+            Call(records.write_text(name, done), sent),
+        ]
 
     def actions(self, ctx: ReleaseContext) -> list[Action]:
         found: list[Action] = [
             Call(f"write the release notes email to {self._shown(ctx)}", lambda: self._write(ctx))
         ]
         if ctx.config.smtp_host and self._record(ctx).get("status") in (None, "unsent"):
-            n, server = len(ctx.config.email_to), self.server(ctx)
-            text = f"send the release notes to {counted(n, 'recipient')} via {server.address}"
-            found.append(Call(text, lambda: self._send(ctx)))
+            found += self._sending(ctx)
         return found

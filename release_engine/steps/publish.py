@@ -1,24 +1,20 @@
-"""The release's publishing steps: build, image, upload, image push, GitHub release."""
+"""The release's publishing steps: build, image, image push, GitHub release (upload: .upload)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import shutil
 import sys
-from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
 
-from ..errors import CommandError, ConfigError, ReleaseError
+from ..errors import ReleaseError
 from ..plan import (
     Action,
-    Artifact,
     Call,
     ImageDigest,
     Observation,
     PublishedRelease,
     StepBase,
-    perform,
 )
 from ..proc import Command
 from ..tools import index
@@ -29,7 +25,7 @@ from .common import artifacts, github_notes, release_notes, without_waivers
 if TYPE_CHECKING:
     from ..context import ReleaseContext
 
-__all__ = ["Build", "GitHubRelease", "Image", "ImagePush", "Upload", "served_files"]
+__all__ = ["Build", "GitHubRelease", "Image", "ImagePush"]
 
 VERSION_LABEL = "org.opencontainers.image.version"
 
@@ -152,105 +148,6 @@ def _in_registry(ctx: ReleaseContext) -> bool:
     if ctx.registry.digest(ctx.tag) is None:
         return False
     return ctx.registry.labels(ctx.tag).get(VERSION_LABEL) == ctx.version.pep440
-
-
-def served_files(ctx: ReleaseContext) -> dict[str, str]:
-    """What the configured index serves for the package: filename → sha256."""
-    auth = None
-    if ctx.credentials.index_password:
-        auth = (ctx.credentials.index_username or "__token__", ctx.credentials.index_password)
-    return index.served_files(ctx.config.index_simple_url, ctx.config.package, auth=auth)
-
-
-class Upload(StepBase):
-    name, title = "upload", "Publish to the package index"
-
-    def observe(self, ctx: ReleaseContext) -> Observation:
-        if not ctx.config.index_simple_url:
-            return Observation.skipped("no package index configured")
-        served = served_files(ctx)
-        files = artifacts(ctx)
-        if not files:  # nothing built here (yet): what the index holds is what there is
-            mine = index.release_files(served, ctx.config.package, ctx.version.pep440)
-            facts = [Artifact(name, None, served[name]) for name in mine]
-            if len(mine) >= 2:
-                return Observation.done(f"{len(mine)} files served", facts)
-            return Observation.pending("sdist and wheel", facts)
-        local = {path: index.sha256_of(path) for path in files}
-        facts = [Artifact(p.name, sha, served.get(p.name)) for p, sha in local.items()]
-        to_upload, _, conflicts = index.plan_uploads(local, served)
-        if conflicts:
-            names = ", ".join(p.name for p in conflicts)
-            return Observation.conflict(f"the index serves {names} with other bytes")
-        if not to_upload:
-            return Observation.done("sha256 of every file matches the index", facts)
-        return Observation.pending(", ".join(p.name for p in to_upload), facts)
-
-    def actions(self, ctx: ReleaseContext) -> list[Action]:
-        """The exchange (trusted publishing only), one upload per file the index lacks (a
-        refusal then names one file), and the wait until the index serves them all."""
-        files = artifacts(ctx)
-        to_upload = index.plan_uploads(files, served_files(ctx)).to_upload if files else []
-        login = ctx.index_login
-        found: list[Action] = []
-        if login.kind == "trusted-publishing":
-            found.append(Call(_exchange_text(ctx), lambda: None))
-        found += [
-            index.upload_command(
-                [path],
-                repository_url=ctx.config.index_url,
-                username=login.username,
-                password=login.password or "<minted upload token>",
-            )
-            for path in to_upload or [ctx.dist_dir / "*"]
-        ]
-        wait = f"read {ctx.config.index_simple_url} until it serves every file with its sha256"
-        found.append(Call(f"{wait} (at most {ctx.index_patience:.0f} s)", lambda: None))
-        return found
-
-    def act(self, ctx: ReleaseContext) -> None:
-        files = artifacts(ctx)
-        if not files:
-            raise ReleaseError(f"no built sdist and wheel in {ctx.dist_dir}: build them first")
-        local = {path: index.sha256_of(path) for path in files}
-        to_upload = index.plan_uploads(local, served_files(ctx)).to_upload
-        if to_upload:
-            self._upload(ctx, to_upload)
-        index.await_served(
-            lambda: served_files(ctx), local, bound=ctx.index_patience, progress=ctx.progress
-        )
-
-    def _upload(self, ctx: ReleaseContext, files: list[Path]) -> None:
-        """Each file on its own, so that a refusal names the one file the index holds."""
-        login = ctx.index_login
-        if login.unavailable:  # the preflight of a release refuses it first
-            raise ConfigError(login.unavailable)
-        password = login.password
-        if password is None:  # trusted publishing: a token for this upload alone
-            ctx.progress(_exchange_text(ctx))
-            password = index.mint_token(ctx.config.index_url)
-            ctx.secrets.add_basic(login.username, password)
-        for path in files:
-            upload = index.upload_command(
-                [path], repository_url=ctx.config.index_url, username=login.username,
-                password=password,
-            )  # fmt: skip
-            try:
-                perform(upload, ctx)
-            except CommandError as exc:
-                error = index.upload_refused(exc, [path], served_files(ctx))
-                if error is not None:
-                    raise error from exc
-                ctx.progress(f"the package index holds {path.name} already: comparing sha256")
-
-
-def _exchange_text(ctx: ReleaseContext) -> str:
-    parts = urlsplit(ctx.config.index_url)
-    origin = f"{parts.scheme}://{parts.netloc}"
-    return (
-        f"trusted publishing: GitHub Actions' OIDC token for {origin}/_/oidc/audience, "
-        f"exchanged at {origin}/_/oidc/mint-token for an upload token"
-    )
 
 
 class ImagePush(StepBase):

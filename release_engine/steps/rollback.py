@@ -33,7 +33,7 @@ from ..proc import run
 from ..settle import REVERT_REF, WORKTREES
 from ..tools import keepachangelog
 from ..tools.bump import bump_command
-from .common import checkout, merge_conflicted, retarget_manifests, stale_manifests
+from .common import checkout, link_base, merge_conflicted, retarget_manifests, stale_manifests
 from .landing import land, pull_request_mode
 from .rollback_scope import TRAILER, release_range, rollback_tag, target_of, target_tag
 
@@ -218,10 +218,8 @@ class YankInChangelog(StepBase):
             text = keepachangelog.mark_yanked(
                 file.read_text(encoding="utf-8"), ctx.version.pep440, released
             )
-            if ctx.config.github_repository:
-                url = keepachangelog.repository_url(
-                    ctx.config.github_repository, ctx.config.github_api_url
-                )
+            url = link_base(ctx)  # the project's repository, in a rehearsal too
+            if url is not None:
                 text = keepachangelog.update_links(text, url, ctx.config.tag_prefix)
             file.write_text(text, encoding="utf-8")
 

@@ -76,6 +76,14 @@ class Records:
             )
         return found
 
+    def write_text(self, name: str, record: dict[str, Any]) -> str:
+        """What :meth:`write` pushes, as a dry run shows it and a run's trace notes it."""
+        ref = self.ref(name)
+        return (
+            f"git push --force-with-lease={ref}:<the record read> {self.remote} "
+            f"<record commit>:{ref} (record {json.dumps(record, sort_keys=True)})"
+        )
+
     def write(self, name: str, record: dict[str, Any]) -> None:
         """Push *record* as the new record *name*, on the one read last (read it first)."""
         if name not in self._seen:

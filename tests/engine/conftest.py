@@ -296,3 +296,21 @@ def standin_settings(s: StandIns, webhook: str | None = None) -> tuple[dict[str,
                   "--set", "smtp_starttls=false", "--set", "email_from=release@localhost",
                   "--set", "email_to=people@localhost"]  # fmt: skip
     return env, flags
+
+
+#: The mail settings :func:`configure_mail` gives the project: a real release would send there.
+MAIL_TO = "users@example.test"
+
+
+def configure_mail(r: Rehearsal) -> None:
+    """The project sends its release notes by email: a mail server and recipients in its
+    ``[tool.release]``, committed and pushed. A rehearsal swaps that server for its stand-in;
+    without one it sends no email, as the project's own release would not."""
+    pyproject = r.work / "pyproject.toml"
+    settings = (
+        '[tool.release]\nsmtp_host = "smtp.example.test"\n'
+        f'email_from = "release@example.test"\nemail_to = ["{MAIL_TO}"]\n'
+    )
+    pyproject.write_text(pyproject.read_text().replace("[tool.release]\n", settings, 1))
+    git(r.work, "commit", "-qam", "Send the release notes by email")
+    git(r.work, "push", "-q", "origin", "main")

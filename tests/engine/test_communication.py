@@ -32,7 +32,7 @@ from release_engine.tools.notify import (
 from release_engine.tools.records import Records
 from release_engine.version import parse_version
 from tests.conftest import git
-from tests.engine.conftest import VERSION, Rehearsal, published_state
+from tests.engine.conftest import MAIL_TO, VERSION, Rehearsal, configure_mail, published_state
 
 NOTES = "### Added\n\n- A **new** adapter ([#12](https://example.test/12)) & more <b>\n"
 LINKS = ReleaseLinks("https://gh.test/r/v1", "https://pypi.org/project/x/1.0/", "img:v1")
@@ -204,12 +204,19 @@ def test_release_sends_one_slack_message_and_one_email_and_a_rerun_none(
     """Previewed, sent once; a rerun, in this clone or in another one, sends nothing again."""
     s = rehearsal.s
     assert s.smtp is not None
+    configure_mail(rehearsal)
     rehearsal.add_fragment("+mail.added.md", "Added `inv release --version X.Y.Z`, end to end.")
     dry = rehearsal.run(dry_run=True)
     shown = {o.name: o.commands for o in dry.steps}
+    record = f"origin <record commit>:refs/release/records/v{VERSION}/email"
     assert shown["email"] == [
         f"write the release notes email to .git/release/v{VERSION}/release-notes.eml",
+        f"git push --force-with-lease=refs/release/records/v{VERSION}/email:<the record read> "
+        f'{record} (record {{"status": "pending", "to": ["{MAIL_TO}"]}})',
         f"send the release notes to 1 recipient via 127.0.0.1:{s.smtp.port}",
+        f"git push --force-with-lease=refs/release/records/v{VERSION}/email:<the record read> "
+        f'{record} (record {{"refused": "<the recipients the server refused>", "status": "sent", '
+        f'"to": ["{MAIL_TO}"]}})',
     ]
     assert s.smtp.delivered == [] and not (_state(rehearsal) / "release-notes.eml").exists()
 
@@ -221,7 +228,7 @@ def test_release_sends_one_slack_message_and_one_email_and_a_rerun_none(
     text, html = _parts(got.message)
     assert section.strip() in text
     assert "<h3>Added</h3>" in html and "inv release --version X.Y.Z" in html
-    assert got.login == s.smtp.username and got.rcpt_tos == ("release-rehearsal@localhost",)
+    assert got.login == s.smtp.username and got.rcpt_tos == (MAIL_TO,)
     written = (_state(rehearsal) / "release-notes.eml").read_bytes()
     assert got.message["Message-ID"] in written.decode()
     body = s.sink.received[0].body
@@ -261,6 +268,7 @@ def test_a_failed_send_is_retried_on_resume_and_without_smtp_host_only_written(
 
     s = rehearsal.s
     assert s.smtp is not None
+    configure_mail(rehearsal)
     with pytest.raises(Interrupted):
         rehearsal.run(after_step=stop)
     version = parse_version(VERSION)
@@ -303,6 +311,7 @@ def test_a_pending_record_is_reported_sent_at_most_once_and_not_resent(
         if name == "push":
             raise Interrupted(name)
 
+    configure_mail(rehearsal)
     with pytest.raises(Interrupted):
         rehearsal.run(after_step=stop)
     # A run killed while sending left its mark on the remote, where every clone looks.

@@ -36,6 +36,7 @@ from tests.engine.conftest import (
     VERSION,
     VERSION_LABEL,
     Rehearsal,
+    configure_mail,
     github_get,
     registry_of,
 )
@@ -171,6 +172,7 @@ def check(r: Rehearsal, want: Expected) -> None:
 
 def test_release_hotfix_release_rollback_release(rehearsal: Rehearsal) -> None:
     r, suites = rehearsal, Suites(rehearsal)
+    configure_mail(r)  # the project emails its release notes: the rehearsal's server gets them
     live = [VERSION]
 
     # --- VERSION: the first release of this test ---

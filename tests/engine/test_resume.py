@@ -9,7 +9,7 @@ import pytest
 
 from release_engine.rehearsal import clone_for_rehearsal, stand_ins
 from release_engine.steps import RELEASE_STEPS as STEPS
-from tests.engine.conftest import VERSION, Rehearsal, published_state
+from tests.engine.conftest import VERSION, Rehearsal, configure_mail, published_state
 
 pytestmark = pytest.mark.e2e
 
@@ -37,6 +37,7 @@ SAME = (
     "release_bodies",
     "release_posts",
     "notifications",
+    "emails",
     "packages_on_disk",
     "image_tags",
     "one_digest",
@@ -57,6 +58,7 @@ def baseline(
         image_namespace="baseline/",
     ) as s:
         r = Rehearsal(clone_for_rehearsal(source_repo, tmp), tmp / "remote.git", s, DAY)
+        configure_mail(r)
         r.run()
         return published_state(r)
 
@@ -81,6 +83,7 @@ def test_interrupted_after_step_then_rerun_reaches_the_same_end(
     the last interruption finishes the release, as one uninterrupted release did (baseline).
     """
     rehearsal.date = DAY
+    configure_mail(rehearsal)  # the email step acts, and is resumed, too
     # Without a container engine (never under CI) the image steps are skipped, not acted.
     acting = [s for s in ACTING if s not in IMAGE_STEPS or rehearsal.s.registry is not None]
     acted: list[str] = []  # what the run acted, up to its interruption

@@ -29,7 +29,7 @@ from release_engine.proc import run
 from release_engine.rehearsal import StandIns, clone_for_rehearsal, rehearsal_context, stand_ins
 from release_engine.standins.oidc import ActionsIdTokens
 from release_engine.standins.pypi import PackageIndexStandIn
-from release_engine.steps.publish import Upload
+from release_engine.steps.upload import Upload
 from release_engine.tools import index
 from release_engine.version import parse_version
 from tests.engine.conftest import VERSION
@@ -175,7 +175,7 @@ def test_the_preflight_prints_the_mode_it_will_use(
     assert "index credentials: trusted publishing (GitHub Actions OIDC)" in notes
     assert f"not in this dry run's job, which uploads nothing: {why}" in notes
     with pytest.raises(ConfigError) as refused:  # the upload's own guard, before any request
-        Upload()._upload(no_oidc, [no_oidc.dist_dir / "x-1.0.tar.gz"])
+        Upload().act(no_oidc)
     assert str(refused.value) == why and standins.index.count("GET", AUDIENCE) == 0
 
 
