@@ -34,6 +34,7 @@ _STYLE = {
     Status.WOULD_RUN: "cyan",
     Status.CONFLICT: "bold red",
     Status.UNKNOWN: "bold yellow",
+    Status.ROLLED_BACK: "magenta",
 }
 _MARK = {
     Status.DONE: "✓",
@@ -43,6 +44,7 @@ _MARK = {
     Status.WOULD_RUN: "→",
     Status.CONFLICT: "✗",
     Status.UNKNOWN: "?",
+    Status.ROLLED_BACK: "↩",
 }
 _LIVE_LINES = 6
 

@@ -46,6 +46,7 @@ from .github_faults import (
     Faults,
     Hold,
 )
+from .github_issues import Issues
 from .github_pulls import PullRequests
 from .github_state import GitHubState, Json, Reply, not_found
 
@@ -70,6 +71,8 @@ _ROUTES: list[tuple[str, re.Pattern[str], str]] = [
         ("GET", "/pulls", "list_pulls"),
         ("POST", "/pulls", "create_pull"),
         ("PUT", r"/pulls/(?P<n>\d+)/merge", "merge_pull"),
+        ("GET", "/issues", "list_issues"),
+        ("POST", "/issues", "create_issue"),
     ]
 ]
 Answer = tuple[int, Any, dict[str, str]]
@@ -112,6 +115,7 @@ class GitHubStandIn(StandIn):
         self.token = token or f"ghs_standin{secrets.token_hex(16)}"
         self.state = GitHubState(repository, Path(state_file) if state_file else None)
         self.pulls = PullRequests(self.state, Path(git_dir) if git_dir else None)
+        self.issues = Issues(self.state)
         self._log: list[tuple[str, str]] = []
         try:
             self._server = ThreadingHTTPServer(("127.0.0.1", port), _Handler)
@@ -376,6 +380,8 @@ class GitHubStandIn(StandIn):
             "list_pulls": lambda: (200, self.pulls.listed(q)),
             "create_pull": lambda: (201, self.pulls.create(b)),
             "merge_pull": lambda: (200, self.pulls.merge(int(a["n"]), b)),
+            "list_issues": lambda: (200, self.issues.listed(q)),
+            "create_issue": lambda: (201, self.issues.create(b)),
             "list_reviews": lambda: (200, [
                 s.render_review(int(a["n"]), r) for r in s.data["reviews"].get(a["n"], [])]),
         }

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 __all__ = [
     "artifacts",
     "checkout",
+    "github_absent",
     "merge_conflicted",
     "release_notes",
     "retarget_manifest",
@@ -40,6 +41,13 @@ def release_notes(ctx: ReleaseContext) -> str:
             f"{ctx.config.changelog_file} at {ctx.tag} has no section [{ctx.version}]"
         )
     return section
+
+
+def github_absent(ctx: ReleaseContext) -> str:
+    """Why this run has no GitHub client: no repository configured, or no token for it."""
+    if not ctx.config.github_repository:
+        return "no GitHub repository configured"
+    return f"GITHUB_TOKEN is not set (GitHub repository {ctx.config.github_repository})"
 
 
 def checkout(ctx: ReleaseContext, branch: str) -> list[Command]:

@@ -24,7 +24,7 @@ from ..proc import Command
 from ..tools import index
 from ..tools.container import build_metadata, prepare_context
 from ..tools.git import extract_archive
-from .common import artifacts, release_notes
+from .common import artifacts, github_absent, release_notes
 
 if TYPE_CHECKING:
     from ..context import ReleaseContext
@@ -302,7 +302,7 @@ class GitHubRelease(StepBase):
 
     def observe(self, ctx: ReleaseContext) -> Observation:
         if ctx.github is None:
-            return Observation.skipped("no GitHub repository configured")
+            return Observation.skipped(github_absent(ctx))
         release = ctx.github.release_for_tag(ctx.tag)
         if release is None:
             return Observation.pending(f"release {ctx.tag}")
