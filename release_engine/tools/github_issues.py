@@ -41,13 +41,24 @@ def issues_labeled(client: GitHubClient, label: str) -> list[IssueInfo]:
 
 
 def _issues_labeled(client: GitHubClient, label: str) -> list[IssueInfo]:
+    """Read page after page as GitHub sends them (PyGithub's Issue would fetch each issue
+    again to learn that it has no ``pull_request``)."""
+    url, page, found = f"/repos/{client.repository}/issues", 1, []
+    params: dict[str, object] = {"state": "all", "labels": label, "per_page": 100}
     with client._errors(f"listing the issues labeled {label!r}", "issues: read"):
-        found = client._repo.get_issues(state="all", labels=[label])
-        return [
-            IssueInfo(i.number, i.title, i.html_url, i.state)
-            for i in found
-            if i.pull_request is None
-        ]
+        while True:
+            _, data = client._gh.requester.requestJsonAndCheck(
+                "GET", url, parameters={**params, "page": page}
+            )
+            items = data if isinstance(data, list) else []
+            found += [
+                IssueInfo(int(i["number"]), str(i["title"]), str(i["html_url"]), str(i["state"]))
+                for i in items
+                if not i.get("pull_request")
+            ]
+            if len(items) < 100:
+                return found
+            page += 1
 
 
 def create_issue(client: GitHubClient, title: str, body: str, labels: list[str]) -> IssueInfo:
