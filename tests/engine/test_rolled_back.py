@@ -125,6 +125,13 @@ def test_a_rolled_back_release_never_acts_again_from_any_clone(
     assert "temporary worktree" not in said
     assert world(r) == before
 
+    # --- the rollback tag gone (deleted by hand): GitHub's mark still says rolled back ---
+    git(r.work, "push", "-q", "origin", "--delete", f"rollback-v{AFTER}")
+    with pytest.raises(ConflictError) as refused:
+        run_in(r, fresh, AFTER)
+    assert f"(GitHub release v{AFTER} marked (rolled back))" in refused.value.message
+    assert refused.value.exit_code == 3
+
 
 def test_a_failure_after_a_change_says_how_to_resume(imageless_rehearsal: Rehearsal) -> None:
     """The index goes down once the release branch is made: exit 1, with the resume line."""
