@@ -1,4 +1,5 @@
-"""The rollback's steps on the remotes other than git, after main and the tag are pushed.
+"""The rollback's steps on the remotes other than git: the rollback's image tag before main
+is pushed, the others after main and the tag are.
 
 - **the rollback tag**: the image tag ``rollback-vX.Y.Z`` gets the target's digest by a
   registry-side copy, before main is pushed with the deployment manifests naming it
