@@ -39,6 +39,7 @@ __all__ = [
     "Latest",
     "bump_for",
     "count_fragments",
+    "described_release",
     "newest_served",
     "newest_stable",
     "next_version",
@@ -219,6 +220,15 @@ def suggested_release(repo: Path, current: Version, prefix: str) -> tuple[Versio
     counts = count_fragments(p.name for p in changelog.scan_fragments(repo).valid)
     bump, version = _suggested(counts, current, versions_from_tags(Git(repo).tags(), prefix))
     return version, bump is not None
+
+
+def described_release(repo: Path, current: Version, prefix: str) -> Version:
+    """The release ``release.status`` describes without ``--version``: the current version
+    once it is released (tagged), else the one the cadence suggests next, so the rows and the
+    cadence speak of one version (before the first release: not 0.1.0 -> 0.1.0)."""
+    if current.release in versions_from_tags(Git(repo).tags(), prefix):
+        return current.release
+    return suggested_release(repo, current, prefix)[0]
 
 
 def observe(ctx: ReleaseContext, today: dt.date | None = None) -> Cadence:

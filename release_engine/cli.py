@@ -300,8 +300,12 @@ def status_command(
         settings = parse_overrides(overrides)
         if version is not None:
             parsed = parse_version(version)
-        else:  # main between releases (X.Y.Z.devN) shows the release it leads to
-            parsed = parse_current_version(load_config(repo).current_version).release
+        else:  # the last release, or the next one the cadence suggests (X.Y.Z.devN: X.Y.Z)
+            from .cadence import described_release
+
+            config = load_config(repo)
+            current = parse_current_version(config.current_version)
+            parsed = described_release(repo, current, config.tag_prefix)
         pep440 = parsed.pep440
         ctx = open_release(repo, parsed, overrides=settings, secrets=secrets)
         tag = ctx.tag

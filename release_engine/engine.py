@@ -25,12 +25,13 @@ from .plan import (
 from .preflight import is_resuming, preflight
 from .proc import in_background, observing
 from .redact import Secrets
-from .remote_lock import RemoteLock
+from .remote_lock import RemoteLock, read_holder
 from .report import Report
 from .settle import settle
 from .steps import RELEASE_STEPS, ROLLBACK_STEPS
 from .steps.rollback_remotes import yank_guidance
 from .steps.rollback_scope import rollback_preconditions
+from .steps.rollback_state import as_rolled_back, refuse_rolled_back
 from .tools.git import Git
 from .version import Version
 
@@ -131,6 +132,7 @@ def status_and_cadence(
                 outcomes.append(Outcome(step.name, step.title, Status.UNKNOWN, str(exc)))
                 continue
             outcomes.append(Outcome(step.name, step.title, seen.status, seen.detail))
+        outcomes = as_rolled_back(ctx, outcomes)  # a rolled-back release: nothing pending
         return outcomes, None if rhythm is None else rhythm.result()
 
 
@@ -144,7 +146,8 @@ def release(
     """Run (or with *dry_run*, show) every pending step, then verify the whole release."""
     report = Report(version=ctx.version.pep440, tag=ctx.tag, dry_run=dry_run)
     ctx.progress = reporter.progress
-    with ctx.secrets.masking_logs(), closing(ctx), release_lock(ctx.repo):
+    with ctx.secrets.masking_logs(), closing(ctx), release_lock(ctx.repo), _resumable(ctx):
+        refuse_rolled_back(ctx)  # a rolled-back release never acts again: before anything
         settled = [] if dry_run else settle(ctx)  # what a killed run left half-done in git
         report = _release(ctx, reporter, report, settled, dry_run, after_step)
     return report
@@ -171,7 +174,9 @@ def _release(
         if finished:
             report.already_released = True
             reporter.info(f"{ctx.tag} is already released; verifying every step")
-            outcomes = execute(ctx, RELEASE_STEPS, reporter, dry_run=dry_run)
+            lock = RemoteLock(ctx.git, ctx.config.remote, f"release {ctx.tag}")
+            with _ending_dead_lock(lock, dry_run):  # the remote's lock as this run found it
+                outcomes = execute(ctx, RELEASE_STEPS, reporter, dry_run=dry_run)
         else:
             lock = RemoteLock(ctx.git, ctx.config.remote, f"release {ctx.tag}")
             lock.check()  # another run's lock: named at once, before preflight's findings
@@ -238,13 +243,35 @@ def _holding(lock: RemoteLock, dry_run: bool, reporter: Reporter | None = None) 
             lock.release()
 
 
+@contextmanager
+def _ending_dead_lock(lock: RemoteLock, dry_run: bool) -> Iterator[None]:
+    """For a run with nothing to do: a lock a dead run of this machine or CI run left on the
+    remote is taken over and released at the end, as a run that acts would; no lock, or a
+    live one of another run, is left as it is."""
+    found = None if dry_run else read_holder(lock.git, lock.remote)
+    holder = None if found is None else found[1]
+    with _holding(lock, holder is None or not holder.is_dead_run_of(lock.me)):
+        yield
+
+
+@contextmanager
+def _resumable(ctx: ReleaseContext) -> Iterator[None]:
+    """Every failure after something changed (exit 1) says the exact command that resumes."""
+    try:
+        yield
+    except ReleaseError as exc:
+        if exc.exit_code == 1 and ctx.resume_command not in str(exc):
+            exc.resume = f"resume with: {ctx.resume_command}"
+        raise
+
+
 def rollback(ctx: ReleaseContext, reporter: Reporter, *, dry_run: bool = False) -> list[Outcome]:
     """Roll the release back everywhere it went: checked first, then the steps, then verified.
 
     The package index is the one place no step can undo: the yank guidance for it is printed.
     """
     ctx.progress = reporter.progress
-    with ctx.secrets.masking_logs(), closing(ctx), release_lock(ctx.repo):
+    with ctx.secrets.masking_logs(), closing(ctx), release_lock(ctx.repo), _resumable(ctx):
         for note in [] if dry_run else settle(ctx):
             reporter.info(note)
         return _rollback(ctx, reporter, dry_run)
@@ -258,7 +285,7 @@ def _rollback(ctx: ReleaseContext, reporter: Reporter, dry_run: bool) -> list[Ou
         finished = rollback_preconditions(ctx)
         if finished:
             reporter.info(f"{finished}; verifying every step")
-        with _holding(lock, dry_run or bool(finished), None if finished else reporter):
+        with _holding(lock, dry_run, reporter):  # a rerun of a finished rollback may act too
             outcomes = execute(ctx, ROLLBACK_STEPS, reporter, dry_run=dry_run)
         reporter.info(f"package index: {yank_guidance(ctx)}")
         return outcomes

@@ -36,6 +36,7 @@ _STYLE = {
     Status.WOULD_RUN: "cyan",
     Status.CONFLICT: "bold red",
     Status.UNKNOWN: "bold yellow",
+    Status.ROLLED_BACK: "magenta",
 }
 _MARK = {
     Status.DONE: "✓",
@@ -45,6 +46,7 @@ _MARK = {
     Status.WOULD_RUN: "→",
     Status.CONFLICT: "✗",
     Status.UNKNOWN: "?",
+    Status.ROLLED_BACK: "↩",
 }
 #: The marks where the output's encoding has no ✓ (a log written as latin-1 or ASCII).
 _ASCII_MARK = {

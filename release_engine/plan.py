@@ -55,6 +55,7 @@ class Status(str, Enum):
     UNKNOWN = "unknown"  # the observation itself failed (an unreachable remote)
     ACTED = "acted"
     WOULD_RUN = "would-run"
+    ROLLED_BACK = "rolled-back"  # observed: the release was rolled back, nothing acts again
 
 
 # --- what a step saw, for the report ------------------------------------------------------

@@ -55,9 +55,11 @@ def settle(ctx: ReleaseContext) -> list[str]:
         lock.unlink(missing_ok=True)
         notes.append("removed .git/index.lock, left by a git command that was killed")
     if (git_dir / WORKTREES).exists():
+        left = any((git_dir / WORKTREES).iterdir())  # empty: a finished rollback's, kept before
         shutil.rmtree(git_dir / WORKTREES, ignore_errors=True)
         git("worktree", "prune")
-        notes.append("removed the temporary worktree of a rollback that was killed")
+        if left:
+            notes.append("removed the temporary worktree of a rollback that was killed")
     problems = [why for name, why in _FOREIGN.items() if (git_dir / name).exists()]
     merging = git.rev("MERGE_HEAD")
     if merging is not None:

@@ -23,7 +23,7 @@ __all__ = ["check"]
 
 
 def check(ctx: ReleaseContext, found: Findings) -> None:
-    from ..steps.publish import served_files
+    from ..steps.upload import served_files
 
     config = ctx.config
     if not (config.index_url and config.index_simple_url):

@@ -47,6 +47,7 @@ from .github_faults import (
     Hold,
 )
 from .github_protection import Protection
+from .github_issues import Issues
 from .github_pulls import PullRequests
 from .github_state import GitHubState, Json, Reply, not_found
 
@@ -74,6 +75,8 @@ _ROUTES: list[tuple[str, re.Pattern[str], str]] = [
         ("PUT", r"/pulls/(?P<n>\d+)/reviews/(?P<rid>\d+)/dismissals", "dismiss_review"),
         ("GET", "/branches/(?P<branch>.+)/protection", "get_protection"),
         ("GET", "/rules/branches/(?P<branch>.+)", "branch_rules"),
+        ("GET", "/issues", "list_issues"),
+        ("POST", "/issues", "create_issue"),
     ]
 ]
 Answer = tuple[int, Any, dict[str, str]]
@@ -119,6 +122,7 @@ class GitHubStandIn(StandIn):
         #: Branch protection and rulesets: ``.protection.protect("main", approvals=2)``,
         #: ``.protection.add_ruleset("hotfix/*", checks=("green",))``, ``.protection.hide()``.
         self.protection = Protection(self.state)
+        self.issues = Issues(self.state)
         self._log: list[tuple[str, str]] = []
         try:
             self._server = ThreadingHTTPServer(("127.0.0.1", port), _Handler)
@@ -390,6 +394,8 @@ class GitHubStandIn(StandIn):
             "dismiss_review": lambda: (200, self.protection.dismiss(a["n"], a["rid"], b)),
             "get_protection": lambda: (200, self.protection.protection(a["branch"])),
             "branch_rules": lambda: (200, self.protection.rules(a["branch"])),
+            "list_issues": lambda: (200, self.issues.listed(q)),
+            "create_issue": lambda: (201, self.issues.create(b)),
             "list_reviews": lambda: (200, [
                 s.render_review(int(a["n"]), r) for r in s.data["reviews"].get(a["n"], [])]),
         }

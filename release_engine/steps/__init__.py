@@ -14,7 +14,14 @@ from .git import Branch, Bump, Changelog, Commit, Merge, Push, Tag
 from .post import DeployManifests, Email, Notify
 from .publish import Build, GitHubRelease, Image, ImagePush
 from .rollback import DeployPrevious, PushRollback, RevertRelease, RollbackTag, YankInChangelog
-from .rollback_remotes import EmailRollback, GitHubLatest, LatestImage, NotifyRollback
+from .rollback_issue import InvestigateIssue
+from .rollback_remotes import (
+    EmailRollback,
+    GitHubLatest,
+    LatestImage,
+    NotifyRollback,
+    RollbackImage,
+)
 from .upload import Upload
 
 __all__ = ["RELEASE_STEPS", "ROLLBACK_STEPS"]
@@ -44,9 +51,11 @@ ROLLBACK_STEPS: tuple[Step, ...] = (
     DeployPrevious(),
     YankInChangelog(),
     RollbackTag(),
+    RollbackImage(),
     PushRollback(),
     LatestImage(),
     GitHubLatest(),
+    InvestigateIssue(),
     NotifyRollback(),
     EmailRollback(),
 )

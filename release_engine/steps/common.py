@@ -19,6 +19,7 @@ __all__ = [
     "GATE_WAIVERS",
     "artifacts",
     "checkout",
+    "github_absent",
     "github_notes",
     "link_base",
     "merge_conflicted",
@@ -68,6 +69,13 @@ def without_waivers(body: str) -> str:
     """A GitHub release's *body* without the footer naming waived gates: what the run that
     published it waived stays said, whatever a later run (a status, a resume) was given."""
     return body.split(_FOOTER, 1)[0]
+
+
+def github_absent(ctx: ReleaseContext) -> str:
+    """Why this run has no GitHub client: no repository configured, or no token for it."""
+    if not ctx.config.github_repository:
+        return "no GitHub repository configured"
+    return f"GITHUB_TOKEN is not set (GitHub repository {ctx.config.github_repository})"
 
 
 def checkout(ctx: ReleaseContext, branch: str) -> list[Command]:

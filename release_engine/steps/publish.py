@@ -20,7 +20,7 @@ from ..proc import Command
 from ..tools import index
 from ..tools.container import build_metadata, prepare_context
 from ..tools.git import extract_archive
-from .common import artifacts, github_notes, release_notes, without_waivers
+from .common import artifacts, github_absent, github_notes, release_notes, without_waivers
 
 if TYPE_CHECKING:
     from ..context import ReleaseContext
@@ -199,7 +199,7 @@ class GitHubRelease(StepBase):
 
     def observe(self, ctx: ReleaseContext) -> Observation:
         if ctx.github is None:
-            return Observation.skipped("no GitHub repository configured")
+            return Observation.skipped(github_absent(ctx))
         release = ctx.github.release_for_tag(ctx.tag)
         if release is None:
             return Observation.pending(f"release {ctx.tag}")

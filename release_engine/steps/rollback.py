@@ -82,6 +82,7 @@ def revert_release(ctx: ReleaseContext) -> None:
         commit = _revert_in(dataclasses.replace(ctx, repo=place))
     finally:
         git("worktree", "remove", "--force", str(place))
+        shutil.rmtree(place.parent, ignore_errors=True)  # a later run finds no killed one's
     git("update-ref", REVERT_REF, commit)
     git("merge", "--quiet", "--ff-only", commit)
     git("update-ref", "-d", REVERT_REF)
@@ -175,24 +176,29 @@ class RollbackTag(StepBase):
 
 
 class DeployPrevious(StepBase):
+    """The manifests on main name the image tag ``rollback-vX.Y.Z``: the target's image,
+    under the rollback's own tag (:class:`~.rollback_remotes.RollbackImage` puts it there)."""
+
     name, title = "deploy-previous", "Deploy the release rolled back to"
 
     def observe(self, ctx: ReleaseContext) -> Observation:
         if not ctx.config.deploy_manifests:
             return Observation.skipped("no deploy_manifests configured")
-        target = target_tag(ctx)
-        stale = stale_manifests(ctx, ctx.config.main_branch, target)
+        if not ctx.config.image:
+            return Observation.skipped("no image configured in [tool.release]; manifests stay")
+        target, tag = target_tag(ctx), rollback_tag(ctx)
+        stale = stale_manifests(ctx, ctx.config.main_branch, tag)
         if stale:
-            return Observation.pending(f"{', '.join(stale)} -> {target}")
-        return Observation.done(f"manifests at {target}")
+            return Observation.pending(f"{', '.join(stale)} -> {tag} ({target})")
+        return Observation.done(f"manifests at {tag} ({target})")
 
     def actions(self, ctx: ReleaseContext) -> list[Action]:
-        target = target_tag(ctx)
-        stale = stale_manifests(ctx, ctx.config.main_branch, target)
+        target, tag = target_tag(ctx), rollback_tag(ctx)
+        stale = stale_manifests(ctx, ctx.config.main_branch, tag)
         message = f"Deploy {target} (rollback of {ctx.tag})"
         return [
             *checkout(ctx, ctx.config.main_branch),
-            *retarget_manifests(ctx, stale, target, message),
+            *retarget_manifests(ctx, stale, tag, message),
         ]
 
 

@@ -1,5 +1,9 @@
-"""The rollback's steps on the remotes other than git, after main and the tag are pushed.
+"""The rollback's steps on the remotes other than git: the rollback's image tag before main
+is pushed, the others after main and the tag are.
 
+- **the rollback tag**: the image tag ``rollback-vX.Y.Z`` gets the target's digest by a
+  registry-side copy, before main is pushed with the deployment manifests naming it
+  (RELEASE_PROCESS.md: "update deployment to use rollback tag").
 - **latest**: the image tag ``latest`` gets the target's digest by a registry-side copy (no
   rebuild); GitHub's latest release becomes the target's, and X.Y.Z's release is kept but
   renamed ``vX.Y.Z (rolled back)`` with a note on top.
@@ -13,15 +17,48 @@ from typing import TYPE_CHECKING
 
 from ..plan import Action, Call, Observation, StepBase
 from ..tools import index
+from .common import github_absent
 from .post import Announcement, Email, Notify
-from .rollback_scope import target_tag
+from .rollback_issue import root_cause_issue
+from .rollback_scope import rollback_tag, target_tag
 
 if TYPE_CHECKING:
     from ..context import ReleaseContext
 
-__all__ = ["EmailRollback", "GitHubLatest", "LatestImage", "NotifyRollback", "yank_guidance"]
+__all__ = [
+    "EmailRollback",
+    "GitHubLatest",
+    "LatestImage",
+    "NotifyRollback",
+    "RollbackImage",
+    "yank_guidance",
+]
 
 ROLLED_BACK = "(rolled back)"
+
+
+class RollbackImage(StepBase):
+    """The image tag the deployment manifests name after a rollback: ``rollback-vX.Y.Z``,
+    the target's digest, copied inside the registry."""
+
+    name, title = "rollback-image", "Tag the image rolled back to with the rollback tag"
+
+    def observe(self, ctx: ReleaseContext) -> Observation:
+        if not ctx.config.image:
+            return Observation.skipped("no image configured in [tool.release]")
+        target, mine = target_tag(ctx), rollback_tag(ctx)
+        digest = ctx.registry.digest(target)
+        if digest is None:
+            return Observation.skipped(f"the registry has no {target} image")
+        if ctx.registry.digest(mine) == digest:
+            return Observation.done(f"{mine} = {target} ({digest[:19]})")
+        return Observation.pending(f"{mine} -> {target}")
+
+    def actions(self, ctx: ReleaseContext) -> list[Action]:
+        return [
+            Call(ctx.registry.login_text, ctx.registry.login),
+            ctx.registry.copy_command(target_tag(ctx), rollback_tag(ctx)),
+        ]
 
 
 class LatestImage(StepBase):
@@ -57,7 +94,7 @@ class GitHubLatest(StepBase):
     def observe(self, ctx: ReleaseContext) -> Observation:
         github = ctx.github
         if github is None:
-            return Observation.skipped("no GitHub repository configured")
+            return Observation.skipped(github_absent(ctx))
         target = target_tag(ctx)
         mine = github.release_for_tag(ctx.tag)
         marked = mine is None or mine.name.endswith(ROLLED_BACK)
@@ -117,11 +154,15 @@ class RollbackAnnouncement(Announcement):
         lines = [
             f"{ctx.tag} is rolled back: production runs {target} again.",
             "",
-            f"- Deployment manifests and the `latest` image: {target}",
+            f"- Deployment manifests: the image tag {rollback_tag(ctx)} ({target}'s image); "
+            f"`latest`: {target}",
             f"- GitHub's latest release: {target}; {ctx.tag} is kept, marked {ROLLED_BACK}",
             f"- {ctx.config.changelog_file} keeps the [{ctx.version}] section, marked [YANKED]",
             f"- Package index: {yank_guidance(ctx)}",
         ]
+        issue = root_cause_issue(ctx)
+        if issue is not None:
+            lines.append(f"- Root cause, investigated in: {issue.html_url}")
         return "\n".join(lines) + "\n"
 
 

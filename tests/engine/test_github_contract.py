@@ -215,7 +215,7 @@ def test_the_subset_records_its_source_and_holds_every_operation_used() -> None:
         for method in item
         if method != "parameters"
     }
-    assert listed == set(source["operations"]) and len(listed) == 19
+    assert listed == set(source["operations"]) and len(listed) == 21
 
 
 def test_the_checker_refuses_what_github_does_not_describe(gh: GitHubStandIn) -> None:
@@ -352,6 +352,33 @@ def test_what_the_gates_ask_of_github_is_as_described(gh: GitHubStandIn) -> None
             "PUT /repos/{owner}/{repo}/pulls/{pull_number}/reviews/{review_id}/dismissals 200",
             "PUT /repos/{owner}/{repo}/pulls/{pull_number}/reviews/{review_id}/dismissals 404",
             "PUT /repos/{owner}/{repo}/pulls/{pull_number}/reviews/{review_id}/dismissals 422",
+        },
+    )
+
+
+def test_the_rollback_issue_opened_and_found_by_label_is_as_described(gh: GitHubStandIn) -> None:
+    """The root-cause issue: listed by label (state all: a closed one counts), opened once,
+    pull requests (which GitHub lists as issues) left out; and the pulls of a commit."""
+    from release_engine.tools.github_issues import create_issue, issues_labeled, pulls_of_commit
+
+    client = GitHubClient(gh.url, REPO, gh.token, write_interval=0)
+    gh.seed_pull(7, head_sha=HEAD, merge_commit_sha=SHA, title="Add the feature")
+    assert issues_labeled(client, "rollback") == []
+    made = create_issue(client, "Investigate the rollback of v1.1.0", "body", ["rollback"])
+    assert made.number != 7 and made.html_url.endswith(f"/issues/{made.number}")
+    create_issue(client, "Something else", "", ["bug"])
+    assert issues_labeled(client, "rollback") == [made]
+    assert [p.number for p in pulls_of_commit(client, SHA)] == [7]
+    listed = call(gh, "GET", f"{API}/issues?state=all&per_page=100")[1]
+    assert {i["number"] for i in listed if "pull_request" in i} == {7}
+    assert call(gh, "GET", f"{API}/issues?labels=rollback,bug")[1] == []
+    assert [i["number"] for i in call(gh, "GET", f"{API}/issues?state=closed")[1]] == [7]
+    assert_contract(
+        gh,
+        {
+            "GET /repos/{owner}/{repo}/issues 200",
+            "POST /repos/{owner}/{repo}/issues 201",
+            "GET /repos/{owner}/{repo}/commits/{commit_sha}/pulls 200",
         },
     )
 

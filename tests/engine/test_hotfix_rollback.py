@@ -90,10 +90,13 @@ def test_hotfix_of_an_old_line_then_rollback(rehearsal: Rehearsal) -> None:
         git(remote, "tag", "-l", "--format=%(contents:subject)", f"rollback-v{AFTER}")
         == f"Rollback of v{AFTER} to v{HOTFIX}"
     )
-    if r.s.registry is not None:
-        assert f"market-data-ingestion:v{HOTFIX}" in git(
+    if r.s.registry is not None:  # deployed under the rollback tag: the hotfix's image
+        assert f"market-data-ingestion:rollback-v{AFTER}" in git(
             remote, "show", "main:deploy/k8s/deployment.yaml"
         )
+        with registry_of(r) as registry:
+            assert registry.digest(f"rollback-v{AFTER}") == registry.digest(f"v{HOTFIX}")
+            assert registry.digest("latest") == registry.digest(f"v{HOTFIX}")
     assert git(remote, "cat-file", "-t", f"v{AFTER}") == "tag"  # the release stays on record
     # Running it again finds everything done and changes nothing; --json says so, by schema.
     head = git(remote, "rev-parse", "main")

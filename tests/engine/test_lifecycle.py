@@ -4,7 +4,8 @@ VERSION → AFTER → hotfix HOTFIX (of VERSION's line) → THIRD → rollback o
 (0.2.0 → 0.3.0 → 0.2.1 → 0.3.1 → rollback of 0.3.1 → 0.3.2 for a project at 0.1.0). After each:
 main's tree and CHANGELOG, the tags, the index, every image digest and ``latest``, GitHub's
 releases and which is latest, the manifests, the messages and emails received, the status
-output, and the project's own suite run in main's tree.
+output (the cadence and every step's row: true at each point, before the first release and
+for the rolled-back version too), and the project's own suite run in main's tree.
 """
 
 from __future__ import annotations
@@ -23,8 +24,9 @@ from release_engine.cadence import next_version
 from release_engine.cli import hotfix_command
 from release_engine.config import load_config
 from release_engine.engine import status
-from release_engine.errors import PreflightError
+from release_engine.errors import ConflictError, PreflightError
 from release_engine.output import print_cadence, print_steps
+from release_engine.plan import Outcome, Status
 from release_engine.rehearsal import rehearsal_context
 from release_engine.tools import index, keepachangelog
 from release_engine.tools.changelog import extract_section
@@ -74,6 +76,7 @@ class Expected:
     yanked: set[str] = field(default_factory=set)
     notifications: int = 0
     emails: int = 0
+    deployed: str = ""  # the image tag the manifests name: v<latest> unless a rollback's
 
 
 #: The whole non-e2e suite, as `nox -s tests` runs it, for main's tree at the end of the life.
@@ -112,14 +115,34 @@ class Suites:
             assert " passed" in out and " failed" not in out, label
 
 
+def described(r: Rehearsal) -> str:
+    """The version ``inv release.status`` describes without ``--version``."""
+    config = load_config(r.work)
+    current = parse_version(config.current_version)
+    return cadence.described_release(r.work, current, config.tag_prefix).pep440
+
+
 def status_text(r: Rehearsal) -> str:
     """``inv release.status`` as the maintainer reads it: cadence, then the step table."""
-    current = load_config(r.work).current_version
-    ctx = rehearsal_context(r.work, parse_version(current), r.s)
+    version = described(r)
+    ctx = rehearsal_context(r.work, parse_version(version), r.s)
     out = io.StringIO()
     print_cadence(cadence.observe(ctx), out, secrets=ctx.secrets)
-    print_steps(status(ctx), f"release v{current}", out, secrets=ctx.secrets)
+    print_steps(status(ctx), f"release v{version}", out, secrets=ctx.secrets)
     return out.getvalue()
+
+
+def rows(r: Rehearsal, version: str | None = None) -> dict[str, Outcome]:
+    """``inv release.status [--version VERSION]``'s rows, by step."""
+    ctx = rehearsal_context(r.work, parse_version(version or described(r)), r.s)
+    return {o.name: o for o in status(ctx)}
+
+
+def all_done(r: Rehearsal, version: str) -> None:
+    """Status describes *version* and every row says it is done (or not for this release)."""
+    assert described(r) == version
+    shown = rows(r)
+    assert {o.status for o in shown.values()} <= {Status.DONE, Status.SKIPPED}, shown
 
 
 def check(r: Rehearsal, want: Expected) -> None:
@@ -160,7 +183,7 @@ def check(r: Rehearsal, want: Expected) -> None:
     if r.s.registry is not None:
         with registry_of(r) as registry:
             # The manifests name the image that was pushed: the stand-in registry's host.
-            assert f"image: {registry.image}:v{want.latest}" in manifest
+            assert f"image: {registry.image}:{want.deployed or f'v{want.latest}'}" in manifest
             for version in want.released:
                 assert registry.labels(f"v{version}")[VERSION_LABEL] == version
             assert registry.digest("latest") == registry.digest(f"v{want.latest}")
@@ -170,13 +193,52 @@ def check(r: Rehearsal, want: Expected) -> None:
         assert len(r.s.smtp.delivered) == want.emails
 
 
+def rolled_back(r: Rehearsal, want: Expected) -> None:
+    """THIRD as status shows it after its rollback, and its release run again: refused
+    (exit 3) from this clone and a fresh one, the remote, registry and GitHub unchanged."""
+    assert described(r) == THIRD  # the version stays; it is shown rolled back
+    shown = rows(r)
+    row = shown["rolled-back"]
+    assert row.status is Status.ROLLED_BACK and f"to v{AFTER}" in row.detail
+    assert Status.PENDING not in {o.status for o in shown.values()}
+    issue = github_get(r.s, "/issues?labels=rollback&state=all")
+    assert [i["title"] for i in issue] == [f"Investigate the rollback of v{THIRD}"]
+    assert f"root cause: {issue[0]['html_url']}" in row.detail
+    if r.s.registry is not None:
+        assert f"image rollback-v{THIRD} = v{AFTER}" in row.detail
+        assert f"manifests on main name rollback-v{THIRD}" in row.detail
+
+    def world() -> tuple[object, ...]:
+        tags = None
+        if r.s.registry is not None:
+            with registry_of(r) as registry:
+                tags = sorted(registry.tags()), registry.digest("latest")
+        return git(r.remote, "show-ref"), github_get(r.s, "/releases"), tags
+
+    before = world()
+    fresh = r.work.parent / "fresh-after-rollback"
+    git(r.work.parent, "clone", "-q", str(r.remote), str(fresh))
+    for clone in (r.work, fresh):
+        with pytest.raises(ConflictError) as refused:
+            Rehearsal(clone, r.remote, r.s).run(THIRD)
+        assert refused.value.exit_code == 3
+        assert refused.value.message.startswith(f"v{THIRD} was rolled back to v{AFTER}")
+    assert world() == before
+    check(r, want)
+
+
 def test_release_hotfix_release_rollback_release(rehearsal: Rehearsal) -> None:
     r, suites = rehearsal, Suites(rehearsal)
     configure_mail(r)  # the project emails its release notes: the rehearsal's server gets them
     live = [VERSION]
 
-    # --- VERSION: the first release of this test ---
+    # --- VERSION: the first release of this test; status before it speaks of it alone ---
     change(r, "feature-a", "added", "Added lifecycle change feature-a.")
+    before = rows(r)
+    assert described(r) == VERSION and f"suggested next version: {VERSION}" in status_text(r)
+    assert before["bump"].status is Status.PENDING and before["bump"].detail.endswith(VERSION)
+    if r.s.registry is not None:  # the manifests are not at the release yet
+        assert before["deploy-manifests"].status is Status.PENDING
     r.run(VERSION)
     want = Expected([VERSION], VERSION, VERSION, {"feature-a"}, notifications=1, emails=1)
     check(r, want)
@@ -184,6 +246,7 @@ def test_release_hotfix_release_rollback_release(rehearsal: Rehearsal) -> None:
     assert f"last release: {VERSION} on " in shown
     assert "unreleased fragments: none" in shown
     assert f"latest GitHub release: v{VERSION}" in shown and f"latest index: {VERSION}" in shown
+    all_done(r, VERSION)
     suites.start("first")
 
     # --- AFTER: a feature release ---
@@ -196,6 +259,7 @@ def test_release_hotfix_release_rollback_release(rehearsal: Rehearsal) -> None:
     shown = status_text(r)
     assert f"last release: {AFTER} on " in shown and "unreleased fragments: none" in shown
     assert f"latest GitHub release: v{AFTER}" in shown and f"latest index: {AFTER}" in shown
+    all_done(r, AFTER)
     suites.start("second")
 
     # --- HOTFIX of VERSION's line: released from its branch, merged forward to main ---
@@ -215,6 +279,7 @@ def test_release_hotfix_release_rollback_release(rehearsal: Rehearsal) -> None:
     shown = status_text(r)  # the newest release stays the last one; latest stays on it
     assert f"last release: {AFTER} on " in shown and "unreleased fragments: none" in shown
     assert f"latest GitHub release: v{AFTER}" in shown and f"latest index: {AFTER}" in shown
+    all_done(r, HOTFIX)  # the clone is on the hotfix branch: its version
     suites.start("hotfix")
 
     # --- THIRD, from main: has the hotfix's fix, never its fragment again ---
@@ -231,6 +296,7 @@ def test_release_hotfix_release_rollback_release(rehearsal: Rehearsal) -> None:
     shown = status_text(r)
     assert f"last release: {THIRD} on " in shown and "unreleased fragments: none" in shown
     assert f"latest GitHub release: v{THIRD}" in shown and f"latest index: {THIRD}" in shown
+    all_done(r, THIRD)
     suites.start("third")
 
     # --- rollback of THIRD: code, latest, GitHub, manifests, people; the version stays ---
@@ -241,7 +307,8 @@ def test_release_hotfix_release_rollback_release(rehearsal: Rehearsal) -> None:
     assert git(r.remote, "rev-parse", "main") == before  # a dry run changes nothing
     r.rollback(THIRD)
     on_main = {"feature-a", "feature-b", "hot"}  # THIRD's change is gone, the fix stays
-    want = Expected(live, AFTER, THIRD, on_main, {THIRD}, notifications=5, emails=5)
+    want = Expected(live, AFTER, THIRD, on_main, {THIRD}, notifications=5, emails=5,
+                    deployed=f"rollback-v{THIRD}")  # fmt: skip
     check(r, want)
     assert git(r.remote, "rev-parse", f"rollback-v{THIRD}^{{commit}}") == git(
         r.remote, "rev-parse", f"v{AFTER}^{{commit}}"
@@ -251,6 +318,7 @@ def test_release_hotfix_release_rollback_release(rehearsal: Rehearsal) -> None:
     shown = status_text(r)
     assert f"last release: {AFTER} on " in shown and f"rolled back: {THIRD}" in shown
     assert f"latest GitHub release: v{AFTER}" in shown
+    rolled_back(r, want)
     head = git(r.remote, "rev-parse", "main")
     again = r.rollback(THIRD)  # finished before: verified, nothing done twice
     assert {o.status for o in again} <= {"done", "skipped"}
@@ -268,6 +336,11 @@ def test_release_hotfix_release_rollback_release(rehearsal: Rehearsal) -> None:
     on_main = {"feature-a", "feature-b", "hot", "feature-d"}
     want = Expected(live, FOURTH, FOURTH, on_main, {THIRD}, notifications=6, emails=6)
     check(r, want)
+    all_done(r, FOURTH)
+    gone = rows(r, THIRD)  # still rolled back, no step of it pending; the manifests moved on
+    assert gone["rolled-back"].status is Status.ROLLED_BACK
+    assert f"manifests on main do not name rollback-v{THIRD}" in gone["rolled-back"].detail
+    assert Status.PENDING not in {o.status for o in gone.values()}
     section = extract_section(git(r.remote, "show", "main:CHANGELOG.md"), FOURTH) or ""
     assert "feature-d" in section and "feature-c" not in section
     with pytest.raises(PreflightError, match="rolled back already"):

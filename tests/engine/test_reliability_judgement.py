@@ -3,10 +3,13 @@ end states that differ are named, a publication made twice is counted."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from tests.conftest import git
 from tests.reliability.report import Case, summary, table
-from tests.reliability.state import Publications, compare
+from tests.reliability.state import Publications, compare, lock_left
 
 
 @pytest.mark.parametrize(
@@ -52,3 +55,13 @@ def test_a_publication_made_twice_is_counted() -> None:
         "2 release creations (uninterrupted: 1)",
         "2 notifications (uninterrupted: 1)",
     ]
+
+
+def test_a_lock_left_on_the_remote_is_named(tmp_path: Path) -> None:
+    remote = tmp_path / "remote.git"
+    git(tmp_path, "init", "-q", "--bare", str(remote))
+    assert lock_left(remote) == []
+    empty_tree = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"  # git knows it in every repository
+    sha = git(remote, "commit-tree", empty_tree, "-m", "release lock")
+    git(remote, "update-ref", "refs/release/lock", sha)
+    assert lock_left(remote) == ["the remote lock refs/release/lock is left on the remote"]

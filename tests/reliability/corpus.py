@@ -23,7 +23,7 @@ from release_engine.version import parse_current_version
 from tests.conftest import REPO, moved_up
 
 from .report import Case
-from .state import snapshot
+from .state import lock_left, snapshot
 from .world import World, git
 
 Setup = Callable[[World, Path], None]
@@ -273,6 +273,7 @@ def corpus(world: World, report: Path) -> Case:
         rows.append(f"{entry.name!r:60.60} exit {r['code']} (want {entry.code}) "
                     f"{r['lines']} line(s) {r['length']} chars {r['seconds']:.1f}s "
                     f"changed={r['changed']}")  # fmt: skip
+    case.problems += lock_left(world.remote)  # a refused command takes no lock, leaves none
     rows.append(f"corpus wall time {time.monotonic() - began:.0f} s")
     report.write_text("\n".join(rows) + "\n")
     return case

@@ -23,7 +23,7 @@ from pathlib import Path
 from .hold import Holds, Point
 from .kills import BUMP, GH_RELEASES, Baseline, args
 from .report import Case
-from .state import compare, end_state, publications, snapshot
+from .state import compare, end_state, lock_left, publications, snapshot
 from .world import World, git
 
 
@@ -99,7 +99,7 @@ def faults(
     case.problems += [f"differs: {d}" for d in diff]
     twice = publications(world, created_by_fault=1).doubled(b.counts[0])
     case.doubled = len(twice)
-    case.problems += twice
+    case.problems += twice + lock_left(world.remote)
     cases = [case]
     world.seed_green(git(world.remote, "rev-parse", "main"))
     cases.append(race_case(world, v2, ci=False))
@@ -152,4 +152,5 @@ def race_case(world: World, version: str, *, ci: bool) -> Case:
     if after.max_stores > 1:
         case.doubled += 1
         case.fail(f"a file stored {after.max_stores} times")
+    case.problems += lock_left(world.remote)
     return case

@@ -21,7 +21,7 @@ from typing import Any
 from .chain import Link, ahead_of_origin, has, run_chain
 from .hold import Holds, Point
 from .report import Case
-from .state import Publications, compare, end_state, publications
+from .state import Publications, compare, end_state, lock_left, publications
 from .world import World, git
 
 GH_RELEASES = r"/repos/[^/]+/[^/]+/releases"
@@ -124,7 +124,7 @@ def killed(world: World, holds: Holds, v1: str, v2: str, base: Future[Baseline])
     again.converged = run.code == 0
     again.equal = not compare(state, end_state(world, [f"v{v1}"]))
     twice = publications(world).doubled(b.counts[0])
-    again.doubled, again.problems = len(twice), twice
+    again.doubled, again.problems = len(twice), twice + lock_left(world.remote)
     if run.code != 0:
         again.fail(f"exit {run.code}: {run.last_line()[:160]}")
     cases.append(again)
@@ -147,7 +147,7 @@ def judged(case: Case, world: World, b: Baseline, stage: int, tags: list[str]) -
     case.problems += [f"differs: {d}" for d in diff]
     twice = publications(world).doubled(b.counts[stage])
     case.doubled = len(twice)
-    case.problems += twice
+    case.problems += twice + lock_left(world.remote)
     return case
 
 

@@ -9,7 +9,7 @@ as it was: the clone, the remote, and every server's count of writes.
 
 from __future__ import annotations
 
-__all__ = ["Publications", "compare", "end_state", "publications", "snapshot"]
+__all__ = ["Publications", "compare", "end_state", "lock_left", "publications", "snapshot"]
 
 import json
 import re
@@ -77,6 +77,13 @@ def registry(world: World) -> Registry | None:
         return None
     return Registry(world.image, tls_verify=False, username=r.username, password=r.password,
                     authfile=world.root / "outside-auth.json")  # fmt: skip
+
+
+def lock_left(remote: Path) -> list[str]:
+    """The remote release lock, if a run left it: every case ends with none (a run that was
+    killed leaves its lock; the rerun that follows must take it over and end it)."""
+    refs = git(remote, "for-each-ref", "--format=%(refname)", "refs/release/lock").split()
+    return ["the remote lock refs/release/lock is left on the remote"] if refs else []
 
 
 def end_state(world: World, tags: list[str]) -> dict[str, Any]:

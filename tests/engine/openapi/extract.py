@@ -46,6 +46,8 @@ OPERATIONS = [
     ("put", "/repos/{owner}/{repo}/pulls/{pull_number}/reviews/{review_id}/dismissals"),
     ("get", "/repos/{owner}/{repo}/branches/{branch}/protection"),
     ("get", "/repos/{owner}/{repo}/rules/branches/{branch}"),
+    ("get", "/repos/{owner}/{repo}/issues"),
+    ("post", "/repos/{owner}/{repo}/issues"),
 ]
 SUBSET = Path(__file__).with_name("github-subset.json")
 
