@@ -46,8 +46,8 @@ from .github_faults import (
     Faults,
     Hold,
 )
-from .github_protection import Protection
 from .github_issues import Issues
+from .github_protection import Protection
 from .github_pulls import PullRequests
 from .github_state import GitHubState, Json, Reply, not_found
 
