@@ -297,6 +297,7 @@ def status_command(
 
     pep440, tag, seen = None, None, None
     try:
+        require_repository(repo)
         settings = parse_overrides(overrides)
         if version is not None:
             parsed = parse_version(version)

@@ -1,6 +1,6 @@
 """Every stakeholder channel the project requires is configured, with its credential.
 
-RELEASE_PROCESS.md tells people of a release twice: a Slack message (internal) and the
+The release process tells people of a release twice: a Slack message (internal) and the
 release notes by email (customers). ``required_channels`` in ``[tool.release]`` says which of
 them a release of this project must reach; one not configured would be skipped after
 publishing, and nobody told. Refused here instead, unless ``--skip-channels`` waives it

@@ -1,6 +1,6 @@
 """Documentation is updated: a release that brings news changed the documentation.
 
-RELEASE_PROCESS.md's pre-release checklist says "Documentation is updated". When the release
+The release process's pre-release checklist says "Documentation is updated". When the release
 brings fragments of the types that change what a user reads about (``added``, ``changed``,
 ``deprecated``, ``removed``), at least one of ``docs_paths`` (default ``docs/`` and
 ``README.md``) must have changed since the previous release of the line: the newest release

@@ -1,4 +1,4 @@
-"""The rollback's "Investigate root cause" (RELEASE_PROCESS.md): one GitHub issue, opened once.
+"""The rollback's "Investigate root cause" (the release process): one GitHub issue, opened once.
 
 The issue is found by what GitHub shows, its label :data:`LABEL` and its title (``Investigate
 the rollback of vX.Y.Z``), so no run from any clone opens a second one. It names the version

@@ -3,7 +3,7 @@ is pushed, the others after main and the tag are.
 
 - **the rollback tag**: the image tag ``rollback-vX.Y.Z`` gets the target's digest by a
   registry-side copy, before main is pushed with the deployment manifests naming it
-  (RELEASE_PROCESS.md: "update deployment to use rollback tag").
+  (the release process, docs/RELEASING.md: "update deployment to use rollback tag").
 - **latest**: the image tag ``latest`` gets the target's digest by a registry-side copy (no
   rebuild); GitHub's latest release becomes the target's, and X.Y.Z's release is kept but
   renamed ``vX.Y.Z (rolled back)`` with a note on top.
