@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import subprocess
 import urllib.request
 from collections.abc import Iterator
@@ -307,6 +308,8 @@ def configure_mail(r: Rehearsal) -> None:
     ``[tool.release]``, committed and pushed. A rehearsal swaps that server for its stand-in;
     without one it sends no email, as the project's own release would not."""
     pyproject = r.work / "pyproject.toml"
+    text = re.sub(r"^(smtp_host|email_from|email_to) = .*\n", "", pyproject.read_text(), flags=re.M)
+    pyproject.write_text(text)  # the project's own mail settings, replaced by these
     settings = (
         '[tool.release]\nsmtp_host = "smtp.example.test"\n'
         f'email_from = "release@example.test"\nemail_to = ["{MAIL_TO}"]\n'
