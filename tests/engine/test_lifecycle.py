@@ -38,7 +38,6 @@ from tests.engine.conftest import (
     VERSION,
     VERSION_LABEL,
     Rehearsal,
-    configure_mail,
     github_get,
     registry_of,
 )
@@ -187,7 +186,8 @@ def check(r: Rehearsal, want: Expected) -> None:
             for version in want.released:
                 assert registry.labels(f"v{version}")[VERSION_LABEL] == version
             assert registry.digest("latest") == registry.digest(f"v{want.latest}")
-    # --- people: one message and one email per release and rollback ---
+    # --- people: one message per release and rollback; no email: the project configures no
+    # mail server, so neither does its rehearsal (tests/engine/test_rehearsal_is_release.py) ---
     assert len(r.s.sink.received) == want.notifications
     if r.s.smtp is not None:
         assert len(r.s.smtp.delivered) == want.emails
@@ -229,7 +229,7 @@ def rolled_back(r: Rehearsal, want: Expected) -> None:
 
 def test_release_hotfix_release_rollback_release(rehearsal: Rehearsal) -> None:
     r, suites = rehearsal, Suites(rehearsal)
-    configure_mail(r)  # the project emails its release notes: the rehearsal's server gets them
+    # The project emails its release notes (its [tool.release]): the rehearsal's server gets them.
     live = [VERSION]
 
     # --- VERSION: the first release of this test; status before it speaks of it alone ---
