@@ -39,6 +39,7 @@ class Options:
     skip_prerelease: bool = False
     skip_image: bool = False
     date: str | None = None
+    allow_semver_break: bool = False  # the semver guard's refusal waived (release notes say so)
 
 
 def _quiet(line: str) -> None:

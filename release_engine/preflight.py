@@ -228,6 +228,16 @@ def _check_credentials(
         notes.append(f"not in this dry run's job, which uploads nothing: {login.unavailable}")
 
 
+def _semver_findings(ctx: ReleaseContext) -> tuple[list[str], list[str]]:
+    """The semver guard (:mod:`.semver`): one line per break the version is too small for."""
+    from .semver import preflight_findings
+
+    try:
+        return preflight_findings(ctx)
+    except ReleaseError as exc:
+        return [f"semver: {exc.message.splitlines()[0]}"], []
+
+
 def preflight(ctx: ReleaseContext, *, dry_run: bool = False) -> list[str]:
     """Check everything; raise :class:`PreflightError` listing every problem. Return notes.
 
@@ -243,6 +253,7 @@ def preflight(ctx: ReleaseContext, *, dry_run: bool = False) -> list[str]:
             if not known_good(ctx.git, bump):
                 prefetch(bump.argv, cwd=bump.cwd)
         github = in_background(_github_problems, ctx)
+        semver = in_background(_semver_findings, ctx)
     prefetch(["git", "ls-remote", ctx.config.remote], cwd=ctx.repo)
     _check_tag(ctx, problems)
     _check_versions(ctx, problems, resuming)
@@ -254,6 +265,9 @@ def preflight(ctx: ReleaseContext, *, dry_run: bool = False) -> list[str]:
         problems.extend(unreached.values())
     if not resuming:
         _check_content(ctx, problems)
+        semver_problems, semver_notes = semver.result()
+        problems.extend(semver_problems)
+        notes.extend(semver_notes)
         # GitHub unreached is said once, by reach; what else it answered then is not news.
         _check_remotes(
             ctx, problems, notes, github=[] if "github" in unreached else github.result()

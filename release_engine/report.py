@@ -112,6 +112,7 @@ def waived_checks(options: Options) -> list[str]:
         "prerelease": options.skip_prerelease,
         "image": options.skip_image,
         "fragments": options.allow_empty,
+        "semver": options.allow_semver_break,
     }
     return [name for name, waived in flags.items() if waived]
 

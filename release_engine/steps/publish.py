@@ -29,7 +29,7 @@ from .common import artifacts, release_notes
 if TYPE_CHECKING:
     from ..context import ReleaseContext
 
-__all__ = ["Build", "GitHubRelease", "Image", "ImagePush", "Upload", "served_files"]
+__all__ = ["Build", "GitHubRelease", "Image", "ImagePush", "Upload", "release_body", "served_files"]
 
 VERSION_LABEL = "org.opencontainers.image.version"
 
@@ -297,6 +297,15 @@ class ImagePush(StepBase):
         return found
 
 
+def release_body(ctx: ReleaseContext) -> str:
+    """The GitHub release's body: the CHANGELOG section, and under it the semver guard's
+    waiver when ``--allow-semver-break`` was given (:func:`~release_engine.semver.waiver_note`)."""
+    from ..semver import waiver_note
+
+    note = waiver_note(ctx)
+    return f"{release_notes(ctx).rstrip()}\n\n{note}\n" if note else release_notes(ctx)
+
+
 class GitHubRelease(StepBase):
     name, title = "github-release", "Create GitHub release"
 
@@ -309,7 +318,7 @@ class GitHubRelease(StepBase):
         if ctx.git.tag_info(ctx.tag) is None:
             return Observation.conflict(f"GitHub has a release for {ctx.tag} but there is no tag")
         facts = [PublishedRelease(release.html_url, release.body)]
-        if release.body.strip() != release_notes(ctx).strip():
+        if release.body.strip() != release_body(ctx).strip():
             return Observation.pending(f"update release {ctx.tag} to the CHANGELOG section", facts)
         return Observation.done(release.html_url, facts)
 
@@ -327,7 +336,7 @@ class GitHubRelease(StepBase):
                     lambda: github.create_release(
                         ctx.tag,
                         name=ctx.tag,
-                        body=release_notes(ctx),
+                        body=release_body(ctx),
                         prerelease=ctx.version.is_prerelease,
                         make_latest=ctx.is_newest,
                     ),
@@ -337,7 +346,7 @@ class GitHubRelease(StepBase):
             Call(
                 f"PATCH /repos/{repo}/releases/{release.id} body=<CHANGELOG section>",
                 lambda: github.update_release(
-                    release.id, body=release_notes(ctx), make_latest=ctx.is_newest
+                    release.id, body=release_body(ctx), make_latest=ctx.is_newest
                 ),
             )
         ]
