@@ -217,9 +217,9 @@ def _suggested(
     base = current if last is None else max(current, last)
     bump = bump_for(counts, current)
     if semver is not None and (semver["breaks"] or semver["features"]):
-        order: list[Bump] = ["patch", "minor", "major"]
+        order: list[str] = ["patch", "minor", "major"]
         needed: Bump = semver["bump"]  # type: ignore[assignment]
-        bump = max(bump or "patch", needed, key=order.index)
+        bump = needed if order.index(needed) > order.index(bump or "patch") else bump
     return bump, next_version(base, bump or "patch")
 
 

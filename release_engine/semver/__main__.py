@@ -1,4 +1,4 @@
-"""``python -m release_engine.semver [VERSION]``: the semver guard on HEAD, run by ``nox -s semver``.
+"""``python -m release_engine.semver [VERSION]``: the semver guard on HEAD (``nox -s semver``).
 
 It runs in the session's environment (where griffe and the payload's dependencies are
 installed), which is why it is a module and not the session's own code. Exit 0: the version

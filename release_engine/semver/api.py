@@ -30,7 +30,9 @@ def load(tree: Path, payload: Payload) -> Any | None:
             payload.package, search_paths=[src], allow_inspection=False, resolve_aliases=False
         )
     except Exception as exc:  # griffe's errors have no common base: any of them is unread
-        raise SourceUnread(f"griffe could not load {payload.package} of {tree.name}: {exc}") from None
+        raise SourceUnread(
+            f"griffe could not load {payload.package} of {tree.name}: {exc}"
+        ) from None
 
 
 def _left_out(path: str, payload: Payload) -> bool:

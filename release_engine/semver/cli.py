@@ -14,7 +14,7 @@ from pathlib import Path
 from .evidence import Finding, Payload
 from .probe import MISSING, answer
 
-__all__ = ["QUESTION", "compare", "surface"]
+__all__ = ["QUESTION", "compare", "diff", "surface"]
 
 #: What the probe runs with ``module``, the CLI module, imported: it sets ``answer``.
 QUESTION = """
@@ -43,7 +43,10 @@ answer = walk(builder(), [], {})
 """
 
 
-def surface(tree: Path, payload: Payload) -> dict[str, dict[str, list[str]]] | None:
+Surface = dict[str, dict[str, list[str]]]
+
+
+def surface(tree: Path, payload: Payload) -> Surface | None:
     """Every command path of *tree*'s CLI with its options; None when it has no CLI."""
     if payload.cli_module is None:
         return None
@@ -56,7 +59,11 @@ def compare(old: Path, new: Path, payload: Payload) -> list[Finding]:
     before, after = surface(old, payload), surface(new, payload)
     if before is None:
         return []
-    where = payload.file_of(payload.cli_module or payload.package)
+    return diff(before, after, payload.file_of(payload.cli_module or payload.package))
+
+
+def diff(before: Surface, after: Surface | None, where: str) -> list[Finding]:
+    """The breaks and features from the command line *before* to *after* (None: gone)."""
     if after is None:
         return [Finding("cli", "break", "the command line was removed", where)]
     found = []

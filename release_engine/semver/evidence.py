@@ -153,9 +153,9 @@ def _fingerprint() -> str:
     return digest.hexdigest()
 
 
-def _cache_file(git: Git, baseline: str, commit: str) -> Path:
-    trees = [git.read("rev-parse", f"{ref}^{{tree}}") for ref in (baseline, commit)]
-    key = hashlib.sha256("\0".join([*trees, _fingerprint()]).encode()).hexdigest()[:32]
+def _cache_file(*words: str) -> Path:
+    """Where the answer for *words* (tree ids, and what else decides it) is remembered."""
+    key = hashlib.sha256("\0".join([*words, _fingerprint()]).encode()).hexdigest()[:32]
     cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
     return cache / "release-engine" / "semver" / f"{key}.json"
 
@@ -172,7 +172,8 @@ def _export(git: Git, ref: str, dest: Path, paths: list[str]) -> Path:
 def gather(repo: Path, baseline: str, commit: str) -> Evidence:
     """The evidence between *baseline* and *commit* of *repo*: remembered, else gathered."""
     git = Git(repo)
-    cache = _cache_file(git, baseline, commit)
+    trees = [git.read("rev-parse", f"{ref}^{{tree}}") for ref in (baseline, commit)]
+    cache = _cache_file(*trees)
     if cache.is_file():
         data = json.loads(cache.read_text(encoding="utf-8"))
         found = [Finding(**f) for f in data["findings"]]
@@ -185,7 +186,8 @@ def gather(repo: Path, baseline: str, commit: str) -> Evidence:
         new = _export(git, commit, Path(tmp) / "new", paths)
         from . import probe
 
-        probe.start(old, payload), probe.start(new, payload)  # both payloads asked at once
+        for tree, tree_id in zip((old, new), trees, strict=True):  # both asked at once
+            probe.start(tree, payload, _cache_file("probe", tree_id, sys.executable))
         running = {
             name: in_background(source, old, new, payload) for name, source in _sources().items()
         }

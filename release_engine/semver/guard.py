@@ -82,8 +82,10 @@ def preflight_findings(ctx: ReleaseContext) -> tuple[list[str], list[str]]:
         for line in evidence.unread
     ]
     seen = f"{len(evidence.breaks)} break(s), {len(evidence.features)} feature(s)"
-    notes = [f"semver: {seen} since {previous.tag(ctx.config.tag_prefix)}; "
-             f"{ctx.version} allowed (smallest: {verdict.allowed})"]  # fmt: skip
+    notes = [
+        f"semver: {seen} since {previous.tag(ctx.config.tag_prefix)}; "
+        f"{ctx.version} allowed (smallest: {verdict.allowed})"
+    ]
     if problems and getattr(ctx.options, "allow_semver_break", False):
         return [], [f"semver guard waived ({WAIVER}): {line}" for line in problems]
     return problems, [] if problems else notes
@@ -96,15 +98,16 @@ def waiver_note(ctx: ReleaseContext) -> str:
         return ""
     try:
         commit = ctx.git.rev(f"{ctx.tag}^") or ctx.git.rev(ctx.base_branch) or "HEAD"
-        checked = check(ctx.repo, ctx.config.tag_prefix, commit, ctx.version,
-                        hotfix=ctx.is_hotfix)  # fmt: skip
+        checked = check(ctx.repo, ctx.config.tag_prefix, commit, ctx.version, hotfix=ctx.is_hotfix)
     except Exception:  # the note says less, the release goes on
         checked = None
     note = f"Released with `{WAIVER}`: the semver guard's refusal was waived"
     if checked is not None and checked[2].refusals:
         previous, _, verdict = checked
-        note += (f"; the changes since {previous} call for {verdict.allowed} or higher, "
-                 f"first: {verdict.why[0].line()}")  # fmt: skip
+        note += (
+            f"; the changes since {previous} call for {verdict.allowed} or higher, "
+            f"first: {verdict.why[0].line()}"
+        )
     return note + "."
 
 
@@ -140,10 +143,15 @@ def session_check(repo: Path, version: str | None = None) -> list[str]:
     if checked is None:
         return ["semver: no earlier release to compare with (a first release): nothing to check"]
     previous, evidence, verdict = checked
-    problems = [*verdict.refusals, *(f"{line}: the evidence is missing" for line in evidence.unread)]
+    problems = [
+        *verdict.refusals,
+        *(f"{line}: the evidence is missing" for line in evidence.unread),
+    ]
     if problems:
         raise PreflightError(problems)
     seen = f"{len(evidence.breaks)} break(s), {len(evidence.features)} feature(s)"
-    lines = [f"semver: {seen} since {previous.tag(config.tag_prefix)}: the next release must be "
-             f"{verdict.allowed} or higher" + (f"; {target} is allowed" if target else "")]  # fmt: skip
+    lines = [
+        f"semver: {seen} since {previous.tag(config.tag_prefix)}: the next release must be "
+        f"{verdict.allowed} or higher" + (f"; {target} is allowed" if target else "")
+    ]
     return lines + [f"  {finding.line()}" for finding in verdict.why[:10]]

@@ -15,7 +15,7 @@ from typing import Any
 from .evidence import Finding, Payload
 from .probe import MISSING, answer
 
-__all__ = ["QUESTION", "compare", "document"]
+__all__ = ["QUESTION", "compare", "diff", "document"]
 
 #: What the probe runs with ``module``, the HTTP module, imported: it sets ``answer``.
 QUESTION = """
@@ -59,8 +59,11 @@ def _fields(doc: dict[str, Any], operation: dict[str, Any]) -> set[str]:
 
 
 def _required(operation: dict[str, Any]) -> set[str]:
-    names = {f"{p.get('in')} {p.get('name')}" for p in operation.get("parameters", [])
-             if p.get("required")}  # fmt: skip
+    names = {
+        f"{p.get('in')} {p.get('name')}"
+        for p in operation.get("parameters", [])
+        if p.get("required")
+    }
     if operation.get("requestBody", {}).get("required"):
         names.add("request body")
     return names
@@ -80,8 +83,11 @@ def compare(old: Path, new: Path, payload: Payload) -> list[Finding]:
     before = document(old, payload)
     if before is None:
         return []
-    where = payload.file_of(payload.http_module)
-    after = document(new, payload) or {}
+    return diff(before, document(new, payload) or {}, payload.file_of(payload.http_module))
+
+
+def diff(before: dict[str, Any], after: dict[str, Any], where: str) -> list[Finding]:
+    """The breaks and features from the OpenAPI document *before* to *after*."""
     was, now = _operations(before), _operations(after)
     found = []
     for name, operation in was.items():

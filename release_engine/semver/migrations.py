@@ -23,7 +23,11 @@ from .evidence import Finding, Payload, SourceUnread
 
 __all__ = ["compare", "revisions"]
 
-_DROPS = {"drop_table": "drops table", "drop_column": "drops column", "rename_table": "renames table"}
+_DROPS = {
+    "drop_table": "drops table",
+    "drop_column": "drops column",
+    "rename_table": "renames table",
+}
 _RAW_SQL = re.compile(r"\b(DROP\s+(TABLE|COLUMN)|RENAME)\b", re.IGNORECASE)
 
 
@@ -44,7 +48,7 @@ def revisions(tree: Path, payload: Payload) -> dict[str, tuple[Path, ast.Module]
 
 def _constant(module: ast.Module, name: str) -> str | None:
     for node in module.body:
-        target = node.target if isinstance(node, ast.AnnAssign) else None
+        target: ast.expr | None = node.target if isinstance(node, ast.AnnAssign) else None
         if isinstance(node, ast.Assign) and len(node.targets) == 1:
             target = node.targets[0]
         value = getattr(node, "value", None)
@@ -86,8 +90,11 @@ def _no_downgrade(module: ast.Module) -> str | None:
     function = _function(module, "downgrade")
     if function is None:
         return "has no downgrade()"
-    body = [n for n in function.body
-            if not (isinstance(n, ast.Expr) and isinstance(n.value, ast.Constant))]  # fmt: skip
+    body = [
+        n
+        for n in function.body
+        if not (isinstance(n, ast.Expr) and isinstance(n.value, ast.Constant))
+    ]
     if all(isinstance(n, ast.Pass) for n in body):
         return "has a downgrade() that does nothing"
     if isinstance(body[0], ast.Raise):
@@ -105,8 +112,9 @@ def compare(old: Path, new: Path, payload: Payload) -> list[Finding]:
         shown = str(path.relative_to(new))
         upgrade = _function(module, "upgrade")
         for what, line in _drops(upgrade) if upgrade is not None else []:
-            found.append(Finding("migrations", "break", f"revision {revision} {what}",
-                                 f"{shown}:{line}"))  # fmt: skip
+            found.append(
+                Finding("migrations", "break", f"revision {revision} {what}", f"{shown}:{line}")
+            )
         why = _no_downgrade(module)
         if why is not None:
             found.append(Finding("migrations", "break", f"revision {revision} {why}", shown))

@@ -6,7 +6,9 @@ version is imported in its own interpreter, with the exported tree's source dire
 process per tree answers every question (:data:`QUESTIONS`): importing the payload is most of
 its cost, paid once. Each answer is JSON; a module the tree does not have answers
 :data:`MISSING`. The module imported must come from the exported tree (an installed copy found
-first would answer for the wrong version), which the probe checks.
+first would answer for the wrong version), which the probe checks. A tree's answers depend on
+its content, the guard's code and the interpreter asking: once every question is answered
+they are remembered beside the evidence (a released tree is then asked once, ever).
 """
 
 from __future__ import annotations
@@ -66,7 +68,10 @@ def _questions(payload: Payload) -> dict[str, tuple[str, str]]:
     return asked
 
 
-def _ask(tree: Path, payload: Payload) -> dict[str, Any]:
+def _ask(tree: Path, payload: Payload, remembered: Path | None) -> dict[str, Any]:
+    if remembered is not None and remembered.is_file():
+        known: dict[str, Any] = json.loads(remembered.read_text(encoding="utf-8"))
+        return known
     src = tree / payload.src if payload.src else tree
     code = _FRAME.format(src=str(src.resolve()), questions=_questions(payload))
     proc = read([sys.executable, "-c", code], cwd=tree, timeout=300)
@@ -75,15 +80,19 @@ def _ask(tree: Path, payload: Payload) -> dict[str, Any]:
         why = lines[-1].strip() if lines else f"exit code {proc.returncode}"
         raise SourceUnread(f"the payload of {tree.name} could not be asked ({why})")
     answers: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+    if remembered is not None and not any("error" in a for a in answers.values()):
+        remembered.parent.mkdir(parents=True, exist_ok=True)
+        remembered.write_text(json.dumps(answers), encoding="utf-8")
     return answers
 
 
-def start(tree: Path, payload: Payload) -> Future[dict[str, Any]]:
-    """The answers of *tree*'s payload, asked once (in the background) however often asked."""
+def start(tree: Path, payload: Payload, remembered: Path | None = None) -> Future[dict[str, Any]]:
+    """The answers of *tree*'s payload, asked once (in the background) however often asked;
+    read from, or else written to, the file *remembered* when one is given."""
     with _lock:
         key = (tree.resolve(), payload)
         if key not in _running:
-            _running[key] = in_background(_ask, tree, payload)
+            _running[key] = in_background(_ask, tree, payload, remembered)
         return _running[key]
 
 

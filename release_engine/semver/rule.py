@@ -83,13 +83,17 @@ def judge(
     if hotfix and level != "patch":
         found = evidence.breaks or evidence.features
         kind = "break" if evidence.breaks else "feature"
-        says = (f"is a {kind} {tag}: a hotfix is a patch and carries no {kind}; release it from "
-                f"main as {allowed} or higher")  # fmt: skip
+        says = (
+            f"is a {kind} {tag}: a hotfix is a patch and carries no {kind}; release it from "
+            f"main as {allowed} or higher"
+        )
         return Verdict(level, allowed, _lines(found, says), why)
     if LEVELS.index(bump_between(baseline, version)) >= LEVELS.index(level):
         return Verdict(level, allowed, [], why)
     kind = "break" if evidence.breaks else "feature"
     found = evidence.breaks if evidence.breaks else evidence.features
-    says = (f"is a {kind} {tag}: {version} is too small, the smallest allowed version is "
-            f"{allowed} (or pass --allow-semver-break)")  # fmt: skip
+    says = (
+        f"is a {kind} {tag}: {version} is too small, the smallest allowed version is "
+        f"{allowed} (or pass --allow-semver-break)"
+    )
     return Verdict(level, allowed, _lines(found, says), why)
