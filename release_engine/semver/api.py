@@ -39,12 +39,28 @@ def _left_out(path: str, payload: Payload) -> bool:
     return path.startswith((f"{payload.package}.migrations", f"{payload.package}.__main__"))
 
 
-def _where(obj: Any, tree: Path) -> str:
-    try:
-        shown = str(Path(obj.filepath).resolve().relative_to(tree.resolve()))
-    except (ValueError, TypeError, AttributeError):
-        shown = str(getattr(obj, "filepath", "?"))
+def _where(obj: Any, *trees: Path) -> str:
+    """*obj*'s file (relative to whichever tree holds it) and line."""
+    shown = str(getattr(obj, "filepath", "?"))
+    for tree in trees:
+        try:
+            shown = str(Path(obj.filepath).resolve().relative_to(tree.resolve()))
+            break
+        except (ValueError, TypeError, AttributeError):
+            continue
     return f"{shown}:{obj.lineno}" if getattr(obj, "lineno", None) else shown
+
+
+def _what(breakage: Any) -> str:
+    """griffe's breakage in words: ``parameter was removed: pkg.f(b)``."""
+    kind, path = str(breakage.kind.value).lower(), breakage.obj.path
+    old, new = breakage.old_value, breakage.new_value
+    name = getattr(old, "name", None) or getattr(new, "name", None)
+    if kind.startswith("parameter") and name is not None:
+        return f"{kind}: {path}({name})"
+    if kind == "public object was removed":
+        return f"{kind}: {path}"
+    return f"{kind}: {path} ({old!s} -> {new!s})"
 
 
 def _public(obj: Any, found: dict[str, Any]) -> dict[str, Any]:
@@ -73,11 +89,7 @@ def compare(old: Path, new: Path, payload: Payload) -> list[Finding]:
         obj = breakage.obj
         if _left_out(obj.path, payload):
             continue
-        what = f"{str(breakage.kind.value).lower()}: {obj.path}"
-        if breakage.kind is not griffe.BreakageKind.OBJECT_REMOVED:
-            what += f" ({breakage.old_value!s} -> {breakage.new_value!s})"
-        tree = old if breakage.kind is griffe.BreakageKind.OBJECT_REMOVED else new
-        found.append(Finding("api", "break", what, _where(obj, tree)))
+        found.append(Finding("api", "break", _what(breakage), _where(obj, old, new)))
     was = _public(before, {})
     for path, obj in _public(after, {}).items():
         if path not in was and not _left_out(path, payload):
