@@ -105,8 +105,8 @@ def waiver_note(ctx: ReleaseContext) -> str:
     if checked is not None and checked[2].refusals:
         previous, _, verdict = checked
         note += (
-            f"; the changes since {previous} call for {verdict.allowed} or higher, "
-            f"first: {verdict.why[0].line()}"
+            f"; the changes since {previous.tag(ctx.config.tag_prefix)} call for "
+            f"{verdict.allowed} or higher, first: {verdict.why[0].line()}"
         )
     return note + "."
 

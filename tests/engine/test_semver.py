@@ -22,12 +22,12 @@ import pytest
 from release_engine import cadence
 from release_engine.cadence import next_version
 from release_engine.config import Credentials, load_config
-from release_engine.context import Options
+from release_engine.context import Options, ReleaseContext
 from release_engine.engine import open_release
 from release_engine.errors import PreflightError
 from release_engine.preflight import preflight
 from release_engine.rehearsal import clone_for_rehearsal
-from release_engine.semver import check
+from release_engine.semver import check, waiver_note
 from release_engine.version import parse_version
 from tests.conftest import NOT_FRAGMENTS, REPO, git, make_repo
 
@@ -136,7 +136,7 @@ def commit(work: Path, change: Callable[[Path], None]) -> str:
     return git(work, "rev-parse", "HEAD")
 
 
-def open_local(work: Path, version: str, options: Options = SKIPS):  # type: ignore[no-untyped-def]
+def open_local(work: Path, version: str, options: Options = SKIPS) -> ReleaseContext:
     return open_release(
         work,
         parse_version(version),
@@ -200,9 +200,40 @@ def test_the_waiver_lets_a_break_through_and_says_so(work: Path) -> None:
     commit(work, removed_fragment)
     options = Options(skip_prerelease=True, allow_semver_break=True)
     notes = preflight(open_local(work, PATCH, options))
-    assert any(
-        n.startswith("semver guard waived (--allow-semver-break): fragments:") for n in notes
+    waived = "semver guard waived (--allow-semver-break): fragments: removed: Removed the old"
+    assert any(n.startswith(waived) for n in notes), notes
+    # What the GitHub release's body says under the CHANGELOG section.
+    assert waiver_note(open_local(work, PATCH, options)) == (
+        "Released with `--allow-semver-break`: the semver guard's refusal was waived; the "
+        f"changes since v{CURRENT} call for {BREAKING} or higher, first: fragments: removed: "
+        "Removed the old CSV format. (changelog.d/+old-format.removed.md)."
     )
+    assert waiver_note(open_local(work, PATCH)) == ""
+
+
+def test_nox_s_semver_runs_the_same_guard_on_head(
+    work: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from release_engine.semver.__main__ import main
+
+    monkeypatch.chdir(work)
+    assert main([]) == 0
+    assert capsys.readouterr().out == (
+        f"semver: 0 break(s), 0 feature(s) since v{CURRENT}: the next release must be "
+        f"{PATCH} or higher\n"
+    )
+    commit(work, rename_command)
+    assert main([PATCH]) == 3
+    error = capsys.readouterr().err
+    assert error.startswith("error: preflight failed, nothing was changed: cli: command")
+    assert f"the smallest allowed version is {BREAKING}" in error
+    assert main([BREAKING]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        f"semver: 1 break(s), 1 feature(s) since v{CURRENT}: the next release must be "
+        f"{BREAKING} or higher; {BREAKING} is allowed",
+        f"  cli: command 'sample-path' removed or renamed ({PKG}/cli.py)",
+        f"  cli: command 'sample-file' added ({PKG}/cli.py)",
+    ]
 
 
 def test_a_hotfix_carrying_a_feature_is_refused(work: Path) -> None:
