@@ -163,6 +163,9 @@ def _cache_file(*words: str) -> Path:
 def _export(git: Git, ref: str, dest: Path, paths: list[str]) -> Path:
     """*paths* of *ref* (those it has) unpacked into *dest*, from ``git archive``."""
     listed = git.read("ls-tree", "--name-only", ref, "--", *paths).splitlines()
+    if not listed:  # none of them there: an empty tree (git archive would take everything)
+        dest.mkdir(parents=True, exist_ok=True)
+        return dest
     archive = dest.with_suffix(".tar")
     git.read("archive", "--format=tar", "-o", str(archive), ref, "--", *listed)
     extract_archive(archive, dest)

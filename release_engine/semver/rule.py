@@ -85,7 +85,7 @@ def judge(
         kind = "break" if evidence.breaks else "feature"
         says = (
             f"is a {kind} {tag}: a hotfix is a patch and carries no {kind}; release it from "
-            f"main as {allowed} or higher"
+            f"main as {allowed} or higher (or pass --allow-semver-break)"
         )
         return Verdict(level, allowed, _lines(found, says), why)
     if LEVELS.index(bump_between(baseline, version)) >= LEVELS.index(level):

@@ -246,7 +246,7 @@ def test_a_hotfix_carrying_a_feature_is_refused(work: Path) -> None:
     assert problems == [
         "fragments: added: Added a new command. (changelog.d/+new.added.md) is a feature since "
         f"v{CURRENT}: a hotfix is a patch and carries no feature; release it from main as "
-        f"{next_version(CURRENT, 'minor')} or higher"
+        f"{next_version(CURRENT, 'minor')} or higher (or pass --allow-semver-break)"
     ]
 
 
