@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from .evidence import Finding, Payload, SourceUnread
+from .evidence import PARSING, Finding, Payload, SourceUnread
 
 __all__ = ["compare", "load"]
 
@@ -26,9 +26,10 @@ def load(tree: Path, payload: Payload) -> Any | None:
     if not (src / payload.package).exists() and not (src / f"{payload.package}.py").exists():
         return None
     try:
-        return griffe.load(
-            payload.package, search_paths=[src], allow_inspection=False, resolve_aliases=False
-        )
+        with PARSING:
+            return griffe.load(
+                payload.package, search_paths=[src], allow_inspection=False, resolve_aliases=False
+            )
     except Exception as exc:  # griffe's errors have no common base: any of them is unread
         raise SourceUnread(
             f"griffe could not load {payload.package} of {tree.name}: {exc}"

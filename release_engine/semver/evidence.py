@@ -17,6 +17,7 @@ import json
 import os
 import sys
 import tempfile
+import threading
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from importlib import metadata
@@ -28,9 +29,14 @@ from ..errors import ReleaseError
 from ..proc import in_background
 from ..tools.git import Git, extract_archive
 
-__all__ = ["Evidence", "Finding", "Payload", "Source", "SourceUnread", "gather"]
+__all__ = ["PARSING", "Evidence", "Finding", "Payload", "Source", "SourceUnread", "gather"]
 
 Kind = Literal["break", "feature"]
+
+#: Held while Python source is parsed (griffe, the migrations' AST). The sources run in
+#: threads, and CPython before 3.12.5 keeps the AST constructor's recursion depth in state all
+#: threads share: two parses at once can fail ("AST constructor recursion depth mismatch").
+PARSING = threading.Lock()
 
 
 class SourceUnread(ReleaseError):

@@ -19,7 +19,7 @@ import ast
 import re
 from pathlib import Path
 
-from .evidence import Finding, Payload, SourceUnread
+from .evidence import PARSING, Finding, Payload, SourceUnread
 
 __all__ = ["compare", "revisions"]
 
@@ -37,7 +37,9 @@ def revisions(tree: Path, payload: Payload) -> dict[str, tuple[Path, ast.Module]
     directory = tree / payload.migrations_dir
     for path in sorted(directory.glob("*.py")) if directory.is_dir() else []:
         try:
-            module = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+            text = path.read_text(encoding="utf-8")
+            with PARSING:  # see PARSING: the sources parse in threads
+                module = ast.parse(text, filename=str(path))
         except SyntaxError as exc:
             raise SourceUnread(f"{path.name} of {tree.name} does not parse: {exc.msg}") from None
         revision = _constant(module, "revision")
