@@ -28,6 +28,7 @@ from release_engine.errors import PreflightError
 from release_engine.preflight import preflight
 from release_engine.rehearsal import clone_for_rehearsal
 from release_engine.semver import check, waiver_note
+from release_engine.steps.publish import release_body
 from release_engine.version import parse_version
 from tests.conftest import NOT_FRAGMENTS, REPO, git, make_repo
 
@@ -209,6 +210,15 @@ def test_the_waiver_lets_a_break_through_and_says_so(work: Path) -> None:
         "Removed the old CSV format. (changelog.d/+old-format.removed.md)."
     )
     assert waiver_note(open_local(work, PATCH)) == ""
+    # Once tagged, the GitHub release's body is the CHANGELOG section, then that line.
+    changelog = work / "CHANGELOG.md"
+    section = f"## [{PATCH}] - 2026-01-01\n\n### Removed\n\n- Removed the old CSV format.\n\n"
+    changelog.write_text(changelog.read_text() + "\n" + section)
+    git(work, "commit", "-qam", f"Release v{PATCH}")
+    git(work, "tag", "-a", f"v{PATCH}", "-m", f"Release version {PATCH}")
+    body = release_body(open_local(work, PATCH, options))
+    assert body.startswith("### Removed\n\n- Removed the old CSV format.\n\nReleased with `--")
+    assert body.endswith("(changelog.d/+old-format.removed.md).\n")
 
 
 def test_nox_s_semver_runs_the_same_guard_on_head(

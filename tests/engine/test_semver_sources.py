@@ -15,6 +15,7 @@ import pytest
 from fastapi import FastAPI, Query
 from pydantic import BaseModel
 
+from release_engine.cli import add_fragment
 from release_engine.context import Options
 from release_engine.errors import UsageError
 from release_engine.report import waived_checks
@@ -308,6 +309,10 @@ def test_changelog_add_breaking_marks_a_changed_fragment(tmp_path: Path) -> None
     assert changelog.wording_problem("BREAKING: the port") is not None
     with pytest.raises(UsageError, match="--breaking marks a changed fragment"):
         changelog.add_fragment(tmp_path, "fixed", "Fixed a crash in ingest.", breaking=True)
+    # inv changelog.add --breaking: a changed fragment when no --type is given
+    made = add_fragment(tmp_path, None, "Changed the log format to JSON.", None, breaking=True)
+    assert made.name.endswith(".changed.md")
+    assert made.read_text() == "BREAKING: Changed the log format to JSON.\n"
 
 
 # --- the evidence, gathered once per content ---
