@@ -7,7 +7,9 @@ them side by side. The answer depends only on the two trees' content, the guard'
 griffe's version: it is remembered in the user's cache directory
 (``$XDG_CACHE_HOME/release-engine/semver``, else ``~/.cache/…``) under a key made of those, so
 a second dry run or status of the same commit reads a file. A source that could not be read is
-never remembered: it is asked again next time.
+never remembered: it is asked again next time. When the payload's source directory is the same
+in both (git's id of that directory is its content), only the fragments are read: the code
+cannot differ. The payload's answers to the CLI and HTTP questions are remembered by that id.
 """
 
 from __future__ import annotations
@@ -178,6 +180,11 @@ def _export(git: Git, ref: str, dest: Path, paths: list[str]) -> Path:
     return dest
 
 
+def _subtree(git: Git, ref: str, path: str) -> str | None:
+    """The id of *path*'s tree in *ref* (its content: equal ids, equal code), None if absent."""
+    return git.read("rev-parse", "--verify", "--quiet", f"{ref}:{path}", check=False) or None
+
+
 def gather(repo: Path, baseline: str, commit: str) -> Evidence:
     """The evidence between *baseline* and *commit* of *repo*: remembered, else gathered."""
     git = Git(repo)
@@ -195,10 +202,15 @@ def gather(repo: Path, baseline: str, commit: str) -> Evidence:
         new = _export(git, commit, Path(tmp) / "new", paths)
         from . import probe
 
-        for tree, tree_id in zip((old, new), trees, strict=True):  # both asked at once
-            probe.start(tree, payload, _cache_file("probe", tree_id, sys.executable))
+        sources = _sources()
+        code = [_subtree(git, ref, payload.src or payload.package) for ref in (baseline, commit)]
+        if code[0] is not None and code[0] == code[1]:  # the same code: only fragments differ
+            sources = {"fragments": sources["fragments"]}
+        for tree, code_id in zip((old, new), code, strict=True):  # both asked at once
+            if "cli" in sources and code_id is not None:
+                probe.start(tree, payload, _cache_file("probe", code_id, sys.executable))
         running = {
-            name: in_background(source, old, new, payload) for name, source in _sources().items()
+            name: in_background(source, old, new, payload) for name, source in sources.items()
         }
         for name, future in running.items():
             try:
