@@ -405,6 +405,15 @@ def fragments(session: nox.Session) -> None:
         )
 
 
+@nox.session(python=PYTHON, tags=[CHECKLIST])
+@_session
+def semver(session: nox.Session) -> None:
+    """The version tells the truth: the semver guard on HEAD (`-- 1.2.3`: that version)."""
+    # The payload's API, CLI and HTTP API are read in this environment: it holds them and griffe.
+    session.install(".", *_groups(session, "release"))
+    session.run("python", "-m", "release_engine.semver", *session.posargs)
+
+
 @nox.session(python=PYTHON)
 @_session
 def changelog(session: nox.Session) -> None:

@@ -2,10 +2,11 @@
 (docs/RELEASING.md retells the process and maps each step to its command).
 
     inv release --version 1.2.3 [--dry-run] [--rehearse] [--json] [--allow-empty]
+                [--allow-semver-break]
     inv release.status [--version 1.2.3] [--json]
     inv hotfix --from v1.2.3
     inv rollback --version 1.2.3 [--dry-run] [--set KEY=VALUE]
-    inv changelog.add --type fixed --message "..." [--issue 123]
+    inv changelog.add --type fixed --message "..." [--issue 123] [--breaking]
     inv changelog.preview
     inv changelog.check
 
@@ -121,6 +122,8 @@ def _errors(name: str) -> Iterator[Secrets]:
         "rehearse": "release a throwaway clone against local stand-ins (index, registry, GitHub)",
         "json": "print one JSON report on stdout, on failure too (progress goes to stderr)",
         "allow_empty": "release even when changelog.d/ holds no fragment",
+        "allow_semver_break": "release a version smaller than the changes need (semver guard;"
+        " shown in report and GitHub release notes)",
         "skip_ci": "do not require green CI on GitHub for the released commit (shown in report)",
         "skip_review": "do not require an approved pull request (shown in report)",
         "skip_prerelease": "do not require a green 'nox -s prerelease' run for the commit",
@@ -140,6 +143,7 @@ def release_(
     rehearse: bool = False,
     json: bool = False,
     allow_empty: bool = False,
+    allow_semver_break: bool = False,
     skip_ci: bool = False,
     skip_review: bool = False,
     skip_prerelease: bool = False,
@@ -160,6 +164,7 @@ def release_(
         skip_image=skip_image,
         skip_channels=skip_channels,
         skip_docs=skip_docs,
+        allow_semver_break=allow_semver_break,
     )
     with _errors("release") as secrets:
         _cli().release_command(
@@ -198,14 +203,19 @@ def status(
         "type": "added, changed, deprecated, removed, fixed or security",
         "message": "one user-facing sentence in the past tense",
         "issue": "the issue number, if there is one",
+        "breaking": "mark a changed fragment BREAKING: (the semver guard then needs a major)",
     },
 )
 def add(
-    c: Context, type: str | None = None, message: str | None = None, issue: str | None = None
+    c: Context,
+    type: str | None = None,
+    message: str | None = None,
+    issue: str | None = None,
+    breaking: bool = False,
 ) -> None:
     """Add a changelog fragment to changelog.d/."""
     with _errors("changelog.add"):
-        _cli().add_fragment(ROOT, type, message, issue)
+        _cli().add_fragment(ROOT, type, message, issue, breaking)
 
 
 @process_task(help={"version": "the version to title the section with (default: Unreleased)"})

@@ -147,6 +147,8 @@ class Cadence:
     suggested: Version | None
     latest: dict[str, Latest] = field(default_factory=dict)
     rolled_back: list[Version] = field(default_factory=list)
+    #: The semver guard's evidence since the last release (:func:`.semver.suggestion`).
+    semver: dict[str, object] | None = None
 
     @property
     def days_since(self) -> int | None:
@@ -162,6 +164,7 @@ class Cadence:
             "suggested_version": None if self.suggested is None else self.suggested.pep440,
             "latest": {name: seen.as_dict() for name, seen in self.latest.items()},
             "rolled_back": [v.pep440 for v in self.rolled_back],
+            "semver": self.semver,
         }
 
 
@@ -203,14 +206,34 @@ def _index(ctx: ReleaseContext) -> Latest:
 
 
 def _suggested(
-    counts: Mapping[str, int], current: Version, tagged: Iterable[Version]
+    counts: Mapping[str, int],
+    current: Version,
+    tagged: Iterable[Version],
+    semver: Mapping[str, object] | None = None,
 ) -> tuple[Bump | None, Version]:
     """The bump the fragments ask for and the version it gives: above both the version files
-    and every stable tag (a rolled-back one too: its tag stays), the next patch without one."""
+    and every stable tag (a rolled-back one too: its tag stays), the next patch without one.
+    With the semver guard's evidence (*semver*), the larger of its bump and the fragments'."""
     last = newest_stable(tagged)
     base = current if last is None else max(current, last)
     bump = bump_for(counts, current)
+    if semver is not None and (semver["breaks"] or semver["features"]):
+        order: list[str] = ["patch", "minor", "major"]
+        needed: Bump = semver["bump"]  # type: ignore[assignment]
+        bump = needed if order.index(needed) > order.index(bump or "patch") else bump
     return bump, next_version(base, bump or "patch")
+
+
+def _semver(repo: Path, prefix: str, commit: str | None) -> dict[str, object] | None:
+    """The semver guard's suggestion for *commit*; a failure to gather it is shown, not raised."""
+    from . import semver
+
+    if commit is None:
+        return None
+    try:
+        return semver.suggestion(repo, prefix, commit)
+    except ReleaseError as exc:
+        return {"error": exc.message.splitlines()[0], "breaks": [], "features": []}
 
 
 def suggested_release(repo: Path, current: Version, prefix: str) -> tuple[Version, bool]:
@@ -218,7 +241,8 @@ def suggested_release(repo: Path, current: Version, prefix: str) -> tuple[Versio
     whether any fragment waits: without one, the next patch (what a rehearsal of a project
     with nothing to release rehearses)."""
     counts = count_fragments(p.name for p in changelog.scan_fragments(repo).valid)
-    bump, version = _suggested(counts, current, versions_from_tags(Git(repo).tags(), prefix))
+    seen = _semver(repo, prefix, Git(repo).rev("HEAD"))
+    bump, version = _suggested(counts, current, versions_from_tags(Git(repo).tags(), prefix), seen)
     return version, bump is not None
 
 
@@ -245,14 +269,16 @@ def observe(ctx: ReleaseContext, today: dt.date | None = None) -> Cadence:
         seconds = int(ctx.git.commit_timestamp(last.tag(ctx.config.tag_prefix)))
         last_date = dt.datetime.fromtimestamp(seconds, dt.timezone.utc).date()
     counts = count_fragments(p.name for p in changelog.scan_fragments(ctx.repo).valid)
-    bump, following = _suggested(counts, current, tagged)
-    suggested = None if bump is None else following
     with ctx.secrets.masking_logs():  # each remote asked at the same time
+        evidence = in_background(_semver, ctx.repo, prefix, ctx.git.rev(ctx.base_branch))
         asking = {
             "github": in_background(_seen, lambda: _github(ctx)),
             "registry": in_background(_seen, lambda: _registry(ctx)),
             "index": in_background(_seen, lambda: _index(ctx)),
         }
         latest = {name: answer.result() for name, answer in asking.items()}
+        semver = evidence.result()
+    bump, following = _suggested(counts, current, tagged, semver)
+    suggested = None if bump is None else following
     today = today or dt.datetime.now(dt.timezone.utc).date()
-    return Cadence(last, last_date, today, counts, bump, suggested, latest, gone)
+    return Cadence(last, last_date, today, counts, bump, suggested, latest, gone, semver)

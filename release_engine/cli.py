@@ -233,6 +233,7 @@ def release_invocation(
         "--keep": keep,
         "--json": as_json,
         "--allow-empty": options.allow_empty,
+        "--allow-semver-break": options.allow_semver_break,
         "--skip-ci": options.skip_ci,
         "--skip-review": options.skip_review,
         "--skip-prerelease": options.skip_prerelease,
@@ -353,14 +354,17 @@ def _lock_state(ctx: ReleaseContext) -> dict[str, object] | None:
     return {"holder": holder.describe(), "what": holder.what, "stale": holder.expires < time.time()}
 
 
-def add_fragment(repo: Path, kind: str | None, message: str | None, issue: str | None) -> Path:
-    """``inv changelog.add``: write a fragment and say where."""
+def add_fragment(
+    repo: Path, kind: str | None, message: str | None, issue: str | None, breaking: bool = False
+) -> Path:
+    """``inv changelog.add``: write a fragment and say where (``--breaking``: a changed
+    fragment marked ``BREAKING:``, ``--type changed`` by default)."""
     from .tools import changelog
 
     example = 'inv changelog.add --type fixed --message "Fixed ..."'
-    kind = require(kind, "--type", example)
+    kind = require(kind or ("changed" if breaking else None), "--type", example)
     message = require(message, "--message", example)
-    path = changelog.add_fragment(repo, kind, message, issue)
+    path = changelog.add_fragment(repo, kind, message, issue, breaking=breaking)
     print(f"wrote {path.relative_to(repo)}")
     return path
 

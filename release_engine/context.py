@@ -41,6 +41,7 @@ class Options:
     skip_channels: bool = False
     skip_docs: bool = False
     date: str | None = None
+    allow_semver_break: bool = False  # the semver guard's refusal waived (release notes say so)
 
 
 def _quiet(line: str) -> None:

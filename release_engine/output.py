@@ -12,7 +12,7 @@ import os
 import sys
 from collections import deque
 from collections.abc import Mapping, Sequence
-from typing import IO, TYPE_CHECKING, TextIO
+from typing import IO, TYPE_CHECKING, Any, TextIO
 
 from rich.console import Console
 from rich.live import Live
@@ -182,6 +182,7 @@ def print_cadence(
         f"last release: {last}",
         f"unreleased fragments: {waiting}",
         f"suggested next version: {suggested}",
+        *_semver_lines(cadence.semver),
         *(
             [f"rolled back: {', '.join(str(v) for v in cadence.rolled_back)}"]
             if cadence.rolled_back
@@ -194,6 +195,19 @@ def print_cadence(
     ]
     for line in lines:
         console.print(Text(secrets.redact(line)))
+
+
+def _semver_lines(seen: dict[str, Any] | None) -> list[str]:
+    """Why the semver guard asks for its bump: the first breaks and features it found."""
+    if seen is None:
+        return []
+    if "error" in seen:
+        return [f"semver evidence: unknown ({seen['error']})"]
+    found = f"{len(seen['breaks'])} break(s), {len(seen['features'])} feature(s)"
+    lines = [f"semver evidence since {seen['since']}: {found}; smallest next: {seen['smallest']}"]
+    lines += [f"  {line}" for line in seen["why"]]
+    lines += [f"  unread: {line}" for line in seen["unread"]]
+    return lines
 
 
 def print_report(

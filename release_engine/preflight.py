@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from .checks import Findings, check_all
 from .checks.branches import check_main_branch
 from .config import tomllib
-from .errors import CommandError, ConfigError, PreflightError
+from .errors import CommandError, ConfigError, PreflightError, ReleaseError
 from .gates import GateResult, github_gates
 from .proc import Command, in_background, prefetch
 from .reach import reach
@@ -216,6 +216,16 @@ def _check_credentials(
         notes.append(f"not in this dry run's job, which uploads nothing: {login.unavailable}")
 
 
+def _semver_findings(ctx: ReleaseContext) -> tuple[list[str], list[str]]:
+    """The semver guard (:mod:`.semver`): one line per break the version is too small for."""
+    from .semver import preflight_findings
+
+    try:
+        return preflight_findings(ctx)
+    except ReleaseError as exc:
+        return [f"semver: {exc.message.splitlines()[0]}"], []
+
+
 def preflight(ctx: ReleaseContext, *, dry_run: bool = False) -> list[str]:
     """Check everything; raise :class:`PreflightError` listing every problem. Return notes.
 
@@ -232,6 +242,7 @@ def preflight(ctx: ReleaseContext, *, dry_run: bool = False) -> list[str]:
             if not known_good(ctx.git, bump):
                 prefetch(bump.argv, cwd=bump.cwd)
         github = in_background(_github_problems, ctx)
+        semver = in_background(_semver_findings, ctx)
     prefetch(["git", "ls-remote", ctx.config.remote], cwd=ctx.repo)
     _check_tag(ctx, problems)
     _check_versions(ctx, problems, resuming)
@@ -246,6 +257,9 @@ def preflight(ctx: ReleaseContext, *, dry_run: bool = False) -> list[str]:
     notes.extend(found.notes)
     if not resuming:
         _check_content(ctx, problems)
+        semver_problems, semver_notes = semver.result()
+        problems.extend(semver_problems)
+        notes.extend(semver_notes)
         # GitHub unreached is said once, by reach; what else it answered then is not news.
         _check_remotes(
             ctx, problems, notes, github=GateResult() if "github" in unreached else github.result()

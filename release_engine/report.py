@@ -115,6 +115,7 @@ def waived_checks(options: Options) -> list[str]:
         "fragments": options.allow_empty,
         "channels": options.skip_channels,
         "docs": options.skip_docs,
+        "semver": options.allow_semver_break,
     }
     return [name for name, waived in flags.items() if waived]
 

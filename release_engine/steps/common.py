@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from ..context import ReleaseContext
 
 __all__ = [
+    "FOOTER_RULE",
     "GATE_WAIVERS",
     "artifacts",
     "checkout",
@@ -47,7 +48,9 @@ def release_notes(ctx: ReleaseContext) -> str:
     return section
 
 
-_FOOTER = "\n\n---\n\nReleased with pre-release gates waived: "
+#: What parts a GitHub release's notes from their footer (the waivers the publishing run said).
+FOOTER_RULE = "\n\n---\n\n"
+_FOOTER = f"{FOOTER_RULE}Released with pre-release gates waived: "
 #: The pre-release gates a flag waives, as the GitHub release's footer names them.
 GATE_WAIVERS = {"ci": "--skip-ci", "review": "--skip-review", "prerelease": "--skip-prerelease"}
 
@@ -68,7 +71,7 @@ def github_notes(ctx: ReleaseContext) -> str:
 def without_waivers(body: str) -> str:
     """A GitHub release's *body* without the footer naming waived gates: what the run that
     published it waived stays said, whatever a later run (a status, a resume) was given."""
-    return body.split(_FOOTER, 1)[0]
+    return body.split(FOOTER_RULE, 1)[0]
 
 
 def github_absent(ctx: ReleaseContext) -> str:

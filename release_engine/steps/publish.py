@@ -20,12 +20,19 @@ from ..proc import Command
 from ..tools import index
 from ..tools.container import build_metadata, prepare_context
 from ..tools.git import extract_archive
-from .common import artifacts, github_absent, github_notes, release_notes, without_waivers
+from .common import (
+    FOOTER_RULE,
+    artifacts,
+    github_absent,
+    github_notes,
+    release_notes,
+    without_waivers,
+)
 
 if TYPE_CHECKING:
     from ..context import ReleaseContext
 
-__all__ = ["Build", "GitHubRelease", "Image", "ImagePush"]
+__all__ = ["Build", "GitHubRelease", "Image", "ImagePush", "release_body"]
 
 VERSION_LABEL = "org.opencontainers.image.version"
 
@@ -194,6 +201,19 @@ class ImagePush(StepBase):
         return found
 
 
+def release_body(ctx: ReleaseContext) -> str:
+    """The GitHub release's body: :func:`~.common.github_notes` (the CHANGELOG section, the
+    footer naming waived gates), and in that footer the semver guard's waiver when
+    ``--allow-semver-break`` was given (:func:`~release_engine.semver.waiver_note`)."""
+    from ..semver import waiver_note
+
+    body, note = github_notes(ctx), waiver_note(ctx)
+    if not note:
+        return body
+    rule = "" if FOOTER_RULE in body else FOOTER_RULE.rstrip("\n")
+    return f"{body.rstrip()}{rule}\n\n{note}\n"
+
+
 class GitHubRelease(StepBase):
     name, title = "github-release", "Create GitHub release"
 
@@ -224,7 +244,7 @@ class GitHubRelease(StepBase):
                     lambda: github.create_release(
                         ctx.tag,
                         name=ctx.tag,
-                        body=github_notes(ctx),
+                        body=release_body(ctx),
                         prerelease=ctx.version.is_prerelease,
                         make_latest=ctx.is_newest,
                     ),
@@ -234,7 +254,7 @@ class GitHubRelease(StepBase):
             Call(
                 f"PATCH /repos/{repo}/releases/{release.id} body=<CHANGELOG section>",
                 lambda: github.update_release(
-                    release.id, body=github_notes(ctx), make_latest=ctx.is_newest
+                    release.id, body=release_body(ctx), make_latest=ctx.is_newest
                 ),
             )
         ]

@@ -13,6 +13,7 @@ from ..errors import ConfigError, UsageError
 from ..proc import Command, read
 
 __all__ = [
+    "BREAKING",
     "Fragments",
     "add_fragment",
     "added_fragments",
@@ -37,6 +38,8 @@ _IRREGULAR_PAST_FORMS = """
 _IRREGULAR_PAST = frozenset(_IRREGULAR_PAST_FORMS.split())
 _EXAMPLE = 'say what changed for users, in the past tense, e.g. "Fixed …"'
 _LINK_REFERENCE = re.compile(r"^\[[^\]]+\]:\s*\S+\s*$")
+#: Leading a ``changed`` fragment, it marks the change breaking (the semver guard reads it).
+BREAKING = "BREAKING:"
 _FRAGMENT = re.compile(r"^(?P<issue>\+[\w.-]+?|\d+)\.(?P<type>[a-z]+)(?:\.\d+)?\.md$")
 
 
@@ -130,12 +133,28 @@ def extract_section(changelog: str, version: str) -> str | None:
 
 
 def add_fragment(
-    repo: Path, kind: str, text: str, issue: str | None = None, slug: str | None = None
+    repo: Path,
+    kind: str,
+    text: str,
+    issue: str | None = None,
+    slug: str | None = None,
+    *,
+    breaking: bool = False,
 ) -> Path:
-    """Write a new fragment ``<issue>.<kind>.md`` (or ``+<slug>.<kind>.md``) and return its path."""
+    """Write a new fragment ``<issue>.<kind>.md`` (or ``+<slug>.<kind>.md``) and return its path.
+
+    *breaking*: a ``changed`` fragment whose text starts with ``BREAKING:``, the mark the
+    semver guard reads as a break (a ``removed`` fragment is one already)."""
     directory, types, _ = _towncrier_settings(repo)
     if kind not in types:
         raise UsageError(f"unknown fragment type {kind!r}: use one of {', '.join(types)}")
+    if breaking and kind != "changed":
+        raise UsageError(
+            f"--breaking marks a changed fragment, not a {kind} one: use --type changed "
+            "(a removed fragment is breaking already)"
+        )
+    if breaking and not text.lstrip().upper().startswith(BREAKING):
+        text = f"{BREAKING} {text.strip()}"
     problem = wording_problem(text)
     if problem is not None:
         raise UsageError(problem)
@@ -162,6 +181,8 @@ def wording_problem(text: str) -> str | None:
     Refused: empty text, placeholders, fewer than three words, and a first word that does not
     look past tense (ending in "ed", or an irregular past form such as "made" or "built").
     """
+    if text.lstrip().upper().startswith(BREAKING):  # the mark, then the sentence
+        text = text.lstrip()[len(BREAKING) :]
     words = text.split()
     if not words:
         return f"the text is empty: {_EXAMPLE}"

@@ -36,7 +36,8 @@ DEV = next_development(parse_version(VERSION)).pep440  # main after releasing VE
 NEXT = parse_current_version(DEV).release.pep440  # the release of that development version
 INIT = "src/market_data_ingestion/__init__.py"
 LOCAL_ONLY = {"github_repository": "", "index_url": "", "index_simple_url": "", "image": "",
-              "required_channels": (), "smtp_host": "", "email_from": "", "email_to": ()}  # fmt: skip
+              "required_channels": (), "smtp_host": "", "email_from": "",
+              "email_to": ()}  # fmt: skip
 
 
 # --- version rules ------------------------------------------------------------------------

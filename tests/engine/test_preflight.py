@@ -24,7 +24,8 @@ from tests.conftest import NOT_FRAGMENTS, git
 from tests.engine.conftest import CURRENT, HOTFIX, VERSION
 
 LOCAL_ONLY = {"github_repository": "", "index_url": "", "index_simple_url": "", "image": "",
-              "required_channels": (), "smtp_host": "", "email_from": "", "email_to": ()}  # fmt: skip
+              "required_channels": (), "smtp_host": "", "email_from": "",
+              "email_to": ()}  # fmt: skip
 SKIPS = Options(skip_prerelease=True)
 CURRENT_PATCH = next_version(parse_version(CURRENT), "patch").pep440
 LATER_PATCH = f"{VERSION.rsplit('.', 1)[0]}.5"  # a newer patch on the next version's line
