@@ -16,7 +16,6 @@ from ..plan import (
     Call,
     ImageDigest,
     Observation,
-    PublishedRelease,
     StepBase,
     perform,
 )
@@ -24,7 +23,8 @@ from ..proc import Command
 from ..tools import index
 from ..tools.container import build_metadata, prepare_context
 from ..tools.git import extract_archive
-from .common import artifacts, release_notes
+from .common import artifacts
+from .github_release import observe_release, release_actions
 
 if TYPE_CHECKING:
     from ..context import ReleaseContext
@@ -298,46 +298,15 @@ class ImagePush(StepBase):
 
 
 class GitHubRelease(StepBase):
+    """The release on GitHub: a draft, its assets (sdist, wheel, SBOM, SHA256SUMS), then
+    published (:mod:`.github_release`)."""
+
     name, title = "github-release", "Create GitHub release"
 
     def observe(self, ctx: ReleaseContext) -> Observation:
         if ctx.github is None:
             return Observation.skipped("no GitHub repository configured")
-        release = ctx.github.release_for_tag(ctx.tag)
-        if release is None:
-            return Observation.pending(f"release {ctx.tag}")
-        if ctx.git.tag_info(ctx.tag) is None:
-            return Observation.conflict(f"GitHub has a release for {ctx.tag} but there is no tag")
-        facts = [PublishedRelease(release.html_url, release.body)]
-        if release.body.strip() != release_notes(ctx).strip():
-            return Observation.pending(f"update release {ctx.tag} to the CHANGELOG section", facts)
-        return Observation.done(release.html_url, facts)
+        return observe_release(ctx)
 
     def actions(self, ctx: ReleaseContext) -> list[Action]:
-        github = ctx.github
-        if github is None:
-            return []
-        repo, latest = ctx.config.github_repository, str(ctx.is_newest).lower()
-        release = github.release_for_tag(ctx.tag)
-        if release is None:
-            return [
-                Call(
-                    f"POST /repos/{repo}/releases tag_name={ctx.tag} make_latest={latest} "
-                    "body=<CHANGELOG section>",
-                    lambda: github.create_release(
-                        ctx.tag,
-                        name=ctx.tag,
-                        body=release_notes(ctx),
-                        prerelease=ctx.version.is_prerelease,
-                        make_latest=ctx.is_newest,
-                    ),
-                )
-            ]
-        return [
-            Call(
-                f"PATCH /repos/{repo}/releases/{release.id} body=<CHANGELOG section>",
-                lambda: github.update_release(
-                    release.id, body=release_notes(ctx), make_latest=ctx.is_newest
-                ),
-            )
-        ]
+        return [] if ctx.github is None else release_actions(ctx)

@@ -12,6 +12,7 @@ import pytest
 
 from tests.conftest import git, in_ci
 from tests.engine.conftest import VERSION, Rehearsal, github_get, published_state, registry_of
+from tests.engine.sbom_checks import assert_image_sbom
 
 pytestmark = pytest.mark.e2e
 
@@ -54,6 +55,7 @@ def test_release_publishes_everything_and_a_rerun_verifies_it(rehearsal: Rehears
         # published_state puts the pushed image's name (this registry, this namespace) aside
         assert f"image: <the pushed image>:v{VERSION}\n" in str(state["manifest"])
         assert next(i.digest for i in report.images) is not None
+        assert_image_sbom(rehearsal)
     statuses = {o.name: o.status for o in report.steps}
     assert set(statuses.values()) <= {"acted", "skipped"}
 

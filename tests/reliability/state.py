@@ -105,6 +105,7 @@ def end_state(world: World, tags: list[str]) -> dict[str, Any]:
             k: _norm(world, str(r.get(k)))
             for k in ("tag_name", "name", "body", "draft", "prerelease")
         }
+        | {"assets": sorted(_norm(world, a["name"]) for a in r["assets"])}
         for r in s.github.releases()
     ]
     latest = s.github.state.latest_release() if s.github.releases() else None
