@@ -143,6 +143,7 @@ class Image(StepBase):
             tags=[f"{ctx.config.image}:{tag}" for tag in ctx.image_tags],
             build_args=args,
             iidfile=ctx.state_dir / "image.iid",
+            timestamp=epoch if epoch.isdigit() else f"<commit time of {ctx.tag}>",
         )
         return [Call(f"prepare the build context {context} from the wheel", prepare), build]
 
