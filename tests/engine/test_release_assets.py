@@ -5,6 +5,7 @@ between any two of these, and refuses other bytes in one line."""
 from __future__ import annotations
 
 import hashlib
+import subprocess
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -17,6 +18,8 @@ from release_engine.standins.github_api import GitHubStandIn
 from release_engine.tools import index
 from release_engine.tools.assets import SUMS, ReleaseAssets, parse_sums, render_sums
 from release_engine.tools.github import GitHubClient
+from release_engine.verify import web_base
+from tests.conftest import REPO as ROOT
 from tests.engine.conftest import VERSION, Rehearsal, github_get
 from tests.engine.test_github_contract import REPO, assert_contract
 
@@ -118,3 +121,14 @@ def test_an_asset_with_other_bytes_is_a_conflict_named_in_one_line(
     assert "\n" not in message and f"holds {SUMS} with other bytes" in message
     assert "delete that asset from the draft" in message
     assert [rel["draft"] for rel in github_get(r.s, "/releases")] == [True]  # not published
+
+
+def test_verify_reads_downloads_from_githubs_web_host_and_needs_a_version() -> None:
+    assert web_base("https://api.github.com") == "https://github.com"
+    assert web_base("https://ghe.example.com/api/v3/") == "https://ghe.example.com"
+    assert web_base("http://127.0.0.1:8080") == "http://127.0.0.1:8080"  # the stand-in
+    proc = subprocess.run(
+        ["inv", "release.verify"], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert "--version is required, for example: inv release.verify --version 1.2.3" in proc.stderr
