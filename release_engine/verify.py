@@ -47,6 +47,7 @@ class Checked:
     problems: list[str] = field(default_factory=list)
     wheel: Path | None = None
     image: str | None = None  # the image reference that was checked, to run it
+    private: bool = False  # GitHub's downloads need a token: its API's digests were used
     checked: list[str] = field(default_factory=list)  # what was compared, for the summary
 
 
@@ -114,11 +115,30 @@ def check_published(ctx: ReleaseContext, workdir: Path) -> Checked:
     found = Checked()
     with requests.Session() as session:
         sums = _sums(ctx, session, found)
+        if sums is None and ctx.github is not None:  # not downloadable: a private repository
+            sums = _digests_through_the_api(ctx, found)
         _check_index(ctx, session, sums, workdir, found)
-        if sums is not None:
+        if sums is not None and not found.private:
             _check_assets(ctx, session, sums, workdir, found)
         _check_image(ctx, sums, found)
     return found
+
+
+def _digests_through_the_api(ctx: ReleaseContext, found: Checked) -> dict[str, str] | None:
+    """The assets' digests as GitHub's API lists them (with the token), when their download
+    URLs serve nothing without one: a private repository. The index is compared with them."""
+    from .tools.assets import ReleaseAssets
+
+    assert ctx.github is not None
+    releases = ReleaseAssets(ctx.github)
+    release = releases.find(ctx.tag)
+    listed = releases.assets(release.id) if release is not None and not release.draft else {}
+    if SUMS not in listed:
+        found.problems.append(f"GitHub release {ctx.tag}: no published {SUMS} asset")
+        return None
+    found.private = True
+    found.checked.append(f"{SUMS} and the assets' digests, through GitHub's API")
+    return {name: asset.sha256 or "" for name, asset in listed.items() if name != SUMS}
 
 
 def _download_url(ctx: ReleaseContext, name: str) -> str:
@@ -132,7 +152,8 @@ def _sums(ctx: ReleaseContext, session: requests.Session, found: Checked) -> dic
     url = _download_url(ctx, SUMS)
     data = _get(session, url, f"the {SUMS} of {ctx.tag}")
     if data is None:
-        found.problems.append(f"GitHub release {ctx.tag}: no {SUMS} asset at {url}")
+        if ctx.github is None:
+            found.problems.append(f"GitHub release {ctx.tag}: no {SUMS} asset at {url}")
         return None
     found.checked.append(SUMS)
     return parse_sums(data.decode("utf-8", errors="replace"))
@@ -243,7 +264,7 @@ def _check_image(ctx: ReleaseContext, sums: dict[str, str] | None, found: Checke
     if label != ctx.version.pep440:
         found.problems.append(f"{ref}: labelled version {label}, not {ctx.version}")
     said = (sums or {}).get(ref)
-    if sums is not None and said != digest.removeprefix("sha256:"):
+    if sums is not None and not found.private and said != digest.removeprefix("sha256:"):
         found.problems.append(
             f"{ref}: the registry serves {digest[:19]}, {SUMS} says {(said or 'nothing')[:12]}"
         )

@@ -57,6 +57,8 @@ class Assets:
         self.files.mkdir(parents=True, exist_ok=True)
         #: GitHub's "immutable releases" setting: a published release takes no new asset.
         self.immutable = True
+        #: A public repository: its published assets download without a token.
+        self.public = True
         state.data.setdefault("assets", [])
 
     # --- the operations ----------------------------------------------------------------
@@ -97,6 +99,8 @@ class Assets:
         match = _DOWNLOAD.fullmatch(path)
         if match is None or f"{match['owner']}/{match['repo']}" != self.state.repository:
             return None
+        if not self.public:  # a private repository's downloads: a web login, not a token
+            return 404, b"Not Found", {"Content-Type": "text/plain"}
         tag, name = unquote(match["tag"]), unquote(match["name"])
         with self.state.lock:
             found = [

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import subprocess
+import tempfile
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -13,12 +14,13 @@ from pathlib import Path
 import pytest
 
 from release_engine.errors import ConflictError, ReleaseError
-from release_engine.rehearsal import clone_for_rehearsal
+from release_engine.rehearsal import clone_for_rehearsal, rehearsal_context
 from release_engine.standins.github_api import GitHubStandIn
 from release_engine.tools import index
 from release_engine.tools.assets import SUMS, ReleaseAssets, parse_sums, render_sums
 from release_engine.tools.github import GitHubClient
-from release_engine.verify import web_base
+from release_engine.verify import check_published, web_base
+from release_engine.version import parse_version
 from tests.conftest import REPO as ROOT
 from tests.engine.conftest import VERSION, Rehearsal, github_get
 from tests.engine.test_github_contract import REPO, assert_contract
@@ -103,6 +105,18 @@ def test_assets_match_the_index_and_a_stop_between_uploads_converges_from_anothe
     writes = [(e.method, e.status) for e in gh.exchanges if e.method in ("POST", "PATCH")]
     assert writes.index(("PATCH", 200)) > max(i for i, w in enumerate(writes) if w[0] == "POST")
     assert sum(1 for e in gh.exchanges if e.path.endswith("/releases") and e.method == "POST") == 1
+
+    # A private repository: no anonymous download; the API's digests stand for SHA256SUMS.
+    gh.assets.public = False
+    ctx = rehearsal_context(other, parse_version(VERSION), r.s)
+    with tempfile.TemporaryDirectory() as tmp:
+        found = check_published(ctx, Path(tmp))
+    assert found.problems == [] and found.private
+    sdist = r.s.index.packages / f"market_data_ingestion-{VERSION}.tar.gz"
+    sdist.write_bytes(sdist.read_bytes() + b"\0")
+    with tempfile.TemporaryDirectory() as tmp:
+        found = check_published(ctx, Path(tmp))
+    assert [p.split(":")[0] for p in found.problems] == [sdist.name]
 
 
 @pytest.mark.e2e
