@@ -167,6 +167,7 @@ def check(r: Rehearsal, want: Expected) -> None:
         assert len(r.s.smtp.delivered) == want.emails
 
 
+@pytest.mark.timeout(1200)  # four releases and a rollback, and main's suites: 600 s is for one
 def test_release_hotfix_release_rollback_release(rehearsal: Rehearsal) -> None:
     r, suites = rehearsal, Suites(rehearsal)
     live = [VERSION]
