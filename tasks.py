@@ -4,6 +4,7 @@
     inv release --version 1.2.3 [--dry-run] [--rehearse] [--json] [--allow-empty]
                 [--allow-semver-break]
     inv release.status [--version 1.2.3] [--json]
+    inv release.verify --version 1.2.3
     inv hotfix --from v1.2.3
     inv rollback --version 1.2.3 [--dry-run] [--set KEY=VALUE]
     inv changelog.add --type fixed --message "..." [--issue 123] [--breaking]
@@ -273,6 +274,17 @@ def rollback(
         )
 
 
+@process_task(
+    positional=[],
+    iterable=["set_"],
+    help={"version": "the published release to verify, such as 1.2.3", "set": SET_HELP},
+)
+def verify(c: Context, version: str | None = None, set_: list[str] | None = None) -> None:
+    """Check what the index, the registry and GitHub serve for a release; run it."""
+    with _errors("release.verify") as secrets:
+        _cli().verify_command(ROOT, version, secrets=secrets, overrides=set_ or [])
+
+
 class ReleaseCollection(Collection):
     """``release.status``; plain ``release`` is a task of the root, listed under that name.
 
@@ -292,7 +304,7 @@ class ReleaseCollection(Collection):
 
 
 ns = Collection(Collection("changelog", add, preview, check), hotfix, rollback)
-ns.add_collection(ReleaseCollection("release", release_, status))
+ns.add_collection(ReleaseCollection("release", release_, status, verify))
 ns.tasks["release"] = release_  # add_task refuses a task named like a collection: on purpose
 
 

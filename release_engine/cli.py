@@ -39,6 +39,7 @@ __all__ = [
     "rollback_command",
     "rollback_invocation",
     "status_command",
+    "verify_command",
 ]
 
 
@@ -493,3 +494,28 @@ def rollback_command(
     if not as_json:
         title = f"rollback of {ctx.tag}" + (" (dry run)" if dry_run else "")
         print_steps(outcomes, title, secrets=secrets)
+
+
+def verify_command(
+    repo: Path, version: str | None, *, secrets: Secrets, overrides: list[str] | None = None
+) -> None:
+    """``inv release.verify``: what the index, the registry and GitHub serve for the version,
+    checked against its SHA256SUMS, its SBOM and each other; then the wheel and image run."""
+    from .engine import open_release
+    from .errors import VerificationError
+    from .verify import verify_release
+
+    text = require(version, "--version", "inv release.verify --version 1.2.3")
+    ctx = open_release(
+        repo, parse_version(text), overrides=parse_overrides(overrides), secrets=secrets
+    )
+    found = verify_release(ctx)
+    for line in found.checked:
+        print(secrets.redact(f"ok: {line}"))
+    for line in found.problems:
+        print(secrets.redact(f"mismatch: {line}"), file=sys.stderr)
+    if found.problems:
+        raise VerificationError(
+            f"{len(found.problems)} mismatch(es) in what is published for {ctx.tag} (above)"
+        )
+    print(secrets.redact(f"{ctx.tag}: every published artifact verified"))

@@ -150,6 +150,10 @@ def release(
         refuse_rolled_back(ctx)  # a rolled-back release never acts again: before anything
         settled = [] if dry_run else settle(ctx)  # what a killed run left half-done in git
         report = _release(ctx, reporter, report, settled, dry_run, after_step)
+        if not dry_run:  # last: the published artifacts, checked as anyone downloads them
+            from .verify import final_verification
+
+            reporter.info(final_verification(ctx))
     return report
 
 

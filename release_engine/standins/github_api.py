@@ -37,6 +37,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from ..errors import StandInError
 from ._server import StandIn
+from .github_assets import UPLOADS_PREFIX, Assets
 from .github_faults import (
     NOT_ACCESSIBLE,
     PRIMARY_RATE_LIMIT,
@@ -63,6 +64,8 @@ _ROUTES: list[tuple[str, re.Pattern[str], str]] = [
         ("GET", "/releases/tags/(?P<tag>.+)", "release_by_tag"),
         ("GET", r"/releases/(?P<id>\d+)", "get_release"),
         ("PATCH", r"/releases/(?P<id>\d+)", "update_release"),
+        ("GET", r"/releases/(?P<id>\d+)/assets", "list_assets"),
+        ("GET", r"/releases/assets/(?P<asset>\d+)", "get_asset"),
         ("POST", "/statuses/(?P<sha>[^/]+)", "create_status"),
         ("GET", "/commits/(?P<ref>[^/]+)/status", "combined_status"),
         ("GET", "/commits/(?P<ref>[^/]+)/check-runs", "check_runs"),
@@ -123,6 +126,8 @@ class GitHubStandIn(StandIn):
         #: ``.protection.add_ruleset("hotfix/*", checks=("green",))``, ``.protection.hide()``.
         self.protection = Protection(self.state)
         self.issues = Issues(self.state)
+        self.assets = Assets(self.state)  # release assets: uploads, listing, downloads
+        self.state.render_assets = self.assets.rendered_for
         self._log: list[tuple[str, str]] = []
         try:
             self._server = ThreadingHTTPServer(("127.0.0.1", port), _Handler)
@@ -200,6 +205,8 @@ class GitHubStandIn(StandIn):
     def _api_path(self, path: str) -> str | None:
         """*path* below the API's base path, or None when it is outside it."""
         path = path.rstrip("/") or "/"
+        if path.startswith(UPLOADS_PREFIX + "/repos/"):  # the uploads host
+            return path[len(UPLOADS_PREFIX) :]
         if not self.base_path:
             return path
         if path == self.base_path or path.startswith(self.base_path + "/"):
@@ -209,10 +216,13 @@ class GitHubStandIn(StandIn):
     def _record(self, method: str, target: str, raw: bytes, answer: Answer) -> None:
         parts = urlsplit(target)
         try:
-            sent = json.loads(raw) if raw.strip() else None
+            uploaded = parts.path.startswith(UPLOADS_PREFIX + "/")  # bytes, not JSON
+            sent = json.loads(raw) if raw.strip() and not uploaded else None
         except ValueError:
             sent = raw.decode(errors="replace")
         status, body, headers = answer
+        if isinstance(body, bytes):  # a browser download: the web host, not the API
+            return
         exchange = Exchange(method, self._api_path(parts.path) or parts.path,
                             parse_qs(parts.query), sent, status, body, dict(headers))  # fmt: skip
         with self.state.lock:
@@ -314,7 +324,11 @@ class GitHubStandIn(StandIn):
     # --- serving -----------------------------------------------------------------------
     def _answer(self, method: str, target: str, raw: bytes, authorization: str | None) -> Answer:
         parts = urlsplit(target)
+        if method == "GET" and (download := self.assets.download(parts.path)) is not None:
+            return download  # a browser_download_url: public, no token
         path, query = self._api_path(parts.path), parse_qs(parts.query)
+        if parts.path.startswith(UPLOADS_PREFIX + "/"):
+            query["__upload__"] = ["1"]  # the body is the asset's bytes
         if path is None:  # outside the base path: not the API
             return 404, {"message": "Not Found", "documentation_url": _DOCS}, {}
         with self.state.lock:
@@ -342,6 +356,13 @@ class GitHubStandIn(StandIn):
             given.strip().encode(), self.token.encode()
         ):
             return 401, {"message": "Bad credentials", "documentation_url": _DOCS}, {}
+        uploading = query.pop("__upload__", None) is not None
+        match = re.fullmatch(_REPO + r"/releases/(?P<id>\d+)/assets", path)
+        if uploading and method == "POST" and match and self._is_mine(match):
+            with self.state.lock:
+                return 201, self.assets.upload(int(match["id"]), query, raw), {}
+        if uploading:
+            raise not_found()
         try:
             body = json.loads(raw) if raw.strip() else {}
         except ValueError:
@@ -366,6 +387,9 @@ class GitHubStandIn(StandIn):
             return status, result, {}
         raise not_found()
 
+    def _is_mine(self, match: re.Match[str]) -> bool:
+        return f"{match['owner']}/{match['repo']}".lower() == self.repository.lower()
+
     def _route(self, name: str, a: dict[str, str], q: dict[str, list[str]], b: Any) -> Any:
         s, pulls = self.state, self.state.data["pulls"]
         if not isinstance(b, dict):
@@ -381,6 +405,8 @@ class GitHubStandIn(StandIn):
             "release_by_tag": lambda: (200, s.render_release(s.release_for_tag(a["tag"]))),
             "get_release": lambda: (200, s.render_release(s.find_release(int(a["id"])))),
             "update_release": lambda: (200, s.render_release(s.update_release(int(a["id"]), b))),
+            "list_assets": lambda: (200, self.assets.listed(int(a["id"]))),
+            "get_asset": lambda: (200, self.assets.get(int(a["asset"]))),
             "create_status": lambda: (201, s.render_status(s.add_status(a["sha"], b))),
             "combined_status": lambda: (200, s.combined_status(a["ref"])),
             "check_runs": lambda: (200, s.check_runs(a["ref"], q)),
@@ -445,7 +471,7 @@ class _Handler(BaseHTTPRequestHandler):
         except Reply as reply:
             status, body, headers = reply.status, reply.body, {}
         standin._record(self.command, self.path, raw, (status, body, headers))
-        data = json.dumps(body).encode()
+        data = body if isinstance(body, bytes) else json.dumps(body).encode()
         self.send_response(status)
         reset = {"X-RateLimit-Reset": str(int(time.time()) + 3600)}
         given = {name.lower() for name in headers}

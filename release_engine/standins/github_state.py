@@ -95,6 +95,8 @@ class GitHubState:
         # What a ref (sha, branch or tag) names: the commit's sha and date, when known.
         self.resolve: Callable[[str], tuple[str, str | None]] = lambda ref: (ref, None)
         self.state_file = state_file
+        #: A release's assets as GitHub shows them (the stand-in's :mod:`.github_assets`).
+        self.render_assets: Callable[[Json], list[Json]] = lambda release: []
         #: What ``permissions.push`` says of the token: False for a read-only token.
         self.push_permission = True
         self.lock = threading.RLock()
@@ -296,14 +298,17 @@ class GitHubState:
 
     def render_release(self, r: Json) -> Json:
         api, rid, tag = self.api_url(), r["id"], quote(r["tag_name"], safe="")
+        # A draft has no tag yet: GitHub shows it under "untagged-..." until it is published.
+        shown = f"untagged-{rid}" if r["draft"] else tag
+        uploads = f"{self.web_base}/api/uploads/repos/{self.repository}"  # the uploads host
         return {"url": f"{api}/releases/{rid}", "assets_url": f"{api}/releases/{rid}/assets",
-                "upload_url": f"{api}/releases/{rid}/assets{{?name,label}}",
-                "html_url": f"{self.web_url()}/releases/tag/{tag}", "id": rid,
+                "upload_url": f"{uploads}/releases/{rid}/assets{{?name,label}}",
+                "html_url": f"{self.web_url()}/releases/tag/{shown}", "id": rid,
                 "node_id": f"RE_{rid}", "tag_name": r["tag_name"],
                 "target_commitish": r["target_commitish"], "name": r["name"], "body": r["body"],
                 "draft": r["draft"], "prerelease": r["prerelease"], "created_at": r["created_at"],
                 "published_at": r["published_at"], "author": self.render_user("release-bot", "Bot"),
-                "assets": [], "tarball_url": f"{api}/tarball/{tag}",
+                "assets": self.render_assets(r), "tarball_url": f"{api}/tarball/{tag}",
                 "zipball_url": f"{api}/zipball/{tag}"}
 
     def render_status(self, s: Json) -> Json:

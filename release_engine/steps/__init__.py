@@ -11,6 +11,7 @@ from ..plan import Step
 from .cycle import NextCycle
 from .forward import ForwardMerge
 from .git import Branch, Bump, Changelog, Commit, Merge, Push, Tag
+from .image_sbom import ImageSbom
 from .post import DeployManifests, Email, Notify
 from .publish import Build, GitHubRelease, Image, ImagePush
 from .rollback import DeployPrevious, PushRollback, RevertRelease, RollbackTag, YankInChangelog
@@ -38,6 +39,7 @@ RELEASE_STEPS: tuple[Step, ...] = (
     Push(),
     Upload(),
     ImagePush(),
+    ImageSbom(),
     GitHubRelease(),
     ForwardMerge(),
     DeployManifests(),

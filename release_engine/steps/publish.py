@@ -13,21 +13,14 @@ from ..plan import (
     Call,
     ImageDigest,
     Observation,
-    PublishedRelease,
     StepBase,
 )
 from ..proc import Command
 from ..tools import index
 from ..tools.container import build_metadata, prepare_context
 from ..tools.git import extract_archive
-from .common import (
-    FOOTER_RULE,
-    artifacts,
-    github_absent,
-    github_notes,
-    release_notes,
-    without_waivers,
-)
+from .common import artifacts, github_absent
+from .github_release import observe_release, release_actions, release_body
 
 if TYPE_CHECKING:
     from ..context import ReleaseContext
@@ -146,6 +139,7 @@ class Image(StepBase):
             tags=[f"{ctx.config.image}:{tag}" for tag in ctx.image_tags],
             build_args=args,
             iidfile=ctx.state_dir / "image.iid",
+            timestamp=epoch if epoch.isdigit() else f"<commit time of {ctx.tag}>",
         )
         return [Call(f"prepare the build context {context} from the wheel", prepare), build]
 
@@ -201,60 +195,16 @@ class ImagePush(StepBase):
         return found
 
 
-def release_body(ctx: ReleaseContext) -> str:
-    """The GitHub release's body: :func:`~.common.github_notes` (the CHANGELOG section, the
-    footer naming waived gates), and in that footer the semver guard's waiver when
-    ``--allow-semver-break`` was given (:func:`~release_engine.semver.waiver_note`)."""
-    from ..semver import waiver_note
-
-    body, note = github_notes(ctx), waiver_note(ctx)
-    if not note:
-        return body
-    rule = "" if FOOTER_RULE in body else FOOTER_RULE.rstrip("\n")
-    return f"{body.rstrip()}{rule}\n\n{note}\n"
-
-
 class GitHubRelease(StepBase):
+    """The release on GitHub: a draft, its assets (sdist, wheel, SBOM, SHA256SUMS), then
+    published (:mod:`.github_release`)."""
+
     name, title = "github-release", "Create GitHub release"
 
     def observe(self, ctx: ReleaseContext) -> Observation:
         if ctx.github is None:
             return Observation.skipped(github_absent(ctx))
-        release = ctx.github.release_for_tag(ctx.tag)
-        if release is None:
-            return Observation.pending(f"release {ctx.tag}")
-        if ctx.git.tag_info(ctx.tag) is None:
-            return Observation.conflict(f"GitHub has a release for {ctx.tag} but there is no tag")
-        facts = [PublishedRelease(release.html_url, release.body)]
-        if without_waivers(release.body).strip() != release_notes(ctx).strip():
-            return Observation.pending(f"update release {ctx.tag} to the CHANGELOG section", facts)
-        return Observation.done(release.html_url, facts)
+        return observe_release(ctx)
 
     def actions(self, ctx: ReleaseContext) -> list[Action]:
-        github = ctx.github
-        if github is None:
-            return []
-        repo, latest = ctx.config.github_repository, str(ctx.is_newest).lower()
-        release = github.release_for_tag(ctx.tag)
-        if release is None:
-            return [
-                Call(
-                    f"POST /repos/{repo}/releases tag_name={ctx.tag} make_latest={latest} "
-                    "body=<CHANGELOG section>",
-                    lambda: github.create_release(
-                        ctx.tag,
-                        name=ctx.tag,
-                        body=release_body(ctx),
-                        prerelease=ctx.version.is_prerelease,
-                        make_latest=ctx.is_newest,
-                    ),
-                )
-            ]
-        return [
-            Call(
-                f"PATCH /repos/{repo}/releases/{release.id} body=<CHANGELOG section>",
-                lambda: github.update_release(
-                    release.id, body=release_body(ctx), make_latest=ctx.is_newest
-                ),
-            )
-        ]
+        return [] if ctx.github is None else release_actions(ctx)

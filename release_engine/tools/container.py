@@ -183,11 +183,17 @@ class ContainerEngine:
         build_args: Mapping[str, str] | None = None,
         labels: Mapping[str, str] | None = None,
         iidfile: Path,
+        timestamp: int | str | None = None,
     ) -> Command:
-        """The command that builds ``context/Dockerfile``, tags it, writes its id to *iidfile*."""
+        """The command that builds ``context/Dockerfile``, tags it, writes its id to *iidfile*.
+
+        *timestamp* (seconds since the epoch: the tagged commit's, SOURCE_DATE_EPOCH) is the
+        image's creation time and every layer file's time (podman's and buildah's
+        ``--timestamp``), so that the same inputs give the same image ID."""
         argv = [self.name, "bud" if self.name == "buildah" else "build"]
         if self.name != "docker":  # runc/crun isolation needs more than chroot does
             argv += ["--isolation=chroot", "--layers"]
+            argv += ["--timestamp", str(timestamp)] if timestamp is not None else []
         argv += ["--file", str(context / "Dockerfile"), "--iidfile", str(iidfile)]
         for tag in tags:
             argv += ["--tag", tag]

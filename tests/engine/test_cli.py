@@ -21,6 +21,7 @@ from tests.engine.conftest import VERSION, standin_settings
 PROCESS = [
     "release",
     "release.status",
+    "release.verify",
     "hotfix",
     "rollback",
     "changelog.add",

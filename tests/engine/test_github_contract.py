@@ -215,7 +215,7 @@ def test_the_subset_records_its_source_and_holds_every_operation_used() -> None:
         for method in item
         if method != "parameters"
     }
-    assert listed == set(source["operations"]) and len(listed) == 21
+    assert listed == set(source["operations"]) and len(listed) == 24
 
 
 def test_the_checker_refuses_what_github_does_not_describe(gh: GitHubStandIn) -> None:
@@ -523,7 +523,11 @@ def test_a_rehearsed_release_asks_github_only_what_it_describes(
                 "GET /repos/{owner}/{repo}/branches/{branch}/protection 404",
                 "GET /repos/{owner}/{repo}/rules/branches/{branch} 200",
                 "GET /repos/{owner}/{repo}/releases/tags/{tag} 404",
+                "GET /repos/{owner}/{repo}/releases 200",
                 "POST /repos/{owner}/{repo}/releases 201",
+                "GET /repos/{owner}/{repo}/releases/{release_id}/assets 200",
+                "POST /repos/{owner}/{repo}/releases/{release_id}/assets 201",
+                "PATCH /repos/{owner}/{repo}/releases/{release_id} 200",
                 "GET /repos/{owner}/{repo}/releases/tags/{tag} 200",
             },
         )

@@ -227,6 +227,7 @@ def rolled_back(r: Rehearsal, want: Expected) -> None:
     check(r, want)
 
 
+@pytest.mark.timeout(1800)  # four releases and a rollback, and main's suites: 600 s is for one
 def test_release_hotfix_release_rollback_release(rehearsal: Rehearsal) -> None:
     r, suites = rehearsal, Suites(rehearsal)
     # The project emails its release notes (its [tool.release]): the rehearsal's server gets them.

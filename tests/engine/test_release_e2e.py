@@ -12,6 +12,10 @@ import pytest
 
 from tests.conftest import git, in_ci
 from tests.engine.conftest import VERSION, Rehearsal, github_get, published_state, registry_of
+from tests.engine.sbom_checks import (
+    assert_image_sbom,
+    assert_verify_passes_then_names_a_changed_byte,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -48,12 +52,13 @@ def test_release_publishes_everything_and_a_rerun_verifies_it(rehearsal: Rehears
     for artifact in report.artifacts:
         assert artifact.served_sha256 == artifact.sha256
     if rehearsal.s.registry is not None:
-        assert state["image_tags"] == ["latest", f"v{VERSION}"]
+        assert state["image_tags"] == ["latest", "sha256-<digest>.sbom", f"v{VERSION}"]
         assert state["one_digest"]
         assert state["image_label"] == VERSION
         # published_state puts the pushed image's name (this registry, this namespace) aside
         assert f"image: <the pushed image>:v{VERSION}\n" in str(state["manifest"])
         assert next(i.digest for i in report.images) is not None
+        assert_image_sbom(rehearsal)
     statuses = {o.name: o.status for o in report.steps}
     assert set(statuses.values()) <= {"acted", "skipped"}
 
@@ -61,6 +66,7 @@ def test_release_publishes_everything_and_a_rerun_verifies_it(rehearsal: Rehears
     assert again.already_released
     assert {o.status for o in again.steps} <= {"done", "skipped"}
     assert published_state(rehearsal) == state  # nothing published twice
+    assert_verify_passes_then_names_a_changed_byte(rehearsal)  # last: it changes the index
 
 
 def test_dry_run_changes_nothing_anywhere(

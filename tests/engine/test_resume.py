@@ -70,7 +70,7 @@ SKIPPED_HERE = {"forward-merge", "next-cycle"}
 
 #: The steps that act here, in order (the image steps too when a container engine exists).
 ACTING = [s.name for s in STEPS if s.name not in SKIPPED_HERE]
-IMAGE_STEPS = ("image", "image-push")
+IMAGE_STEPS = ("image", "image-push", "image-sbom")
 
 
 @pytest.mark.timeout(1800)  # a release and fifteen resumed runs: 600 s is for one release

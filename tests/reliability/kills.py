@@ -25,6 +25,7 @@ from .state import Publications, compare, end_state, lock_left, publications
 from .world import World, git
 
 GH_RELEASES = r"/repos/[^/]+/[^/]+/releases"
+GH_ASSETS = GH_RELEASES + r"/\d+/assets"  # an upload, on the uploads host
 BUMP = "bump the version"
 
 RELEASE_LINKS = [
@@ -48,6 +49,12 @@ RELEASE_LINKS = [
     Link("skopeo copy to latest", Point("copy", "shim:skopeo:before: copy "), fresh=True),
     Link("GitHub release created, unanswered",
          hold=lambda w: w.s.github.hold("POST", GH_RELEASES, after=True)),
+    Link("GitHub draft: first asset stored, unanswered", fresh=True,
+         hold=lambda w: w.s.github.hold("POST", GH_ASSETS, after=True)),
+    Link("GitHub draft: second asset stored, unanswered",
+         hold=lambda w: w.s.github.hold("POST", GH_ASSETS, after=True)),
+    Link("GitHub release published, unanswered",
+         hold=lambda w: w.s.github.hold("PATCH", GH_RELEASES + r"/\d+", after=True)),
     Link("inside the 'Deploy vX' commit", Point("deploy", "git:prepare-commit-msg:^Deploy v")),
     Link("webhook received, unanswered", hold=lambda w: w.s.sink.hold_next()),
 ]  # fmt: skip

@@ -112,6 +112,7 @@ def end_state(world: World, tags: list[str]) -> dict[str, Any]:
             k: _norm(world, str(r.get(k)))
             for k in ("tag_name", "name", "body", "draft", "prerelease")
         }
+        | {"assets": sorted(_norm(world, a["name"]) for a in r["assets"])}
         for r in s.github.releases()
     ]
     latest = s.github.state.latest_release() if s.github.releases() else None
@@ -122,8 +123,11 @@ def end_state(world: World, tags: list[str]) -> dict[str, Any]:
     state["emails"] = sorted(str(m.message["Subject"]) for m in s.smtp.delivered) if s.smtp else []
     reg = registry(world)
     if reg is not None:
-        found = sorted(reg.tags())
-        state["image_tags"] = found
+        tags = reg.tags()
+        found = sorted(t for t in tags if not t.endswith(".sbom"))
+        # the SBOM's tag names the image's digest, which differs between worlds
+        sboms = sorted({"sha256-<digest>.sbom" for t in tags if t.endswith(".sbom")})
+        state["image_tags"] = [*found, *sboms]
         state["image_digests_equal"] = {t: reg.digest(t) == reg.digest("latest") for t in found}
     return state
 
