@@ -97,7 +97,7 @@ def test_the_dry_run_lists_every_write_the_run_makes(imageless_rehearsal: Rehear
 
     git(r.work, "checkout", "-q", "main")
     git(r.work, "pull", "-q", "--ff-only", "origin", "main")
-    r.add_fragment("+after.added.md", "Added the next thing.")
+    r.add_fragment("+after.fixed.md", "Fixed the next thing.")  # no news: no docs needed
     r.run(AFTER)
 
     twin = twin_of(r, "twin-rollback")

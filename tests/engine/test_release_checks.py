@@ -116,7 +116,7 @@ def test_files_of_the_version_already_on_the_index_are_refused_before_anything(
     ctx = open_release(
         work, parse_version(VERSION), options=Options(skip_prerelease=True), credentials=creds,
         overrides={"github_repository": "", "image": "", "required_channels": (),
-                   **on_index(index)},
+                   "smtp_host": "", **on_index(index)},
     )  # fmt: skip
     before = git(work, "show-ref")
     assert problems(ctx) == [
