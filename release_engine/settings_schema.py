@@ -115,6 +115,12 @@ SPECS: dict[str, Spec] = {
     "required_channels": Spec("list", "stakeholder channels a release must reach",
                               choices=("notify", "email")),
     "docs_paths": _path("list", "the documentation a release with news must have changed"),
+    "required_approvals": Spec("int", "approvals each pull request needs when the branch "
+                               "protection cannot be read", minimum=1,
+                               hint="use a number of approvals, one at least"),
+    "required_checks": Spec("list", "checks that must be green on the released commit when "
+                            "the branch protection and rulesets require none"),
+    "prerelease_check": Spec("str", "the CI matrix's own check: the prerelease proof"),
 }  # fmt: skip
 
 #: Keys that were renamed: the old name, and the new one it is refused with.

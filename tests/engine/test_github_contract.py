@@ -522,7 +522,6 @@ def test_a_rehearsed_release_asks_github_only_what_it_describes(
                 "GET /repos/{owner}/{repo}/pulls/{pull_number}/reviews 200",
                 "GET /repos/{owner}/{repo}/branches/{branch}/protection 404",
                 "GET /repos/{owner}/{repo}/rules/branches/{branch} 200",
-                "GET /repos/{owner}/{repo}/releases/tags/{tag} 404",
                 "GET /repos/{owner}/{repo}/releases 200",
                 "POST /repos/{owner}/{repo}/releases 201",
                 "GET /repos/{owner}/{repo}/releases/{release_id}/assets 200",
