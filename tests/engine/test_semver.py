@@ -212,14 +212,16 @@ def test_the_waiver_lets_a_break_through_and_says_so(work: Path) -> None:
         "Removed the old CSV format. (changelog.d/+old-format.removed.md)."
     )
     assert waiver_note(open_local(work, PATCH)) == ""
-    # Once tagged, the GitHub release's body is the CHANGELOG section, then that line.
+    # Once tagged, the GitHub release's body is the CHANGELOG section, then its footer: the
+    # gates this run waived, and that line.
     changelog = work / "CHANGELOG.md"
     section = f"## [{PATCH}] - 2026-01-01\n\n### Removed\n\n- Removed the old CSV format.\n\n"
     changelog.write_text(changelog.read_text() + "\n" + section)
     git(work, "commit", "-qam", f"Release v{PATCH}")
     git(work, "tag", "-a", f"v{PATCH}", "-m", f"Release version {PATCH}")
     body = release_body(open_local(work, PATCH, options))
-    assert body.startswith("### Removed\n\n- Removed the old CSV format.\n\nReleased with `--")
+    assert body.startswith("### Removed\n\n- Removed the old CSV format.\n\n---\n\n")
+    assert "waived: prerelease (--skip-prerelease).\n\nReleased with `--allow-semver-break`" in body
     assert body.endswith("(changelog.d/+old-format.removed.md).\n")
 
 
