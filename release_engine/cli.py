@@ -55,7 +55,9 @@ def require_repository(repo: Path) -> None:
     """Every task works in a clone: outside one (an unpacked sdist), one line, not git's."""
     from .proc import read
 
-    if read(["git", "rev-parse", "--git-dir"], cwd=repo).returncode != 0:
+    # Its own top: an unpacked sdist inside another repository's work tree is not a clone.
+    top = read(["git", "rev-parse", "--show-toplevel"], cwd=repo)
+    if top.returncode != 0 or Path(top.stdout.strip()).resolve() != repo.resolve():
         raise ConfigError(f"{repo} is not a git repository: run this in a clone of the project")
 
 

@@ -78,6 +78,10 @@ AREAS = {
 }
 
 
+@pytest.mark.skipif(
+    sys.version_info < (3, 11),
+    reason="packages_distributions() infers a package's modules from its RECORD from 3.11 on",
+)
 @pytest.mark.parametrize("area", sorted(AREAS))
 def test_every_import_is_declared_in_the_group_that_needs_it(area: str) -> None:
     globs, allowed = AREAS[area]
@@ -89,7 +93,8 @@ def test_every_import_is_declared_in_the_group_that_needs_it(area: str) -> None:
 def test_an_undeclared_import_fails(tmp_path: Path) -> None:
     module = tmp_path / "step.py"
     module.write_text("import json\nimport yaml\nfrom packaging.version import Version\n")
-    assert undeclared([module], declared("release")) == [f"{module}: yaml (pyyaml)"]
+    found = undeclared([module], declared("release"))
+    assert len(found) == 1 and found[0].endswith("step.py: yaml (pyyaml)"), found
 
 
 def test_the_lock_matches_pyproject() -> None:

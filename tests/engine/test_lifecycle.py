@@ -230,7 +230,6 @@ def rolled_back(r: Rehearsal, want: Expected) -> None:
 @pytest.mark.timeout(1800)  # four releases and a rollback, and main's suites: 600 s is for one
 def test_release_hotfix_release_rollback_release(rehearsal: Rehearsal) -> None:
     r, suites = rehearsal, Suites(rehearsal)
-    # The project emails its release notes (its [tool.release]): the rehearsal's server gets them.
     live = [VERSION]
 
     # --- VERSION: the first release of this test; status before it speaks of it alone ---
@@ -241,7 +240,7 @@ def test_release_hotfix_release_rollback_release(rehearsal: Rehearsal) -> None:
     if r.s.registry is not None:  # the manifests are not at the release yet
         assert before["deploy-manifests"].status is Status.PENDING
     r.run(VERSION)
-    want = Expected([VERSION], VERSION, VERSION, {"feature-a"}, notifications=1, emails=1)
+    want = Expected([VERSION], VERSION, VERSION, {"feature-a"}, notifications=1)
     check(r, want)
     shown = status_text(r)
     assert f"last release: {VERSION} on " in shown
@@ -255,7 +254,7 @@ def test_release_hotfix_release_rollback_release(rehearsal: Rehearsal) -> None:
     assert f"suggested next version: {AFTER} (minor)" in status_text(r)
     r.run(AFTER)
     live.append(AFTER)
-    want = Expected(live, AFTER, AFTER, {"feature-a", "feature-b"}, notifications=2, emails=2)
+    want = Expected(live, AFTER, AFTER, {"feature-a", "feature-b"}, notifications=2)
     check(r, want)
     shown = status_text(r)
     assert f"last release: {AFTER} on " in shown and "unreleased fragments: none" in shown
@@ -271,7 +270,7 @@ def test_release_hotfix_release_rollback_release(rehearsal: Rehearsal) -> None:
     assert steps["forward-merge"] == "acted" and steps["deploy-manifests"] == "skipped"
     live.append(HOTFIX)
     on_main = {"feature-a", "feature-b", "hot"}
-    want = Expected(live, AFTER, AFTER, on_main, notifications=3, emails=3)
+    want = Expected(live, AFTER, AFTER, on_main, notifications=3)
     check(r, want)  # main keeps its version; latest stays on the newer line
     text = git(r.remote, "show", "main:CHANGELOG.md")
     assert keepachangelog.released_versions(text)[:3] == [AFTER, HOTFIX, VERSION]
@@ -290,7 +289,7 @@ def test_release_hotfix_release_rollback_release(rehearsal: Rehearsal) -> None:
     r.run(THIRD)
     live.append(THIRD)
     on_main = {"feature-a", "feature-b", "hot", "feature-c"}
-    want = Expected(live, THIRD, THIRD, on_main, notifications=4, emails=4)
+    want = Expected(live, THIRD, THIRD, on_main, notifications=4)
     check(r, want)
     released = git(r.remote, "show", "main:CHANGELOG.md")
     assert "hot." not in (extract_section(released, THIRD) or "")
@@ -308,7 +307,7 @@ def test_release_hotfix_release_rollback_release(rehearsal: Rehearsal) -> None:
     assert git(r.remote, "rev-parse", "main") == before  # a dry run changes nothing
     r.rollback(THIRD)
     on_main = {"feature-a", "feature-b", "hot"}  # THIRD's change is gone, the fix stays
-    want = Expected(live, AFTER, THIRD, on_main, {THIRD}, notifications=5, emails=5,
+    want = Expected(live, AFTER, THIRD, on_main, {THIRD}, notifications=5,
                     deployed=f"rollback-v{THIRD}")  # fmt: skip
     check(r, want)
     assert git(r.remote, "rev-parse", f"rollback-v{THIRD}^{{commit}}") == git(
@@ -335,7 +334,7 @@ def test_release_hotfix_release_rollback_release(rehearsal: Rehearsal) -> None:
     suites.start("fourth", whole=True)  # main's tree now; what follows only reads
     live.append(FOURTH)
     on_main = {"feature-a", "feature-b", "hot", "feature-d"}
-    want = Expected(live, FOURTH, FOURTH, on_main, {THIRD}, notifications=6, emails=6)
+    want = Expected(live, FOURTH, FOURTH, on_main, {THIRD}, notifications=6)
     check(r, want)
     all_done(r, FOURTH)
     gone = rows(r, THIRD)  # still rolled back, no step of it pending; the manifests moved on
