@@ -476,6 +476,7 @@ def rollback_command(
     }  # fmt: skip
     with _task_json("rollback", as_json, secrets, known):
         text = require(version, "--version", "inv rollback --version 1.2.3")
+        require_repository(repo)
         parsed = parse_version(text)
         known["version"] = parsed.pep440
         settings = parse_overrides(overrides)
@@ -508,6 +509,7 @@ def verify_command(
     from .verify import verify_release
 
     text = require(version, "--version", "inv release.verify --version 1.2.3")
+    require_repository(repo)
     ctx = open_release(
         repo, parse_version(text), overrides=parse_overrides(overrides), secrets=secrets
     )
