@@ -114,6 +114,11 @@ def _locked(
     argv += ["--no-default-groups", "--format", "requirements-txt", "--no-header", "--quiet"]
     argv += [arg for name in names for arg in (flag, name)]
     argv += [arg for extra in extras for arg in ("--extra", extra)]
+    path = ROOT / "pyproject.toml"
+    try:  # a broken pyproject.toml is said as such, before uv's own words on the lock
+        nox.project.load_toml(path)
+    except ValueError as exc:  # tomllib.TOMLDecodeError
+        session.error(f"{path} is not valid TOML ({exc}): fix it and run again")
     if not (ROOT / "uv.lock").is_file():
         session.error("uv.lock is missing: run `uv lock` and commit it")
     proc = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, check=False)

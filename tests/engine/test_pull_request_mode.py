@@ -327,7 +327,8 @@ def test_a_bad_merge_value_is_one_line_saying_what_to_use(tmp_path: Path) -> Non
     assert '"pull-request"' in str(bad.value)
 
     (tmp_path / "pyproject.toml").write_text(
-        '[tool.bumpversion]\ncurrent_version = "1.0.0"\n[tool.towncrier]\n'
+        '[tool.bumpversion]\ncurrent_version = "1.0.0"\n'
+        '[tool.towncrier]\ndirectory = "changelog.d"\nfilename = "CHANGELOG.md"\n'
         '[tool.release]\npackage = "p"\nmerge = "rebase"\n'
     )
     with pytest.raises(ConfigError, match=r"^merge = 'rebase': use"):
