@@ -16,6 +16,7 @@ VERSION_FILES = {
     "src/market_data_ingestion/__init__.py",
     "Dockerfile",
     "docs/installation.md",
+    "uv.lock",  # the project's own entry: the lock stays current after a release
 }
 
 
@@ -47,7 +48,7 @@ def test_bump_moves_every_version_file_and_nothing_else(repo: Path, new: str) ->
     diff = git(repo, "diff", "--unified=0")
     removed = [ln for ln in diff.splitlines() if ln.startswith("-") and not ln.startswith("---")]
     added = [ln for ln in diff.splitlines() if ln.startswith("+") and not ln.startswith("+++")]
-    assert len(removed) == len(added) == 5  # two of them in pyproject.toml
+    assert len(removed) == len(added) == 6  # two in pyproject.toml, one in uv.lock
     assert all(old in ln for ln in removed)
     assert all(new in ln and old not in ln for ln in added)
     assert f'__version__ = "{new}"' in (repo / "src/market_data_ingestion/__init__.py").read_text()
