@@ -30,14 +30,12 @@ from release_engine.version import (
 )
 from tests.conftest import git, make_repo
 from tests.engine.conftest import CURRENT, HOTFIX, VERSION, Rehearsal
+from tests.engine.test_preflight import LOCAL_ONLY  # the one local-only configuration
 from tests.engine.test_version_files import bump
 
 DEV = next_development(parse_version(VERSION)).pep440  # main after releasing VERSION
 NEXT = parse_current_version(DEV).release.pep440  # the release of that development version
 INIT = "src/market_data_ingestion/__init__.py"
-LOCAL_ONLY = {"github_repository": "", "index_url": "", "index_simple_url": "", "image": "",
-              "required_channels": (), "smtp_host": "", "email_from": "",
-              "email_to": ()}  # fmt: skip
 
 
 # --- version rules ------------------------------------------------------------------------

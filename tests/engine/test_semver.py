@@ -31,10 +31,8 @@ from release_engine.semver import check, waiver_note
 from release_engine.steps.publish import release_body
 from release_engine.version import parse_version
 from tests.conftest import NOT_FRAGMENTS, REPO, git, make_repo
+from tests.engine.test_preflight import LOCAL_ONLY  # the one local-only configuration
 
-LOCAL_ONLY = {"github_repository": "", "index_url": "", "index_simple_url": "", "image": "",
-              "required_channels": (), "smtp_host": "", "email_from": "",
-              "email_to": ()}  # fmt: skip
 SKIPS = Options(skip_prerelease=True, skip_docs=True)  # the semver guard alone is judged
 CURRENT = parse_version(load_config(REPO).current_version).release
 PATCH = next_version(CURRENT, "patch").pep440
