@@ -47,7 +47,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         work_dir = Path(tmp)
         started = time.monotonic()
-        with stand_ins(work_dir / "standins", with_registry=not args.no_image) as s:
+        with stand_ins(
+            work_dir / "standins", without={"registry"} if args.no_image else set()
+        ) as s:
             up = time.monotonic() - started
             work = clone_for_rehearsal(ROOT, work_dir)
             options = Options(skip_image=args.no_image)

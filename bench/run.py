@@ -229,7 +229,7 @@ def main() -> None:
             print(f"== {name}", file=sys.stderr)
             if name in ("peers", "history") and standins is None:
                 standins = stack.enter_context(
-                    stand_ins(tmp / "standins", with_registry=not args.no_image)
+                    stand_ins(tmp / "standins", without={"registry"} if args.no_image else set())
                 )
             if name == "startup":
                 rows += bench_startup(tmp, args.runs)

@@ -17,7 +17,8 @@ sys.path.insert(0, str(ROOT))
 
 from release_engine.cadence import next_version  # noqa: E402
 from release_engine.config import load_config  # noqa: E402
-from release_engine.rehearsal import StandIns, clone_for_rehearsal, seed_green  # noqa: E402
+from release_engine.rehearsal import StandIns, clone_for_rehearsal  # noqa: E402
+from release_engine.remotes.github.remote import seed_green  # noqa: E402
 from release_engine.tools.container import BASE_IMAGE  # noqa: E402
 from release_engine.version import parse_current_version  # noqa: E402
 
@@ -77,7 +78,7 @@ def inv_env(s: StandIns) -> tuple[dict[str, str], list[str]]:
         "GITHUB_TOKEN": s.github.token,
         "TWINE_USERNAME": s.index.username,
         "TWINE_PASSWORD": s.index.password,
-        "RELEASE_NOTIFY_WEBHOOKS": s.sink.url,
+        "RELEASE_NOTIFY_WEBHOOKS": s.slack.url,
     }
     flags = [
         "--set", "remote=origin",

@@ -31,7 +31,7 @@ def main() -> int:
     argv = argv if with_image else argv[1:]
     with tempfile.TemporaryDirectory(prefix="bench-raw-") as tmp:
         work = Path(tmp)
-        with stand_ins(work / "standins", with_registry=with_image) as s:
+        with stand_ins(work / "standins", without=set() if with_image else {"registry"}) as s:
             env = {
                 **os.environ,
                 "BENCH_WORK": str(work),
@@ -44,13 +44,13 @@ def main() -> int:
                 "GITHUB_API_URL": s.github.url,
                 "GITHUB_REPOSITORY": s.github.repository,
                 "GITHUB_TOKEN": s.github.token,
-                "WEBHOOK_URL": s.sink.url,
+                "WEBHOOK_URL": s.slack.url,
             }
-            if s.smtp is not None:
+            if s.mail is not None:
                 env |= {
-                    "SMTP_PORT": str(s.smtp.port),
-                    "SMTP_USERNAME": s.smtp.username,
-                    "SMTP_PASSWORD": s.smtp.password,
+                    "SMTP_PORT": str(s.mail.port),
+                    "SMTP_USERNAME": s.mail.username,
+                    "SMTP_PASSWORD": s.mail.password,
                 }
             if s.registry is not None:
                 env |= {

@@ -27,6 +27,7 @@ from packaging.version import InvalidVersion
 
 from .errors import ReleaseError, UsageError
 from .proc import in_background
+from .remotes.index.remote import credentials_login
 from .tools import changelog
 from .tools.git import Git
 from .version import Version, parse_current_version, parse_version, versions_from_tags
@@ -197,9 +198,7 @@ def _index(ctx: ReleaseContext) -> Latest:
         return Latest(error="no index_simple_url configured in [tool.release]")
     from .tools import index
 
-    auth = None
-    if ctx.credentials.index_password:
-        auth = (ctx.credentials.index_username or "__token__", ctx.credentials.index_password)
+    auth = credentials_login(ctx.credentials)
     files = index.served(ctx.config.index_simple_url, ctx.config.package, auth=auth)
     newest = newest_served((f.filename for f in files if not f.yanked), ctx.config.package)
     return Latest(None if newest is None else newest.pep440)

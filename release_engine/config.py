@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import os
-import re
 import sys
-from dataclasses import dataclass, field, fields, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, make_dataclass, replace
 from pathlib import Path
-from typing import Any
-from urllib.parse import urlsplit
+from typing import TYPE_CHECKING, Any
 
 from .errors import ConfigError, MalformedConfigError, UsageError
 from .redact import Secrets
+from .remotes import remotes
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -22,7 +22,6 @@ __all__ = [
     "Credentials",
     "ReleaseConfig",
     "Setting",
-    "check_github",
     "load_config",
     "parse_overrides",
     "read_pyproject",
@@ -43,44 +42,26 @@ MERGE_MODES = ("push", "pull-request")
 
 
 @dataclass(frozen=True)
-class ReleaseConfig:
-    """Where a release goes. Every field can be set in ``[tool.release]`` or by a flag."""
+class CoreConfig:
+    """Where a release goes: the engine's own settings. Each remote's
+    (:attr:`release_engine.remotes.Remote.settings`) are fields of :class:`ReleaseConfig`,
+    which is this class with them added. Every field can be set in ``[tool.release]`` or by
+    ``--set``."""
 
     package: str
     current_version: str
     main_branch: str = "main"
     remote: str = "origin"
     tag_prefix: str = "v"
-    github_repository: str = ""
-    github_api_url: str = "https://api.github.com"
-    index_url: str = ""
-    index_simple_url: str = ""
-    image: str = ""
-    container_engine: str = "auto"
-    registry_tls_verify: bool = True
-    base_image: str = ""
-    rehearsal_base_image: str = ""
-    dockerfile: str = "Dockerfile"
     deploy_manifests: tuple[str, ...] = ()
-    notify_webhooks_env: str = "RELEASE_NOTIFY_WEBHOOKS"
-    smtp_host: str = ""  # empty: the release notes email is written to the state dir only
-    smtp_port: int = 587
-    smtp_starttls: bool = True
-    email_from: str = ""
-    email_to: tuple[str, ...] = ()
     next_cycle: str = "none"
     merge: str = "push"
     pull_request_timeout: int = 1800  # seconds a pull request's required checks are waited for
-    required_channels: tuple[str, ...] = ()  # "notify", "email": refused unless configured
+    required_channels: tuple[str, ...] = ()  # announcers' channels: refused unless configured
     docs_paths: tuple[str, ...] = ("docs/", "README.md")
     version_files: tuple[str, ...] = field(default=())
     changelog_file: str = "CHANGELOG.md"
     fragments_dir: str = "changelog.d"
-    #: The review and CI gates, when the token may not read the branch protection.
-    required_approvals: int = 1
-    required_checks: tuple[str, ...] = ("green",)
-    #: The CI matrix's own check: the proof of ``nox -s prerelease`` on GitHub.
-    prerelease_check: str = "green"
 
     def __post_init__(self) -> None:
         if self.next_cycle not in NEXT_CYCLES:
@@ -97,9 +78,10 @@ class ReleaseConfig:
             raise ConfigError(
                 f"pull_request_timeout = {self.pull_request_timeout!r}: use a number of seconds"
             )
-        if not isinstance(self.smtp_port, int) or not 0 < self.smtp_port < 65536:
-            raise ConfigError(f"smtp_port = {self.smtp_port!r}: use a TCP port number")
-        _check_api_url(self.github_api_url)
+        for remote in remotes():
+            wrong = remote.invalid(self)  # type: ignore[arg-type]  # a ReleaseConfig
+            if wrong:
+                raise ConfigError(wrong)
 
     def with_overrides(self, **overrides: Setting | None) -> ReleaseConfig:
         """A copy with every override that is not ``None`` applied (a flag beats config)."""
@@ -109,84 +91,71 @@ class ReleaseConfig:
             noun = "setting" if len(unknown) == 1 else "settings"
             raise ConfigError(f"unknown release {noun}: {', '.join(sorted(unknown))}")
         changes: dict[str, Any] = {k: v for k, v in overrides.items() if v is not None}
-        return replace(self, **changes)  # each value was typed by load_config or parse_overrides
+        return replace(self, **changes)  # type: ignore[return-value]  # typed by the schema
+
+
+def _with_remotes() -> type:
+    """:class:`CoreConfig` with every remote's settings as fields, defaults as declared."""
+    added = [
+        (key, Any, field(default=spec.default))
+        for remote in remotes()
+        for key, spec in remote.settings.items()
+    ]
+    made = make_dataclass("ReleaseConfig", added, bases=(CoreConfig,), frozen=True)
+    made.__module__ = __name__
+    return made
+
+
+if TYPE_CHECKING:
+
+    class ReleaseConfig(CoreConfig):
+        """:class:`CoreConfig` and every remote's settings (typed by the schema)."""
+
+        def __init__(self, package: str, current_version: str, **settings: Any) -> None: ...
+
+        def __getattr__(self, name: str) -> Any: ...
+
+else:
+    ReleaseConfig = _with_remotes()
 
 
 @dataclass(frozen=True)
 class Credentials:
-    """Secrets for the remotes a release writes to, read from the environment only."""
+    """Secrets for the remotes a release writes to, read from the environment only: each
+    remote's variables (:meth:`release_engine.remotes.Remote.variables`), by name."""
 
-    github_token: str | None = None
-    index_username: str | None = None
-    index_password: str | None = None
-    registry_username: str | None = None
-    registry_password: str | None = None
-    webhooks: tuple[str, ...] = ()
-    smtp_username: str | None = None
-    smtp_password: str | None = None
+    values: Mapping[str, str] = field(default_factory=dict)
+
+    def get(self, name: str) -> str | None:
+        return self.values.get(name) or None
+
+    def words(self, name: str) -> list[str]:
+        """A variable holding several values (webhook URLs), split at whitespace."""
+        return (self.values.get(name) or "").split()
 
     @classmethod
-    def from_env(cls, config: ReleaseConfig, env: dict[str, str] | None = None) -> Credentials:
-        env = dict(os.environ) if env is None else env
-        hooks = tuple(h for h in env.get(config.notify_webhooks_env, "").split() if h)
-        return cls(
-            github_token=env.get("GITHUB_TOKEN") or env.get("GH_TOKEN"),
-            index_username=env.get("TWINE_USERNAME", "__token__"),
-            index_password=env.get("TWINE_PASSWORD"),
-            registry_username=env.get("REGISTRY_USERNAME"),
-            registry_password=env.get("REGISTRY_PASSWORD"),
-            webhooks=hooks,
-            smtp_username=env.get("SMTP_USERNAME") or None,
-            smtp_password=env.get("SMTP_PASSWORD") or None,
-        )
+    def from_env(cls, config: ReleaseConfig, env: Mapping[str, str] | None = None) -> Credentials:
+        env = os.environ if env is None else env
+        names = [name for remote in remotes() for name in remote.variables(config)]
+        return cls({name: env[name] for name in names if env.get(name)})
 
     def secrets(self) -> Secrets:
         """Every value here that output must never show (and the Basic headers made of them)."""
-        found = Secrets([self.github_token, *self.webhooks, self.smtp_password])
-        found.add_basic(self.index_username, self.index_password)
-        found.add_basic(self.registry_username, self.registry_password)
+        public = {name for remote in remotes() for name in remote.public}
+        found = Secrets()
+        for name, value in self.values.items():
+            if name not in public:
+                found.add(value)
+                for word in value.split():
+                    found.add(word)
+        for remote in remotes():
+            for user, password in remote.logins(self):
+                found.add_basic(user, password)
         return found
 
     def missing(self, config: ReleaseConfig) -> list[str]:
         """One line per credential or setting the configured remotes need and do not have."""
-        problems = []
-        if config.smtp_host and not (config.email_from and config.email_to):
-            problems.append(
-                "smtp_host is set but email_from or email_to is empty: set both in [tool.release]"
-            )
-        if bool(self.smtp_username) != bool(self.smtp_password):
-            problems.append("set both SMTP_USERNAME and SMTP_PASSWORD, or neither")
-        if config.merge == "pull-request" and not config.github_repository:
-            problems.append(
-                'merge = "pull-request" needs github_repository: set it in [tool.release], '
-                'or use merge = "push"'
-            )
-        if config.github_repository and not self.github_token:
-            problems.append("GITHUB_TOKEN is not set: export a token that can create releases")
-        return problems
-
-
-def check_github(api_url: str, repository: str, token: str | None) -> None:
-    """Refuse GitHub settings no request could use, before any request: one line each."""
-    if not re.fullmatch(r"[\w.-]+/[\w.-]+", repository or ""):
-        raise ConfigError(
-            f"github_repository must look like owner/name, not {repository!r}: "
-            "fix [tool.release] in pyproject.toml"
-        )
-    _check_api_url(api_url)
-    if not token:
-        raise ConfigError("GITHUB_TOKEN is not set: export a token that may write releases")
-
-
-def _check_api_url(api_url: str) -> None:
-    url = urlsplit(api_url or "")
-    if url.scheme not in ("http", "https") or not url.hostname:
-        # Shown without what comes before an "@": credentials, even in a URL with no scheme
-        # (which the output's URL redaction does not recognise).
-        shown = f"***@{api_url.rpartition('@')[2]}" if "@" in (api_url or "") else api_url
-        raise ConfigError(
-            f"github_api_url = {shown!r}: use an http(s) URL such as https://api.github.com"
-        )
+        return [line for remote in remotes() for line in remote.missing(config, self)]
 
 
 def read_pyproject(repo: Path) -> dict[str, Any]:

@@ -91,7 +91,10 @@ class ReleaseContext:
 
         creds = self.credentials
         login = choose_login(
-            self.config.index_url, creds.index_username, creds.index_password, os.environ
+            self.config.index_url,
+            creds.get("TWINE_USERNAME") or "__token__",
+            creds.get("TWINE_PASSWORD"),
+            os.environ,
         )
         if login.kind == "trusted-publishing":  # it asks GitHub for the job's ID token
             self.secrets.add(os.environ.get("ACTIONS_ID_TOKEN_REQUEST_TOKEN"))
@@ -180,8 +183,8 @@ class ReleaseContext:
         return Registry(
             self.config.image,
             tls_verify=self.config.registry_tls_verify,
-            username=self.credentials.registry_username,
-            password=self.credentials.registry_password,
+            username=self.credentials.get("REGISTRY_USERNAME"),
+            password=self.credentials.get("REGISTRY_PASSWORD"),
             # podman, buildah and skopeo read it from memory; docker only from DIR/config.json
             authfile=docker_auth if self.container and self.container.name == "docker" else None,
         )

@@ -26,6 +26,7 @@ from .preflight import is_resuming, preflight
 from .proc import in_background, observing
 from .redact import Secrets
 from .remote_lock import RemoteLock, read_holder
+from .remotes import remotes
 from .report import Report
 from .settle import settle
 from .steps import RELEASE_STEPS, ROLLBACK_STEPS
@@ -59,36 +60,17 @@ def open_release(
     creds = credentials or Credentials.from_env(config)
     secrets = secrets if secrets is not None else Secrets()
     secrets.update(creds.secrets())
-    options = options or Options()
-    github = None
-    if config.github_repository and creds.github_token:
-        from .tools.github import GitHubClient
-
-        github = GitHubClient(config.github_api_url, config.github_repository, creds.github_token)
-    container, reason = None, ""
-    if options.skip_image:
-        reason = "skipped by --skip-image"
-    elif not config.image:
-        reason = "no image configured in [tool.release]"
-    else:
-        from .tools.container import ContainerEngine, detect_engine
-
-        name = detect_engine(config.container_engine)
-        if name is None:
-            reason = "no container engine found (podman, buildah or docker)"
-        else:
-            container = ContainerEngine(name)
-    return ReleaseContext(
+    ctx = ReleaseContext(
         repo=repo,
         version=version,
         config=config,
         credentials=creds,
-        options=options,
-        github=github,
-        container=container,
-        container_reason=reason,
+        options=options or Options(),
         secrets=secrets,
     )
+    for remote in remotes():
+        remote.open(ctx)
+    return ctx
 
 
 def _check_repository(git: Git, remote: str) -> None:

@@ -1,15 +1,15 @@
 """Rehearsal: the real release, run in a throwaway clone against local stand-ins.
 
-A bare git remote, a real package index (pypiserver), a real container registry
-(docker-registry), a local GitHub API stand-in, a notification sink and a mail server (aiosmtpd)
-are started, the repository is cloned, and the very same engine releases the clone. The user's
+Each remote's stand-in is started (:meth:`release_engine.remotes.Remote.stand_in`: a real
+package index, a real container registry, a GitHub API stand-in, webhook receivers, a mail
+server), the repository is cloned to a bare git remote, and the very same engine releases the
+clone. The user's
 repository, remotes and accounts are never touched.
 
 A rehearsal swaps each remote for its stand-in and changes nothing else: the steps that run,
 the links CHANGELOG.md gets (the project's repository, :attr:`ReleaseContext.published_at`)
-and the emails are those of the project's own ``[tool.release]``. The mail server is swapped
-only when one is configured (``smtp_host``): a project without one sends no email when it
-releases, so its rehearsal sends none either. ``tests/engine/test_rehearsal_is_release.py``
+and the messages are those of the project's own ``[tool.release]``; a remote the project does
+not configure stays unconfigured in its rehearsal. ``tests/engine/test_rehearsal_is_release.py``
 compares a rehearsal with a run of the project's configuration pointed at the stand-ins.
 """
 
@@ -19,77 +19,68 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any
 
 from .config import Credentials, Setting, load_config
 from .context import Options, ReleaseContext
 from .engine import open_release
 from .proc import run
 from .redact import Secrets
-from .standins.github_api import GitHubStandIn
-from .standins.pypi import PackageIndexStandIn
-from .standins.sink import NotificationSink
-from .standins.smtp import SmtpStandIn
-from .version import Version
-
-if TYPE_CHECKING:
-    from .standins.registry import RegistryStandIn
+from .remotes import Rehearsing, remotes
 from .tools.git import Git
+from .version import Version
 
 __all__ = [
     "StandIns",
     "clone_for_rehearsal",
     "rehearsal_context",
-    "seed_green",
     "stand_ins",
 ]
 
 
-@dataclass
 class StandIns:
-    index: PackageIndexStandIn
-    github: GitHubStandIn
-    sink: NotificationSink
-    registry: RegistryStandIn | None  # when a container engine is available
-    engine_reason: str = ""
-    image_namespace: str = ""  # a path inside the registry, so rehearsals can share one
-    smtp: SmtpStandIn | None = None
+    """The running stand-in of each remote, by the remote's name (``s.github``, ``s.index``,
+    ``s.registry``, ``s.notify``, ``s.email`` …); None for a remote whose stand-in could not
+    start or was not wanted."""
+
+    def __init__(self, running: dict[str, Any], namespace: str, reasons: dict[str, str]) -> None:
+        self.running, self.namespace, self.reasons = running, namespace, reasons
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self.__dict__["running"][name]
+        except KeyError:
+            raise AttributeError(name) from None
 
 
 @contextmanager
 def stand_ins(
     workdir: Path,
     *,
-    repository: str = "rehearsal/release",
-    with_registry: bool = True,
-    registry: RegistryStandIn | None = None,
-    image_namespace: str = "",
+    without: set[str] | frozenset[str] = frozenset(),
+    given: dict[str, Any] | None = None,
+    namespace: str = "",
 ) -> Iterator[StandIns]:
-    """Start every stand-in under *workdir*; stop them all on exit, whatever happened.
+    """Start every remote's stand-in under *workdir*; stop them all on exit, whatever happened.
 
-    A running *registry* may be passed in to be shared (it is then not stopped here).
+    A remote in *without* gets none (its steps skip, saying it was not wanted); a running
+    stand-in in *given* is used (and not stopped here), so tests can share one; *namespace* is
+    a path inside a shared one (a registry), so rehearsals can share it.
     """
-    from .tools.container import detect_engine
-
+    given = given or {}
     with ExitStack() as stack:
-        index = stack.enter_context(PackageIndexStandIn(workdir / "index"))
-        github = stack.enter_context(GitHubStandIn(repository=repository))
-        sink = stack.enter_context(NotificationSink())
-        smtp = stack.enter_context(SmtpStandIn())
-        reason = ""
-        if registry is not None:
-            pass
-        elif not with_registry:
-            reason = "container steps not wanted"
-        elif detect_engine() is None:
-            reason = "no container engine found (podman, buildah or docker)"
-        else:
-            from .standins.registry import RegistryStandIn
-
-            registry = stack.enter_context(RegistryStandIn(workdir / "registry"))
-        yield StandIns(index, github, sink, registry, reason, image_namespace, smtp)
+        running: dict[str, Any] = {}
+        reasons: dict[str, str] = {}
+        for remote in remotes():
+            if remote.name in given:
+                running[remote.name] = given[remote.name]
+            elif remote.name in without:
+                running[remote.name] = None
+                reasons[remote.name] = f"{remote.name} steps not wanted"
+            else:
+                running[remote.name] = remote.stand_in(stack, workdir)
+        yield StandIns(running, namespace, reasons)
 
 
 def clone_for_rehearsal(source: Path, workdir: Path, main_branch: str = "main") -> Path:
@@ -115,85 +106,30 @@ def rehearsal_context(
 ) -> ReleaseContext:
     """A release context for the clone at *work*, pointed at the stand-ins *s*.
 
-    *settings* (``--set``) apply too, but every remote is the stand-ins', whatever they say.
-    The GitHub stand-in serves the clone's bare remote: pull requests have their heads there
-    and merge there for real. With ``merge=pull-request`` that remote's main is protected as
-    GitHub protects it, refusing every push (GH006).
+    *settings* (``--set``) apply too, but every remote is the stand-ins', whatever they say:
+    each remote points the rehearsal at its stand-in
+    (:meth:`release_engine.remotes.Remote.rehearse`).
     """
     config = load_config(work).with_overrides(**(settings or {}))
-    url = Git(work).remote_url("origin")
-    if url and Path(url).is_dir():
-        s.github.attach_git(Path(url))
-        if config.merge == "pull-request":
-            s.github.protect_branch(config.main_branch)
-    # The commit being released passed CI and every commit it brings reached its branch through
-    # an approved pull request: what GitHub would say of it is said to the stand-in, and the
-    # preflight asks for real.
-    hotfix = f"hotfix/{version.tag(config.tag_prefix)}"
-    base = hotfix if Git(work).branch_exists(hotfix) else config.main_branch
-    checks = (*config.required_checks, config.prerelease_check)
-    seed_green(s.github, work, ref=base, base=base, checks=checks)
-    name = config.image.rsplit("/", 1)[-1] if config.image else config.package
-    overrides: dict[str, Setting] = {
-        **(settings or {}),
-        "remote": "origin",
-        "github_repository": s.github.repository,
-        "github_api_url": s.github.url,
-        "index_url": s.index.upload_url,
-        "index_simple_url": s.index.simple_url,
-        "image": f"{s.registry.url}/{s.image_namespace}{name}" if s.registry else "",
-        "registry_tls_verify": False,
-    }
-    if s.smtp is not None and config.smtp_host:  # the configured mail server, swapped
-        overrides |= {"smtp_host": "127.0.0.1", "smtp_port": s.smtp.port, "smtp_starttls": False}
-    if config.rehearsal_base_image:
-        overrides["base_image"] = config.rehearsal_base_image
-    credentials = Credentials(
-        github_token=s.github.token,
-        index_username=s.index.username,
-        index_password=s.index.password,
-        registry_username=s.registry.username if s.registry else None,
-        registry_password=s.registry.password if s.registry else None,
-        webhooks=(s.sink.url,),
-        smtp_username=s.smtp.username if s.smtp else None,
-        smtp_password=s.smtp.password if s.smtp else None,
-    )
-    given = options or Options()
-    options = replace(given, skip_image=given.skip_image or s.registry is None)
+    rehearsing = Rehearsing(work, version, config, options or Options(), s.namespace,
+                            settings={**(settings or {}), "remote": "origin"},
+                            reasons=dict(s.reasons))  # fmt: skip
+    for remote in remotes():
+        remote.rehearse(s.running.get(remote.name), rehearsing)
     ctx = open_release(
         work,
         version,
-        overrides=overrides,
-        options=options,
-        credentials=credentials,
+        overrides=rehearsing.settings,
+        options=rehearsing.options,
+        credentials=Credentials(rehearsing.environment),
         secrets=secrets,
     )
-    if s.registry is None:
-        ctx.container_reason = s.engine_reason
+    for remote in remotes():
+        remote.rehearsed(ctx, rehearsing)
     # The notes' links, as the real release writes them: into the project's own repository.
     ctx.published_at = (config.github_repository, config.github_api_url)
     ctx.resume_command = f"inv release --version {version} --rehearse"
     return ctx
-
-
-def seed_green(
-    github: GitHubStandIn,
-    repo: Path,
-    *,
-    ref: str = "HEAD",
-    base: str = "main",
-    checks: tuple[str, ...] = ("green",),
-) -> None:
-    """Tell the GitHub stand-in what GitHub says of a release whose gates are green: *checks*
-    passed on *ref* (of the git repository *repo*, bare or not), and every commit it brings
-    since the last tag reached *base* through one merged pull request, approved."""
-    git = Git(repo)
-    sha = git.rev(ref) or ""
-    for check in dict.fromkeys(checks):
-        github.seed_check_run(sha, check)
-    commits = git.read("rev-list", sha, "--not", "--tags").split()
-    github.seed_pull(int(sha[:6], 16), head_sha=sha, merge_commit_sha=sha, base=base,
-                     merged=True, approved_by=["rehearsal-reviewer"], commits=commits)  # fmt: skip
 
 
 @contextmanager

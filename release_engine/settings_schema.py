@@ -17,10 +17,12 @@ from __future__ import annotations
 import difflib
 import json
 import re
-from dataclasses import dataclass, fields
+from dataclasses import fields
 from typing import Any
 
 from .config import MERGE_MODES, NEXT_CYCLES, ReleaseConfig
+from .remotes import announcers, remotes
+from .spec import Spec, path
 
 __all__ = [
     "RENAMED",
@@ -36,40 +38,6 @@ __all__ = [
     "suggest",
 ]
 
-_URL = r"https?://[^\s/?#]+(?:/\S*)?"
-_PATH = r"(?!/)(?!.*(?:^|/)\.\.(?:/|$))[^\s\\]+"
-
-
-@dataclass(frozen=True)
-class Spec:
-    """One setting: its type (``str``, ``bool``, ``int``, ``list``: of strings), the values or
-    the pattern it must match, and the words that say what to write instead."""
-
-    kind: str
-    meaning: str
-    choices: tuple[str, ...] = ()
-    pattern: str = ""
-    hint: str = ""
-    minimum: int | None = None
-    maximum: int | None = None
-    settable: bool = True  # by --set; package alone names the project, not where it goes
-
-
-def _url(meaning: str, *, optional: bool = True) -> Spec:
-    pattern = f"({_URL})?" if optional else _URL
-    return Spec("str", meaning, pattern=pattern,
-                hint="use an http(s) URL such as https://api.github.com")  # fmt: skip
-
-
-def _path(kind: str, meaning: str) -> Spec:
-    return Spec(kind, meaning, pattern=_PATH,
-                hint="use a path relative to the repository's top, such as docs/")  # fmt: skip
-
-
-_ADDRESS = r"[^@\s<>]+@[^@\s<>]+"
-_MAIL = rf"{_ADDRESS}|[^<>@]*<{_ADDRESS}>"  # a@b.c, or Name <a@b.c>
-_MAIL_HINT = "use an email address such as team@example.com or Team <team@example.com>"
-
 #: Every ``[tool.release]`` key. A key whose name changed stays in :data:`RENAMED`.
 SPECS: dict[str, Spec] = {
     "package": Spec("str", "the distribution name on the package index",
@@ -81,46 +49,16 @@ SPECS: dict[str, Spec] = {
                    pattern=r"(?!-)[\w.-]+", hint="use a git remote's name such as origin"),
     "tag_prefix": Spec("str", "what precedes X.Y.Z in a release tag", pattern=r"[\w./-]*",
                        hint='use the tags\' prefix such as "v" (a string, in quotes)'),
-    "github_repository": Spec("str", "owner/name on GitHub; empty: no GitHub",
-                              pattern=r"([\w.-]+/[\w.-]+)?",
-                              hint="use owner/name such as your-org/finbot, or empty"),
-    "github_api_url": _url("the GitHub API", optional=False),
-    "index_url": _url("the upload URL twine publishes to; empty: none"),
-    "index_simple_url": _url("the index's simple API; empty: no upload"),
-    "image": Spec("str", "the image repository, without tag; empty: no image",
-                  pattern=r"((?:[\w.:-]+/)*[a-z0-9._-]+)?",
-                  hint="use a repository such as ghcr.io/your-org/name (no tag), or empty"),
-    "container_engine": Spec("str", "the container engine",
-                             choices=("auto", "podman", "docker", "buildah")),
-    "registry_tls_verify": Spec("bool", "verify the registry's TLS certificate"),
-    "base_image": Spec("str", "the Dockerfile's BASE_IMAGE; empty: its own default"),
-    "rehearsal_base_image": Spec("str", "base_image for --rehearse"),
-    "dockerfile": _path("str", "the Dockerfile"),
-    "deploy_manifests": _path("list", "files whose image tag the release moves"),
-    "notify_webhooks_env": Spec("str", "the environment variable holding the webhook URLs",
-                                pattern=r"[A-Za-z_][A-Za-z0-9_]*",
-                                hint="use an environment variable's name such as "
-                                "RELEASE_NOTIFY_WEBHOOKS"),
-    "smtp_host": Spec("str", "the mail server; empty: the email is only written",
-                      pattern=r"[\w.:-]*", hint="use a host name such as smtp.example.com"),
-    "smtp_port": Spec("int", "its port", minimum=1, maximum=65535, hint="use a TCP port number"),
-    "smtp_starttls": Spec("bool", "STARTTLS before logging in"),
-    "email_from": Spec("str", "the sender of the release notes email",
-                       pattern=f"({_MAIL})?", hint=_MAIL_HINT),
-    "email_to": Spec("list", "its recipients", pattern=_MAIL, hint=_MAIL_HINT),
+    "deploy_manifests": path("list", "files whose image tag the release moves", ()),
     "next_cycle": Spec("str", "what starts the next development cycle", choices=NEXT_CYCLES),
     "merge": Spec("str", "how the engine's changes reach main", choices=MERGE_MODES),
     "pull_request_timeout": Spec("int", "seconds a pull request's checks are waited for",
                                  minimum=1, hint="use a number of seconds"),
     "required_channels": Spec("list", "stakeholder channels a release must reach",
-                              choices=("notify", "email")),
-    "docs_paths": _path("list", "the documentation a release with news must have changed"),
-    "required_approvals": Spec("int", "approvals each pull request needs when the branch "
-                               "protection cannot be read", minimum=1,
-                               hint="use a number of approvals, one at least"),
-    "required_checks": Spec("list", "checks that must be green on the released commit when "
-                            "the branch protection and rulesets require none"),
-    "prerelease_check": Spec("str", "the CI matrix's own check: the prerelease proof"),
+                              choices=tuple(r.channel for r in announcers())),  # type: ignore[attr-defined]
+    "docs_paths": path("list", "the documentation a release with news must have changed",
+                      ("docs/", "README.md")),
+    **{key: spec for remote in remotes() for key, spec in remote.settings.items()},
 }  # fmt: skip
 
 #: Keys that were renamed: the old name, and the new one it is refused with.

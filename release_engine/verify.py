@@ -29,6 +29,7 @@ from urllib.parse import urlsplit
 import requests
 
 from .errors import ReleaseError, VerificationError
+from .remotes.index.remote import credentials_login
 from .steps.publish import VERSION_LABEL
 from .tools import index, simple_api
 from .tools.assets import SUMS, parse_sums
@@ -169,11 +170,7 @@ def _check_index(
     simple = ctx.config.index_simple_url
     if not simple:
         return
-    if ctx.credentials.index_password:
-        session.auth = (
-            ctx.credentials.index_username or "__token__",
-            ctx.credentials.index_password,
-        )
+    session.auth = credentials_login(ctx.credentials)
     page = simple_api.project_url(simple, ctx.config.package)
     listed = session.get(page, headers={"Accept": simple_api.ACCEPT}, timeout=_TIMEOUT)
     packages = []

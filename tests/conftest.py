@@ -89,17 +89,16 @@ def source_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No credentials from the developer's own environment leak into a test."""
-    for name in (
-        "GITHUB_TOKEN",
-        "GH_TOKEN",
-        "TWINE_PASSWORD",
-        "TWINE_USERNAME",
-        "REGISTRY_USERNAME",
-        "REGISTRY_PASSWORD",
-        "RELEASE_NOTIFY_WEBHOOKS",
-    ):
-        monkeypatch.delenv(name, raising=False)
+    """No credentials from the developer's own environment leak into a test: every variable
+    a remote reads (:meth:`release_engine.remotes.Remote.variables`), for the project's
+    configuration."""
+    from release_engine.config import load_config
+    from release_engine.remotes import remotes
+
+    config = load_config(REPO)
+    for remote in remotes():
+        for name in remote.variables(config):
+            monkeypatch.delenv(name, raising=False)
 
 
 def in_ci() -> bool:

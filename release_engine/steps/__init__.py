@@ -1,28 +1,24 @@
 """The steps of each flow, in the release process's order (docs/RELEASING.md): each observes,
 plans and acts.
 
-``RELEASE_STEPS`` puts reversible local work before anything is published;
+``RELEASE_STEPS`` puts reversible local work before anything is published, and ends with
+each announcer's step (:mod:`release_engine.remotes`, in the order of its list);
 ``ROLLBACK_STEPS`` (with ``rollback_preconditions`` beside them) undo a release on main.
 """
 
 from __future__ import annotations
 
 from ..plan import Step
+from ..remotes import remotes
 from .cycle import NextCycle
 from .forward import ForwardMerge
 from .git import Branch, Bump, Changelog, Commit, Merge, Push, Tag
 from .image_sbom import ImageSbom
-from .post import DeployManifests, Email, Notify
+from .post import DeployManifests
 from .publish import Build, GitHubRelease, Image, ImagePush
 from .rollback import DeployPrevious, PushRollback, RevertRelease, RollbackTag, YankInChangelog
 from .rollback_issue import InvestigateIssue
-from .rollback_remotes import (
-    EmailRollback,
-    GitHubLatest,
-    LatestImage,
-    NotifyRollback,
-    RollbackImage,
-)
+from .rollback_remotes import GitHubLatest, LatestImage, RollbackImage
 from .upload import Upload
 
 __all__ = ["RELEASE_STEPS", "ROLLBACK_STEPS"]
@@ -43,8 +39,7 @@ RELEASE_STEPS: tuple[Step, ...] = (
     GitHubRelease(),
     ForwardMerge(),
     DeployManifests(),
-    Notify(),
-    Email(),
+    *(step for remote in remotes() for step in remote.release_steps()),
     NextCycle(),
 )
 
@@ -58,6 +53,5 @@ ROLLBACK_STEPS: tuple[Step, ...] = (
     LatestImage(),
     GitHubLatest(),
     InvestigateIssue(),
-    NotifyRollback(),
-    EmailRollback(),
+    *(step for remote in remotes() for step in remote.rollback_steps()),
 )

@@ -49,8 +49,8 @@ class ImageSbom(StepBase):
             digest = ctx.registry.digest(ctx.tag)
             sbom = wanted(ctx, make=True).files[sbom_name(ctx)]
             creds = ctx.credentials
-            attach_sbom(ctx.registry, sbom, digest or "", username=creds.registry_username,
-                        password=creds.registry_password)  # fmt: skip
+            attach_sbom(ctx.registry, sbom, digest or "", username=creds.get("REGISTRY_USERNAME"),
+                        password=creds.get("REGISTRY_PASSWORD"))  # fmt: skip
 
         return [
             Call(

@@ -7,8 +7,8 @@ is pushed, the others after main and the tag are.
 - **latest**: the image tag ``latest`` gets the target's digest by a registry-side copy (no
   rebuild); GitHub's latest release becomes the target's, and X.Y.Z's release is kept but
   renamed ``vX.Y.Z (rolled back)`` with a note on top.
-- **people**: a Slack message and an email, once each; and the yank guidance for the index,
-  which can never delete and re-upload a file (PEP 592 yanking is the way).
+- the yank guidance for the index, which can never delete and re-upload a file (PEP 592
+  yanking is the way), which the announcers tell people (:mod:`.rollback_news`).
 """
 
 from __future__ import annotations
@@ -18,18 +18,14 @@ from typing import TYPE_CHECKING
 from ..plan import Action, Call, Observation, StepBase
 from ..tools import index
 from .common import github_absent
-from .post import Announcement, Email, Notify
-from .rollback_issue import root_cause_issue
 from .rollback_scope import rollback_tag, target_tag
 
 if TYPE_CHECKING:
     from ..context import ReleaseContext
 
 __all__ = [
-    "EmailRollback",
     "GitHubLatest",
     "LatestImage",
-    "NotifyRollback",
     "RollbackImage",
     "yank_guidance",
 ]
@@ -142,35 +138,3 @@ def yank_guidance(ctx: ReleaseContext) -> str:
         ctx.version.pep440,
         f"rolled back to {target}",
     )
-
-
-class RollbackAnnouncement(Announcement):
-    def subject(self, ctx: ReleaseContext) -> str:
-        target = target_tag(ctx)
-        return f"{ctx.config.package} {ctx.version} rolled back to {target}"
-
-    def notes(self, ctx: ReleaseContext) -> str:
-        target = target_tag(ctx)
-        lines = [
-            f"{ctx.tag} is rolled back: production runs {target} again.",
-            "",
-            f"- Deployment manifests: the image tag {rollback_tag(ctx)} ({target}'s image); "
-            f"`latest`: {target}",
-            f"- GitHub's latest release: {target}; {ctx.tag} is kept, marked {ROLLED_BACK}",
-            f"- {ctx.config.changelog_file} keeps the [{ctx.version}] section, marked [YANKED]",
-            f"- Package index: {yank_guidance(ctx)}",
-        ]
-        issue = root_cause_issue(ctx)
-        if issue is not None:
-            lines.append(f"- Root cause, investigated in: {issue.html_url}")
-        return "\n".join(lines) + "\n"
-
-
-class NotifyRollback(RollbackAnnouncement, Notify):
-    title = "Notify stakeholders of the rollback"
-    record_name = "rollback-notify"
-
-
-class EmailRollback(RollbackAnnouncement, Email):
-    title = "Email the rollback"
-    file_name, record_name = "rollback-notes.eml", "rollback-email"

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 from ..errors import CommandError, ConfigError, ReleaseError
 from ..plan import Action, Artifact, Call, Observation, StepBase, perform
 from ..proc import Command
+from ..remotes.index.remote import credentials_login
 from ..tools import index
 from .common import artifacts
 
@@ -26,9 +27,7 @@ __all__ = ["Upload", "served_files"]
 
 def served_files(ctx: ReleaseContext) -> dict[str, str]:
     """What the configured index serves for the package: filename → sha256."""
-    auth = None
-    if ctx.credentials.index_password:
-        auth = (ctx.credentials.index_username or "__token__", ctx.credentials.index_password)
+    auth = credentials_login(ctx.credentials)
     return index.served_files(ctx.config.index_simple_url, ctx.config.package, auth=auth)
 
 

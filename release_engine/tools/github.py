@@ -22,9 +22,9 @@ import requests
 from github import Auth, Github, GithubException, GitRelease
 from github.GithubObject import NotSet
 
-from ..config import check_github
 from ..errors import ConfigError, ConflictError, ReleaseError
 from ..proc import in_background, memoized
+from ..remotes.github.remote import check_github
 from .github_retry import MAX_LIMIT_WAIT, WRITE_INTERVAL, RateLimited, github_retry
 from .github_rules import Review, review_decision
 

@@ -1,6 +1,6 @@
 """What a release did that no service can be asked about, recorded on the remote.
 
-A Slack webhook or a mail server cannot be asked what it received, so sending a message is the
+A webhook or a mail server cannot be asked what it received, so sending a message is the
 one act whose being done must be written down. Written in one clone (``.git/release/``), the
 record was lost to a rerun from another clone or CI runner, which then sent everything a
 second time. So it lives where every clone looks: the remote, as

@@ -46,7 +46,7 @@ def context(work: Path, registry: RegistryStandIn, user: str, password: str) -> 
             "github_repository": "",
         },
         options=Options(skip_prerelease=True),
-        credentials=Credentials(registry_username=user, registry_password=password),
+        credentials=Credentials({"REGISTRY_USERNAME": user, "REGISTRY_PASSWORD": password}),
     )
 
 

@@ -123,9 +123,9 @@ def rehearsal(
     namespace = "".join(c if c.isalnum() else "-" for c in request.node.name.lower())[-60:]
     with stand_ins(
         tmp_path / "standins",
-        registry=shared_registry,
-        with_registry=shared_registry is not None,
-        image_namespace=f"{namespace.strip('-')}/",
+        given={"registry": shared_registry},
+        without=set() if shared_registry is not None else {"registry"},
+        namespace=f"{namespace.strip('-')}/",
     ) as s:
         work = clone_for_rehearsal(source_repo, tmp_path)
         yield Rehearsal(work, tmp_path / "remote.git", s)
@@ -136,7 +136,7 @@ def imageless_rehearsal(source_repo: Path, tmp_path: Path, clean_env: None) -> I
     """A rehearsal with no container registry, for a test that looks at no image: the image
     steps and the deploy manifests step are skipped (building an image is most of a release).
     """
-    with stand_ins(tmp_path / "standins", with_registry=False) as s:
+    with stand_ins(tmp_path / "standins", without={"registry"}) as s:
         work = clone_for_rehearsal(source_repo, tmp_path)
         yield Rehearsal(work, tmp_path / "remote.git", s)
 
@@ -217,7 +217,7 @@ def published_state(r: Rehearsal, version: str = VERSION) -> dict[str, object]:
     # Two rehearsals compare alike with that name put aside, and so do their trees.
     manifest = git(remote, "show", f"main:{MANIFEST}")
     if r.s.registry is not None:
-        pushed = f"{r.s.registry.url}/{r.s.image_namespace}market-data-ingestion"
+        pushed = f"{r.s.registry.url}/{r.s.namespace}market-data-ingestion"
         manifest = manifest.replace(pushed, "<the pushed image>")
     files = [line for line in git(remote, "ls-tree", "-r", "main").splitlines()
              if not line.endswith(f"\t{MANIFEST}")]  # fmt: skip
@@ -241,8 +241,8 @@ def published_state(r: Rehearsal, version: str = VERSION) -> dict[str, object]:
     state["served"] = sorted(index.served_files(r.s.index.simple_url, "market-data-ingestion"))
     state["release_bodies"] = [rel["body"] for rel in github_get(r.s, "/releases")]
     state["release_posts"] = r.s.github.count("POST", "/repos/rehearsal/release/releases")
-    state["notifications"] = len(r.s.sink.received)
-    state["emails"] = len(r.s.smtp.delivered) if r.s.smtp is not None else None
+    state["notifications"] = len(r.s.slack.received)
+    state["emails"] = len(r.s.mail.delivered) if r.s.mail is not None else None
     state["packages_on_disk"] = sorted(p.name for p in r.s.index.packages.iterdir())
     if r.s.registry is not None:
         with registry_of(r) as registry:
@@ -261,7 +261,7 @@ def registry_of(r: Rehearsal) -> Registry:
     if registry is None:
         raise LookupError("this rehearsal has no registry")
     return Registry(
-        f"{registry.url}/{r.s.image_namespace}market-data-ingestion",
+        f"{registry.url}/{r.s.namespace}market-data-ingestion",
         tls_verify=False,
         username=registry.username,
         password=registry.password,
@@ -286,7 +286,7 @@ def standin_settings(s: StandIns, webhook: str | None = None) -> tuple[dict[str,
         "GITHUB_TOKEN": s.github.token,
         "TWINE_USERNAME": s.index.username,
         "TWINE_PASSWORD": s.index.password,
-        "RELEASE_NOTIFY_WEBHOOKS": webhook or s.sink.url,
+        "RELEASE_NOTIFY_WEBHOOKS": webhook or s.slack.url,
     }
     flags = [
         "--set", "remote=origin",
@@ -296,9 +296,9 @@ def standin_settings(s: StandIns, webhook: str | None = None) -> tuple[dict[str,
         "--set", f"github_api_url={s.github.url}",
         "--set", "image=",
     ]  # fmt: skip
-    if s.smtp is not None:  # the project requires the email channel: its stand-in, and login
-        env |= {"SMTP_USERNAME": s.smtp.username, "SMTP_PASSWORD": s.smtp.password}
-        flags += ["--set", "smtp_host=127.0.0.1", "--set", f"smtp_port={s.smtp.port}",
+    if s.mail is not None:  # the project requires the email channel: its stand-in, and login
+        env |= {"SMTP_USERNAME": s.mail.username, "SMTP_PASSWORD": s.mail.password}
+        flags += ["--set", "smtp_host=127.0.0.1", "--set", f"smtp_port={s.mail.port}",
                   "--set", "smtp_starttls=false", "--set", "email_from=release@localhost",
                   "--set", "email_to=people@localhost"]  # fmt: skip
     return env, flags

@@ -14,7 +14,8 @@ import pytest
 from release_engine import __version__
 from release_engine.cli import release_invocation, rollback_invocation
 from release_engine.context import Options
-from release_engine.rehearsal import clone_for_rehearsal, seed_green, stand_ins
+from release_engine.rehearsal import clone_for_rehearsal, stand_ins
+from release_engine.remotes.github.remote import seed_green
 from tests.conftest import REPO, git
 from tests.engine.conftest import VERSION, standin_settings
 
@@ -89,7 +90,7 @@ def test_bad_input_is_one_line_and_changes_nothing(
 def test_release_with_flags_and_environment_then_status(
     source_repo: Path, tmp_path: Path, clean_env: None
 ) -> None:
-    with stand_ins(tmp_path / "standins", with_registry=False) as s:
+    with stand_ins(tmp_path / "standins", without={"registry"}) as s:
         work = clone_for_rehearsal(source_repo, tmp_path)
         seed_green(s.github, work)
         env, flags = standin_settings(s)
@@ -118,9 +119,9 @@ def test_release_with_flags_and_environment_then_status(
         )
         assert proc.returncode == 0, proc.stderr + proc.stdout
         output = proc.stdout + proc.stderr
-        for secret in (s.github.token, s.index.password, s.sink.url):
+        for secret in (s.github.token, s.index.password, s.slack.url):
             assert secret not in output
-        assert len(s.sink.received) == 1
+        assert len(s.slack.received) == 1
 
         # release.status reads the same plan: everything done, nothing changed by looking.
         head = git(work, "rev-parse", "main")

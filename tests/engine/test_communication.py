@@ -14,21 +14,26 @@ from release_engine.errors import ConfigError, ReleaseError, UsageError
 from release_engine.output import ConsoleReporter
 from release_engine.plan import Status
 from release_engine.rehearsal import rehearsal_context
-from release_engine.standins._server import free_port
-from release_engine.standins.sink import NotificationSink
-from release_engine.standins.smtp import SmtpStandIn
-from release_engine.steps.post import Email, Notify, release_links
-from release_engine.tools import mail
-from release_engine.tools.git import Git
-from release_engine.tools.notify import (
+from release_engine.remotes import mail
+from release_engine.remotes.announce import (
+    Announce,
+    ReleaseLinks,
+    ReleaseNews,
+    destination_key,
+    release_links,
+)
+from release_engine.remotes.slack import (
     BLOCK_LIMIT,
     SECTION_LIMIT,
-    ReleaseLinks,
     post_message,
     slack_blocks,
     slack_message,
     to_mrkdwn,
 )
+from release_engine.standins._server import free_port
+from release_engine.standins.sink import NotificationSink
+from release_engine.standins.smtp import SmtpStandIn
+from release_engine.tools.git import Git
 from release_engine.tools.records import Records
 from release_engine.version import parse_version
 from tests.conftest import git
@@ -189,7 +194,7 @@ def test_email_is_skipped_when_nothing_is_configured(tmp_path: Path) -> None:
     ctx = ReleaseContext(
         tmp_path, parse_version("1.0.0"), ReleaseConfig("pkg", "0.1.0"), Credentials()
     )
-    assert Email().observe(ctx).status is Status.SKIPPED
+    assert Announce(mail.Mail(), ReleaseNews()).observe(ctx).status is Status.SKIPPED
 
 
 # --- a whole release ------------------------------------------------------------------------
@@ -203,7 +208,7 @@ def test_release_sends_one_slack_message_and_one_email_and_a_rerun_none(
 ) -> None:
     """Previewed, sent once; a rerun, in this clone or in another one, sends nothing again."""
     s = rehearsal.s
-    assert s.smtp is not None
+    assert s.mail is not None
     configure_mail(rehearsal)
     rehearsal.add_fragment("+mail.added.md", "Added `inv release --version X.Y.Z`, end to end.")
     dry = rehearsal.run(dry_run=True)
@@ -213,25 +218,25 @@ def test_release_sends_one_slack_message_and_one_email_and_a_rerun_none(
         f"write the release notes email to .git/release/v{VERSION}/release-notes.eml",
         f"git push --force-with-lease=refs/release/records/v{VERSION}/email:<the record read> "
         f'{record} (record {{"status": "pending", "to": ["{MAIL_TO}"]}})',
-        f"send the release notes to 1 recipient via 127.0.0.1:{s.smtp.port}",
+        f"send the release notes to 1 recipient via 127.0.0.1:{s.mail.port}",
         f"git push --force-with-lease=refs/release/records/v{VERSION}/email:<the record read> "
         f'{record} (record {{"refused": "<the recipients the server refused>", "status": "sent", '
         f'"to": ["{MAIL_TO}"]}})',
     ]
-    assert s.smtp.delivered == [] and not (_state(rehearsal) / "release-notes.eml").exists()
+    assert s.mail.delivered == [] and not (_state(rehearsal) / "release-notes.eml").exists()
 
     rehearsal.run()
     state = published_state(rehearsal)
     section = str(state["section"])
     assert (state["notifications"], state["emails"]) == (1, 1)
-    [got] = s.smtp.delivered
+    [got] = s.mail.delivered
     text, html = _parts(got.message)
     assert section.strip() in text
     assert "<h3>Added</h3>" in html and "inv release --version X.Y.Z" in html
-    assert got.login == s.smtp.username and got.rcpt_tos == (MAIL_TO,)
+    assert got.login == s.mail.username and got.rcpt_tos == (MAIL_TO,)
     written = (_state(rehearsal) / "release-notes.eml").read_bytes()
     assert got.message["Message-ID"] in written.decode()
-    body = s.sink.received[0].body
+    body = s.slack.received[0].body
     assert body["text"].startswith(f"market-data-ingestion {VERSION} released. http")
     blocks = body["blocks"]
     assert blocks[0]["text"]["text"] == f"market-data-ingestion {VERSION} released"
@@ -246,7 +251,7 @@ def test_release_sends_one_slack_message_and_one_email_and_a_rerun_none(
 
     # The records of what was sent live on the remote: a second clone (another machine, a
     # CI re-run) finds them there and sends no second message, no second email.
-    assert (len(s.sink.received), len(s.smtp.delivered)) == (1, 1)
+    assert (len(s.slack.received), len(s.mail.delivered)) == (1, 1)
     other = rehearsal.work.parent / "another-clone"
     git(rehearsal.work.parent, "clone", "--quiet", str(rehearsal.remote), str(other))
     assert not (other / ".git" / "release").exists()  # nothing of the first clone's state
@@ -254,8 +259,8 @@ def test_release_sends_one_slack_message_and_one_email_and_a_rerun_none(
     steps = {o.name: (o.status, o.detail) for o in report.steps}
     assert steps["notify"] == ("done", "1 webhook notified")
     assert steps["email"][0] == "done"
-    assert (len(s.sink.received), len(s.smtp.delivered)) == (1, 1)
-    assert s.smtp.password not in capsys.readouterr().out
+    assert (len(s.slack.received), len(s.mail.delivered)) == (1, 1)
+    assert s.mail.password not in capsys.readouterr().out
 
 
 @pytest.mark.e2e
@@ -267,7 +272,7 @@ def test_a_failed_send_is_retried_on_resume_and_without_smtp_host_only_written(
             raise Interrupted(name)
 
     s = rehearsal.s
-    assert s.smtp is not None
+    assert s.mail is not None
     configure_mail(rehearsal)
     with pytest.raises(Interrupted):
         rehearsal.run(after_step=stop)
@@ -284,7 +289,7 @@ def test_a_failed_send_is_retried_on_resume_and_without_smtp_host_only_written(
 
     with pytest.raises(ReleaseError, match="could not send the release notes") as failed:
         release(ctx, MailServerGoes(secrets=ctx.secrets))
-    assert failed.value.step == "email" and s.smtp.password not in str(failed.value)
+    assert failed.value.step == "email" and s.mail.password not in str(failed.value)
     record = Records(Git(rehearsal.work), "origin", f"v{VERSION}").read("email")
     assert record is not None and record["status"] == "unsent"  # delivered to no one
 
@@ -293,11 +298,11 @@ def test_a_failed_send_is_retried_on_resume_and_without_smtp_host_only_written(
     report = release(ctx, ConsoleReporter())
     email = next(o for o in report.steps if o.name == "email")
     assert email.status == "done" and "not sent" in email.detail
-    assert (_state(rehearsal) / "release-notes.eml").exists() and s.smtp.delivered == []
+    assert (_state(rehearsal) / "release-notes.eml").exists() and s.mail.delivered == []
 
     report = rehearsal.run()  # smtp_host is set again: now it is sent, once
     assert {o.name: o.status for o in report.steps}["email"] == "acted"
-    assert len(s.smtp.delivered) == 1
+    assert len(s.mail.delivered) == 1
 
 
 @pytest.mark.e2e
@@ -316,13 +321,13 @@ def test_a_pending_record_is_reported_sent_at_most_once_and_not_resent(
         rehearsal.run(after_step=stop)
     # A run killed while sending left its mark on the remote, where every clone looks.
     records = Records(Git(rehearsal.work), "origin", f"v{VERSION}")
-    key = Notify._key(rehearsal.s.sink.url)
+    key = destination_key(rehearsal.s.slack.url)
     records.write("notify", {"sent": [], "pending": key})
     records.write("email", {"status": "pending"})
     report = rehearsal.run()
     notify = next(o for o in report.steps if o.name == "notify")
     assert notify.status == "done" and "at most once" in notify.detail
-    assert rehearsal.s.sink.received == []
+    assert rehearsal.s.slack.received == []
     email = next(o for o in report.steps if o.name == "email")
     assert email.status == "done" and "sent at most once" in email.detail
-    assert rehearsal.s.smtp is not None and rehearsal.s.smtp.delivered == []
+    assert rehearsal.s.mail is not None and rehearsal.s.mail.delivered == []

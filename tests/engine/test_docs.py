@@ -27,7 +27,8 @@ from pathlib import Path
 import pytest
 
 from release_engine.config import load_config
-from release_engine.rehearsal import StandIns, clone_for_rehearsal, seed_green, stand_ins
+from release_engine.rehearsal import StandIns, clone_for_rehearsal, stand_ins
+from release_engine.remotes.github.remote import seed_green
 from release_engine.version import parse_current_version
 from tests.conftest import NOT_FRAGMENTS, REPO, git, make_repo, moved_up, with_a_fragment
 from tests.engine.conftest import remove_images
@@ -113,10 +114,10 @@ def point_at_standins(work: Path, s: StandIns) -> None:
         "registry_tls_verify": False,
         "base_image": config.rehearsal_base_image,
     }
-    if s.smtp is not None:  # the project requires the email channel: pointed at its stand-in
+    if s.mail is not None:  # the project requires the email channel: pointed at its stand-in
         settings |= {
             "smtp_host": "127.0.0.1",
-            "smtp_port": s.smtp.port,
+            "smtp_port": s.mail.port,
             "smtp_starttls": False,
             "email_from": "release@localhost",
             "email_to": ["people@localhost"],
@@ -138,10 +139,10 @@ def standin_env(s: StandIns) -> dict[str, str]:
         GITHUB_TOKEN=s.github.token,
         TWINE_USERNAME=s.index.username,
         TWINE_PASSWORD=s.index.password,
-        RELEASE_NOTIFY_WEBHOOKS=s.sink.url,
+        RELEASE_NOTIFY_WEBHOOKS=s.slack.url,
     )
-    if s.smtp is not None:
-        env.update(SMTP_USERNAME=s.smtp.username, SMTP_PASSWORD=s.smtp.password)
+    if s.mail is not None:
+        env.update(SMTP_USERNAME=s.mail.username, SMTP_PASSWORD=s.mail.password)
     if s.registry is not None:
         env.update(REGISTRY_USERNAME=s.registry.username, REGISTRY_PASSWORD=s.registry.password)
     return env
@@ -153,7 +154,9 @@ def clone(
 ) -> Iterator[tuple[Path, dict[str, str], StandIns]]:
     """The stand-ins and a clone pointed at them, for the document the test is run for."""
     name = request.node.callspec.params["name"]
-    with stand_ins(tmp_path / "standins", with_registry=name in PUBLISHES_IMAGES) as s:
+    with stand_ins(
+        tmp_path / "standins", without=set() if name in PUBLISHES_IMAGES else {"registry"}
+    ) as s:
         work = clone_for_rehearsal(source_repo, tmp_path)
         point_at_standins(work, s)
         try:

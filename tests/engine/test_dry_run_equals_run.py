@@ -83,7 +83,7 @@ def test_the_dry_run_lists_every_write_the_run_makes(imageless_rehearsal: Rehear
     r = imageless_rehearsal
     configure_mail(r)  # the email's records too
     release_twice(r, VERSION, "twin-release")
-    assert r.s.smtp is not None and len(r.s.smtp.delivered) == 1
+    assert r.s.mail is not None and len(r.s.mail.delivered) == 1
 
     hotfix_command(r.work, f"v{VERSION}")
     (r.work / "changelog.d" / "+hot.fixed.md").write_text("Fixed a critical bug.\n")

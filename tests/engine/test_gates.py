@@ -21,8 +21,9 @@ from release_engine.engine import open_release
 from release_engine.errors import PreflightError
 from release_engine.gates import github_gates, review_decision
 from release_engine.preflight import preflight
-from release_engine.rehearsal import clone_for_rehearsal, seed_green
+from release_engine.rehearsal import clone_for_rehearsal
 from release_engine.released_commits import released_commits
+from release_engine.remotes.github.remote import seed_green
 from release_engine.standins.github_api import GitHubStandIn
 from release_engine.tools.github_rules import Review
 from release_engine.version import parse_version
@@ -47,7 +48,7 @@ def context(
         parse_version(version),
         overrides={**overrides, **settings},
         options=options or Options(),
-        credentials=Credentials(github_token=gh.token),
+        credentials=Credentials({"GITHUB_TOKEN": gh.token}),
     )
 
 

@@ -507,7 +507,7 @@ def test_a_rehearsed_release_asks_github_only_what_it_describes(
     from release_engine.version import parse_version
     from tests.engine.conftest import VERSION
 
-    with stand_ins(tmp_path / "standins", with_registry=False) as s:
+    with stand_ins(tmp_path / "standins", without={"registry"}) as s:
         work = clone_for_rehearsal(source_repo, tmp_path)
         options = Options(skip_image=True)
         ctx = rehearsal_context(work, parse_version(VERSION), s, options=options)

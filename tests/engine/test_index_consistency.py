@@ -26,7 +26,7 @@ PAGE = "/simple/market-data-ingestion/"
 
 @pytest.fixture
 def standins(tmp_path: Path, clean_env: None) -> Iterator[StandIns]:
-    with stand_ins(tmp_path / "standins", with_registry=False) as s:
+    with stand_ins(tmp_path / "standins", without={"registry"}) as s:
         yield s
 
 

@@ -127,11 +127,11 @@ def test_a_dirty_tree_is_refused_with_every_problem_listed(
 def test_a_step_failing_mid_release_names_the_step_and_the_resume_command(
     source_repo: Path, tmp_path: Path, clean_env: None
 ) -> None:
-    with stand_ins(tmp_path / "standins", with_registry=False) as s:
+    with stand_ins(tmp_path / "standins", without={"registry"}) as s:
         work = clone_for_rehearsal(source_repo, tmp_path)
         env, flags = standin_settings(s)
         # The webhook is there (the preflight reaches it) and fails the one message sent.
-        s.sink.fail_next(1, 503)
+        s.slack.fail_next(1, 503)
         options = ["--skip-ci", "--skip-review", "--skip-prerelease"]
         proc = inv(work, "release", "--version", VERSION, "--json", *flags, *options, env=env)
     assert proc.returncode == 1, proc.stderr[-3000:]
@@ -142,7 +142,7 @@ def test_a_step_failing_mid_release_names_the_step_and_the_resume_command(
     # pairs would publish what was skipped, or point at the real services.
     rerun = shlex.join(["inv", "release", "--version", VERSION, "--json", *options, *flags])
     assert data["resume"] == rerun
-    assert "answered 503" in data["error"] and s.sink.received == []
+    assert "answered 503" in data["error"] and s.slack.received == []
     assert {"ci", "review", "prerelease"} <= set(data["waived"])
     # No gate is waived silently: the report, the JSON and the GitHub release notes say so.
     assert "review check skipped (--skip-review)" in proc.stderr
@@ -152,7 +152,7 @@ def test_a_step_failing_mid_release_names_the_step_and_the_resume_command(
     )
     reached = {step["name"]: step["status"] for step in data["steps"]}
     assert reached["upload"] == reached["push"] == "acted" and "notify" not in reached
-    for secret in (s.github.token, s.index.password, s.sink.path.rsplit("/", 1)[-1]):
+    for secret in (s.github.token, s.index.password, s.slack.path.rsplit("/", 1)[-1]):
         assert secret not in proc.stdout + proc.stderr
     assert f"resume with: {rerun}" in proc.stderr
 

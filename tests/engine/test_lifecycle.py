@@ -188,9 +188,9 @@ def check(r: Rehearsal, want: Expected) -> None:
             assert registry.digest("latest") == registry.digest(f"v{want.latest}")
     # --- people: one message per release and rollback; no email: the project configures no
     # mail server, so neither does its rehearsal (tests/engine/test_rehearsal_is_release.py) ---
-    assert len(r.s.sink.received) == want.notifications
-    if r.s.smtp is not None:
-        assert len(r.s.smtp.delivered) == want.emails
+    assert len(r.s.slack.received) == want.notifications
+    if r.s.mail is not None:
+        assert len(r.s.mail.delivered) == want.emails
 
 
 def rolled_back(r: Rehearsal, want: Expected) -> None:

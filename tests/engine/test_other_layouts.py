@@ -82,7 +82,7 @@ def test_a_setup_py_project_with_another_name_and_tag_prefix(
     git(source, "-c", "user.email=t@localhost", "-c", "user.name=T", "add", "--all")
     git(source, "-c", "user.email=t@localhost", "-c", "user.name=T", "commit", "-qm", "init")
 
-    with stand_ins(tmp_path / "standins", with_registry=False) as s:
+    with stand_ins(tmp_path / "standins", without={"registry"}) as s:
         work = clone_for_rehearsal(source, tmp_path)
         ctx = rehearsal_context(work, parse_version("2.5.0"), s, options=Options())
         report = release(ctx, ConsoleReporter())

@@ -77,7 +77,7 @@ class PullRequestRehearsal:
 
 
 def _rehearsal(source_repo: Path, tmp: Path) -> Iterator[PullRequestRehearsal]:
-    with stand_ins(tmp / "standins", with_registry=False) as s:
+    with stand_ins(tmp / "standins", without={"registry"}) as s:
         work = clone_for_rehearsal(source_repo, tmp)
         yield PullRequestRehearsal(work, tmp / "remote.git", s)
 
@@ -101,7 +101,7 @@ def end_state(r: PullRequestRehearsal) -> dict[str, object]:
         "tag_tree": git(remote, "rev-parse", f"{TAG}^{{tree}}"),
         "branches": sorted(git(remote, "branch", "--format=%(refname:short)").split()),
         "release_bodies": [rel["body"] for rel in r.s.github.releases()],
-        "notifications": len(r.s.sink.received),
+        "notifications": len(r.s.slack.received),
     }
 
 

@@ -19,7 +19,8 @@ from release_engine.config import Credentials, load_config
 from release_engine.context import Options
 from release_engine.engine import open_release, release
 from release_engine.output import ConsoleReporter
-from release_engine.rehearsal import clone_for_rehearsal, rehearsal_context, seed_green, stand_ins
+from release_engine.rehearsal import clone_for_rehearsal, rehearsal_context, stand_ins
+from release_engine.remotes.github.remote import seed_green
 from release_engine.report import Report
 from release_engine.version import parse_version
 from tests.conftest import git
@@ -31,11 +32,11 @@ DAY = dt.date.today().isoformat()  # one release day for both, also across midni
 
 
 def rehearsed(source: Path, place: Path) -> tuple[Report, str]:
-    with stand_ins(place / "standins", with_registry=False) as s:
+    with stand_ins(place / "standins", without={"registry"}) as s:
         work = clone_for_rehearsal(source, place)
         ctx = rehearsal_context(work, parse_version(VERSION), s, options=Options(date=DAY))
         report = release(ctx, ConsoleReporter())
-        assert s.smtp is not None and s.smtp.delivered == []
+        assert s.mail is not None and s.mail.delivered == []
     return report, git(place / "remote.git", "show", f"v{VERSION}:CHANGELOG.md")
 
 
@@ -44,22 +45,24 @@ def released_as_configured(source: Path, place: Path) -> tuple[Report, str]:
     of the commit is said to the GitHub stand-in, as a rehearsal says it."""
     config = load_config(source)
     repository = config.github_repository
-    with stand_ins(place / "standins", repository=repository, with_registry=False) as s:
+    with stand_ins(place / "standins", repository=repository, without={"registry"}) as s:
         work = clone_for_rehearsal(source, place)
         s.github.attach_git(place / "remote.git")
         checks = (*config.required_checks, config.prerelease_check)
         seed_green(s.github, work, base=config.main_branch, checks=checks)
-        assert s.smtp is not None
+        assert s.mail is not None
         remotes = {
             "github_api_url": s.github.url,
             "index_url": s.index.upload_url,
             "index_simple_url": s.index.simple_url,
         }
         credentials = Credentials(
-            github_token=s.github.token,
-            index_username=s.index.username,
-            index_password=s.index.password,
-            webhooks=(s.sink.url,),
+            {
+                "GITHUB_TOKEN": s.github.token,
+                "TWINE_USERNAME": s.index.username,
+                "TWINE_PASSWORD": s.index.password,
+                "RELEASE_NOTIFY_WEBHOOKS": s.slack.url,
+            }
         )
         options = Options(skip_image=True, date=DAY)
         ctx = open_release(
@@ -67,7 +70,7 @@ def released_as_configured(source: Path, place: Path) -> tuple[Report, str]:
             credentials=credentials,
         )  # fmt: skip
         report = release(ctx, ConsoleReporter())
-        assert s.smtp.delivered == []
+        assert s.mail.delivered == []
     return report, git(place / "remote.git", "show", f"v{VERSION}:CHANGELOG.md")
 
 

@@ -109,7 +109,7 @@ def test_files_of_the_version_already_on_the_index_are_refused_before_anything(
     work: Path, index: PackageIndexStandIn
 ) -> None:
     (index.packages / f"market_data_ingestion-{VERSION}.tar.gz").write_bytes(b"not ours")
-    creds = Credentials(index_username=index.username, index_password=index.password)
+    creds = Credentials({"TWINE_USERNAME": index.username, "TWINE_PASSWORD": index.password})
     from release_engine.engine import open_release
     from release_engine.version import parse_version
 

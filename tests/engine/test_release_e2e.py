@@ -93,7 +93,7 @@ def test_dry_run_changes_nothing_anywhere(
             sorted(p.name for p in rehearsal.s.index.packages.iterdir()),
             registry,
             github_get(rehearsal.s, "/releases"),
-            len(rehearsal.s.sink.received),
+            len(rehearsal.s.slack.received),
         )
 
     before = world()

@@ -254,7 +254,7 @@ def test_a_release_is_refused_up_front_while_another_clone_holds_the_lock(
     from release_engine.tools.index import served_files
     from tests.engine.conftest import VERSION, Rehearsal
 
-    with stand_ins(tmp_path / "standins", with_registry=False) as s:
+    with stand_ins(tmp_path / "standins", without={"registry"}) as s:
         work = clone_for_rehearsal(source_repo, tmp_path)
         remote = tmp_path / "remote.git"
         other = tmp_path / "other"

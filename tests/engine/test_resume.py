@@ -53,9 +53,9 @@ def baseline(
     tmp = tmp_path_factory.mktemp("baseline")
     with stand_ins(
         tmp / "standins",
-        registry=shared_registry,
-        with_registry=shared_registry is not None,
-        image_namespace="baseline/",
+        given={"registry": shared_registry},
+        without=set() if shared_registry is not None else {"registry"},
+        namespace="baseline/",
     ) as s:
         r = Rehearsal(clone_for_rehearsal(source_repo, tmp), tmp / "remote.git", s, DAY)
         configure_mail(r)

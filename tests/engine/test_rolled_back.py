@@ -40,8 +40,8 @@ def world(r: Rehearsal) -> dict[str, Any]:
         # (not the pull requests: each rehearsal context seeds one, as CI would have merged it)
         "issues": [i for i in github_get(r.s, "/issues?state=all") if "pull_request" not in i],
         "index": sorted(p.name for p in r.s.index.packages.iterdir()),
-        "messages": len(r.s.sink.received),
-        "emails": len(r.s.smtp.delivered) if r.s.smtp is not None else None,
+        "messages": len(r.s.slack.received),
+        "emails": len(r.s.mail.delivered) if r.s.mail is not None else None,
     }
 
 
@@ -89,7 +89,7 @@ def test_a_rolled_back_release_never_acts_again_from_any_clone(
     assert "Fixed the second thing." in body  # the release notes
     pulls = [p["number"] for p in github_get(r.s, "/pulls?state=all")]
     assert any(f"- #{n} " in body for n in pulls)  # the pull request that brought a commit
-    told = json.dumps(r.s.sink.received[-1].body)
+    told = json.dumps(r.s.slack.received[-1].body)
     assert issues[0]["html_url"] in told  # the rollback's message links it
 
     # --- status: rolled back, nothing pending, the issue linked ---

@@ -76,7 +76,7 @@ def test_no_secret_in_any_output_of_a_whole_rehearsal(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     s = rehearsal.s
-    secrets = [s.github.token, s.index.password, s.sink.url, s.sink.url.rsplit("/", 1)[-1]]
+    secrets = [s.github.token, s.index.password, s.slack.url, s.slack.url.rsplit("/", 1)[-1]]
     if s.registry is not None:
         secrets.append(s.registry.password)
     caplog.set_level(logging.DEBUG)  # verbose: every command, PyGithub's and urllib3's logs

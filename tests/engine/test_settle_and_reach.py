@@ -155,7 +155,7 @@ def test_a_wrong_index_password_is_refused_before_anything(
             parse_version(VERSION),
             overrides={"image": "", "github_repository": "", "index_url": pypi.upload_url},
             options=Options(skip_prerelease=True),
-            credentials=Credentials(index_username=pypi.username, index_password=password),
+            credentials=Credentials({"TWINE_USERNAME": pypi.username, "TWINE_PASSWORD": password}),
         )
 
     assert reach_problems(ctx(pypi.password)) == []  # type: ignore[arg-type]
@@ -185,7 +185,7 @@ def test_a_github_token_that_gets_401_or_may_not_push_is_refused(work: Path) -> 
                     "github_api_url": gh.url,
                 },
                 options=Options(skip_prerelease=True, skip_ci=True, skip_review=True),
-                credentials=Credentials(github_token=token),
+                credentials=Credentials({"GITHUB_TOKEN": token}),
             )
 
         assert reach_problems(ctx(gh.token)) == []  # type: ignore[arg-type]
@@ -208,7 +208,7 @@ def test_a_wrong_or_unreachable_webhook_is_named_without_its_secret_path(work: P
             work,
             parse_version(VERSION),
             overrides={"image": "", "index_url": "", "github_repository": ""},
-            credentials=Credentials(webhooks=(url,)),
+            credentials=Credentials({"RELEASE_NOTIFY_WEBHOOKS": url}),
         )
         return reach_problems(ctx)
 
@@ -241,7 +241,9 @@ def test_a_mail_server_refusing_the_login_is_named_before_anything(work: Path) -
                     "email_from": "release@example.org",
                     "email_to": ("team@example.org",),
                 },
-                credentials=Credentials(smtp_username=smtp.username, smtp_password=password),
+                credentials=Credentials(
+                    {"SMTP_USERNAME": smtp.username, "SMTP_PASSWORD": password}
+                ),
             )
 
         assert reach_problems(ctx(smtp.password)) == [] and smtp.delivered == []

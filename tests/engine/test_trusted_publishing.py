@@ -62,7 +62,7 @@ def pypi(tmp_path: Path) -> Iterator[PackageIndexStandIn]:
 
 @pytest.fixture
 def standins(tmp_path: Path, outside_actions: None) -> Iterator[StandIns]:
-    with stand_ins(tmp_path / "standins", with_registry=False) as s:
+    with stand_ins(tmp_path / "standins", without={"registry"}) as s:
         yield s
 
 

@@ -181,7 +181,7 @@ def test_first_release_passes_only_when_allowed(repo_copy: Copy) -> None:
 def test_upgrade_from_previous_release_on_an_index(repo_copy: Copy, tmp_path: Path) -> None:
     """1.0.0 released for real through the rehearsal stand-ins; then 1.1.0, with a new
     migration and a fragment, is checked against the 1.0.0 the package index serves."""
-    with stand_ins(tmp_path / "standins", with_registry=False) as s:
+    with stand_ins(tmp_path / "standins", without={"registry"}) as s:
         work = clone_for_rehearsal(repo_copy.path, tmp_path / "release")
         ctx = rehearsal_context(work, parse_version("1.0.0"), s, options=Options(skip_image=True))
         release(ctx, ConsoleReporter())

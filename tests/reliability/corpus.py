@@ -150,7 +150,7 @@ def _states() -> list[Entry]:
         e("unreachable webhook", _release(up("0.7.0")), 3, True, remote=True,
           env=lambda w: {"RELEASE_NOTIFY_WEBHOOKS": "http://127.0.0.1:9/hooks/x"}),
         e("webhook URL unknown (404)", _release(up("0.7.1")), 3, True, remote=True,
-          env=lambda w: {"RELEASE_NOTIFY_WEBHOOKS": w.s.sink.url + "x"}),
+          env=lambda w: {"RELEASE_NOTIFY_WEBHOOKS": w.s.slack.url + "x"}),
         e("wrong registry password", _release(up("0.7.2"), image=True), 3, True, remote=True,
           env=lambda w: {"REGISTRY_PASSWORD": wrong}),
         e("unreachable registry", _release(up("0.7.3"), "--set", "image=127.0.0.1:9/ns/mdi",

@@ -37,7 +37,7 @@ def arm(w: World) -> None:
     w.registry_relay.trip(after_bytes=2_000_000)  # down halfway through the image push
     w.s.github.fail(502, method="POST", path=GH_RELEASES)
     w.s.github.fail(500, method="POST", path=GH_RELEASES, after=True)
-    w.s.sink.fail_next(1, 503)
+    w.s.slack.fail_next(1, 503)
 
 
 def heal(w: World) -> None:
@@ -60,7 +60,7 @@ def unmet(w: World, refused: Path) -> list[str]:
         "registry down mid-push": bool(w.registry_relay and w.registry_relay.trips),
         "GitHub 502 on create": 502 in posts,
         "GitHub 500 after create": 500 in posts,
-        "webhook down": not s.sink._failures,
+        "webhook down": not s.slack._failures,
     }
     return [name for name, met in found.items() if not met]
 

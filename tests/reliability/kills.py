@@ -56,7 +56,7 @@ RELEASE_LINKS = [
     Link("GitHub release published, unanswered",
          hold=lambda w: w.s.github.hold("PATCH", GH_RELEASES + r"/\d+", after=True)),
     Link("inside the 'Deploy vX' commit", Point("deploy", "git:prepare-commit-msg:^Deploy v")),
-    Link("webhook received, unanswered", hold=lambda w: w.s.sink.hold_next()),
+    Link("webhook received, unanswered", hold=lambda w: w.s.slack.hold_next()),
 ]  # fmt: skip
 
 ROLLBACK_LINKS = [
@@ -163,7 +163,7 @@ def resume_case(world: World, v1: str, v2: str, b: Baseline) -> Case:
     flag (``--skip-image``, ``--allow-empty``, every ``--set``) and finishes the release."""
     case = Case("resume line keeps every flag (V2)", 1)
     argv = v2_args(world, v2)
-    world.s.sink.fail_next(count=1, status=503)
+    world.s.slack.fail_next(count=1, status=503)
     first = world.run(world.clone(), argv)
     line = next((ln for ln in first.stderr.splitlines() if "resume with: " in ln), "")
     if first.code != 1 or not line:

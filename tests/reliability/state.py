@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from release_engine.steps.post import Notify
+from release_engine.remotes.announce import destination_key
 from release_engine.tools.registry import Registry
 
 from .world import World, git
@@ -62,7 +62,7 @@ def _record(world: World, message: str) -> str:
     except ValueError:
         return _norm(world, message)
     if "sent" in data:  # webhooks: sent keys and the one pending
-        hooks = {Notify._key(world.s.sink.url): "<webhook>"}
+        hooks = {destination_key(world.s.slack.url): "<webhook>"}
         claimed = {*data["sent"], *([data["pending"]] if data.get("pending") else [])}
         return "notified " + ", ".join(sorted(hooks.get(k, k) for k in claimed))
     if "status" in data:  # the email: pending (at most once) counts as sent
@@ -118,9 +118,9 @@ def end_state(world: World, tags: list[str]) -> dict[str, Any]:
     latest = s.github.state.latest_release() if s.github.releases() else None
     state["github_latest"] = latest.get("tag_name") if latest else None
     state["notifications"] = sorted(
-        _norm(world, json.dumps(m.body.get("text", ""))) for m in s.sink.received
+        _norm(world, json.dumps(m.body.get("text", ""))) for m in s.slack.received
     )
-    state["emails"] = sorted(str(m.message["Subject"]) for m in s.smtp.delivered) if s.smtp else []
+    state["emails"] = sorted(str(m.message["Subject"]) for m in s.mail.delivered) if s.mail else []
     reg = registry(world)
     if reg is not None:
         tags = reg.tags()
@@ -177,8 +177,8 @@ def publications(world: World, *, created_by_fault: int = 0) -> Publications:
     return Publications(
         max_stores=max(s.index.stored.values(), default=0),
         release_creations=sum(1 for e in posts if e.status == 201) + created_by_fault,
-        notifications=len(s.sink.received),
-        emails=len(s.smtp.delivered) if s.smtp else 0,
+        notifications=len(s.slack.received),
+        emails=len(s.mail.delivered) if s.mail else 0,
     )
 
 
@@ -189,8 +189,8 @@ def snapshot(world: World, clone: Path | None, *, image: bool = False) -> dict[s
         "remote": git(world.remote, "for-each-ref", "--format=%(refname) %(objectname)"),
         "index_uploads": sum(s.index.stored.values()),
         "github_writes": sum(1 for m, _ in s.github.requests if m != "GET"),
-        "notifications": len(s.sink.received),
-        "emails": len(s.smtp.delivered) if s.smtp else 0,
+        "notifications": len(s.slack.received),
+        "emails": len(s.mail.delivered) if s.mail else 0,
     }
     if clone is not None and (clone / ".git").is_dir():
         gitdir = clone / ".git"

@@ -24,7 +24,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from release_engine.config import load_config
-from release_engine.rehearsal import StandIns, seed_green, stand_ins
+from release_engine.rehearsal import StandIns, stand_ins
+from release_engine.remotes.github.remote import seed_green
 
 from .relay import Relay
 
@@ -99,9 +100,9 @@ class World:
         self.s = self._stack.enter_context(
             stand_ins(
                 self.root / "standins",
-                registry=self._registry,
-                with_registry=self._registry is not None,
-                image_namespace=namespace,
+                given={"registry": self._registry},
+                without=set() if self._registry is not None else {"registry"},
+                namespace=namespace,
             )
         )
         subprocess.run(["git", "clone", "-q", "--bare", "--no-local", str(self.source),
@@ -141,14 +142,14 @@ class World:
         host = self.s.registry.url
         if self.registry_relay is not None:
             host = f"127.0.0.1:{self.registry_relay.port}"
-        return f"{host}/{self.s.image_namespace}{IMAGE_NAME}"
+        return f"{host}/{self.s.namespace}{IMAGE_NAME}"
 
     def secrets(self) -> list[str]:
         """Every credential planted in this world (each a random string)."""
         s = self.s
-        found = [s.github.token, s.index.password, s.sink.path.rsplit("/", 1)[-1]]
-        if s.smtp is not None:
-            found.append(s.smtp.password)
+        found = [s.github.token, s.index.password, s.slack.path.rsplit("/", 1)[-1]]
+        if s.mail is not None:
+            found.append(s.mail.password)
         if s.registry is not None:
             found.append(s.registry.password)
         return found
@@ -162,11 +163,11 @@ class World:
             "GITHUB_TOKEN": s.github.token,
             "TWINE_USERNAME": s.index.username,
             "TWINE_PASSWORD": s.index.password,
-            "RELEASE_NOTIFY_WEBHOOKS": s.sink.url,
+            "RELEASE_NOTIFY_WEBHOOKS": s.slack.url,
             "PYTHONDONTWRITEBYTECODE": "1",
         }
-        if s.smtp is not None:
-            env |= {"SMTP_USERNAME": s.smtp.username, "SMTP_PASSWORD": s.smtp.password}
+        if s.mail is not None:
+            env |= {"SMTP_USERNAME": s.mail.username, "SMTP_PASSWORD": s.mail.password}
         if s.registry is not None:
             env |= {"REGISTRY_USERNAME": s.registry.username,
                     "REGISTRY_PASSWORD": s.registry.password}  # fmt: skip
@@ -192,8 +193,8 @@ class World:
             base = load_config(self.source).rehearsal_base_image
             if base:
                 sets.append(f"base_image={base}")
-        if s.smtp is not None:
-            sets += ["smtp_host=127.0.0.1", f"smtp_port={s.smtp.port}", "smtp_starttls=false",
+        if s.mail is not None:
+            sets += ["smtp_host=127.0.0.1", f"smtp_port={s.mail.port}", "smtp_starttls=false",
                      "email_from=release@localhost", "email_to=people@localhost"]  # fmt: skip
         return [word for value in sets for word in ("--set", value)]
 

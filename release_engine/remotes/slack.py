@@ -1,4 +1,12 @@
-"""Notifications: a Slack incoming-webhook message with the release notes as Block Kit blocks.
+"""Slack: the internal announcement, a message to each incoming webhook with the notes as
+Block Kit blocks.
+
+Settings: ``notify_webhooks_env``, the environment variable holding the webhook URLs
+(``RELEASE_NOTIFY_WEBHOOKS``; several are separated by spaces); its channel in
+``required_channels`` is ``notify``. Preflight posts each webhook a payload that is not JSON,
+which Slack refuses (``400 invalid_payload``) without posting anything when the URL is right
+and answers ``403``/``404`` (``invalid_token``, ``no_service``) when it is revoked or wrong.
+The rehearsal's stand-in is :class:`release_engine.standins.sink.NotificationSink`.
 
 The blocks are built with ``slack_sdk.models.blocks`` and sent with ``slack_sdk``'s
 ``WebhookClient``; a plain ``text`` fallback is kept for clients that show no blocks. The
@@ -12,14 +20,26 @@ from __future__ import annotations
 import logging
 import re
 import urllib.error
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlsplit
 
+import requests
+
 from ..errors import ReleaseError
+from ..netcause import unreachable
+from ..spec import Spec
+from .announce import Channel, Destination, Message, ReleaseLinks, destination_key, shown_url
+from .probe import TIMEOUT
 
 if TYPE_CHECKING:
+    from contextlib import ExitStack
+    from pathlib import Path
+
     from slack_sdk.models.blocks import Block
+
+    from ..config import Credentials, ReleaseConfig
+    from ..context import ReleaseContext
+    from . import Check, Rehearsing
 
 # slack_sdk is imported where a message is made or sent: a quarter of a second that every
 # other command (a status, a dry run, the task list) would otherwise pay.
@@ -27,7 +47,7 @@ if TYPE_CHECKING:
 __all__ = [
     "BLOCK_LIMIT",
     "SECTION_LIMIT",
-    "ReleaseLinks",
+    "Slack",
     "post_message",
     "slack_blocks",
     "slack_message",
@@ -42,15 +62,6 @@ HEADER_LIMIT = 150  # characters of a header block's plain text
 _LOG = logging.getLogger("release_engine.slack")
 _LOG.propagate = False
 _LOG.addHandler(logging.NullHandler())
-
-
-@dataclass(frozen=True)
-class ReleaseLinks:
-    """Where the release can be seen; an empty value is left out of the message."""
-
-    release: str = ""  # the GitHub release page
-    index: str = ""  # the project's page on the package index
-    image: str = ""  # ``image:tag``, which is not a link
 
 
 def _escape(text: str) -> str:
@@ -142,3 +153,83 @@ def post_message(url: str, message: dict[str, Any], *, timeout: int = 30) -> Non
     if not 200 <= response.status_code < 300:
         answer = " ".join(str(response.body).split())[:80]
         raise ReleaseError(f"the webhook at {host} answered {response.status_code} {answer}")
+
+
+class Slack(Channel):
+    """Slack incoming webhooks, from the environment variable ``notify_webhooks_env`` names."""
+
+    order = 40
+    name, channel = "slack", "notify"
+    where, kind = "on Slack", "Slack message"
+    settings: ClassVar[dict[str, Spec]] = {
+        "notify_webhooks_env": Spec(
+            "str", "the environment variable holding the Slack webhook URLs",
+            "RELEASE_NOTIFY_WEBHOOKS", pattern=r"[A-Za-z_][A-Za-z0-9_]*",
+            hint="use an environment variable's name such as RELEASE_NOTIFY_WEBHOOKS"),
+    }  # fmt: skip
+
+    def variables(self, config: ReleaseConfig) -> tuple[str, ...]:
+        return (config.notify_webhooks_env,)
+
+    @staticmethod
+    def hooks(ctx: ReleaseContext) -> list[str]:
+        return ctx.credentials.words(ctx.config.notify_webhooks_env)
+
+    def destinations(self, ctx: ReleaseContext) -> list[Destination]:
+        return [
+            Destination(destination_key(hook), f"webhook {n}", hook)
+            for n, hook in enumerate(self.hooks(ctx), start=1)
+        ]
+
+    def absent(self, ctx: ReleaseContext) -> str:
+        return f"no webhooks in ${ctx.config.notify_webhooks_env}"
+
+    def lacking(self, config: ReleaseConfig, credentials: Credentials) -> str | None:
+        if credentials.words(config.notify_webhooks_env):
+            return None
+        return (
+            f"notify is a required channel but ${config.notify_webhooks_env} holds no webhook "
+            "URL: export the Slack webhook URLs, or pass --skip-channels"
+        )
+
+    def send(self, ctx: ReleaseContext, to: Destination, message: Message) -> str | None:
+        post_message(to.address, slack_message(message.subject, message.notes, message.links))
+        return None
+
+    def probes(self, ctx: ReleaseContext) -> dict[str, Check]:
+        return {
+            f"webhook {n}": lambda hook=hook: _probe(hook, ctx.config.notify_webhooks_env)  # type: ignore[misc]
+            for n, hook in enumerate(self.hooks(ctx), 1)
+        }
+
+    def stand_in(self, stack: ExitStack, workdir: Path) -> object:
+        from ..standins.sink import NotificationSink
+
+        return stack.enter_context(NotificationSink())
+
+    def rehearse(self, stand_in: Any, rehearsing: Rehearsing) -> None:
+        rehearsing.environment[rehearsing.config.notify_webhooks_env] = stand_in.url
+
+
+def _probe(url: str, variable: str) -> str | None:
+    """Post a payload that is not JSON: Slack answers ``400 invalid_payload`` without posting
+    anything when the URL is right, ``403``/``404`` (``invalid_token``, ``no_service``) when it
+    is revoked or wrong. The URL's path is its secret: only scheme, host and port are named."""
+    try:
+        answer = requests.post(
+            url, data=b"-", headers={"Content-Type": "application/json"}, timeout=TIMEOUT
+        )
+    except requests.RequestException as exc:
+        return unreachable("a webhook", url, exc) + f": check {variable}"
+    if answer.status_code in (403, 404, 410):
+        said = " ".join(answer.text.split())[:40]
+        return (
+            f"a webhook ({shown_url(url)}) answered {answer.status_code} {said}: the URL is "
+            f"wrong or revoked; check {variable}"
+        )
+    if answer.status_code >= 500:
+        return f"a webhook ({shown_url(url)}) answered {answer.status_code}: try later"
+    return None
+
+
+REMOTE = Slack

@@ -1,0 +1,1 @@
+"""GitHub: releases and their assets, pull requests, the review and CI gates."""

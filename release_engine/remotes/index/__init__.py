@@ -1,0 +1,1 @@
+"""The package index: uploads, what it serves, yanking."""

@@ -1,0 +1,1 @@
+"""The container registry: the image, its tags, its SBOM; and the container engine."""
