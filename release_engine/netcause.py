@@ -12,8 +12,6 @@ import socket
 import ssl
 from urllib.parse import urlsplit
 
-import requests
-
 __all__ = ["cause", "unreachable"]
 
 
@@ -29,6 +27,13 @@ def _chain(exc: BaseException) -> list[BaseException]:
     return found
 
 
+def _named(error: BaseException, word: str) -> bool:
+    """Whether a class of *error* has *word* in its name: how requests' and urllib3's own
+    exceptions (``SSLError``, ``ReadTimeout``, ``ConnectTimeoutError``) are told apart
+    without importing them."""
+    return any(word in kind.__name__ for kind in type(error).__mro__)
+
+
 def cause(exc: BaseException) -> str:
     """What went wrong under *exc*, in a few words a user can act on."""
     chain = _chain(exc)
@@ -37,11 +42,11 @@ def cause(exc: BaseException) -> str:
             return "DNS: the host name does not resolve"
         if isinstance(error, ConnectionRefusedError):
             return "connection refused: nothing listens on that port"
-        if isinstance(error, (ssl.SSLError, requests.exceptions.SSLError)):
+        if isinstance(error, ssl.SSLError) or _named(error, "SSLError"):
             reason = getattr(error, "reason", None) or getattr(error, "verify_message", None)
             return f"TLS: {reason or 'the handshake failed'}"
     for error in chain:
-        if isinstance(error, (TimeoutError, socket.timeout, requests.Timeout)):
+        if isinstance(error, (TimeoutError, socket.timeout)) or _named(error, "Timeout"):
             return "timeout: no answer in time"
         if isinstance(error, ConnectionResetError):
             return "the connection was reset"

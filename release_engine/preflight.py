@@ -11,11 +11,11 @@ from typing import TYPE_CHECKING
 
 from .checks import Findings, check_all
 from .checks.branches import check_main_branch
-from .config import tomllib
 from .errors import CommandError, ConfigError, PreflightError, ReleaseError
 from .gates import GateResult, github_gates
 from .proc import Command, in_background, prefetch
 from .reach import reach
+from .rules import foreign_tag, version_at
 from .tools import changelog
 from .tools.bump import bump_command, dry_run_refusal, known_good
 from .version import newest_of_line, next_development, parse_current_version
@@ -33,10 +33,7 @@ def is_resuming(ctx: ReleaseContext) -> bool:
 
 
 def _base_version(ctx: ReleaseContext) -> str:
-    text = ctx.git.show(ctx.base_branch, "pyproject.toml")
-    if text is None:
-        return ctx.config.current_version
-    return str(tomllib.loads(text)["tool"]["bumpversion"]["current_version"])
+    return version_at(ctx.git, ctx.base_branch) or ctx.config.current_version
 
 
 def _check_versions(ctx: ReleaseContext, problems: list[str], resuming: bool) -> None:
@@ -103,15 +100,8 @@ def _check_tree(ctx: ReleaseContext, problems: list[str], resuming: bool) -> Non
 def _check_tag(ctx: ReleaseContext, problems: list[str]) -> None:
     """A tag of the release's name in this clone is this release's own, or a conflict: made by
     hand, or by another tool, it would pass for a release already committed and tagged."""
-    info = ctx.git.tag_info(ctx.tag)
-    if info is None:
-        return
-    message = f"Release version {ctx.version}"
-    if not info.annotated or info.message != message:
-        why = f"not the annotated tag {message!r} a release makes"
-    elif ctx.git.subject(info.commit) != f"Release {ctx.tag}":
-        why = f"on {info.commit[:12]}, not on a 'Release {ctx.tag}' commit"
-    else:
+    why = foreign_tag(ctx)
+    if why is None:
         return
     problems.append(
         f"tag {ctx.tag} in this clone is {why}: delete it (git tag -d {ctx.tag}) "

@@ -181,6 +181,12 @@ class Announce(StepBase):
     def _record(self, ctx: ReleaseContext) -> tuple[set[str], str | None]:
         """The destinations sent to, and the one a run was sending to when it stopped."""
         found = ctx.records.read(self.record) or {}
+        if "status" in found:  # an email record of an earlier version: one destination
+            keys = [p.key for p in self.channel.destinations(ctx)][:1]
+            status = found["status"]
+            return (set(keys) if status == "sent" else set()), (
+                keys[0] if status == "pending" and keys else None
+            )
         return set(found.get("sent") or []), found.get("pending")
 
     def observe(self, ctx: ReleaseContext) -> Observation:

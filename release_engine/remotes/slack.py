@@ -23,13 +23,11 @@ import urllib.error
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlsplit
 
-import requests
-
 from ..errors import ReleaseError
 from ..netcause import unreachable
 from ..spec import Spec
 from .announce import Channel, Destination, Message, ReleaseLinks, destination_key, shown_url
-from .probe import TIMEOUT
+from .probe import TIMEOUT, http
 
 if TYPE_CHECKING:
     from contextlib import ExitStack
@@ -215,6 +213,7 @@ def _probe(url: str, variable: str) -> str | None:
     """Post a payload that is not JSON: Slack answers ``400 invalid_payload`` without posting
     anything when the URL is right, ``403``/``404`` (``invalid_token``, ``no_service``) when it
     is revoked or wrong. The URL's path is its secret: only scheme, host and port are named."""
+    requests = http()
     try:
         answer = requests.post(
             url, data=b"-", headers={"Content-Type": "application/json"}, timeout=TIMEOUT

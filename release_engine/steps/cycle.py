@@ -20,9 +20,9 @@ from typing import TYPE_CHECKING
 from packaging.version import InvalidVersion
 from packaging.version import Version as PackagingVersion
 
-from ..config import tomllib
 from ..plan import Action, Observation, StepBase
 from ..proc import Command
+from ..rules import bumpversion_table, version_at
 from ..version import Version, next_development
 from .common import checkout
 from .landing import land, merged_pull, pull_request_mode, remote_main, sync_main
@@ -37,16 +37,9 @@ __all__ = ["DEV_PART", "NextCycle", "dev_bump_command"]
 DEV_PART = "dev_l"
 
 
-def _bumpversion(text: str | None) -> dict[str, object]:
-    if text is None:
-        return {}
-    table = tomllib.loads(text).get("tool", {}).get("bumpversion", {})
-    return table if isinstance(table, dict) else {}
-
-
 def _version_at(ctx: ReleaseContext, ref: str) -> PackagingVersion | None:
     """``[tool.bumpversion] current_version`` of pyproject.toml at *ref*, as packaging orders it."""
-    current = _bumpversion(ctx.git.show(ref, "pyproject.toml")).get("current_version")
+    current = version_at(ctx.git, ref)
     try:
         return None if current is None else PackagingVersion(str(current))
     except InvalidVersion:
@@ -56,7 +49,7 @@ def _version_at(ctx: ReleaseContext, ref: str) -> PackagingVersion | None:
 def dev_bump_command(ctx: ReleaseContext, version: Version, *, dry_run: bool = False) -> Command:
     """``bump-my-version bump [dev_l] --new-version X.Y.Z.dev0`` on the checked-out main
     (``--dry-run``: change nothing)."""
-    parts = _bumpversion(ctx.git.show(ctx.config.main_branch, "pyproject.toml")).get("parts")
+    parts = bumpversion_table(ctx.git.show(ctx.config.main_branch, "pyproject.toml")).get("parts")
     part = [DEV_PART] if isinstance(parts, dict) and DEV_PART in parts else []
     argv = [sys.executable, "-m", "bumpversion", "bump", "--allow-dirty"]
     argv += ["--dry-run"] if dry_run else []

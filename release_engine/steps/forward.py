@@ -24,9 +24,9 @@ from typing import TYPE_CHECKING
 from packaging.version import InvalidVersion
 from packaging.version import Version as PackagingVersion
 
-from ..config import tomllib
 from ..errors import ReleaseError
 from ..plan import Action, Call, Observation, StepBase
+from ..rules import version_at
 from ..tools import keepachangelog
 from .common import checkout, link_base, merge_conflicted
 from .landing import land, merged_pull, pull_request_mode, sync_main
@@ -51,8 +51,7 @@ def _consumed_fragments(ctx: ReleaseContext) -> list[str]:
 
 
 def _main_is_ahead(ctx: ReleaseContext) -> bool:
-    text = ctx.git.show("HEAD", "pyproject.toml") or ""
-    current = tomllib.loads(text).get("tool", {}).get("bumpversion", {}).get("current_version")
+    current = version_at(ctx.git, "HEAD")
     try:
         return current is not None and PackagingVersion(str(current)) > ctx.version.pep440_version
     except InvalidVersion:

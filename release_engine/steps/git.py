@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..config import tomllib
 from ..plan import Action, Call, Observation, ReleaseNotes, StepBase
+from ..rules import bumpversion_table, foreign_tag, release_subject, tag_message
 from ..tools import changelog, keepachangelog
 from ..tools.bump import bump_command
 from .common import checkout, link_base
@@ -30,10 +30,9 @@ def release_file(ctx: ReleaseContext, path: str) -> str | None:
 def release_commit_made(ctx: ReleaseContext) -> bool:
     if ctx.git.tag_info(ctx.tag) is not None:
         return True
-    return (
-        ctx.git.branch_exists(ctx.release_branch)
-        and ctx.git.subject(ctx.release_branch) == f"Release {ctx.tag}"
-    )
+    return ctx.git.branch_exists(ctx.release_branch) and ctx.git.subject(
+        ctx.release_branch
+    ) == release_subject(ctx.tag)
 
 
 class Branch(StepBase):
@@ -59,7 +58,7 @@ class Bump(StepBase):
         text = release_file(ctx, "pyproject.toml")
         if text is None:
             return Observation.pending(f"{ctx.config.current_version} -> {ctx.version}")
-        current = str(tomllib.loads(text)["tool"]["bumpversion"]["current_version"])
+        current = str(bumpversion_table(text).get("current_version"))
         if current == ctx.version.pep440:
             return Observation.done(f"version files at {ctx.version}")
         return Observation.pending(f"{current} -> {ctx.version}")
@@ -119,14 +118,14 @@ class Commit(StepBase):
 
     def observe(self, ctx: ReleaseContext) -> Observation:
         if release_commit_made(ctx):
-            return Observation.done(f"Release {ctx.tag}")
-        return Observation.pending(f"Release {ctx.tag}")
+            return Observation.done(release_subject(ctx.tag))
+        return Observation.pending(release_subject(ctx.tag))
 
     def actions(self, ctx: ReleaseContext) -> list[Action]:
         return [
             *checkout(ctx, ctx.release_branch),
             ctx.git.command("add", "--all"),
-            ctx.git.command("commit", "--quiet", "-m", f"Release {ctx.tag}"),
+            ctx.git.command("commit", "--quiet", "-m", release_subject(ctx.tag)),
         ]
 
 
@@ -137,19 +136,13 @@ class Tag(StepBase):
         info = ctx.git.tag_info(ctx.tag)
         if info is None:
             return Observation.pending(f"annotated {ctx.tag}")
-        message = f"Release version {ctx.version}"
-        if not info.annotated or info.message != message:
-            return Observation.conflict(
-                f"tag {ctx.tag} exists but is not the annotated tag {message!r} this release makes"
-            )
-        if ctx.git.subject(info.commit) != f"Release {ctx.tag}":
-            return Observation.conflict(
-                f"tag {ctx.tag} points at {info.commit[:12]}, not at this release's commit"
-            )
+        why = foreign_tag(ctx)
+        if why is not None:
+            return Observation.conflict(f"tag {ctx.tag} exists but is {why}")
         return Observation.done(f"{ctx.tag} -> {info.commit[:12]}")
 
     def actions(self, ctx: ReleaseContext) -> list[Action]:
-        message = f"Release version {ctx.version}"
+        message = tag_message(ctx.version)
         return [ctx.git.command("tag", "-a", ctx.tag, "-m", message, ctx.release_branch)]
 
 
@@ -183,7 +176,7 @@ class Merge(StepBase):
     def actions(self, ctx: ReleaseContext) -> list[Action]:
         if pull_request_mode(ctx, ctx.base_branch):
             branch = ctx.release_branch
-            return land(ctx, source=branch, branch=branch, title=f"Release {ctx.tag}")
+            return land(ctx, source=branch, branch=branch, title=release_subject(ctx.tag))
         message = f"Merge {ctx.release_branch} into {ctx.base_branch}"
         merge = ("merge", "--quiet", "--no-ff", "-m", message, ctx.release_branch)
         return [*checkout(ctx, ctx.base_branch), ctx.git.command(*merge)]

@@ -26,10 +26,10 @@ import dataclasses
 import shutil
 from typing import TYPE_CHECKING
 
-from ..config import tomllib
 from ..errors import ReleaseError
 from ..plan import Action, Call, Observation, StepBase
 from ..proc import run
+from ..rules import version_at
 from ..settle import REVERT_REF, WORKTREES
 from ..tools import keepachangelog
 from ..tools.bump import bump_command
@@ -58,11 +58,7 @@ def _kept_paths(ctx: ReleaseContext) -> list[str]:
 
 
 def _current_version(ctx: ReleaseContext, ref: str | None) -> str:
-    if ref is None:
-        text = (ctx.repo / "pyproject.toml").read_text(encoding="utf-8")
-    else:
-        text = ctx.git.show(ref, "pyproject.toml") or ""
-    return str(tomllib.loads(text)["tool"]["bumpversion"]["current_version"])
+    return version_at(ctx.git, ref) or ctx.config.current_version
 
 
 def revert_release(ctx: ReleaseContext) -> None:

@@ -90,7 +90,10 @@ def test_no_secret_in_any_output_of_a_whole_rehearsal(
     print_steps(report.steps + dry.steps, "all", buffer, secrets=ctx.secrets)
     # An error path too: a wrong token makes GitHub answer 401 during preflight.
     bad = rehearsal_context(rehearsal.work, parse_version(AFTER), s)
-    bad.credentials = replace(bad.credentials, github_token="ghp_wrongwrongwrongwrong")
+    bad.credentials = replace(
+        bad.credentials,
+        values={**bad.credentials.values, "GITHUB_TOKEN": "ghp_wrongwrongwrongwrong"},
+    )
     from release_engine.tools.github import GitHubClient
 
     bad.github = GitHubClient(s.github.url, s.github.repository, "ghp_wrongwrongwrongwrong")

@@ -76,7 +76,9 @@ def without_index_password(work: Path, s: StandIns) -> ReleaseContext:
     """The rehearsal's context with no TWINE_PASSWORD, as in a job that publishes by OIDC
     (fragments or none: what the preflight asks of the index is what these tests look at)."""
     ctx = rehearsal_context(work, parse_version(VERSION), s, options=Options(allow_empty=True))
-    ctx.credentials = replace(ctx.credentials, index_username="__token__", index_password=None)
+    ctx.credentials = Credentials(
+        {k: v for k, v in ctx.credentials.values.items() if k != "TWINE_PASSWORD"}
+    )
     return ctx
 
 
@@ -153,7 +155,12 @@ def test_the_preflight_prints_the_mode_it_will_use(
     )
     ctx = rehearsal_context(ctx.repo, parse_version(VERSION), standins, options=empty)
     ctx.credentials = replace(
-        ctx.credentials, index_username="__token__", index_password=standins.index.api_token
+        ctx.credentials,
+        values={
+            **ctx.credentials.values,
+            "TWINE_USERNAME": "__token__",
+            "TWINE_PASSWORD": standins.index.api_token,
+        },
     )
     assert "index credentials: API token (TWINE_USERNAME __token__, TWINE_PASSWORD)" in preflight(
         ctx

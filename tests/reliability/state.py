@@ -61,13 +61,10 @@ def _record(world: World, message: str) -> str:
         data = json.loads(body)
     except ValueError:
         return _norm(world, message)
-    if "sent" in data:  # webhooks: sent keys and the one pending
+    if "sent" in data:  # every channel: sent keys and the one pending
         hooks = {destination_key(world.s.slack.url): "<webhook>"}
         claimed = {*data["sent"], *([data["pending"]] if data.get("pending") else [])}
-        return "notified " + ", ".join(sorted(hooks.get(k, k) for k in claimed))
-    if "status" in data:  # the email: pending (at most once) counts as sent
-        status = "sent" if data["status"] in ("sent", "pending") else data["status"]
-        return f"email {status} to {', '.join(data.get('to') or [])}"
+        return "told " + ", ".join(sorted(hooks.get(k, "<destination>") for k in claimed))
     return _norm(world, message)
 
 

@@ -12,13 +12,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-import requests
-
 from ...errors import ReleaseError
 from ...netcause import unreachable
 from ...spec import Spec, url
 from .. import Remote
-from ..probe import TIMEOUT, answers, origin
+from ..probe import TIMEOUT, answers, http, origin
 
 if TYPE_CHECKING:
     from contextlib import ExitStack
@@ -85,6 +83,7 @@ def _login(ctx: ReleaseContext) -> Login | None:
 
 def _upload_nothing(index: str, username: str, password: str) -> str | None:
     """Ask *index* to upload nothing: the login is checked before the (missing) file."""
+    requests = http()
     form = {":action": "file_upload", "protocol_version": "1"}
     try:
         answer = requests.post(index, data=form, auth=(username, password), timeout=TIMEOUT)

@@ -19,12 +19,10 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-import requests
-
 from ...netcause import unreachable
 from ...spec import Spec, path
 from .. import Remote
-from ..probe import TIMEOUT
+from ..probe import TIMEOUT, http
 
 if TYPE_CHECKING:
     from contextlib import ExitStack
@@ -110,6 +108,7 @@ class ContainerRegistry(Remote):
 
 
 def _push_granted(ctx: ReleaseContext) -> str | None:
+    requests = http()
     image, creds = ctx.config.image, ctx.credentials
     host, _, name = image.partition("/")
     if ctx.registry.host == "docker.io":  # Docker Hub's names and hosts are its own: the tools'
