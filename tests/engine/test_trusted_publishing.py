@@ -76,9 +76,8 @@ def without_index_password(work: Path, s: StandIns) -> ReleaseContext:
     """The rehearsal's context with no TWINE_PASSWORD, as in a job that publishes by OIDC
     (fragments or none: what the preflight asks of the index is what these tests look at)."""
     ctx = rehearsal_context(work, parse_version(VERSION), s, options=Options(allow_empty=True))
-    ctx.credentials = Credentials(
-        {k: v for k, v in ctx.credentials.values.items() if k != "TWINE_PASSWORD"}
-    )
+    kept = {k: v for k, v in ctx.credentials.values.items() if k != "TWINE_PASSWORD"}
+    ctx.credentials = Credentials({**kept, "TWINE_USERNAME": "__token__"})
     return ctx
 
 
@@ -377,5 +376,6 @@ def test_no_login_applies_is_one_line(
 def test_credentials_from_the_environment_choose_the_same(job: ActionsIdTokens) -> None:
     config = ReleaseConfig(package=PROJECT, current_version="0.1.0", index_url=PYPI)
     creds = Credentials.from_env(config)
-    login = index.choose_login(PYPI, creds.index_username, creds.index_password, os.environ)
+    user, password = creds.get("TWINE_USERNAME"), creds.get("TWINE_PASSWORD")
+    login = index.choose_login(PYPI, user, password, os.environ)
     assert login.describe() == "trusted publishing (GitHub Actions OIDC)"
