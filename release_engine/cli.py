@@ -163,6 +163,10 @@ def _release_command(
     reporter = ConsoleReporter(sys.stderr if as_json else sys.stdout, secrets=secrets)
     draft = Report(version="", tag="", dry_run=dry_run, rehearsal=rehearse)
     with _reported_failure(as_json, secrets, draft, reporter):
+        if rehearse:  # their libraries are the `rehearsal` group: missing, one line
+            from .standins import require as require_standins
+
+            require_standins()
         require_repository(repo)
         if version is None and rehearse:  # the next release, whatever the project is at
             version, options = _next_release(repo, options, reporter)
