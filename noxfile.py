@@ -200,7 +200,8 @@ def typecheck(session: nox.Session) -> None:
 @_session
 def tests(session: nox.Session) -> None:
     """Run full test suite: pytest (not e2e, not container) on every supported Python."""
-    session.install(".[postgresql]", *_groups(session, "test", "release", extras=("postgresql",)))
+    groups = ("test", "release", "rehearsal")
+    session.install(".[postgresql]", *_groups(session, *groups, extras=("postgresql",)))
     session.run(
         "python",
         "-m",
@@ -220,7 +221,7 @@ def tests(session: nox.Session) -> None:
 @_session
 def e2e(session: nox.Session) -> None:
     """Run full test suite: the end-to-end release and container tests (CI=1: no skips)."""
-    session.install(".", *_groups(session, "test", "release"))
+    session.install(".", *_groups(session, "test", "release", "rehearsal"))
     # worksteal, not loadfile: one module (a release interrupted after each step) would keep
     # one worker busy long after the other ran out. The slowest tests are listed at the end.
     pytest = ["python", "-m", "pytest", "-n", "auto", "--dist", "worksteal", "--durations=30"]
@@ -232,7 +233,7 @@ def e2e(session: nox.Session) -> None:
 @_session
 def reliability(session: nox.Session) -> None:
     """The release converges from any state: killed anywhere, faults, bad input, leaks, races."""
-    session.install(".", *_groups(session, "test", "release"))
+    session.install(".", *_groups(session, "test", "release", "rehearsal"))
     # tests/reliability/__main__.py: the table, then `reliability: N passed, M failed`.
     tmp = Path(session.create_tmp()) / "reliability"
     session.run("python", "-m", "tests.reliability", "--tmp", str(tmp), *session.posargs)

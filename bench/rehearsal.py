@@ -17,6 +17,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+import needs_standins  # noqa: E402, F401  # the stand-ins' libraries, or one line
+
 from release_engine.context import Options  # noqa: E402
 from release_engine.engine import release  # noqa: E402
 from release_engine.plan import Outcome  # noqa: E402

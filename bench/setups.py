@@ -15,6 +15,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+import needs_standins  # noqa: E402, F401  # the stand-ins' libraries, or one line
+
 from release_engine.cadence import next_version  # noqa: E402
 from release_engine.config import load_config  # noqa: E402
 from release_engine.rehearsal import StandIns, clone_for_rehearsal  # noqa: E402

@@ -26,7 +26,15 @@ from .report import Report
 if TYPE_CHECKING:
     from .cadence import Cadence
 
-__all__ = ["ConsoleReporter", "emit_json", "print_cadence", "print_report", "print_steps"]
+__all__ = [
+    "ConsoleReporter",
+    "emit_json",
+    "print_cadence",
+    "print_line",
+    "print_release",
+    "print_report",
+    "print_steps",
+]
 
 _STYLE = {
     Status.DONE: "green",
@@ -233,6 +241,21 @@ def print_report(
         say(f"GitHub release: {report.release.url}")
 
 
+def print_release(
+    report: Report, stream: TextIO | None = None, *, as_json: bool, secrets: Secrets | None = None
+) -> None:
+    """The end of ``inv release``: its one JSON object (*as_json*), or the step table (its
+    title says a rehearsal, a dry run) and, when the run acted, the report for people."""
+    if as_json:
+        emit_json(report.as_dict(), stream, secrets=secrets)
+        return
+    title = f"{'Rehearsal of ' if report.rehearsal else ''}release {report.tag}"
+    title += " (dry run: nothing changed)" if report.dry_run else ""
+    print_steps(report.steps, title, stream, secrets=secrets)
+    if not report.dry_run:
+        print_report(report, stream, secrets=secrets)
+
+
 def emit_json(
     data: Mapping[str, object], stream: TextIO | None = None, *, secrets: Secrets | None = None
 ) -> None:
@@ -240,3 +263,12 @@ def emit_json(
     out = stream or sys.stdout
     out.write((secrets or Secrets()).redact(json.dumps(data, default=str)) + "\n")
     out.flush()
+
+
+def print_line(
+    text: str, stream: TextIO | None = None, *, err: bool = False, secrets: Secrets | None = None
+) -> None:
+    """A task's plain line (or text) for people, redacted: on stdout, or on stderr (*err*,
+    when stdout carries JSON or the line is a problem), without rich's markup or wrapping."""
+    out = stream or (sys.stderr if err else sys.stdout)
+    out.write((secrets or Secrets()).redact(text) + "\n")

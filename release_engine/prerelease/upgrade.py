@@ -166,63 +166,39 @@ def _last_word(text: str) -> str:
     return words[-1] if words else ""
 
 
-def upgrade_check(
-    run: Runner,
-    venv: Path,
-    old_wheel: Path,
-    new_wheel: Path,
-    new_version: str,
-    workdir: Path,
-    python: str = sys.executable,
-) -> UpgradeReport:
-    """Old release in a fresh venv with data in it; new wheel over it, migrated; data intact."""
-    db = workdir / "upgrade.sqlite3"
-    env = {"MDI_DB_PATH": str(db), "MDI_DATABASE_URL": f"sqlite:///{db}"}
-    exe = str(venv / "bin" / "market-data-ingestion")
+Snapshot = tuple[dict[str, int], dict[str, Any]]
 
-    def cli(*args: str) -> str:
-        return run(exe, *args, env=env)
 
-    def snapshot() -> tuple[dict[str, int], dict[str, Any]]:
+@dataclass
+class _Installed:
+    """The payload's command in the upgrade's venv, over the one SQLite database."""
+
+    run: Runner
+    venv: Path
+    db: Path
+
+    def cli(self, *args: str) -> str:
+        env = {"MDI_DB_PATH": str(self.db), "MDI_DATABASE_URL": f"sqlite:///{self.db}"}
+        return self.run(str(self.venv / "bin" / "market-data-ingestion"), *args, env=env)
+
+    def install(self, wheel: Path, *options: str) -> None:
+        self.run("uv", "pip", "install", "--python", str(self.venv / "bin" / "python"),
+                 *options, str(wheel))  # fmt: skip
+
+    def snapshot(self) -> Snapshot:
+        """Each symbol's bar count (``symbols``), and its bars (``bars NAME --json``)."""
         symbols = {
             name: int(count)
             for name, count in (
-                line.split() for line in cli("symbols").splitlines() if line.strip()
+                line.split() for line in self.cli("symbols").splitlines() if line.strip()
             )
         }
-        return symbols, {name: json.loads(cli("bars", name, "--json")) for name in symbols}
+        return symbols, {name: json.loads(self.cli("bars", name, "--json")) for name in symbols}
 
-    run("uv", "venv", "--python", python, str(venv))
-    run("uv", "pip", "install", "--python", str(venv / "bin" / "python"), str(old_wheel))
-    old_version = _last_word(cli("--version"))
-    cli("db", "upgrade")
-    cli("ingest", "--sample")
-    old_revision = _last_word(cli("db", "current"))
-    symbols, bars = snapshot()
-    if not symbols:
-        raise PrereleaseError(f"{old_version} ingested its sample, yet `symbols` lists nothing")
 
-    # The same version as the old one (main right after a release) is installed all the same.
-    package = str(parse_wheel_filename(new_wheel.name)[0])
-    run(
-        "uv",
-        "pip",
-        "install",
-        "--python",
-        str(venv / "bin" / "python"),
-        "--reinstall-package",
-        package,
-        str(new_wheel),
-    )
-    reported = _last_word(cli("--version"))
-    if reported != new_version:
-        raise PrereleaseError(
-            f"after installing {new_wheel.name} over {old_version}, "
-            f"--version reports {reported!r}, not {new_version}"
-        )
-    cli("db", "upgrade")
-    new_revision = _last_word(cli("db", "current"))
-    after_symbols, after_bars = snapshot()
+def _data_changes(before: Snapshot, after: Snapshot) -> list[str]:
+    """What the upgrade changed of the data: a count, or the first bar that differs, per symbol."""
+    (symbols, bars), (after_symbols, after_bars) = before, after
     problems = [
         f"{name}: {count} bars before, {after_symbols.get(name, 0)} after"
         for name, count in symbols.items()
@@ -236,6 +212,41 @@ def upgrade_check(
             if changed:
                 problems.append(f"{name} bar {i} changed: {changed}")
                 break
+    return problems
+
+
+def upgrade_check(
+    run: Runner,
+    venv: Path,
+    old_wheel: Path,
+    new_wheel: Path,
+    new_version: str,
+    workdir: Path,
+    python: str = sys.executable,
+) -> UpgradeReport:
+    """Old release in a fresh venv with data in it; new wheel over it, migrated; data intact."""
+    payload = _Installed(run, venv, workdir / "upgrade.sqlite3")
+    run("uv", "venv", "--python", python, str(venv))
+    payload.install(old_wheel)
+    old_version = _last_word(payload.cli("--version"))
+    payload.cli("db", "upgrade")
+    payload.cli("ingest", "--sample")
+    old_revision = _last_word(payload.cli("db", "current"))
+    before = payload.snapshot()
+    if not before[0]:
+        raise PrereleaseError(f"{old_version} ingested its sample, yet `symbols` lists nothing")
+
+    # The same version as the old one (main right after a release) is installed all the same.
+    payload.install(new_wheel, "--reinstall-package", str(parse_wheel_filename(new_wheel.name)[0]))
+    reported = _last_word(payload.cli("--version"))
+    if reported != new_version:
+        raise PrereleaseError(
+            f"after installing {new_wheel.name} over {old_version}, "
+            f"--version reports {reported!r}, not {new_version}"
+        )
+    payload.cli("db", "upgrade")
+    new_revision = _last_word(payload.cli("db", "current"))
+    problems = _data_changes(before, payload.snapshot())
     if problems:
         raise PrereleaseError("data did not survive the upgrade: " + "; ".join(problems))
-    return UpgradeReport(old_version, new_version, old_revision, new_revision, symbols)
+    return UpgradeReport(old_version, new_version, old_revision, new_revision, before[0])

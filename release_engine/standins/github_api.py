@@ -19,17 +19,15 @@ __all__ = [
 ]
 
 import argparse
-import contextlib
 import json
 import re
 import secrets
 import signal
 import threading
-import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -50,47 +48,12 @@ from .github_faults import (
 from .github_issues import Issues
 from .github_protection import Protection
 from .github_pulls import PullRequests
+from .github_routes import DOCS, REPO, ROUTES, Answer, Handler, paginate, route
+from .github_seeding import Seeding
 from .github_state import GitHubState, Json, Reply, not_found
 
-_DOCS = "https://docs.github.com/rest"
-_REPO = r"/repos/(?P<owner>[^/]+)/(?P<repo>[^/]+)"
-_ROUTES: list[tuple[str, re.Pattern[str], str]] = [
-    (method, re.compile(_REPO + pattern + "/?"), name)
-    for method, pattern, name in [
-        ("GET", "", "get_repo"),
-        ("GET", "/releases", "list_releases"),
-        ("POST", "/releases", "create_release"),
-        ("GET", "/releases/latest", "latest_release"),
-        ("GET", "/releases/tags/(?P<tag>.+)", "release_by_tag"),
-        ("GET", r"/releases/(?P<id>\d+)", "get_release"),
-        ("PATCH", r"/releases/(?P<id>\d+)", "update_release"),
-        ("GET", r"/releases/(?P<id>\d+)/assets", "list_assets"),
-        ("GET", r"/releases/assets/(?P<asset>\d+)", "get_asset"),
-        ("POST", "/statuses/(?P<sha>[^/]+)", "create_status"),
-        ("GET", "/commits/(?P<ref>[^/]+)/status", "combined_status"),
-        ("GET", "/commits/(?P<ref>[^/]+)/check-runs", "check_runs"),
-        ("GET", "/commits/(?P<ref>[^/]+)/pulls", "pulls_for_commit"),
-        ("GET", r"/pulls/(?P<n>\d+)", "get_pull"),
-        ("GET", r"/pulls/(?P<n>\d+)/reviews", "list_reviews"),
-        ("GET", "/pulls", "list_pulls"),
-        ("POST", "/pulls", "create_pull"),
-        ("PUT", r"/pulls/(?P<n>\d+)/merge", "merge_pull"),
-        ("PUT", r"/pulls/(?P<n>\d+)/reviews/(?P<rid>\d+)/dismissals", "dismiss_review"),
-        ("GET", "/branches/(?P<branch>.+)/protection", "get_protection"),
-        ("GET", "/rules/branches/(?P<branch>.+)", "branch_rules"),
-        ("GET", "/issues", "list_issues"),
-        ("POST", "/issues", "create_issue"),
-    ]
-]
-Answer = tuple[int, Any, dict[str, str]]
-# fmt: off
-_HEADERS = {"Content-Type": "application/json; charset=utf-8", "X-GitHub-Media-Type": "github.v3",
-            "X-RateLimit-Limit": "5000", "X-RateLimit-Remaining": "4999",
-            "X-RateLimit-Resource": "core"}  # GitHub's rate-limit headers, which PyGithub reads
-# fmt: on
 
-
-class GitHubStandIn(StandIn):
+class GitHubStandIn(Seeding, StandIn):
     """GitHub's REST API for one repository, on 127.0.0.1 in a daemon thread.
 
     ``.url`` is the API base URL (PyGithub's ``base_url``; under *base_path*, e.g. GitHub
@@ -130,7 +93,7 @@ class GitHubStandIn(StandIn):
         self.state.render_assets = self.assets.rendered_for
         self._log: list[tuple[str, str]] = []
         try:
-            self._server = ThreadingHTTPServer(("127.0.0.1", port), _Handler)
+            self._server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         except OSError as exc:
             message = f"the GitHub stand-in could not listen on port {port}: {exc}"
             raise StandInError(message) from exc
@@ -242,85 +205,6 @@ class GitHubStandIn(StandIn):
                 return sha, date.strftime("%Y-%m-%dT%H:%M:%SZ")
         return ref, None
 
-    def seed_commit(self, sha: str, date: str, refs: Sequence[str] = ()) -> None:
-        """Make *sha* (and the branch or tag names *refs*) a commit made at *date*
-        (``2026-01-01T00:00:00Z``), as a repository without a git remote cannot show."""
-        with self.state.lock:
-            commits = self.state.data.setdefault("commits", {})
-            for ref in (sha, *refs):
-                commits[ref] = {"sha": sha, "date": date}
-            self.state.save()
-
-    # --- seeding what GitHub's API cannot create the same way --------------------------
-    def seed_pull(
-        self,
-        number: int,
-        head_sha: str,
-        merge_commit_sha: str | None,
-        base: str = "main",
-        merged: bool = True,
-        approved_by: Sequence[str] = ("alice",),
-        title: str = "",
-        commits: Sequence[str] = (),
-    ) -> None:
-        """Add a pull request into *base*; each of *approved_by* leaves an APPROVED review.
-        *commits*: the pull request's commits besides its head (GitHub associates each of
-        them with it: ``GET /commits/{sha}/pulls``)."""
-        with self.state.lock:
-            self.state.add_pull(number, head_sha, merge_commit_sha, base, merged, title)
-            self.state.data["pulls"][str(number)]["commits"] = list(commits)
-            for login in approved_by:
-                self.state.add_review(number, login, "APPROVED", None)
-
-    def seed_review(self, number: int, user: str, state: str, commit_id: str | None = None) -> None:
-        """Add a review (APPROVED, CHANGES_REQUESTED, COMMENTED, DISMISSED) to a seeded pull."""
-        with self.state.lock:
-            self.state.add_review(number, user, state, commit_id)
-
-    def seed_check_run(
-        self,
-        sha: str,
-        name: str,
-        status: str = "completed",
-        conclusion: str | None = "success",
-        *,
-        run_id: int | None = None,
-    ) -> None:
-        """Add a check run for *sha*; a later run of the same name supersedes earlier ones.
-        *run_id*: it is a job of that GitHub Actions workflow run."""
-        with self.state.lock:
-            self.state.add_check_run(sha, name, status, conclusion, run_id)
-
-    def attach_git(self, git_dir: Path) -> None:
-        """Serve pull requests of the bare repository *git_dir*: its branches are their heads,
-        and merging one makes a real merge commit there."""
-        with self.state.lock:
-            self.pulls = PullRequests(self.state, git_dir)
-
-    def protect_branch(self, branch: str = "main") -> None:
-        """Refuse every ``git push`` to *branch* of the attached repository (GitHub's GH006):
-        it changes only by merging a pull request."""
-        with self.state.lock:
-            if self.pulls.remote is None:
-                raise StandInError("attach_git first: there is no repository to protect")
-            self.pulls.remote.protect(branch)
-
-    def seed_required_checks(self, branch: str, contexts: Sequence[str]) -> None:
-        """Make *contexts* (status contexts or check run names) required to merge into *branch*."""
-        with self.state.lock:
-            self.state.data.setdefault("required_checks", {})[branch] = list(contexts)
-            self.state.save()
-
-    def pull_requests(self) -> list[Json]:
-        """Every pull request, open or closed, as ``GET /pulls?state=all`` shows it."""
-        with self.state.lock:
-            return self.pulls.listed({"state": ["all"]})
-
-    def seed_status(self, sha: str, context: str, state: str) -> None:
-        """Add a commit status, as ``POST /repos/{o}/{r}/statuses/{sha}`` would."""
-        with self.state.lock:
-            self.state.add_status(sha, {"state": state, "context": context})
-
     # --- serving -----------------------------------------------------------------------
     def _answer(self, method: str, target: str, raw: bytes, authorization: str | None) -> Answer:
         parts = urlsplit(target)
@@ -330,7 +214,7 @@ class GitHubStandIn(StandIn):
         if parts.path.startswith(UPLOADS_PREFIX + "/"):
             query["__upload__"] = ["1"]  # the body is the asset's bytes
         if path is None:  # outside the base path: not the API
-            return 404, {"message": "Not Found", "documentation_url": _DOCS}, {}
+            return 404, {"message": "Not Found", "documentation_url": DOCS}, {}
         with self.state.lock:
             self._log.append((method, path))
             fault = self._faults.take(method, path)
@@ -355,9 +239,9 @@ class GitHubStandIn(StandIn):
         if scheme.lower() not in ("token", "bearer") or not secrets.compare_digest(
             given.strip().encode(), self.token.encode()
         ):
-            return 401, {"message": "Bad credentials", "documentation_url": _DOCS}, {}
+            return 401, {"message": "Bad credentials", "documentation_url": DOCS}, {}
         uploading = query.pop("__upload__", None) is not None
-        match = re.fullmatch(_REPO + r"/releases/(?P<id>\d+)/assets", path)
+        match = re.fullmatch(REPO + r"/releases/(?P<id>\d+)/assets", path)
         if uploading and method == "POST" and match and self._is_mine(match):
             with self.state.lock:
                 return 201, self.assets.upload(int(match["id"]), query, raw), {}
@@ -366,8 +250,8 @@ class GitHubStandIn(StandIn):
         try:
             body = json.loads(raw) if raw.strip() else {}
         except ValueError:
-            return 400, {"message": "Problems parsing JSON", "documentation_url": _DOCS}, {}
-        for route_method, pattern, name in _ROUTES:
+            return 400, {"message": "Problems parsing JSON", "documentation_url": DOCS}, {}
+        for route_method, pattern, name in ROUTES:
             match = pattern.fullmatch(path)
             if route_method != method or match is None:
                 continue
@@ -375,76 +259,20 @@ class GitHubStandIn(StandIn):
             if f"{args.pop('owner')}/{args.pop('repo')}".lower() != self.repository.lower():
                 break
             with self.state.lock:
-                status, result = self._route(name, args, query, body)
+                status, result = route(self, name, args, query, body)
             if name == "check_runs":
-                page, headers = self._paginate(result, path, query)
+                page, headers = paginate(self.url, result, path, query)
                 return status, {"total_count": len(result), "check_runs": page}, headers
             if name == "combined_status":  # total_count counts them all, statuses one page
-                page, headers = self._paginate(result["statuses"], path, query)
+                page, headers = paginate(self.url, result["statuses"], path, query)
                 return status, {**result, "statuses": page}, headers
             if isinstance(result, list):
-                return (status, *self._paginate(result, path, query))
+                return (status, *paginate(self.url, result, path, query))
             return status, result, {}
         raise not_found()
 
     def _is_mine(self, match: re.Match[str]) -> bool:
         return f"{match['owner']}/{match['repo']}".lower() == self.repository.lower()
-
-    def _route(self, name: str, a: dict[str, str], q: dict[str, list[str]], b: Any) -> Any:
-        s, pulls = self.state, self.state.data["pulls"]
-        if not isinstance(b, dict):
-            raise Reply(400, {"message": "Problems parsing JSON", "documentation_url": _DOCS})
-        if "n" in a and a["n"] not in pulls:
-            raise not_found()
-        # fmt: off
-        handlers: dict[str, Callable[[], tuple[int, Any]]] = {
-            "get_repo": lambda: (200, s.render_repo()),
-            "list_releases": lambda: (200, self.releases()),
-            "create_release": lambda: (201, s.render_release(s.create_release(b))),
-            "latest_release": lambda: (200, s.render_release(s.latest_release())),
-            "release_by_tag": lambda: (200, s.render_release(s.release_for_tag(a["tag"]))),
-            "get_release": lambda: (200, s.render_release(s.find_release(int(a["id"])))),
-            "update_release": lambda: (200, s.render_release(s.update_release(int(a["id"]), b))),
-            "list_assets": lambda: (200, self.assets.listed(int(a["id"]))),
-            "get_asset": lambda: (200, self.assets.get(int(a["asset"]))),
-            "create_status": lambda: (201, s.render_status(s.add_status(a["sha"], b))),
-            "combined_status": lambda: (200, s.combined_status(a["ref"])),
-            "check_runs": lambda: (200, s.check_runs(a["ref"], q)),
-            "pulls_for_commit": lambda: (200, [
-                s.render_pull(p, full=False) for p in pulls.values()
-                if a["ref"] in (p["head_sha"], p["merge_commit_sha"], *p.get("commits", []))]),
-            "get_pull": lambda: (200, self.pulls.render(pulls[a["n"]], full=True)),
-            "list_pulls": lambda: (200, self.pulls.listed(q)),
-            "create_pull": lambda: (201, self.pulls.create(b)),
-            "merge_pull": lambda: (200, self.pulls.merge(int(a["n"]), b)),
-            "dismiss_review": lambda: (200, self.protection.dismiss(a["n"], a["rid"], b)),
-            "get_protection": lambda: (200, self.protection.protection(a["branch"])),
-            "branch_rules": lambda: (200, self.protection.rules(a["branch"])),
-            "list_issues": lambda: (200, self.issues.listed(q)),
-            "create_issue": lambda: (201, self.issues.create(b)),
-            "list_reviews": lambda: (200, [
-                s.render_review(int(a["n"]), r) for r in s.data["reviews"].get(a["n"], [])]),
-        }
-        # fmt: on
-        return handlers[name]()
-
-    def _paginate(self, items: list[Any], path: str, query: dict[str, list[str]]) -> Any:
-        """One page of *items* and GitHub's ``Link`` header pointing at the others."""
-        try:
-            per_page = max(1, min(100, int(query.get("per_page", ["30"])[0])))
-            page = max(1, int(query.get("page", ["1"])[0]))
-        except ValueError:
-            raise Reply(422, {"message": "Invalid page", "documentation_url": _DOCS}) from None
-        last = max(1, -(-len(items) // per_page))
-        others = "".join(f"&{k}={v[0]}" for k, v in query.items() if k not in ("page", "per_page"))
-        links = {"prev": page - 1, "next": page + 1, "last": last, "first": 1}
-        header = ", ".join(
-            f'<{self.url}{path}?per_page={per_page}&page={n}{others}>; rel="{rel}"'
-            for rel, n in links.items()
-            if 1 <= n <= last and n != page
-        )
-        chunk = items[(page - 1) * per_page : page * per_page]
-        return chunk, ({"Link": header} if header else {})
 
     # --- lifecycle ---------------------------------------------------------------------
     def stop(self) -> None:
@@ -453,39 +281,6 @@ class GitHubStandIn(StandIn):
             self._server.shutdown()
             self._thread.join(timeout=10)
         self._server.server_close()
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-    def _handle(self) -> None:
-        standin: GitHubStandIn = self.server.standin  # type: ignore[attr-defined]
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length) if length else b""
-        try:
-            auth = self.headers.get("Authorization")
-            status, body, headers = standin._answer(self.command, self.path, raw, auth)
-        except Reply as reply:
-            status, body, headers = reply.status, reply.body, {}
-        standin._record(self.command, self.path, raw, (status, body, headers))
-        data = body if isinstance(body, bytes) else json.dumps(body).encode()
-        self.send_response(status)
-        reset = {"X-RateLimit-Reset": str(int(time.time()) + 3600)}
-        given = {name.lower() for name in headers}
-        for name, value in {
-            **{k: v for k, v in {**_HEADERS, **reset}.items() if k.lower() not in given},
-            "Content-Length": str(len(data)),
-            **headers,
-        }.items():
-            self.send_header(name, value)
-        self.end_headers()
-        with contextlib.suppress(OSError):  # the client may have gone while the answer was held
-            self.wfile.write(data)
-
-    do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _handle
 
 
 def main(argv: Sequence[str] | None = None) -> int:
