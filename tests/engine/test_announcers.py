@@ -1,0 +1,225 @@
+"""The announcers added as one module each (Discord, Mastodon, Microsoft Teams), against their
+stand-ins, which answer as each service documents: each message within the service's limits,
+each refusal one line without the secret, each reach probe firing on a wrong URL or token, and
+the shared at-most-once protocol (:mod:`release_engine.remotes.announce`) through one of them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from release_engine.config import Credentials, ReleaseConfig
+from release_engine.context import ReleaseContext
+from release_engine.errors import ReleaseError
+from release_engine.plan import Call, Status
+from release_engine.remotes import Rehearsing
+from release_engine.remotes.announce import Announce, Message, News, ReleaseLinks
+from release_engine.remotes.discord import (
+    CONTENT_LIMIT,
+    DESCRIPTION_LIMIT,
+    EMBEDS_LIMIT,
+    Discord,
+    discord_message,
+)
+from release_engine.settings_schema import problem
+from release_engine.standins.discord import DiscordStandIn, form_errors
+from release_engine.tools.git import Git
+from release_engine.tools.records import Records
+from release_engine.version import parse_version
+from tests.conftest import git
+
+LINKS = ReleaseLinks("https://gh.test/r/v1", "https://pypi.org/project/x/1.0/", "img:v1")
+SHORT = Message("pkg 1.0 released", "### Added\n\n- A **new** adapter\n", LINKS)
+#: Notes far longer than any of the services takes in one message.
+LONG = Message(
+    "pkg 1.0 released " + "t" * 300,
+    "### Added\n\n" + "\n".join(f"- change {i} " + "x" * 90 for i in range(200)),
+    LINKS,
+)
+DISCORD_ENV = "RELEASE_DISCORD_WEBHOOKS"
+
+
+class Told(News):
+    """News with a fixed message: what is sent is not what these tests look at."""
+
+    prefix, about = "", "release"
+
+    def __init__(self, message: Message = SHORT) -> None:
+        self.said = message
+
+    def message(self, ctx: ReleaseContext) -> Message:
+        return self.said
+
+
+def one_line(error: BaseException, *secrets: str) -> str:
+    text = str(error)
+    assert "\n" not in text and all(s not in text for s in secrets), text
+    return text
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    """A clone with a bare ``origin``: where the records of what was sent are written."""
+    remote, work = tmp_path / "remote.git", tmp_path / "work"
+    git(tmp_path, "init", "--quiet", "--bare", str(remote))
+    git(tmp_path, "clone", "--quiet", str(remote), str(work))
+    git(work, "-c", "user.email=t@localhost", "-c", "user.name=T", "commit", "--quiet",
+        "--allow-empty", "-m", "start")  # fmt: skip
+    return work
+
+
+def context(repo: Path, env: dict[str, str], **settings: Any) -> ReleaseContext:
+    config = ReleaseConfig("pkg", "0.1.0", **settings)
+    return ReleaseContext(repo, parse_version("1.0.0"), config, Credentials.from_env(config, env))
+
+
+# --- Discord --------------------------------------------------------------------------------
+def test_discord_message_keeps_to_discords_limits_and_links_the_rest() -> None:
+    body = discord_message(LONG)
+    [embed] = body["embeds"]
+    assert len(body["content"]) <= CONTENT_LIMIT and body["content"].endswith(LINKS.release)
+    assert len(embed["title"]) == 256 and embed["url"] == LINKS.release
+    description = embed["description"]
+    assert len(description) <= DESCRIPTION_LIMIT
+    assert description.startswith("**Added**\n\n- change 0 ")
+    assert description.endswith(f"read the [full release notes]({LINKS.release}).*")
+    size = len(embed["title"]) + len(description)
+    size += sum(len(f["name"]) + len(f["value"]) for f in embed["fields"])
+    assert size <= EMBEDS_LIMIT and form_errors(body) is None
+    assert [f["value"] for f in embed["fields"]] == [LINKS.index, "`img:v1`"]
+    assert body["allowed_mentions"] == {"parse": []}  # an @everyone in the notes pings nobody
+    short = discord_message(SHORT)["embeds"][0]["description"]
+    assert short == "**Added**\n\n- A **new** adapter"
+
+
+def test_discord_stand_in_refuses_what_discord_refuses() -> None:
+    fine = discord_message(SHORT)
+    assert form_errors(fine) is None
+    assert form_errors({"embeds": []})["code"] == 50006  # type: ignore[index]
+    too_long = form_errors({**fine, "content": "x" * 2001})
+    assert too_long is not None and too_long["errors"]["content"]["_errors"][0]["code"] == (
+        "BASE_TYPE_MAX_LENGTH"
+    )
+    big = {"title": "t", "description": "d" * 4096}
+    errors = form_errors({"embeds": [big, big]})["errors"]["embeds"]  # type: ignore[index]
+    assert errors["_errors"][0]["code"] == "MAX_EMBED_SIZE_EXCEEDED"
+    assert "embeds" in form_errors({"embeds": [{"title": "t"}] * 11})["errors"]  # type: ignore[index]
+    with DiscordStandIn() as discord:
+        bad = requests.post(discord.url, data=b"{", timeout=10)
+        assert (bad.status_code, bad.json()["code"]) == (400, 50109)
+        plain = requests.post(discord.url, json=fine, timeout=10)  # no ?wait=true: 204
+        assert (plain.status_code, plain.content) == (204, b"")
+        assert discord.received == [fine]
+
+
+def test_discord_posts_once_and_each_refusal_is_one_line_without_the_webhook() -> None:
+    with DiscordStandIn() as discord:
+        ctx = context(Path("."), {DISCORD_ENV: discord.url})
+        [to] = Discord().destinations(ctx)
+        assert to.shown == "webhook 1" and discord.token not in to.key
+        Discord().send(ctx, to, LONG)
+        assert discord.received == [discord_message(LONG)]
+        discord.fail_next(1, status=429)
+        with pytest.raises(ReleaseError) as limited:
+            Discord().send(ctx, to, SHORT)
+        assert "429" in one_line(limited.value, discord.token) and "run again after" in str(
+            limited.value
+        )
+        wrong = to.__class__(to.key, to.shown, f"{discord.base_url}/api/webhooks/1/guessed")
+        with pytest.raises(ReleaseError) as unknown:
+            Discord().send(ctx, wrong, SHORT)
+        assert "404 Unknown Webhook" in one_line(unknown.value, "guessed")
+        assert f"check ${DISCORD_ENV}" in str(unknown.value)
+        closed = discord.url
+    assert len(discord.received) == 1
+    with pytest.raises(ReleaseError, match="unreachable") as down:
+        Discord().send(ctx, to.__class__(to.key, to.shown, closed), SHORT)
+    one_line(down.value, discord.token)
+
+
+def test_discord_probe_reads_the_webhook_and_fires_on_a_wrong_one() -> None:
+    with DiscordStandIn() as discord:
+        wrong = discord.url.replace(discord.token, "guessed-token")
+        ctx = context(Path("."), {DISCORD_ENV: f"{discord.url} {wrong}"})
+        probes = Discord().probes(ctx)
+        assert list(probes) == ["discord webhook 1", "discord webhook 2"]
+        assert probes["discord webhook 1"]() is None
+        found = probes["discord webhook 2"]()
+        assert found is not None and "404 Unknown Webhook" in found and DISCORD_ENV in found
+        assert "guessed-token" not in found and discord.received == []  # nothing posted
+    gone = probes["discord webhook 1"]()
+    assert gone is not None and "unreachable" in gone and discord.token not in gone
+
+
+def test_discord_settings_secret_required_channel_and_rehearsal(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    config = ReleaseConfig("pkg", "0.1.0")
+    assert config.discord_webhooks_env == DISCORD_ENV
+    assert problem("required_channels", ["discord"]) is None
+    assert problem("discord_webhooks_env", "not a name") is not None
+    hook = "https://discord.com/api/webhooks/1/secret-token"
+    creds = Credentials.from_env(config, {DISCORD_ENV: hook})
+    assert creds.secrets().redact(f"posting to {hook}") == "posting to ***"
+    assert Discord().lacking(config, creds) is None
+    lacking = Discord().lacking(config, Credentials())
+    assert lacking is not None and f"${DISCORD_ENV} holds no webhook URL" in lacking
+    skipped = Announce(Discord(), Told()).observe(context(Path("."), {}))
+    assert skipped.status is Status.SKIPPED and DISCORD_ENV in skipped.detail
+
+    # A rehearsal posts to the stand-in where the release would post to Discord, nowhere else.
+    monkeypatch.delenv(DISCORD_ENV, raising=False)
+    stand_in = DiscordStandIn.__new__(DiscordStandIn)
+    stand_in.base_url, stand_in.path = "http://127.0.0.1:9", "/api/webhooks/1/t"
+
+    def rehearsed(config: ReleaseConfig) -> dict[str, str]:
+        found = Rehearsing(Path("."), parse_version("1.0.0"), config, None)  # type: ignore[arg-type]
+        Discord().rehearse(stand_in, found)
+        return found.environment
+
+    assert rehearsed(config) == {}
+    required = config.with_overrides(required_channels=("discord",))
+    assert rehearsed(required) == {DISCORD_ENV: stand_in.url}
+    monkeypatch.setenv(DISCORD_ENV, hook)
+    assert rehearsed(config) == {DISCORD_ENV: stand_in.url}
+
+
+# --- the at-most-once protocol, shared by every announcer -----------------------------------
+def test_a_run_killed_between_the_pending_and_the_sent_mark_never_sends_twice(repo: Path) -> None:
+    """The message went out, the run was killed before writing that it had: the next run, in
+    any clone, finds the pending mark and sends nothing again (at most once)."""
+    with DiscordStandIn() as discord:
+        ctx = context(repo, {DISCORD_ENV: discord.url})
+        step = Announce(Discord(), Told())
+        assert step.observe(ctx).status is Status.PENDING
+        pending, send, sent = step.actions(ctx)
+        assert isinstance(send, Call) and "send the Discord message to <webhook 1>" in send.text
+        assert discord.token not in pending.render() + send.render() + sent.render()
+        pending.function()  # type: ignore[union-attr]
+        send.function()
+        # killed here: the sent mark is never written
+        again = context(repo, {DISCORD_ENV: discord.url})
+        seen = step.observe(again)
+        assert seen.status is Status.DONE and "at most once" in seen.detail
+        assert step.actions(again) == []
+        assert len(discord.received) == 1
+        [place] = Discord().destinations(ctx)
+        records = Records(Git(repo), "origin", "v1.0.0")
+        assert records.read("discord") == {"sent": [], "pending": place.key}
+
+
+def test_a_refused_send_clears_its_mark_so_the_resume_sends_it(repo: Path) -> None:
+    with DiscordStandIn() as discord:
+        ctx = context(repo, {DISCORD_ENV: discord.url})
+        step = Announce(Discord(), Told())
+        discord.fail_next(1, status=503)
+        with pytest.raises(ReleaseError, match="503"):
+            step.act(ctx)
+        assert discord.received == []
+        again = context(repo, {DISCORD_ENV: discord.url})
+        assert step.observe(again).status is Status.PENDING
+        step.act(again)
+        assert len(discord.received) == 1 and step.observe(again).status is Status.DONE
