@@ -17,6 +17,7 @@ __all__ = ["Receiver", "Reply", "Request"]
 import contextlib
 import json
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -45,12 +46,14 @@ class Request:
 @dataclass(frozen=True)
 class Reply:
     """An answer: its status and JSON body (None: no body), and *record*, what is recorded
-    as received when the service would have posted it (None: nothing was posted)."""
+    as received when the service would have posted it (None: nothing was posted); *posted*
+    is called once it is (not when a failure is answered instead)."""
 
     status: int
     body: Any = None
     record: Any = None
     headers: dict[str, str] = field(default_factory=dict)
+    posted: Callable[[], None] | None = None
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -125,6 +128,8 @@ class Receiver(StandIn):
             if self._failures:
                 return self._failures.pop(0), None
             self._received.append(reply.record)
+            if reply.posted is not None:
+                reply.posted()
             return reply, self._holds.pop(0) if self._holds else None
 
     @property
