@@ -24,8 +24,17 @@ from release_engine.remotes.discord import (
     Discord,
     discord_message,
 )
+from release_engine.remotes.mastodon import (
+    STATUS_LIMIT,
+    TOKEN,
+    Mastodon,
+    check,
+    mastodon_status,
+    post_status,
+)
 from release_engine.settings_schema import problem
 from release_engine.standins.discord import DiscordStandIn, form_errors
+from release_engine.standins.mastodon import MastodonStandIn, counted_length
 from release_engine.tools.git import Git
 from release_engine.tools.records import Records
 from release_engine.version import parse_version
@@ -185,6 +194,105 @@ def test_discord_settings_secret_required_channel_and_rehearsal(
     assert rehearsed(required) == {DISCORD_ENV: stand_in.url}
     monkeypatch.setenv(DISCORD_ENV, hook)
     assert rehearsed(config) == {DISCORD_ENV: stand_in.url}
+
+
+# --- Mastodon -------------------------------------------------------------------------------
+def test_mastodon_status_fits_500_characters_and_keeps_the_link() -> None:
+    status = mastodon_status(LONG)
+    assert len(status) <= STATUS_LIMIT and counted_length(status) <= STATUS_LIMIT
+    assert status.endswith(f"…\n\n{LINKS.release}")
+    assert "\n\nAdded:\n\n- change 0 " in status  # the Markdown's marks dropped
+    assert mastodon_status(SHORT) == (
+        f"pkg 1.0 released\n\nAdded:\n\n- A new adapter\n\n{LINKS.release}"
+    )
+    no_link = Message("pkg 1.0 released", "x" * 900, ReleaseLinks())
+    assert len(mastodon_status(no_link)) <= STATUS_LIMIT
+
+
+def test_mastodon_stand_in_counts_and_refuses_as_mastodon_does() -> None:
+    with MastodonStandIn() as server:
+        bearer = {"Authorization": f"Bearer {server.token}"}
+        statuses = f"{server.url}/api/v1/statuses"
+        long_url = "https://example.test/" + "p" * 600  # counts 23
+        ok = requests.post(statuses, data={"status": long_url}, headers=bearer, timeout=10)
+        assert ok.status_code == 200 and ok.json()["visibility"] == "public"
+        over = requests.post(statuses, json={"status": "x" * 501}, headers=bearer, timeout=10)
+        assert over.status_code == 422 and "character limit of 500" in over.json()["error"]
+        blank = requests.post(statuses, data={"status": " "}, headers=bearer, timeout=10)
+        assert blank.status_code == 422
+        anonymous = requests.post(statuses, data={"status": "hi"}, timeout=10)
+        assert anonymous.status_code == 401
+        assert [r["status"] for r in server.received] == [long_url]
+
+
+def test_mastodon_posts_once_per_idempotency_key_and_refusals_are_one_line(repo: Path) -> None:
+    with MastodonStandIn() as server:
+        ctx = context(repo, {TOKEN: server.token}, mastodon_url=f"{server.url}/",
+                      mastodon_visibility="unlisted")  # fmt: skip
+        [to] = Mastodon().destinations(ctx)
+        assert to.shown == f"127.0.0.1:{server.port}" and to.address == server.url
+        Mastodon().send(ctx, to, LONG)
+        Mastodon().send(ctx, to, LONG)  # a POST sent again, same key: Mastodon posts once
+        [posted] = server.received
+        assert posted == {"status": mastodon_status(LONG), "visibility": "unlisted",
+                          "key": f"{to.key}-v1.0.0"}  # fmt: skip
+        rollback = Message(LONG.subject, LONG.notes, LINKS, prefix="rollback-")
+        Mastodon().send(ctx, to, rollback)  # the rollback's news is another post
+        assert len(server.received) == 2
+        with pytest.raises(ReleaseError) as bad:
+            post_status(server.url, "guessed", "hi", visibility="public", key="k")
+        assert "401" in one_line(bad.value, "guessed") and TOKEN in str(bad.value)
+        server.fail_next(1, status=429)
+        with pytest.raises(ReleaseError) as limited:
+            post_status(server.url, server.token, "hi", visibility="public", key="k2")
+        assert "rate limited" in one_line(limited.value, server.token)
+        post_status(server.url, server.token, "hi", visibility="public", key="k2")
+        assert len(server.received) == 3  # the failed POST posted nothing, its retry did
+    with pytest.raises(ReleaseError, match=r"unreachable.*check mastodon_url") as down:
+        post_status(server.url, server.token, "hi", visibility="public", key="k3")
+    one_line(down.value, server.token)
+
+
+def test_mastodon_probe_logs_in_and_fires_on_a_wrong_token_or_server() -> None:
+    with MastodonStandIn() as server:
+        good = context(Path("."), {TOKEN: server.token}, mastodon_url=server.url)
+        assert list(Mastodon().probes(good)) == ["mastodon"]
+        assert Mastodon().probes(good)["mastodon"]() is None
+        wrong = check(server.url, "guessed")
+        assert wrong is not None and "401" in wrong and TOKEN in wrong and "guessed" not in wrong
+        elsewhere = check(f"{server.url}/not-mastodon", server.token)
+        assert elsewhere is not None and "mastodon_url" in elsewhere
+        assert server.received == []
+    gone = check(server.url, server.token)
+    assert gone is not None and "unreachable" in gone and server.token not in gone
+
+
+def test_mastodon_settings_token_and_rehearsal() -> None:
+    config = ReleaseConfig("pkg", "0.1.0")
+    assert (config.mastodon_url, config.mastodon_visibility) == ("", "public")
+    assert problem("mastodon_url", "mastodon.social") is not None  # not an http(s) URL
+    assert problem("mastodon_visibility", "everyone") is not None
+    assert problem("required_channels", ["mastodon"]) is None
+    skipped = Announce(Mastodon(), Told()).observe(context(Path("."), {}))
+    assert skipped.status is Status.SKIPPED and "mastodon_url" in skipped.detail
+    posting = config.with_overrides(mastodon_url="https://mastodon.example")
+    creds = Credentials.from_env(posting, {TOKEN: "tok-secret"})
+    assert creds.secrets().redact("Bearer tok-secret") == "Bearer ***"
+    assert creds.missing(posting) == [] and Mastodon().lacking(posting, creds) is None
+    assert "MASTODON_ACCESS_TOKEN is not" in Credentials().missing(posting)[0]
+    assert "mastodon_url is empty" in (Mastodon().lacking(config, creds) or "")
+    assert TOKEN in (Mastodon().lacking(posting, Credentials()) or "")
+
+    def rehearsed(config: ReleaseConfig) -> Rehearsing:
+        found = Rehearsing(Path("."), parse_version("1.0.0"), config, None)  # type: ignore[arg-type]
+        Mastodon().rehearse(stand_in, found)
+        return found
+
+    stand_in = MastodonStandIn.__new__(MastodonStandIn)
+    stand_in.base_url, stand_in.token = "http://127.0.0.1:9", "t"
+    assert rehearsed(config).settings == {} and rehearsed(config).environment == {}
+    swapped = rehearsed(posting)
+    assert (swapped.settings, swapped.environment) == ({"mastodon_url": stand_in.url}, {TOKEN: "t"})
 
 
 # --- the at-most-once protocol, shared by every announcer -----------------------------------
