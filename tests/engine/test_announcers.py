@@ -5,6 +5,7 @@ the shared at-most-once protocol (:mod:`release_engine.remotes.announce`) throug
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -32,9 +33,11 @@ from release_engine.remotes.mastodon import (
     mastodon_status,
     post_status,
 )
+from release_engine.remotes.teams import CARD, MESSAGE_LIMIT, Teams, teams_message
 from release_engine.settings_schema import problem
 from release_engine.standins.discord import DiscordStandIn, form_errors
 from release_engine.standins.mastodon import MastodonStandIn, counted_length
+from release_engine.standins.teams import TeamsStandIn, card_problem
 from release_engine.tools.git import Git
 from release_engine.tools.records import Records
 from release_engine.version import parse_version
@@ -49,6 +52,7 @@ LONG = Message(
     LINKS,
 )
 DISCORD_ENV = "RELEASE_DISCORD_WEBHOOKS"
+TEAMS_ENV = "RELEASE_TEAMS_WEBHOOKS"
 
 
 class Told(News):
@@ -293,6 +297,85 @@ def test_mastodon_settings_token_and_rehearsal() -> None:
     assert rehearsed(config).settings == {} and rehearsed(config).environment == {}
     swapped = rehearsed(posting)
     assert (swapped.settings, swapped.environment) == ({"mastodon_url": stand_in.url}, {TOKEN: "t"})
+
+
+# --- Microsoft Teams ------------------------------------------------------------------------
+def test_teams_message_is_an_adaptive_card_within_28_kb_linking_the_release() -> None:
+    body = teams_message(SHORT)
+    assert body["type"] == "message" and card_problem(body) is None
+    [attachment] = body["attachments"]
+    assert attachment["contentType"] == CARD and attachment["contentUrl"] is None
+    card = attachment["content"]
+    assert (card["type"], card["version"]) == ("AdaptiveCard", "1.4")
+    title, notes, facts = card["body"]
+    assert title["text"] == SHORT.subject and notes["text"] == "**Added**\n\n- A **new** adapter"
+    assert facts["facts"] == [{"title": "Package index", "value": LINKS.index},
+                              {"title": "Image", "value": "img:v1"}]  # fmt: skip
+    assert card["actions"] == [{"type": "Action.OpenUrl", "title": "GitHub release",
+                                "url": LINKS.release}]  # fmt: skip
+    huge = Message(SHORT.subject, "- é ünïcode\n" * 9000, LINKS)  # escaped, it grows
+    cut = teams_message(huge)
+    assert len(json.dumps(cut).encode()) <= MESSAGE_LIMIT
+    text = cut["attachments"][0]["content"]["body"][1]["text"]
+    assert text.endswith(f"read the [full release notes]({LINKS.release}).*")
+
+
+def test_teams_posts_once_and_each_refusal_is_one_line_without_the_webhook() -> None:
+    with TeamsStandIn() as teams:
+        ctx = context(Path("."), {TEAMS_ENV: teams.url})
+        [to] = Teams().destinations(ctx)
+        Teams().send(ctx, to, LONG)
+        assert teams.received == [teams_message(LONG)]
+        legacy = {
+            "type": "message",
+            "attachments": [  # the retired connectors' card
+                {"contentType": "application/vnd.microsoft.card.o365connector", "content": {}}
+            ],
+        }
+        answer = requests.post(teams.url, json=legacy, timeout=10)
+        assert answer.status_code == 400 and "Adaptive Card" in answer.json()["error"]["message"]
+        big = requests.post(teams.url, data=b"x" * (MESSAGE_LIMIT + 1), timeout=10)
+        assert big.status_code == 413
+        teams.fail_next(1, status=429)
+        with pytest.raises(ReleaseError) as limited:
+            Teams().send(ctx, to, SHORT)
+        assert "429" in one_line(limited.value, teams.signature, teams.flow)
+        revoked = teams.url.replace(teams.signature, "guessed")
+        with pytest.raises(ReleaseError) as wrong:
+            Teams().send(ctx, to.__class__(to.key, to.shown, revoked), SHORT)
+        assert "401" in one_line(wrong.value, teams.flow, "guessed") and TEAMS_ENV in str(
+            wrong.value
+        )
+        assert len(teams.received) == 1
+    with pytest.raises(ReleaseError, match="unreachable") as down:
+        Teams().send(ctx, to, SHORT)
+    one_line(down.value, teams.signature, teams.flow)
+
+
+def test_teams_probe_fires_on_a_wrong_or_revoked_webhook_and_posts_nothing() -> None:
+    with TeamsStandIn() as teams:
+        revoked = teams.url.replace(teams.signature, "guessed")
+        other = teams.url.replace(teams.flow, "0" * 32)
+        ctx = context(Path("."), {TEAMS_ENV: f"{teams.url} {revoked} {other}"})
+        probes = Teams().probes(ctx)
+        assert probes["teams webhook 1"]() is None
+        for name, status in (("teams webhook 2", "401"), ("teams webhook 3", "404")):
+            found = probes[name]()
+            assert found is not None and status in found and TEAMS_ENV in found
+            assert "guessed" not in found and teams.flow not in found
+        assert teams.received == []
+
+
+def test_teams_settings_and_required_channel() -> None:
+    config = ReleaseConfig("pkg", "0.1.0")
+    assert config.teams_webhooks_env == TEAMS_ENV
+    assert problem("required_channels", ["teams", "discord", "mastodon"]) is None
+    lacking = Teams().lacking(config, Credentials())
+    assert lacking is not None and f"${TEAMS_ENV} holds no webhook URL" in lacking
+    creds = Credentials.from_env(config, {TEAMS_ENV: "https://x.test/workflows/1?sig=s3cret"})
+    assert "s3cret" not in creds.secrets().redact("https://x.test/workflows/1?sig=s3cret")
+    skipped = Announce(Teams(), Told()).observe(context(Path("."), {}))
+    assert skipped.status is Status.SKIPPED and TEAMS_ENV in skipped.detail
 
 
 # --- the at-most-once protocol, shared by every announcer -----------------------------------
