@@ -42,6 +42,7 @@ from release_engine.tools.git import Git
 from release_engine.tools.records import Records
 from release_engine.version import parse_version
 from tests.conftest import git
+from tests.engine.conftest import VERSION, Rehearsal
 
 LINKS = ReleaseLinks("https://gh.test/r/v1", "https://pypi.org/project/x/1.0/", "img:v1")
 SHORT = Message("pkg 1.0 released", "### Added\n\n- A **new** adapter\n", LINKS)
@@ -414,3 +415,44 @@ def test_a_refused_send_clears_its_mark_so_the_resume_sends_it(repo: Path) -> No
         assert step.observe(again).status is Status.PENDING
         step.act(again)
         assert len(discord.received) == 1 and step.observe(again).status is Status.DONE
+
+
+# --- a whole release ------------------------------------------------------------------------
+@pytest.mark.e2e
+def test_a_release_configured_for_all_three_posts_once_to_each_and_a_rerun_none(
+    imageless_rehearsal: Rehearsal,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The project announces on Discord and Teams (their webhooks exported) and on Mastodon
+    (its server in ``[tool.release]``): the rehearsal posts once to each stand-in instead, and
+    a rerun finds every record on the remote and posts nothing again."""
+    r, real = imageless_rehearsal, "real-webhook-secret"
+    monkeypatch.setenv(DISCORD_ENV, f"https://discord.com/api/webhooks/1/{real}")
+    monkeypatch.setenv(
+        TEAMS_ENV, f"https://x.logic.azure.com/workflows/1/triggers/manual?sig={real}"
+    )
+    pyproject = r.work / "pyproject.toml"
+    server = '[tool.release]\nmastodon_url = "https://mastodon.example"\n'
+    pyproject.write_text(pyproject.read_text().replace("[tool.release]\n", server, 1))
+    git(r.work, "commit", "-qam", "Announce releases on Mastodon")
+    git(r.work, "push", "-q", "origin", "main")
+
+    steps = {o.name: o.status for o in r.run().steps}
+    assert [steps[n] for n in ("discord", "mastodon", "teams")] == ["acted"] * 3
+    s = r.s
+    [discord], [toot], [teams] = s.discord.received, s.mastodon.received, s.teams.received
+    subject = f"market-data-ingestion {VERSION} released"
+    assert discord["content"].startswith(f"{subject}: http") and form_errors(discord) is None
+    assert toot["status"].startswith(subject) and counted_length(toot["status"]) <= 500
+    assert toot["key"].endswith(f"-v{VERSION}") and toot["visibility"] == "public"
+    card = teams["attachments"][0]["content"]
+    assert card["body"][0]["text"] == subject and card_problem(teams) is None
+
+    again = {o.name: (o.status, o.detail) for o in r.run().steps}
+    assert again["discord"] == again["teams"] == ("done", "sent to 1 webhook")
+    assert again["mastodon"] == ("done", "sent to 1 account")
+    assert (len(s.discord.received), len(s.mastodon.received), len(s.teams.received)) == (1, 1, 1)
+    out = capsys.readouterr().out
+    assert all(secret not in out for secret in (real, s.discord.token, s.mastodon.token,
+                                                s.teams.signature))  # fmt: skip
