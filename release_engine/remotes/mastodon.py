@@ -40,7 +40,15 @@ if TYPE_CHECKING:
     from ..context import ReleaseContext
     from . import Check, Rehearsing
 
-__all__ = ["STATUS_LIMIT", "TOKEN", "Mastodon", "check", "mastodon_status", "post_status"]
+__all__ = [
+    "STATUS_LIMIT",
+    "TOKEN",
+    "Mastodon",
+    "account",
+    "check",
+    "mastodon_status",
+    "post_status",
+]
 
 STATUS_LIMIT = 500  # characters of a status on a server with Mastodon's default limit
 TOKEN = "MASTODON_ACCESS_TOKEN"
@@ -99,6 +107,13 @@ def check(server: str, token: str) -> str | None:
     return None
 
 
+def account(server: str) -> Destination:
+    """The one destination: the account on *server* (shown by its host; the token is the
+    secret, not the server)."""
+    server = server.rstrip("/")
+    return Destination(destination_key(f"mastodon {server}"), urlsplit(server).netloc, server)
+
+
 class Mastodon(Channel):
     """A post on the Mastodon account whose token is ``MASTODON_ACCESS_TOKEN``."""
 
@@ -130,10 +145,7 @@ class Mastodon(Channel):
         return None
 
     def destinations(self, ctx: ReleaseContext) -> list[Destination]:
-        server = ctx.config.mastodon_url.rstrip("/")
-        if not server:
-            return []
-        return [Destination(destination_key(f"mastodon {server}"), urlsplit(server).netloc, server)]
+        return [account(ctx.config.mastodon_url)] if ctx.config.mastodon_url else []
 
     def absent(self, ctx: ReleaseContext) -> str:
         return "no mastodon_url in [tool.release]"
