@@ -327,7 +327,7 @@ def test_teams_posts_once_and_each_refusal_is_one_line_without_the_webhook() -> 
         [to] = Teams().destinations(ctx)
         Teams().send(ctx, to, LONG)
         assert teams.received == [teams_message(LONG)]
-        legacy = {
+        legacy: dict[str, Any] = {
             "type": "message",
             "attachments": [  # the retired connectors' card
                 {"contentType": "application/vnd.microsoft.card.o365connector", "content": {}}
