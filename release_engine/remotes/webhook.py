@@ -61,7 +61,9 @@ def said(response: requests.Response) -> str:
     if isinstance(body, dict):
         inner = body.get("error")
         inner = inner.get("message") if isinstance(inner, dict) else inner
-        body = body.get("message") or inner or ""
+        fields = body.get("errors")  # a form's errors by field (Discord's Invalid Form Body)
+        named = f" ({', '.join(sorted(fields))})" if isinstance(fields, dict) and fields else ""
+        body = f"{body.get('message') or inner or ''}{named}"
     return " ".join(str(body).split())[:80]
 
 

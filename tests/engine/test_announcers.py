@@ -25,6 +25,7 @@ from release_engine.remotes.discord import (
     Discord,
     discord_message,
 )
+from release_engine.remotes.discord import post as discord_post
 from release_engine.remotes.mastodon import (
     STATUS_LIMIT,
     TOKEN,
@@ -147,6 +148,10 @@ def test_discord_posts_once_and_each_refusal_is_one_line_without_the_webhook() -
             Discord().send(ctx, wrong, SHORT)
         assert "404 Unknown Webhook" in one_line(unknown.value, "guessed")
         assert f"check ${DISCORD_ENV}" in str(unknown.value)
+        long_content = {"content": "x" * (CONTENT_LIMIT + 1)}
+        with pytest.raises(ReleaseError, match=r"400 Invalid Form Body \(content\)") as invalid:
+            discord_post(to.address, long_content, f"${DISCORD_ENV}")
+        one_line(invalid.value, discord.token)
         closed = discord.url
     assert len(discord.received) == 1
     with pytest.raises(ReleaseError, match="unreachable") as down:
