@@ -61,7 +61,7 @@ def said(response: requests.Response) -> str:
     if isinstance(body, dict):
         inner = body.get("error")
         inner = inner.get("message") if isinstance(inner, dict) else inner
-        fields = body.get("errors")  # a form's errors by field (Discord's Invalid Form Body)
+        fields = body.get("errors")  # a form's errors, by field
         named = f" ({', '.join(sorted(fields))})" if isinstance(fields, dict) and fields else ""
         body = f"{body.get('message') or inner or ''}{named}"
     return " ".join(str(body).split())[:80]
