@@ -70,5 +70,5 @@ def rehearse_release(
         )
         ctx.resume_command = invocation
         report = run(ctx, draft, reporter)
-        report.notes.append(f"notifications received by the sink: {len(s.sink.received)}")
+        report.notes.append(f"notifications received by the sink: {len(s.slack.received)}")
     return report

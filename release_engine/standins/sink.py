@@ -1,6 +1,6 @@
 """A webhook sink for rehearsals: records the JSON notifications the engine posts.
 
-Like a Slack or Teams incoming webhook, its URL carries a random path segment and is
+Like a Slack incoming webhook, its URL carries a random path segment and is
 therefore a secret itself; a POST to any other path is answered 404 and not recorded. A
 JSON body (Slack's ``text`` and ``blocks``) is recorded and answered ``200 ok``, as Slack does.
 """

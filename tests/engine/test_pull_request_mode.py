@@ -285,6 +285,7 @@ ACTING = [
     for s in RELEASE_STEPS
     if s.name
     not in {"image", "image-push", "image-sbom", "deploy-manifests", "forward-merge", "email"}
+    and s.name not in {"discord", "mastodon", "teams"}  # announcers the project does not use
 ]
 
 

@@ -11,6 +11,7 @@ neither sends an email).
 from __future__ import annotations
 
 import datetime as dt
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,7 @@ from release_engine.output import ConsoleReporter
 from release_engine.rehearsal import clone_for_rehearsal, rehearsal_context, stand_ins
 from release_engine.remotes.github.remote import seed_green
 from release_engine.report import Report
+from release_engine.standins.github_api import GitHubStandIn
 from release_engine.version import parse_version
 from tests.conftest import git
 from tests.engine.conftest import VERSION
@@ -45,7 +47,11 @@ def released_as_configured(source: Path, place: Path) -> tuple[Report, str]:
     of the commit is said to the GitHub stand-in, as a rehearsal says it."""
     config = load_config(source)
     repository = config.github_repository
-    with stand_ins(place / "standins", repository=repository, without={"registry"}) as s:
+    with ExitStack() as stack:
+        own = stack.enter_context(GitHubStandIn(repository=repository))
+        s = stack.enter_context(
+            stand_ins(place / "standins", given={"github": own}, without={"registry"})
+        )
         work = clone_for_rehearsal(source, place)
         s.github.attach_git(place / "remote.git")
         checks = (*config.required_checks, config.prerelease_check)

@@ -57,6 +57,10 @@ RELEASE_LINKS = [
          hold=lambda w: w.s.github.hold("PATCH", GH_RELEASES + r"/\d+", after=True)),
     Link("inside the 'Deploy vX' commit", Point("deploy", "git:prepare-commit-msg:^Deploy v")),
     Link("webhook received, unanswered", hold=lambda w: w.s.slack.hold_next()),
+    Link("Discord message posted, unanswered", hold=lambda w: w.s.discord.hold_next()),
+    Link("Mastodon status posted, unanswered", hold=lambda w: w.s.mastodon.hold_next(),
+         fresh=True),
+    Link("Teams message posted, unanswered", hold=lambda w: w.s.teams.hold_next()),
 ]  # fmt: skip
 
 ROLLBACK_LINKS = [

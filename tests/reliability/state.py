@@ -18,8 +18,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from release_engine.config import Credentials, ReleaseConfig
+from release_engine.context import ReleaseContext
 from release_engine.remotes.announce import destination_key
+from release_engine.remotes.mail import Mail
+from release_engine.remotes.mastodon import account
 from release_engine.tools.registry import Registry
+from release_engine.version import parse_version
 
 from .world import World, git
 
@@ -62,10 +67,25 @@ def _record(world: World, message: str) -> str:
     except ValueError:
         return _norm(world, message)
     if "sent" in data:  # every channel: sent keys and the one pending
-        hooks = {destination_key(world.s.slack.url): "<webhook>"}
+        hooks = _destinations(world)
         claimed = {*data["sent"], *([data["pending"]] if data.get("pending") else [])}
         return "told " + ", ".join(sorted(hooks.get(k, "<destination>") for k in claimed))
     return _norm(world, message)
+
+
+def _destinations(world: World) -> dict[str, str]:
+    """Each record key of this world's destinations (hashes of URLs, which name its ports),
+    and the name it is compared by across worlds."""
+    s = world.s
+    found = {destination_key(s.slack.url): "<webhook>", account(s.mastodon.url).key:
+             "<mastodon account>", destination_key(s.discord.url): "<discord webhook>",
+             destination_key(s.teams.url): "<teams webhook>"}  # fmt: skip
+    if s.mail is not None:  # the mail server's key names its port: asked of the channel
+        config = ReleaseConfig("pkg", "0.1.0", smtp_host="127.0.0.1", smtp_port=s.mail.port,
+                               smtp_starttls=False, email_to=("people@localhost",))  # fmt: skip
+        ctx = ReleaseContext(world.root, parse_version("0.1.0"), config, Credentials())
+        found |= {d.key: "<mail server>" for d in Mail().destinations(ctx)}
+    return found
 
 
 def registry(world: World) -> Registry | None:
@@ -118,6 +138,14 @@ def end_state(world: World, tags: list[str]) -> dict[str, Any]:
         _norm(world, json.dumps(m.body.get("text", ""))) for m in s.slack.received
     )
     state["emails"] = sorted(str(m.message["Subject"]) for m in s.mail.delivered) if s.mail else []
+    state["announcements"] = sorted(
+        [_norm(world, m["content"]) for m in s.discord.received]
+        + [_norm(world, m["status"]) for m in s.mastodon.received]
+        + [
+            _norm(world, m["attachments"][0]["content"]["body"][0]["text"])
+            for m in s.teams.received
+        ]
+    )
     reg = registry(world)
     if reg is not None:
         tags = reg.tags()
@@ -153,12 +181,13 @@ class Publications:
     release_creations: int
     notifications: int
     emails: int
+    announcements: int = 0  # Discord, Mastodon and Teams messages
 
     def doubled(self, expected: Publications) -> list[str]:
         found = []
         if self.max_stores > 1:
             found.append(f"a file stored {self.max_stores} times")
-        for name in ("release_creations", "notifications", "emails"):
+        for name in ("release_creations", "notifications", "emails", "announcements"):
             got, want = getattr(self, name), getattr(expected, name)
             if got > want:
                 found.append(f"{got} {name.replace('_', ' ')} (uninterrupted: {want})")
@@ -176,6 +205,7 @@ def publications(world: World, *, created_by_fault: int = 0) -> Publications:
         release_creations=sum(1 for e in posts if e.status == 201) + created_by_fault,
         notifications=len(s.slack.received),
         emails=len(s.mail.delivered) if s.mail else 0,
+        announcements=sum(len(x.received) for x in (s.discord, s.mastodon, s.teams)),
     )
 
 
@@ -188,6 +218,7 @@ def snapshot(world: World, clone: Path | None, *, image: bool = False) -> dict[s
         "github_writes": sum(1 for m, _ in s.github.requests if m != "GET"),
         "notifications": len(s.slack.received),
         "emails": len(s.mail.delivered) if s.mail else 0,
+        "announcements": sum(len(x.received) for x in (s.discord, s.mastodon, s.teams)),
     }
     if clone is not None and (clone / ".git").is_dir():
         gitdir = clone / ".git"

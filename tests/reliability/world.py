@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 CREDENTIAL_ENV = (
     "GITHUB_TOKEN", "GH_TOKEN", "TWINE_USERNAME", "TWINE_PASSWORD", "REGISTRY_USERNAME",
     "REGISTRY_PASSWORD", "RELEASE_NOTIFY_WEBHOOKS", "SMTP_USERNAME", "SMTP_PASSWORD",
+    "RELEASE_DISCORD_WEBHOOKS", "MASTODON_ACCESS_TOKEN", "RELEASE_TEAMS_WEBHOOKS",
 )  # fmt: skip
 IMAGE_NAME = "market-data-ingestion"
 #: How long one run may take before it is killed as hung: image builds on a loaded machine
@@ -148,6 +149,7 @@ class World:
         """Every credential planted in this world (each a random string)."""
         s = self.s
         found = [s.github.token, s.index.password, s.slack.path.rsplit("/", 1)[-1]]
+        found += [s.discord.token, s.mastodon.token, s.teams.signature]
         if s.mail is not None:
             found.append(s.mail.password)
         if s.registry is not None:
@@ -164,6 +166,9 @@ class World:
             "TWINE_USERNAME": s.index.username,
             "TWINE_PASSWORD": s.index.password,
             "RELEASE_NOTIFY_WEBHOOKS": s.slack.url,
+            "RELEASE_DISCORD_WEBHOOKS": s.discord.url,
+            "MASTODON_ACCESS_TOKEN": s.mastodon.token,
+            "RELEASE_TEAMS_WEBHOOKS": s.teams.url,
             "PYTHONDONTWRITEBYTECODE": "1",
         }
         if s.mail is not None:
@@ -187,6 +192,7 @@ class World:
             f"github_repository={s.github.repository}",
             f"github_api_url={s.github.url}",
             f"image={self.image if image else ''}",
+            f"mastodon_url={s.mastodon.url}",
         ]
         if image and s.registry is not None:
             sets.append("registry_tls_verify=false")
