@@ -13,14 +13,14 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any, ClassVar
 
-import requests
-
 from ..errors import ReleaseError
 from ..netcause import unreachable
 from .announce import Channel, Destination, destination_key, shown_url
-from .probe import TIMEOUT
+from .probe import TIMEOUT, http
 
 if TYPE_CHECKING:
+    import requests
+
     from ..config import Credentials, ReleaseConfig
     from ..context import ReleaseContext
     from . import Check, Rehearsing
@@ -82,8 +82,12 @@ def deliver(
 ) -> requests.Response:
     """One request to *url*, not retried (a retried POST could post twice); unreachable is a
     ReleaseError of one line saying to check *check*."""
+    requests = http()
     try:
-        return requests.request(method, url, timeout=timeout, allow_redirects=False, **kwargs)
+        answer: requests.Response = requests.request(
+            method, url, timeout=timeout, allow_redirects=False, **kwargs
+        )
+        return answer
     except requests.RequestException as exc:
         raise ReleaseError(f"{unreachable(service, url, exc)}: check {check}") from None
 
