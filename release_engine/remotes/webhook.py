@@ -82,13 +82,13 @@ def deliver(
 ) -> requests.Response:
     """One request to *url*, not retried (a retried POST could post twice); unreachable is a
     ReleaseError of one line saying to check *check*."""
-    requests = http()
+    library = http()
     try:
-        answer: requests.Response = requests.request(
+        answer: requests.Response = library.request(
             method, url, timeout=timeout, allow_redirects=False, **kwargs
         )
         return answer
-    except requests.RequestException as exc:
+    except library.RequestException as exc:
         raise ReleaseError(f"{unreachable(service, url, exc)}: check {check}") from None
 
 
