@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from release_engine.rehearsal import stand_ins  # noqa: E402
-from release_engine.tools.container import BASE_IMAGE, detect_engine  # noqa: E402
+from release_engine.remotes.registry.container import BASE_IMAGE, detect_engine  # noqa: E402
 
 
 def main() -> int:

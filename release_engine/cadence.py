@@ -195,7 +195,7 @@ def _registry(ctx: ReleaseContext) -> Latest:
 def _index(ctx: ReleaseContext) -> Latest:
     if not ctx.config.index_simple_url:
         return Latest(error="no index_simple_url configured in [tool.release]")
-    from .tools import index
+    from .remotes import index
 
     auth = None
     if ctx.credentials.index_password:

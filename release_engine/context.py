@@ -20,11 +20,11 @@ from .tools.git import Git
 from .version import Version, is_newest_stable, versions_from_tags
 
 if TYPE_CHECKING:
-    from .tools.container import ContainerEngine
-    from .tools.github import GitHubClient
-    from .tools.index import Login
+    from .remotes.github.client import GitHubClient
+    from .remotes.index import Login
+    from .remotes.registry.client import Registry
+    from .remotes.registry.container import ContainerEngine
     from .tools.records import Records
-    from .tools.registry import Registry
 
 __all__ = ["Options", "ReleaseContext", "closing", "release_lock"]
 
@@ -87,7 +87,7 @@ class ReleaseContext:
     def index_login(self) -> Login:
         """How uploads to the index authenticate, from the credentials and the environment
         (GitHub Actions' OIDC variables); a :class:`ConfigError` when no way applies."""
-        from .tools.index import choose_login
+        from .remotes.index import choose_login
 
         creds = self.credentials
         login = choose_login(
@@ -174,7 +174,7 @@ class ReleaseContext:
     @cached_property
     def registry(self) -> Registry:
         """The registry ``config.image`` lives in; credentials go through a private authfile."""
-        from .tools.registry import Registry
+        from .remotes.registry.client import Registry
 
         docker_auth = self.state_dir / "registry" / "config.json"
         return Registry(

@@ -62,7 +62,7 @@ def open_release(
     options = options or Options()
     github = None
     if config.github_repository and creds.github_token:
-        from .tools.github import GitHubClient
+        from .remotes.github.client import GitHubClient
 
         github = GitHubClient(config.github_api_url, config.github_repository, creds.github_token)
     container, reason = None, ""
@@ -71,7 +71,7 @@ def open_release(
     elif not config.image:
         reason = "no image configured in [tool.release]"
     else:
-        from .tools.container import ContainerEngine, detect_engine
+        from .remotes.registry.container import ContainerEngine, detect_engine
 
         name = detect_engine(config.container_engine)
         if name is None:

@@ -40,7 +40,7 @@ from .netcause import unreachable
 
 if TYPE_CHECKING:
     from .context import ReleaseContext
-    from .tools.index import Login
+    from .remotes.index import Login
 
 __all__ = ["reach", "reach_problems"]
 

@@ -71,7 +71,7 @@ def stand_ins(
 
     A running *registry* may be passed in to be shared (it is then not stopped here).
     """
-    from .tools.container import detect_engine
+    from .remotes.registry.container import detect_engine
 
     with ExitStack() as stack:
         index = stack.enter_context(PackageIndexStandIn(workdir / "index"))

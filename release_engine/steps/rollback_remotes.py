@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..plan import Action, Call, Observation, StepBase
-from ..tools import index
+from ..remotes import index
 from .common import github_absent
 from .post import Announcement, Email, Notify
 from .rollback_issue import root_cause_issue

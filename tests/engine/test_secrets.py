@@ -91,7 +91,7 @@ def test_no_secret_in_any_output_of_a_whole_rehearsal(
     # An error path too: a wrong token makes GitHub answer 401 during preflight.
     bad = rehearsal_context(rehearsal.work, parse_version(AFTER), s)
     bad.credentials = replace(bad.credentials, github_token="ghp_wrongwrongwrongwrong")
-    from release_engine.tools.github import GitHubClient
+    from release_engine.remotes.github.client import GitHubClient
 
     bad.github = GitHubClient(s.github.url, s.github.repository, "ghp_wrongwrongwrongwrong")
     bad.secrets.add("ghp_wrongwrongwrongwrong")

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from release_engine.remotes.registry.client import Registry
 from release_engine.steps.post import Notify
-from release_engine.tools.registry import Registry
 
 from .world import World, git
 

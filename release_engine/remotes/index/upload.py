@@ -12,14 +12,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from ..errors import CommandError, ConfigError, ReleaseError
-from ..plan import Action, Artifact, Call, Observation, StepBase, perform
-from ..proc import Command
-from ..tools import index
-from .common import artifacts
+from ...built import artifacts
+from ...errors import CommandError, ConfigError, ReleaseError
+from ...plan import Action, Artifact, Call, Observation, StepBase, perform
+from ...proc import Command
+from .. import index
 
 if TYPE_CHECKING:
-    from ..context import ReleaseContext
+    from ...context import ReleaseContext
 
 __all__ = ["Upload", "served_files"]
 

@@ -1,0 +1,1 @@
+"""The outside systems a release talks to, one module (or package) each."""
