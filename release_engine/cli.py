@@ -21,7 +21,7 @@ from .proc import observing, prefetch
 from .redact import Secrets
 from .version import parse_current_version, parse_version
 
-# The engine, its adapters (requests, PyGithub …) and the output (rich) are imported in the
+# The engine, its adapters (requests, the GitHub client …) and the output (rich) are imported in the
 # commands that use them, after what can start early has started (_start_early).
 if TYPE_CHECKING:
     from .context import ReleaseContext

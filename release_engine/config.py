@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 from .errors import ConfigError, MalformedConfigError, UsageError
 from .redact import Secrets
+from .remotes.index import PASSWORD_ENV, USERNAME_ENV
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -131,8 +132,8 @@ class Credentials:
         hooks = tuple(h for h in env.get(config.notify_webhooks_env, "").split() if h)
         return cls(
             github_token=env.get("GITHUB_TOKEN") or env.get("GH_TOKEN"),
-            index_username=env.get("TWINE_USERNAME", "__token__"),
-            index_password=env.get("TWINE_PASSWORD"),
+            index_username=env.get(USERNAME_ENV, "__token__"),
+            index_password=env.get(PASSWORD_ENV),
             registry_username=env.get("REGISTRY_USERNAME"),
             registry_password=env.get("REGISTRY_PASSWORD"),
             webhooks=hooks,

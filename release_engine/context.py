@@ -182,7 +182,7 @@ class ReleaseContext:
             tls_verify=self.config.registry_tls_verify,
             username=self.credentials.registry_username,
             password=self.credentials.registry_password,
-            # podman, buildah and skopeo read it from memory; docker only from DIR/config.json
+            # podman, buildah and the copier read it from memory; docker only from DIR/config.json
             authfile=docker_auth if self.container and self.container.name == "docker" else None,
         )
 

@@ -8,15 +8,9 @@ and the credential.
 
 - GitHub: ``GET /repos/{owner}/{repo}``, whose ``permissions.push`` says whether the token
   may push (an app installation token is told nothing there: then reading it is the check).
-- Package index: the upload endpoint asked to upload nothing. PyPI (warehouse) and
-  pypiserver check the login before the form, so a wrong login is ``401``/``403`` and a
-  right one ``400`` for the missing file; nothing is stored. Trusted publishing mints its
-  token at upload time: preflight already decided it can.
-- Registry: the distribution spec's own handshake, ``GET /v2/`` and, behind a ``Bearer``
-  challenge, a token asked for ``repository:NAME:pull,push``; the token's ``access`` claim
-  says whether push was granted. Hand-written because skopeo and podman have no way to ask
-  what a login may do short of pushing; only this read-only request is ours, every push and
-  copy stays with them.
+- Package index: the upload endpoint asked to upload nothing (:mod:`.remotes.index.reach`).
+- Registry: the distribution spec's own handshake, asked whether the login may push
+  (:mod:`.remotes.registry.reach`).
 - Webhooks: Slack's incoming webhooks checked as Slack documents their errors: a payload that
   is not JSON is refused (``400 invalid_payload``) by a right URL, posting nothing, while a
   wrong or revoked one answers ``404 no_service`` / ``403 invalid_token``.
@@ -25,9 +19,6 @@ and the credential.
 
 from __future__ import annotations
 
-import base64
-import json
-import re
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
@@ -37,6 +28,8 @@ import requests
 
 from .errors import ReleaseError
 from .netcause import unreachable
+from .remotes.index.reach import check as _index
+from .remotes.registry import reach as registry_reach
 
 if TYPE_CHECKING:
     from .context import ReleaseContext
@@ -115,82 +108,14 @@ def _github(ctx: ReleaseContext) -> str | None:
     return None
 
 
-def _index(url: str, username: str, password: str) -> str | None:
-    """Ask *url* to upload nothing: the login is checked before the (missing) file."""
-    form = {":action": "file_upload", "protocol_version": "1"}
-    try:
-        answer = requests.post(url, data=form, auth=(username, password), timeout=_TIMEOUT)
-    except requests.RequestException as exc:
-        return unreachable("the package index", url, exc) + ": check index_url"
-    if answer.status_code in (401, 403):
-        return (
-            f"the package index at {_origin(url)} refused the login ({answer.status_code}): "
-            "check TWINE_USERNAME and TWINE_PASSWORD"
-        )
-    if answer.status_code >= 500:
-        return f"the package index at {_origin(url)} answered {answer.status_code}: try later"
-    return None
-
-
 def _registry(ctx: ReleaseContext) -> str | None:
-    image, creds = ctx.config.image, ctx.credentials
-    host, _, name = image.partition("/")
-    if ctx.registry.host == "docker.io":  # Docker Hub's names and hosts are its own: skopeo's
-        return None
-    base = f"{'https' if ctx.config.registry_tls_verify else 'http'}://{host}"
-    user, password = creds.registry_username, creds.registry_password
-    login = (user, password) if user and password else None
-    try:
-        first = requests.get(f"{base}/v2/", timeout=_TIMEOUT)
-        challenge = first.headers.get("WWW-Authenticate", "")
-        if first.status_code != 401:
-            return None
-        if challenge.lower().startswith("basic"):
-            answer = requests.get(f"{base}/v2/", auth=login, timeout=_TIMEOUT)
-            return None if answer.ok else _refused(host, answer.status_code)
-        params = dict(re.findall(r'(\w+)="([^"]*)"', challenge))
-        query = {"service": params.get("service", ""), "scope": f"repository:{name}:pull,push"}
-        answer = requests.get(params["realm"], params=query, auth=login, timeout=_TIMEOUT)
-    except (requests.RequestException, KeyError) as exc:
-        if isinstance(exc, KeyError):
-            return f"the container registry {host} sent a token challenge without a realm"
-        return unreachable("the container registry", base, exc) + ": check image"
-    if not answer.ok:
-        return _refused(host, answer.status_code)
-    body = answer.json()
-    granted = _granted(str(body.get("token") or body.get("access_token") or ""), name)
-    if granted is not None and "push" not in granted:
-        return (
-            f"the container registry {host} grants REGISTRY_USERNAME no push to {name} "
-            f"(only {', '.join(sorted(granted)) or 'nothing'}): use a login that may push"
-        )
-    return None
-
-
-def _granted(token: str, name: str) -> set[str] | None:
-    """The actions a JWT's ``access`` claim grants on *name*; None for a token that is not one."""
-    parts = token.split(".")
-    if len(parts) != 3:
-        return None
-    try:
-        claims = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
-    except ValueError:
-        return None
-    access = claims.get("access") if isinstance(claims, dict) else None
-    if not isinstance(access, list):
-        return None
-    return {
-        str(action)
-        for entry in access
-        if isinstance(entry, dict) and entry.get("name") == name
-        for action in entry.get("actions") or []
-    }
-
-
-def _refused(host: str, status: int) -> str:
-    return (
-        f"the container registry {host} refused the login ({status}): check "
-        "REGISTRY_USERNAME and REGISTRY_PASSWORD"
+    creds = ctx.credentials
+    return registry_reach.check(
+        ctx.config.image,
+        registry_host=ctx.registry.host,
+        tls_verify=ctx.config.registry_tls_verify,
+        username=creds.registry_username,
+        password=creds.registry_password,
     )
 
 
@@ -223,8 +148,3 @@ def _mail(ctx: ReleaseContext) -> str | None:
 
     mail.check(Email.server(ctx))
     return None
-
-
-def _origin(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}"

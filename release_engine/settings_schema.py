@@ -85,7 +85,7 @@ SPECS: dict[str, Spec] = {
                               pattern=r"([\w.-]+/[\w.-]+)?",
                               hint="use owner/name such as your-org/finbot, or empty"),
     "github_api_url": _url("the GitHub API", optional=False),
-    "index_url": _url("the upload URL twine publishes to; empty: none"),
+    "index_url": _url("the package index's upload URL; empty: none"),
     "index_simple_url": _url("the index's simple API; empty: no upload"),
     "image": Spec("str", "the image repository, without tag; empty: no image",
                   pattern=r"((?:[\w.:-]+/)*[a-z0-9._-]+)?",

@@ -50,7 +50,7 @@ def merged_pull(ctx: ReleaseContext, branch: str, head: str | None = None) -> Pu
     """The merged pull request from *branch* into main (whose head is *head*, if given)."""
     if ctx.github is None:
         return None
-    from ..remotes.github.pulls import Pulls  # PyGithub: loaded when GitHub is asked
+    from ..remotes.github.pulls import Pulls  # GitHub's client: loaded when GitHub is asked
 
     for pull in Pulls(ctx.github).find(branch, ctx.config.main_branch, "closed"):
         if pull.merged and (head is None or pull.head_sha == head):

@@ -26,7 +26,8 @@ __all__ = ["Build"]
 
 
 class Build(StepBase):
-    """sdist and wheel from a clean export of the tag, checked by ``twine check --strict``.
+    """sdist and wheel from a clean export of the tag, checked by the index's strict check
+    (:func:`~release_engine.remotes.index.check_command`).
 
     They are built and checked in a staging directory and only then moved to the dist
     directory in one rename: files there were checked, and a run killed while building or

@@ -15,7 +15,7 @@ import requests
 
 from ...errors import ConfigError, ReleaseError
 from ...redact import redact_urls
-from .served import TIMEOUT, socket_reason
+from .serving import TIMEOUT, socket_reason
 
 TOKEN_USER = "__token__"
 _PYPI_HOSTS = ("pypi.org", "upload.pypi.org", "test.pypi.org")
