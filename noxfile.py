@@ -273,7 +273,7 @@ def build(session: nox.Session) -> None:
 def image(session: nox.Session) -> None:
     """Test Docker build: the image from the wheel on the local base image, run and probed."""
     from release_engine.prerelease.image import image_check
-    from release_engine.tools.container import detect_engine
+    from release_engine.remotes.registry.container import detect_engine
     from release_engine.tools.git import Git
 
     config = _config()

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The commands of a release, raw, one after another: what `inv release --rehearse` runs
-# (release_engine/steps/*.py), with nothing observed first and nothing verified after.
+# (release_engine/steps/ and remotes/), with nothing observed first and nothing verified after.
 # Run through bench/standins_env.py, which starts the same stand-ins and exports their
 # URLs and credentials; bench/run.py times it beside the rehearsal.
 set -euo pipefail

@@ -45,7 +45,7 @@ from setups import (
 )
 
 from release_engine.rehearsal import StandIns, stand_ins
-from release_engine.tools.container import (
+from release_engine.remotes.registry.container import (
     BASE_IMAGE,
     ContainerEngine,
     build_metadata,

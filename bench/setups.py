@@ -21,7 +21,7 @@ from release_engine.cadence import next_version  # noqa: E402
 from release_engine.config import load_config  # noqa: E402
 from release_engine.rehearsal import StandIns, clone_for_rehearsal  # noqa: E402
 from release_engine.remotes.github.remote import seed_green  # noqa: E402
-from release_engine.tools.container import BASE_IMAGE  # noqa: E402
+from release_engine.remotes.registry.container import BASE_IMAGE  # noqa: E402
 from release_engine.version import parse_current_version  # noqa: E402
 
 __all__ = [

@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 import needs_standins  # noqa: E402, F401  # the stand-ins' libraries, or one line
 
 from release_engine.rehearsal import stand_ins  # noqa: E402
-from release_engine.tools.container import BASE_IMAGE, detect_engine  # noqa: E402
+from release_engine.remotes.registry.container import BASE_IMAGE, detect_engine  # noqa: E402
 
 
 def main() -> int:

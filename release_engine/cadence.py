@@ -196,7 +196,7 @@ def _registry(ctx: ReleaseContext) -> Latest:
 def _index(ctx: ReleaseContext) -> Latest:
     if not ctx.config.index_simple_url:
         return Latest(error="no index_simple_url configured in [tool.release]")
-    from .tools import index
+    from .remotes import index
 
     auth = credentials_login(ctx.credentials)
     files = index.served(ctx.config.index_simple_url, ctx.config.package, auth=auth)

@@ -24,8 +24,8 @@ from .context import Options
 from .redact import Secrets
 from .version import parse_version
 
-# The engine, its adapters (requests, PyGithub …) and the output (rich) are imported in the
-# commands that use them, after what can start early has started (commands/release.py).
+# The engine, its adapters (requests, the GitHub client …) and the output (rich) are imported
+# in the commands that use them, after what can start early has started (commands/release.py).
 
 __all__ = [
     "add_fragment",

@@ -20,11 +20,11 @@ from .tools.git import Git
 from .version import Version, is_newest_stable, versions_from_tags
 
 if TYPE_CHECKING:
-    from .tools.container import ContainerEngine
-    from .tools.github import GitHubClient
-    from .tools.index import Login
+    from .remotes.github.client import GitHubClient
+    from .remotes.index import Login
+    from .remotes.registry.client import Registry
+    from .remotes.registry.container import ContainerEngine
     from .tools.records import Records
-    from .tools.registry import Registry
 
 __all__ = ["Options", "ReleaseContext", "closing", "release_lock"]
 
@@ -85,20 +85,10 @@ class ReleaseContext:
 
     @cached_property
     def index_login(self) -> Login:
-        """How uploads to the index authenticate, from the credentials and the environment
-        (GitHub Actions' OIDC variables); a :class:`ConfigError` when no way applies."""
-        from .tools.index import choose_login
+        """How uploads to the index authenticate (:func:`.remotes.index.remote.index_login`)."""
+        from .remotes.index.remote import index_login
 
-        creds = self.credentials
-        login = choose_login(
-            self.config.index_url,
-            creds.get("TWINE_USERNAME") or "__token__",
-            creds.get("TWINE_PASSWORD"),
-            os.environ,
-        )
-        if login.kind == "trusted-publishing":  # it asks GitHub for the job's ID token
-            self.secrets.add(os.environ.get("ACTIONS_ID_TOKEN_REQUEST_TOKEN"))
-        return login
+        return index_login(self)
 
     @cached_property
     def git(self) -> Git:
@@ -177,7 +167,7 @@ class ReleaseContext:
     @cached_property
     def registry(self) -> Registry:
         """The registry ``config.image`` lives in; credentials go through a private authfile."""
-        from .tools.registry import Registry
+        from .remotes.registry.client import Registry
 
         docker_auth = self.state_dir / "registry" / "config.json"
         return Registry(
@@ -185,7 +175,7 @@ class ReleaseContext:
             tls_verify=self.config.registry_tls_verify,
             username=self.credentials.get("REGISTRY_USERNAME"),
             password=self.credentials.get("REGISTRY_PASSWORD"),
-            # podman, buildah and skopeo read it from memory; docker only from DIR/config.json
+            # podman, buildah and the copier read it from memory; docker only from DIR/config.json
             authfile=docker_auth if self.container and self.container.name == "docker" else None,
         )
 

@@ -26,11 +26,11 @@ from typing import TYPE_CHECKING
 from .errors import ReleaseError
 from .proc import in_background
 from .released_commits import merged_side, released_commits
-from .tools.github_rules import BranchRules, GitHubRules, Pull, review_decision
+from .remotes.github.rules import BranchRules, GitHubRules, Pull, review_decision
 
 if TYPE_CHECKING:
     from .context import ReleaseContext
-    from .tools.github import CIState
+    from .remotes.github.client import CIState
 
 _SHOWN = 3  # commits named in one line, at most
 

@@ -196,7 +196,7 @@ def observe_all(ctx: ReleaseContext, steps: Sequence[Step]) -> list[tuple[Step, 
 def observing_each(ctx: ReleaseContext, steps: Sequence[Step]) -> list[Future[Observation]]:
     """Each step's observation, started now, all side by side: they only read, the reads two
     steps share run once (:func:`~release_engine.proc.observing`), and most of the time is
-    spent waiting for git, skopeo, podman and the remotes. Only while nothing is written."""
+    spent waiting for git, the container tools and the remotes. Only while nothing is written."""
     ctx.warm()  # what every step reads of the context, made once before the threads start
     return [in_background(step.observe, ctx) for step in steps]
 

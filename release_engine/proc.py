@@ -12,7 +12,7 @@ Redaction is not done here: the output layer applies the run's secrets.
 While the world is only looked at (:func:`observing`: a status, a dry run, the steps'
 observations), each distinct read runs once and its result is shared, across threads too: a
 release asks "which refs does origin have?" or "what is the digest of vX?" from many steps,
-and asking git or skopeo again gives the same answer as long as nothing was written. Every
+and asking git or the registry again gives the same answer as long as nothing was written. Every
 write ends that: :func:`run`, and everything a step does while it acts (:func:`acting`), runs
 with no memo and forgets what was read before.
 """

@@ -47,6 +47,16 @@ class StandIns:
     def __init__(self, running: dict[str, Any], namespace: str, reasons: dict[str, str]) -> None:
         self.running, self.namespace, self.reasons = running, namespace, reasons
 
+    def messages(self) -> dict[str, int]:
+        """How many messages each announcer's stand-in received (``received`` or, for mail,
+        ``delivered``), by remote."""
+        found = {}
+        for name, running in self.running.items():
+            got = getattr(running, "received", getattr(running, "delivered", None))
+            if isinstance(got, list):
+                found[name] = len(got)
+        return found
+
     def __getattr__(self, name: str) -> Any:
         try:
             return self.__dict__["running"][name]

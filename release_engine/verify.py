@@ -29,10 +29,11 @@ from urllib.parse import urlsplit
 import requests
 
 from .errors import ReleaseError, VerificationError
+from .remotes import index
+from .remotes.github.assets import SUMS, parse_sums
+from .remotes.index import simple_api
 from .remotes.index.remote import credentials_login
-from .steps.publish import VERSION_LABEL
-from .tools import index, simple_api
-from .tools.assets import SUMS, parse_sums
+from .remotes.registry.image import VERSION_LABEL
 from .tools.sbom import SBOM_SUFFIX, sbom_components, validate
 
 if TYPE_CHECKING:
@@ -128,7 +129,7 @@ def check_published(ctx: ReleaseContext, workdir: Path) -> Checked:
 def _digests_through_the_api(ctx: ReleaseContext, found: Checked) -> dict[str, str] | None:
     """The assets' digests as GitHub's API lists them (with the token), when their download
     URLs serve nothing without one: a private repository. The index is compared with them."""
-    from .tools.assets import ReleaseAssets
+    from .remotes.github.assets import ReleaseAssets
 
     assert ctx.github is not None
     releases = ReleaseAssets(ctx.github)

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from .errors import CommandError
 from .proc import Command, run
-from .tools.container import ContainerEngine
+from .remotes.registry.container import ContainerEngine
 
 _PROBE = """
 import json, sys, time, urllib.error, urllib.request

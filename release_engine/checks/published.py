@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..errors import ReleaseError
-from ..tools import index
+from ..remotes import index
 
 if TYPE_CHECKING:
     from ..context import ReleaseContext
@@ -23,7 +23,7 @@ __all__ = ["check"]
 
 
 def check(ctx: ReleaseContext, found: Findings) -> None:
-    from ..steps.upload import served_files
+    from ..remotes.index.upload import served_files
 
     config = ctx.config
     if not (config.index_url and config.index_simple_url):

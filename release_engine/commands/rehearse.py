@@ -70,5 +70,6 @@ def rehearse_release(
         )
         ctx.resume_command = invocation
         report = run(ctx, draft, reporter)
-        report.notes.append(f"notifications received by the sink: {len(s.slack.received)}")
+        told = ", ".join(f"{name} {count}" for name, count in s.messages().items())
+        report.notes.append(f"messages the stand-ins received: {told or 'none'}")
     return report

@@ -7,7 +7,12 @@ from pathlib import Path
 
 from ..errors import CommandError
 from ..proc import read
-from ..tools.container import ContainerEngine, base_image_available, build_metadata, prepare_context
+from ..remotes.registry.container import (
+    ContainerEngine,
+    base_image_available,
+    build_metadata,
+    prepare_context,
+)
 from .matrix import PrereleaseError
 
 __all__ = ["image_check"]

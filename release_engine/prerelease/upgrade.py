@@ -16,7 +16,8 @@ from ..cadence import bump_for, count_fragments, newest_stable, next_version
 from ..config import ReleaseConfig
 from ..errors import UsageError
 from ..redact import redact_urls
-from ..tools import changelog, index
+from ..remotes import index
+from ..tools import changelog
 from ..tools.git import Git, extract_archive
 from ..version import Version, parse_current_version, parse_version, versions_from_tags
 from .matrix import PrereleaseError, Runner

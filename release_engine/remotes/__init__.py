@@ -66,6 +66,8 @@ class Remote:
     order: ClassVar[int]
     #: Its ``[tool.release]`` keys: type, default and the words of a wrong value.
     settings: ClassVar[dict[str, Spec]] = {}
+    #: The modules its rehearsal stand-in imports (the ``rehearsal`` dependency group).
+    stand_in_needs: ClassVar[tuple[str, ...]] = ()
     #: Environment variables it reads that are not secrets (a user name).
     public: ClassVar[frozenset[str]] = frozenset()
 
@@ -93,7 +95,7 @@ class Remote:
         return {}
 
     def release_steps(self) -> tuple[Step, ...]:
-        """Steps it adds after the release's own (announcers); the order of :data:`MODULES`."""
+        """Steps it adds after the release's own (announcers), in :attr:`order`."""
         return ()
 
     def rollback_steps(self) -> tuple[Step, ...]:

@@ -149,6 +149,7 @@ _MAIL_HINT = "use an email address such as team@example.com or Team <team@exampl
 class Mail(Channel):
     """The release notes email: always written, sent when ``smtp_host`` is set."""
 
+    stand_in_needs = ("aiosmtpd",)
     order = 50
     name, channel = "mail", "email"
     where, kind, unit = "by email", "email", "mail server"

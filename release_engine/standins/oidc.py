@@ -38,7 +38,7 @@ from ..errors import StandInError
 from ._server import StandIn
 
 ISSUER = "https://token.actions.githubusercontent.com"
-TOKEN_LIFETIME = 900  # seconds: PyPI's minted tokens, and twine's assumption about them
+TOKEN_LIFETIME = 900  # seconds: PyPI's minted tokens, and the upload tool's assumption about them
 _Answer = tuple[int, dict[str, Any]]
 
 

@@ -22,7 +22,7 @@ Why it is hand-written: no maintained Python package is the *issuing* side of th
 cryptography is not ours: keys and certificates come from ``cryptography`` and the JWT is
 signed by ``PyJWT``. What is left is the HTTP exchange above, on the standard library's
 threading HTTP server, as the webhook sink does. Refresh tokens (``offline_token``) and the
-OAuth2 ``POST`` form are not offered: skopeo and podman use them only with an identity token.
+OAuth2 ``POST`` form are not offered: the container tools use them only with an identity token.
 
 :attr:`TokenServer.requests` records each request (user, service, scopes asked and granted,
 status), never a password or a token. :attr:`TokenServer.lifetime` is ``expires_in``;

@@ -10,16 +10,18 @@ from __future__ import annotations
 
 from ..plan import Step
 from ..remotes import remotes
+from ..remotes.github.release import GitHubRelease
+from ..remotes.index.upload import Upload
+from ..remotes.registry.image import Image, ImagePush
+from ..remotes.registry.image_sbom import ImageSbom
 from .cycle import NextCycle
 from .forward import ForwardMerge
 from .git import Branch, Bump, Changelog, Commit, Merge, Push, Tag
-from .image_sbom import ImageSbom
 from .post import DeployManifests
-from .publish import Build, GitHubRelease, Image, ImagePush
+from .publish import Build
 from .rollback import DeployPrevious, PushRollback, RevertRelease, RollbackTag, YankInChangelog
 from .rollback_issue import InvestigateIssue
 from .rollback_remotes import GitHubLatest, LatestImage, RollbackImage
-from .upload import Upload
 
 __all__ = ["RELEASE_STEPS", "ROLLBACK_STEPS"]
 

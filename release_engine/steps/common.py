@@ -7,10 +7,18 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..built import artifacts, release_notes, tag_commit
 from ..errors import ReleaseError
 from ..plan import Action, Call
 from ..proc import Command, read
-from ..tools import changelog, index, keepachangelog
+from ..remotes.github.notes import (
+    FOOTER_RULE,
+    GATE_WAIVERS,
+    github_absent,
+    github_notes,
+    without_waivers,
+)
+from ..tools import keepachangelog
 
 if TYPE_CHECKING:
     from ..context import ReleaseContext
@@ -28,57 +36,9 @@ __all__ = [
     "retarget_manifest",
     "retarget_manifests",
     "stale_manifests",
+    "tag_commit",
     "without_waivers",
 ]
-
-
-def artifacts(ctx: ReleaseContext) -> list[Path]:
-    """The built sdist and wheel, when exactly those two are in the dist directory."""
-    return index.artifacts(ctx.dist_dir, ctx.config.package, ctx.version.pep440)
-
-
-def release_notes(ctx: ReleaseContext) -> str:
-    """This version's CHANGELOG section, read from the tag."""
-    text = ctx.git.show(ctx.tag, ctx.config.changelog_file) or ""
-    section = changelog.extract_section(text, ctx.version.pep440)
-    if section is None:
-        raise ReleaseError(
-            f"{ctx.config.changelog_file} at {ctx.tag} has no section [{ctx.version}]"
-        )
-    return section
-
-
-#: What parts a GitHub release's notes from their footer (the waivers the publishing run said).
-FOOTER_RULE = "\n\n---\n\n"
-_FOOTER = f"{FOOTER_RULE}Released with pre-release gates waived: "
-#: The pre-release gates a flag waives, as the GitHub release's footer names them.
-GATE_WAIVERS = {"ci": "--skip-ci", "review": "--skip-review", "prerelease": "--skip-prerelease"}
-
-
-def github_notes(ctx: ReleaseContext) -> str:
-    """The GitHub release's body: the CHANGELOG section, and a footer naming every pre-release
-    gate this run waived (none is waived silently)."""
-    from ..report import waived_checks
-
-    waived = [f"{name} ({GATE_WAIVERS[name]})" for name in waived_checks(ctx.options)
-              if name in GATE_WAIVERS]  # fmt: skip
-    notes = release_notes(ctx)
-    if not waived:
-        return notes
-    return f"{notes.rstrip()}{_FOOTER}{', '.join(waived)}.\n"
-
-
-def without_waivers(body: str) -> str:
-    """A GitHub release's *body* without the footer naming waived gates: what the run that
-    published it waived stays said, whatever a later run (a status, a resume) was given."""
-    return body.split(FOOTER_RULE, 1)[0]
-
-
-def github_absent(ctx: ReleaseContext) -> str:
-    """Why this run has no GitHub client: no repository configured, or no token for it."""
-    if not ctx.config.github_repository:
-        return "no GitHub repository configured"
-    return f"GITHUB_TOKEN is not set (GitHub repository {ctx.config.github_repository})"
 
 
 def checkout(ctx: ReleaseContext, branch: str) -> list[Command]:

@@ -20,7 +20,7 @@ from ..plan import Action, Call
 
 if TYPE_CHECKING:
     from ..context import ReleaseContext
-    from ..tools.pulls import PullRequest, Pulls
+    from ..remotes.github.pulls import PullRequest, Pulls
 
 __all__ = [
     "land",
@@ -50,7 +50,7 @@ def merged_pull(ctx: ReleaseContext, branch: str, head: str | None = None) -> Pu
     """The merged pull request from *branch* into main (whose head is *head*, if given)."""
     if ctx.github is None:
         return None
-    from ..tools.pulls import Pulls  # PyGithub: loaded when GitHub is asked
+    from ..remotes.github.pulls import Pulls  # GitHub's client: loaded when GitHub is asked
 
     for pull in Pulls(ctx.github).find(branch, ctx.config.main_branch, "closed"):
         if pull.merged and (head is None or pull.head_sha == head):
@@ -107,7 +107,7 @@ def pull_request_to_main(ctx: ReleaseContext, *, source: str, branch: str, title
         raise ReleaseError(
             'merge = "pull-request" needs GitHub: set github_repository and GITHUB_TOKEN'
         )
-    from ..tools.pulls import Pulls
+    from ..remotes.github.pulls import Pulls
 
     main, pulls = ctx.config.main_branch, Pulls(ctx.github)
     head = ctx.git.rev(source) or ""

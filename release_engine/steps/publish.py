@@ -1,44 +1,33 @@
-"""The release's publishing steps: build, image, image push, GitHub release (upload: .upload)."""
+"""The release's build step: sdist and wheel, checked, from a clean export of the tag.
+
+The other publishing steps live with the system they publish to: the upload in
+:mod:`release_engine.remotes.index.upload`, the image and its push in
+:mod:`release_engine.remotes.registry.image`, the GitHub release in
+:mod:`release_engine.remotes.github.release`.
+"""
 
 from __future__ import annotations
 
-import datetime as dt
 import shutil
 import sys
 from typing import TYPE_CHECKING
 
 from ..errors import ReleaseError
-from ..plan import (
-    Action,
-    Call,
-    ImageDigest,
-    Observation,
-    StepBase,
-)
+from ..plan import Action, Call, Observation, StepBase
 from ..proc import Command
-from ..tools import index
-from ..tools.container import build_metadata, prepare_context
+from ..remotes import index
 from ..tools.git import extract_archive
-from .common import artifacts, github_absent
-from .github_release import observe_release, release_actions, release_body
+from .common import artifacts, tag_commit
 
 if TYPE_CHECKING:
     from ..context import ReleaseContext
 
-__all__ = ["Build", "GitHubRelease", "Image", "ImagePush", "release_body"]
-
-VERSION_LABEL = "org.opencontainers.image.version"
-
-
-def _tag_commit(ctx: ReleaseContext) -> tuple[str, str]:
-    """The tagged commit and its timestamp; placeholders while the tag does not exist (dry run)."""
-    if ctx.git.tag_info(ctx.tag) is None:
-        return f"<commit of {ctx.tag}>", f"<commit time of {ctx.tag}>"
-    return ctx.git.rev(ctx.tag) or "", ctx.git.commit_timestamp(ctx.tag)
+__all__ = ["Build"]
 
 
 class Build(StepBase):
-    """sdist and wheel from a clean export of the tag, checked by ``twine check --strict``.
+    """sdist and wheel from a clean export of the tag, checked by the index's strict check
+    (:func:`~release_engine.remotes.index.check_command`).
 
     They are built and checked in a staging directory and only then moved to the dist
     directory in one rename: files there were checked, and a run killed while building or
@@ -74,7 +63,7 @@ class Build(StepBase):
                     f"{ctx.config.package} {ctx.version}: check [tool.release] package"
                 )
 
-        _, epoch = _tag_commit(ctx)
+        _, epoch = tag_commit(ctx)
         installer = ["--installer", "uv"] if shutil.which("uv") else []
         build = [sys.executable, "-m", "build", *installer, "--outdir", str(staged), str(src)]
         return [
@@ -86,125 +75,3 @@ class Build(StepBase):
             index.check_command(staged),
             Call(f"move the checked files to {dist}", lambda: staged.rename(dist)),
         ]
-
-
-class Image(StepBase):
-    name, title = "image", "Build container image"
-
-    def observe(self, ctx: ReleaseContext) -> Observation:
-        if ctx.container is None:
-            return Observation.skipped(ctx.container_reason)
-        engine, ref = ctx.container, f"{ctx.config.image}:{ctx.tag}"
-        latest = f"{ctx.config.image}:latest"
-        found = engine.inspect_each([ref, latest] if ctx.is_newest else [ref])  # one look
-        if engine.labels_of(found[ref]).get(VERSION_LABEL) != ctx.version.pep440:
-            # A rerun on another machine (an empty image store) builds nothing the registry
-            # has: what is published is the image, and image-push compares its digests.
-            if _in_registry(ctx):
-                return Observation.done(f"{ref} is in the registry: no local build needed")
-            return Observation.pending(" + ".join(ctx.image_tags))
-        image_id = engine.id_of(found[ref])
-        if ctx.is_newest and engine.id_of(found[latest]) != image_id:
-            return Observation.pending("latest")
-        return Observation.done(f"{ref} ({(image_id or '')[:12]})")
-
-    def actions(self, ctx: ReleaseContext) -> list[Action]:
-        if ctx.container is None:
-            return []
-        context = ctx.state_dir / "image-context"
-
-        revision, epoch = _tag_commit(ctx)
-        created = (
-            dt.datetime.fromtimestamp(int(epoch), dt.timezone.utc).isoformat()
-            if epoch.isdigit()
-            else f"<time of {ctx.tag}>"
-        )
-        args = build_metadata(
-            ctx.version.pep440,
-            revision,
-            created=created,
-            source=ctx.git.remote_url(ctx.config.remote) or "",
-            base_image=ctx.config.base_image,
-        )
-
-        def prepare() -> None:
-            files = artifacts(ctx)
-            if not files:
-                raise ReleaseError(f"no built wheel for {ctx.version} in {ctx.dist_dir}")
-            dockerfile = ctx.state_dir / "src" / ctx.config.dockerfile
-            prepare_context(files[1], dockerfile, context, args)
-
-        build = ctx.container.build_command(
-            context,
-            tags=[f"{ctx.config.image}:{tag}" for tag in ctx.image_tags],
-            build_args=args,
-            iidfile=ctx.state_dir / "image.iid",
-            timestamp=epoch if epoch.isdigit() else f"<commit time of {ctx.tag}>",
-        )
-        return [Call(f"prepare the build context {context} from the wheel", prepare), build]
-
-
-def _in_registry(ctx: ReleaseContext) -> bool:
-    """Whether the registry holds this version's image (tag and version label)."""
-    if ctx.registry.digest(ctx.tag) is None:
-        return False
-    return ctx.registry.labels(ctx.tag).get(VERSION_LABEL) == ctx.version.pep440
-
-
-class ImagePush(StepBase):
-    name, title = "image-push", "Push container image"
-
-    def observe(self, ctx: ReleaseContext) -> Observation:
-        if ctx.container is None:
-            return Observation.skipped(ctx.container_reason)
-        digest = ctx.registry.digest(ctx.tag)
-        if digest is None:
-            return Observation.pending(f"{ctx.config.image}:{ctx.tag}")
-        version = ctx.registry.labels(ctx.tag).get(VERSION_LABEL)
-        if version != ctx.version.pep440:
-            return Observation.conflict(
-                f"the registry holds {ctx.config.image}:{ctx.tag} labelled version {version}"
-            )
-        digests = {
-            tag: digest if tag == ctx.tag else ctx.registry.digest(tag) for tag in ctx.image_tags
-        }
-        facts = [ImageDigest(f"{ctx.config.image}:{tag}", d) for tag, d in digests.items()]
-        if any(d != digest for d in digests.values()):
-            return Observation.pending("latest", facts)
-        return Observation.done(digest, facts)
-
-    def actions(self, ctx: ReleaseContext) -> list[Action]:
-        if ctx.container is None:
-            return []
-        # Only what the registry lacks: a resumed run never pushes a tag twice, and ``latest``
-        # is a registry-side copy of the version's manifest, so it has the very same digest.
-        registry = ctx.registry
-        found: list[Action] = [Call(registry.login_text, registry.login)]
-        digest = registry.digest(ctx.tag)
-        if digest is None:
-            found.append(
-                ctx.container.push_command(
-                    f"{ctx.config.image}:{ctx.tag}",
-                    tls_verify=ctx.config.registry_tls_verify,
-                    authfile=registry.authfile,
-                    pass_fds=registry.pass_fds,
-                )
-            )
-        if ctx.is_newest and (digest is None or registry.digest("latest") != digest):
-            found.append(registry.copy_command(ctx.tag, "latest"))
-        return found
-
-
-class GitHubRelease(StepBase):
-    """The release on GitHub: a draft, its assets (sdist, wheel, SBOM, SHA256SUMS), then
-    published (:mod:`.github_release`)."""
-
-    name, title = "github-release", "Create GitHub release"
-
-    def observe(self, ctx: ReleaseContext) -> Observation:
-        if ctx.github is None:
-            return Observation.skipped(github_absent(ctx))
-        return observe_release(ctx)
-
-    def actions(self, ctx: ReleaseContext) -> list[Action]:
-        return [] if ctx.github is None else release_actions(ctx)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..plan import Action, Call, Observation, StepBase
-from ..tools.github_issues import IssueInfo, create_issue, issues_labeled, pulls_of_commit
+from ..remotes.github.issues import IssueInfo, create_issue, issues_labeled, pulls_of_commit
 from .common import github_absent, release_notes
 from .rollback_scope import release_range, rollback_tag, target_tag
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..plan import Action, Call, Observation, StepBase
-from ..tools import index
+from ..remotes import index
 from .common import github_absent
 from .rollback_scope import rollback_tag, target_tag
 

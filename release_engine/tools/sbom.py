@@ -23,7 +23,7 @@ from pathlib import Path
 
 from ..errors import ReleaseError
 from ..proc import read
-from .container import ContainerEngine
+from ..remotes.registry.container import ContainerEngine
 
 SBOM_SUFFIX = ".cdx.json"
 #: Run by the image's own Python: every distribution it sees, as JSON [[name, version], ...].

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from release_engine.config import read_pyproject
-from release_engine.tools.container import (
+from release_engine.remotes.registry.container import (
     BASE_IMAGE,
     ContainerEngine,
     base_image_available,

@@ -17,7 +17,7 @@ import pytest
 
 from release_engine.errors import CommandError, ConfigError, UsageError
 from release_engine.proc import observing, recording, run
-from release_engine.tools.container import (
+from release_engine.remotes.registry.container import (
     BASE_IMAGE,
     ContainerEngine,
     prepare_context,

@@ -19,9 +19,9 @@ import pytest
 
 from release_engine.errors import CommandError, ConfigError, ReleaseError, StandInError
 from release_engine.proc import read, recording, run
+from release_engine.remotes.registry.client import Registry
+from release_engine.remotes.registry.container import BASE_IMAGE, ContainerEngine
 from release_engine.standins.registry import RegistryStandIn
-from release_engine.tools.container import BASE_IMAGE, ContainerEngine
-from release_engine.tools.registry import Registry
 from tests.container.conftest import VERSION_LABEL, unavailable
 
 pytestmark = pytest.mark.container
@@ -226,7 +226,7 @@ def test_other_registry_failures_say_what_to_do(
     with upper, pytest.raises(ReleaseError, match=r"^skopeo could not list the tags of .*again$"):
         upper.tags()
     with open_registry(registry, image, tmp_path / "a.json") as reg:
-        monkeypatch.setattr("release_engine.tools.registry._READ_TIMEOUT", 0.001)
+        monkeypatch.setattr("release_engine.remotes.registry.client._READ_TIMEOUT", 0.001)
         with pytest.raises(ReleaseError, match="did not answer within"):
             reg.tags()
         monkeypatch.setenv("PATH", str(tmp_path))

@@ -13,9 +13,9 @@ from release_engine.context import Options, ReleaseContext
 from release_engine.engine import open_release
 from release_engine.errors import StandInError
 from release_engine.reach import reach_problems
+from release_engine.remotes.registry.container import detect_engine
 from release_engine.standins.registry import RegistryStandIn
 from release_engine.standins.token_auth import Grant
-from release_engine.tools.container import detect_engine
 from release_engine.version import parse_version
 from tests.engine.conftest import VERSION
 from tests.engine.test_preflight import make_work

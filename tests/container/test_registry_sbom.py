@@ -10,9 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from release_engine.standins.registry import RegistryStandIn
-from release_engine.tools.registry import Registry
-from release_engine.tools.registry_sbom import (
+from release_engine.remotes.registry.client import Registry
+from release_engine.remotes.registry.sbom import (
     SBOM_MEDIA_TYPE,
     _fresh_scopes,
     attach_sbom,
@@ -20,6 +19,7 @@ from release_engine.tools.registry_sbom import (
     has_referrers_api,
     sbom_tag,
 )
+from release_engine.standins.registry import RegistryStandIn
 
 pytestmark = pytest.mark.container
 

@@ -25,11 +25,11 @@ from cryptography import x509
 
 from release_engine.errors import CommandError, ConfigError, StandInError
 from release_engine.proc import read, run
+from release_engine.remotes.registry.client import Registry
+from release_engine.remotes.registry.container import BASE_IMAGE, ContainerEngine
 from release_engine.standins.registry import ISSUER, SERVICE, RegistryStandIn
 from release_engine.standins.registry_proxy import BlobRequest, RedirectingRegistry
 from release_engine.standins.token_auth import Grant, TokenAuthority, TokenRequest, TokenServer
-from release_engine.tools.container import BASE_IMAGE, ContainerEngine
-from release_engine.tools.registry import Registry
 from tests.container.conftest import VERSION_LABEL, unavailable
 
 pytestmark = pytest.mark.container

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from release_engine.proc import run
-from release_engine.tools.container import BASE_IMAGE, ContainerEngine
+from release_engine.remotes.registry.container import BASE_IMAGE, ContainerEngine
 
 pytestmark = pytest.mark.container
 

@@ -22,10 +22,10 @@ from release_engine.engine import Report, release, rollback
 from release_engine.output import ConsoleReporter
 from release_engine.plan import Outcome
 from release_engine.rehearsal import StandIns, clone_for_rehearsal, rehearsal_context, stand_ins
+from release_engine.remotes import index
+from release_engine.remotes.registry.client import Registry
 from release_engine.standins.github_api import GitHubStandIn
-from release_engine.tools import index
 from release_engine.tools.changelog import extract_section
-from release_engine.tools.registry import Registry
 from release_engine.version import parse_version
 from tests.conftest import REPO, git, in_ci
 
@@ -98,7 +98,7 @@ class Rehearsal:
 @pytest.fixture(scope="module")
 def shared_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """One real registry for a module; each test pushes under its own namespace."""
-    from release_engine.tools.container import detect_engine
+    from release_engine.remotes.registry.container import detect_engine
 
     if detect_engine() is None:
         if in_ci():
@@ -150,7 +150,7 @@ def remove_images(registry: RegistryStandIn) -> None:
     every image a rehearsal builds is pushed under the name it is tagged with locally. A name
     no longer tagged here (a test untagged it) is fine: untagging it fails, alone.
     """
-    from release_engine.tools.container import detect_engine
+    from release_engine.remotes.registry.container import detect_engine
 
     engine = detect_engine()
     if engine not in ("podman", "buildah"):

@@ -10,9 +10,9 @@ import urllib.request
 
 from packaging.utils import canonicalize_name
 
-from release_engine.tools.assets import SUMS, parse_sums
-from release_engine.tools.container import wheel_requirements
-from release_engine.tools.registry_sbom import SBOM_MEDIA_TYPE, sbom_tag
+from release_engine.remotes.github.assets import SUMS, parse_sums
+from release_engine.remotes.registry.container import wheel_requirements
+from release_engine.remotes.registry.sbom import SBOM_MEDIA_TYPE, sbom_tag
 from release_engine.tools.sbom import sbom_components, validate
 from tests.engine.conftest import VERSION, Rehearsal, github_get, registry_of
 

@@ -247,7 +247,7 @@ def test_print_cadence_says_each_line(capsys: pytest.CaptureFixture[str]) -> Non
 def test_an_os_error_reading_a_remote_is_unknown_too(
     work: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from release_engine.tools import index
+    from release_engine.remotes import index
 
     def broken(*args: object, **kwargs: object) -> list[index.ServedFile]:
         raise ConnectionResetError("connection reset by peer")

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from release_engine.errors import ReleaseError
-from release_engine.tools import index, keepachangelog
+from release_engine.remotes import index
+from release_engine.tools import keepachangelog
 from tests.conftest import git
 from tests.engine.conftest import AFTER, HOTFIX, VERSION, Rehearsal
 

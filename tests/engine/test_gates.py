@@ -24,8 +24,8 @@ from release_engine.preflight import preflight
 from release_engine.rehearsal import clone_for_rehearsal
 from release_engine.released_commits import released_commits
 from release_engine.remotes.github.remote import seed_green
+from release_engine.remotes.github.rules import Review
 from release_engine.standins.github_api import GitHubStandIn
-from release_engine.tools.github_rules import Review
 from release_engine.version import parse_version
 from tests.conftest import git
 from tests.engine.conftest import HOTFIX, VERSION
@@ -269,8 +269,8 @@ def test_the_commits_since_the_previous_release_without_the_machinerys_own(
 def test_a_server_without_rulesets_is_one_with_none(work: Path, gh: GitHubStandIn) -> None:
     """GitHub Enterprise Server before 3.10 has no rules endpoint: 404, and the repository is
     there; the protection and the settings decide."""
-    from release_engine.tools.github import GitHubClient
-    from release_engine.tools.github_rules import GitHubRules
+    from release_engine.remotes.github.client import GitHubClient
+    from release_engine.remotes.github.rules import GitHubRules
 
     gh.protection.protect("main", approvals=2, checks=("green",))
     gh.fail(404, path=r".*/rules/branches/.*")

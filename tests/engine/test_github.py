@@ -8,8 +8,8 @@ import pytest
 
 from release_engine.errors import ConfigError, ConflictError, ReleaseError
 from release_engine.redact import Secrets
+from release_engine.remotes.github.client import CIState, GitHubClient, ReleaseInfo
 from release_engine.standins.github_api import GitHubStandIn
-from release_engine.tools.github import CIState, GitHubClient, ReleaseInfo
 
 REPO = "your-org/finbot"
 RELEASES = f"/repos/{REPO}/releases"

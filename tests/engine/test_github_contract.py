@@ -29,8 +29,8 @@ from openapi_schema_validator import (
 )
 
 from release_engine.errors import ConfigError, ConflictError
+from release_engine.remotes.github.client import CIState, GitHubClient
 from release_engine.standins.github_api import Exchange, GitHubStandIn
-from release_engine.tools.github import CIState, GitHubClient
 
 SUBSET = Path(__file__).with_name("openapi") / "github-subset.json"
 REPO = "your-org/finbot"
@@ -311,7 +311,7 @@ def test_an_empty_repository_answers_as_described(gh: GitHubStandIn) -> None:
 
 
 def test_what_the_gates_ask_of_github_is_as_described(gh: GitHubStandIn) -> None:
-    from release_engine.tools.github_rules import BranchRules, GitHubRules, Pull, Review
+    from release_engine.remotes.github.rules import BranchRules, GitHubRules, Pull, Review
 
     rules = GitHubRules(GitHubClient(gh.url, REPO, gh.token, write_interval=0))
     assert rules.branch_rules("main") == BranchRules()  # 404 Branch not protected; no ruleset
@@ -359,7 +359,7 @@ def test_what_the_gates_ask_of_github_is_as_described(gh: GitHubStandIn) -> None
 def test_the_rollback_issue_opened_and_found_by_label_is_as_described(gh: GitHubStandIn) -> None:
     """The root-cause issue: listed by label (state all: a closed one counts), opened once,
     pull requests (which GitHub lists as issues) left out; and the pulls of a commit."""
-    from release_engine.tools.github_issues import create_issue, issues_labeled, pulls_of_commit
+    from release_engine.remotes.github.issues import create_issue, issues_labeled, pulls_of_commit
 
     client = GitHubClient(gh.url, REPO, gh.token, write_interval=0)
     gh.seed_pull(7, head_sha=HEAD, merge_commit_sha=SHA, title="Add the feature")
@@ -456,7 +456,7 @@ def test_the_combined_status_is_paginated_like_githubs(gh: GitHubStandIn) -> Non
 
 
 def test_pull_requests_opened_listed_and_merged_are_as_described(tmp_path: Path) -> None:
-    from release_engine.tools.pulls import Pulls
+    from release_engine.remotes.github.pulls import Pulls
 
     work, bare = tmp_path / "work", tmp_path / "remote.git"
     subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(bare)], check=True)

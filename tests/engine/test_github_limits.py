@@ -9,13 +9,13 @@ from collections.abc import Iterator
 import pytest
 
 from release_engine.errors import ConfigError, ReleaseError
+from release_engine.remotes.github.client import CIState, GitHubClient
 from release_engine.standins.github_api import (
     NOT_ACCESSIBLE,
     PRIMARY_RATE_LIMIT,
     SECONDARY_RATE_LIMIT,
     GitHubStandIn,
 )
-from release_engine.tools.github import CIState, GitHubClient
 from release_engine.tools.keepachangelog import repository_url
 
 REPO = "your-org/finbot"

@@ -1,5 +1,6 @@
-"""index.py against real servers: pypiserver fed by real twine uploads of tiny dists, and a
-hand-written simple API (PEP 691 JSON and PEP 503 HTML) on a local http.server."""
+"""The package index adapter (:mod:`release_engine.remotes.index`) against real servers:
+pypiserver fed by real twine uploads of tiny dists, and a hand-written simple API (PEP 691
+JSON and PEP 503 HTML) on a local http.server."""
 
 from __future__ import annotations
 
@@ -25,8 +26,8 @@ import pytest
 
 from release_engine.errors import CommandError, ConfigError, ConflictError, ReleaseError
 from release_engine.proc import run
+from release_engine.remotes import index
 from release_engine.standins.pypi import PackageIndexStandIn
-from release_engine.tools import index
 
 PROJECT = "market-data-ingestion"
 DIST = "market_data_ingestion"

@@ -15,8 +15,8 @@ from release_engine.errors import ConflictError, ReleaseError
 from release_engine.output import ConsoleReporter
 from release_engine.proc import run
 from release_engine.rehearsal import StandIns, clone_for_rehearsal, rehearsal_context, stand_ins
+from release_engine.remotes import index
 from release_engine.standins.pypi import PackageIndexStandIn
-from release_engine.tools import index
 from release_engine.version import parse_version
 from tests.engine.conftest import VERSION
 from tests.engine.test_index import PROJECT, make_sdist, make_wheel

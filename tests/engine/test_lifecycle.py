@@ -28,7 +28,8 @@ from release_engine.errors import ConflictError, PreflightError
 from release_engine.output import print_cadence, print_steps
 from release_engine.plan import Outcome, Status
 from release_engine.rehearsal import rehearsal_context
-from release_engine.tools import index, keepachangelog
+from release_engine.remotes import index
+from release_engine.tools import keepachangelog
 from release_engine.tools.changelog import extract_section
 from release_engine.version import parse_version
 from tests.conftest import git

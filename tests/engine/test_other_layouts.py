@@ -11,7 +11,7 @@ from release_engine.context import Options
 from release_engine.engine import release
 from release_engine.output import ConsoleReporter
 from release_engine.rehearsal import clone_for_rehearsal, rehearsal_context, stand_ins
-from release_engine.tools import index
+from release_engine.remotes import index
 from release_engine.version import parse_version
 from tests.conftest import git
 

@@ -30,11 +30,11 @@ from release_engine.engine import release, rollback
 from release_engine.errors import ConfigError, ReleaseError
 from release_engine.output import ConsoleReporter
 from release_engine.rehearsal import StandIns, clone_for_rehearsal, rehearsal_context, stand_ins
+from release_engine.remotes.github.client import GitHubClient
+from release_engine.remotes.github.pulls import Pulls
 from release_engine.report import Report
 from release_engine.standins.github_api import GitHubStandIn
 from release_engine.steps import RELEASE_STEPS
-from release_engine.tools.github import GitHubClient
-from release_engine.tools.pulls import Pulls
 from release_engine.version import next_development, parse_version
 from tests.conftest import git
 from tests.engine.conftest import AFTER, HOTFIX, VERSION, Rehearsal

@@ -64,11 +64,11 @@ def test_the_release_group_holds_no_stand_in_dependency() -> None:
     reason="packages_distributions() infers a package's modules from its RECORD from 3.11 on",
 )
 def test_the_modules_require_checks_are_the_rehearsal_groups() -> None:
-    """:data:`standins.MODULES` (what :func:`standins.require` looks for) is what the
+    """:func:`standins.modules` (what :func:`standins.require` looks for) is what the
     rehearsal group provides, and the stand-in-only distributions each have one there."""
     providers = packages_distributions()
     provided = {
-        canonicalize_name(dist) for module in standins.MODULES for dist in providers[module]
+        canonicalize_name(dist) for module in standins.modules() for dist in providers[module]
     }
     assert STANDIN_ONLY <= provided <= closure("rehearsal")
     assert standins.missing() == []  # this environment has them: the tests use them

@@ -15,10 +15,10 @@ import pytest
 
 from release_engine.errors import ConflictError, ReleaseError
 from release_engine.rehearsal import clone_for_rehearsal, rehearsal_context
+from release_engine.remotes import index
+from release_engine.remotes.github.assets import SUMS, ReleaseAssets, parse_sums, render_sums
+from release_engine.remotes.github.client import GitHubClient
 from release_engine.standins.github_api import GitHubStandIn
-from release_engine.tools import index
-from release_engine.tools.assets import SUMS, ReleaseAssets, parse_sums, render_sums
-from release_engine.tools.github import GitHubClient
 from release_engine.verify import check_published, web_base
 from release_engine.version import parse_version
 from tests.conftest import REPO as ROOT

@@ -251,7 +251,7 @@ def test_a_release_is_refused_up_front_while_another_clone_holds_the_lock(
     source_repo: Path, tmp_path: Path, clean_env: None
 ) -> None:
     from release_engine.rehearsal import clone_for_rehearsal, stand_ins
-    from release_engine.tools.index import served_files
+    from release_engine.remotes.index import served_files
     from tests.engine.conftest import VERSION, Rehearsal
 
     with stand_ins(tmp_path / "standins", without={"registry"}) as s:

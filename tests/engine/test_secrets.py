@@ -94,7 +94,7 @@ def test_no_secret_in_any_output_of_a_whole_rehearsal(
         bad.credentials,
         values={**bad.credentials.values, "GITHUB_TOKEN": "ghp_wrongwrongwrongwrong"},
     )
-    from release_engine.tools.github import GitHubClient
+    from release_engine.remotes.github.client import GitHubClient
 
     bad.github = GitHubClient(s.github.url, s.github.repository, "ghp_wrongwrongwrongwrong")
     bad.secrets.add("ghp_wrongwrongwrongwrong")

@@ -27,8 +27,8 @@ from release_engine.engine import open_release
 from release_engine.errors import PreflightError
 from release_engine.preflight import preflight
 from release_engine.rehearsal import clone_for_rehearsal
+from release_engine.remotes.github.release import release_body
 from release_engine.semver import check, waiver_note
-from release_engine.steps.publish import release_body
 from release_engine.version import parse_version
 from tests.conftest import NOT_FRAGMENTS, REPO, git, make_repo
 from tests.engine.test_preflight import LOCAL_ONLY  # the one local-only configuration

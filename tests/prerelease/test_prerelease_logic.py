@@ -256,7 +256,7 @@ def test_no_stable_release_before_is_a_first_release(project: Path, tags: tuple[
 def test_previous_from_an_index_skips_yanked_and_pre_releases(
     project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from release_engine.tools import index
+    from release_engine.remotes import index
 
     wheel = "market_data_ingestion-{}-py3-none-any.whl"
     files = [

@@ -19,8 +19,8 @@ from release_engine.engine import release
 from release_engine.output import ConsoleReporter
 from release_engine.prerelease.matrix import green_run_for
 from release_engine.rehearsal import clone_for_rehearsal, rehearsal_context, stand_ins
-from release_engine.tools.container import detect_engine
-from release_engine.tools.index import served_files as index_files
+from release_engine.remotes.index import served_files as index_files
+from release_engine.remotes.registry.container import detect_engine
 from release_engine.version import parse_version
 from tests.prerelease.nox_copies import Copy
 

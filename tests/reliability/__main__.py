@@ -17,7 +17,7 @@ from typing import Any
 
 from release_engine.cadence import next_version
 from release_engine.config import load_config
-from release_engine.tools.container import detect_engine
+from release_engine.remotes.registry.container import detect_engine
 from release_engine.version import parse_version
 from tests.conftest import make_repo
 

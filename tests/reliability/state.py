@@ -23,7 +23,7 @@ from release_engine.context import ReleaseContext
 from release_engine.remotes.announce import destination_key
 from release_engine.remotes.mail import Mail
 from release_engine.remotes.mastodon import account
-from release_engine.tools.registry import Registry
+from release_engine.remotes.registry.client import Registry
 from release_engine.version import parse_version
 
 from .world import World, git

@@ -82,7 +82,7 @@ class GitHub(Remote):
     def open(self, ctx: ReleaseContext) -> None:
         config, secret = ctx.config, token(ctx.credentials)
         if config.github_repository and secret:
-            from ...tools.github import GitHubClient
+            from .client import GitHubClient
 
             ctx.github = GitHubClient(config.github_api_url, config.github_repository, secret)
 

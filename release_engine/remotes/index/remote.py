@@ -9,6 +9,7 @@ already decided it can. The rehearsal's stand-in is a real pypiserver
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -17,18 +18,19 @@ from ...netcause import unreachable
 from ...spec import Spec, url
 from .. import Remote
 from ..probe import TIMEOUT, answers, http, origin
+from . import PASSWORD_ENV, USERNAME_ENV
 
 if TYPE_CHECKING:
     from contextlib import ExitStack
 
     from ...config import Credentials, ReleaseConfig
     from ...context import ReleaseContext
-    from ...tools.index import Login
     from .. import Check, Rehearsing
+    from .login import Login
 
-__all__ = ["PackageIndex", "credentials_login"]
+__all__ = ["PackageIndex", "credentials_login", "index_login"]
 
-USERNAME, PASSWORD = "TWINE_USERNAME", "TWINE_PASSWORD"
+USERNAME, PASSWORD = USERNAME_ENV, PASSWORD_ENV
 
 
 def credentials_login(credentials: Credentials) -> tuple[str, str] | None:
@@ -37,7 +39,21 @@ def credentials_login(credentials: Credentials) -> tuple[str, str] | None:
     return (credentials.get(USERNAME) or "__token__", password) if password else None
 
 
+def index_login(ctx: ReleaseContext) -> Login:
+    """How uploads to the index authenticate, from the credentials and the environment
+    (GitHub Actions' OIDC variables); a :class:`ConfigError` when no way applies."""
+    from .login import choose_login
+
+    creds = ctx.credentials
+    login = choose_login(ctx.config.index_url, creds.get(USERNAME) or "__token__",
+                         creds.get(PASSWORD), os.environ)  # fmt: skip
+    if login.kind == "trusted-publishing":  # it asks GitHub for the job's ID token
+        ctx.secrets.add(os.environ.get("ACTIONS_ID_TOKEN_REQUEST_TOKEN"))
+    return login
+
+
 class PackageIndex(Remote):
+    stand_in_needs = ("pypiserver", "passlib")
     order = 20
     name = "index"
     public = frozenset({USERNAME})

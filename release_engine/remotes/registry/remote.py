@@ -38,6 +38,7 @@ NO_ENGINE = "no container engine found (podman, buildah or docker)"
 
 
 class ContainerRegistry(Remote):
+    stand_in_needs = ("jwt", "cryptography")
     order = 30
     name = "registry"
     public = frozenset({USERNAME})
@@ -66,7 +67,7 @@ class ContainerRegistry(Remote):
         elif not ctx.config.image:
             ctx.container_reason = "no image configured in [tool.release]"
         else:
-            from ...tools.container import ContainerEngine, detect_engine
+            from .container import ContainerEngine, detect_engine
 
             found = detect_engine(ctx.config.container_engine)
             if found is None:
@@ -80,7 +81,7 @@ class ContainerRegistry(Remote):
         return {"registry": lambda: _push_granted(ctx)}
 
     def stand_in(self, stack: ExitStack, workdir: Path) -> object | None:
-        from ...tools.container import detect_engine
+        from .container import detect_engine
 
         if detect_engine() is None:
             return None

@@ -22,11 +22,11 @@ import requests
 from github import Auth, Github, GithubException, GitRelease
 from github.GithubObject import NotSet
 
-from ..errors import ConfigError, ConflictError, ReleaseError
-from ..proc import in_background, memoized
-from ..remotes.github.remote import check_github
-from .github_retry import MAX_LIMIT_WAIT, WRITE_INTERVAL, RateLimited, github_retry
-from .github_rules import Review, review_decision
+from ...errors import ConfigError, ConflictError, ReleaseError
+from ...proc import in_background, memoized
+from .remote import check_github
+from .retry import MAX_LIMIT_WAIT, WRITE_INTERVAL, RateLimited, github_retry
+from .rules import Review, review_decision
 
 CIStateName = Literal["success", "pending", "failure", "none"]
 _PASSED = {"success", "neutral", "skipped"}  # what GitHub counts as a passing required check
@@ -118,7 +118,7 @@ class GitHubClient:
         except GithubException as exc:
             raise self._translate(exc, doing, permission) from None
         except requests.RequestException as exc:
-            from ..netcause import cause
+            from ...netcause import cause
 
             raise ReleaseError(
                 f"could not reach GitHub at {self.api_url} while {doing} ({cause(exc)}): "

@@ -1,6 +1,6 @@
 """What the GitHub release step sees and does: a draft, its assets, then publishing.
 
-:class:`~release_engine.steps.publish.GitHubRelease` reads these: :func:`observe_release`
+:class:`GitHubRelease` (the step, below) reads these: :func:`observe_release`
 compares the release GitHub holds (a draft too) and its assets' sha256 with what this clone
 makes (:mod:`.release_assets`); :func:`release_actions` lists what is missing, in the only
 order immutable releases allow: create the draft, upload each missing asset, publish.
@@ -8,19 +8,20 @@ order immutable releases allow: create the draft, upload each missing asset, pub
 
 from __future__ import annotations
 
-__all__ = ["observe_release", "release_actions", "release_body"]
+__all__ = ["GitHubRelease", "observe_release", "release_actions", "release_body"]
 
 from functools import partial
 from typing import TYPE_CHECKING
 
-from ..errors import ConflictError, ReleaseError
-from ..plan import Action, Call, Observation, PublishedRelease
-from ..tools.assets import SUMS, AssetInfo, ReleaseAssets
-from .common import FOOTER_RULE, github_notes, release_notes, without_waivers
+from ...built import release_notes
+from ...errors import ConflictError, ReleaseError
+from ...plan import Action, Call, Observation, PublishedRelease, StepBase
+from .assets import SUMS, AssetInfo, ReleaseAssets
+from .notes import FOOTER_RULE, github_absent, github_notes, without_waivers
 from .release_assets import Wanted, image_ref, sbom_name, wanted, wanted_names
 
 if TYPE_CHECKING:
-    from ..context import ReleaseContext
+    from ...context import ReleaseContext
 
 
 def _releases(ctx: ReleaseContext) -> ReleaseAssets:
@@ -49,10 +50,10 @@ def _missing(ctx: ReleaseContext, want: Wanted, served: dict[str, AssetInfo]) ->
 
 
 def release_body(ctx: ReleaseContext) -> str:
-    """The GitHub release's body: :func:`~.common.github_notes` (the CHANGELOG section, the
+    """The GitHub release's body: :func:`~.notes.github_notes` (the CHANGELOG section, the
     footer naming waived gates), and in that footer the semver guard's waiver when
     ``--allow-semver-break`` was given (:func:`~release_engine.semver.waiver_note`)."""
-    from ..semver import waiver_note
+    from ...semver import waiver_note
 
     body, note = github_notes(ctx), waiver_note(ctx)
     if not note:
@@ -169,3 +170,18 @@ def _publish(ctx: ReleaseContext) -> None:
     if missing:
         raise ReleaseError(f"the draft of {ctx.tag} still lacks {', '.join(missing)}")
     releases.publish(rid, make_latest=ctx.is_newest)
+
+
+class GitHubRelease(StepBase):
+    """The release on GitHub: a draft, its assets (sdist, wheel, SBOM, SHA256SUMS), then
+    published (below)."""
+
+    name, title = "github-release", "Create GitHub release"
+
+    def observe(self, ctx: ReleaseContext) -> Observation:
+        if ctx.github is None:
+            return Observation.skipped(github_absent(ctx))
+        return observe_release(ctx)
+
+    def actions(self, ctx: ReleaseContext) -> list[Action]:
+        return [] if ctx.github is None else release_actions(ctx)

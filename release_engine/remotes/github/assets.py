@@ -18,9 +18,9 @@ from pathlib import Path
 
 from github import GithubException
 
-from ..errors import ConflictError
-from ..proc import memoized
-from .github import GitHubClient, ReleaseInfo, _info
+from ...errors import ConflictError
+from ...proc import memoized
+from .client import GitHubClient, ReleaseInfo, _info
 
 SUMS = "SHA256SUMS"
 

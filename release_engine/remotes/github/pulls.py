@@ -3,7 +3,7 @@
 The requests are GitHub's documented ones (docs.github.com/rest/pulls): ``GET /pulls`` with
 ``head=OWNER:BRANCH``, ``POST /pulls``, ``PUT /pulls/{n}/merge`` with ``merge_method=merge``
 and the head sha the engine pushed. They go through the PyGithub repository of the run's
-:class:`~release_engine.tools.github.GitHubClient`, whose error translation they share.
+:class:`~.client.GitHubClient`, whose error translation they share.
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING, Any
 from github import GithubException
 from github.GithubObject import NotSet
 
-from ..errors import ReleaseError
+from ...errors import ReleaseError
 
 if TYPE_CHECKING:
-    from .github import GitHubClient
+    from .client import GitHubClient
 
 
 @dataclass(frozen=True)

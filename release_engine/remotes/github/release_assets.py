@@ -19,14 +19,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..errors import ReleaseError
-from ..tools import index
-from ..tools.assets import SUMS, render_sums
-from ..tools.sbom import SBOM_SUFFIX, image_distributions, make_sbom
-from .common import artifacts
+from ...built import artifacts
+from ...errors import ReleaseError
+from ...tools.sbom import SBOM_SUFFIX, image_distributions, make_sbom
+from .. import index
+from .assets import SUMS, render_sums
 
 if TYPE_CHECKING:
-    from ..context import ReleaseContext
+    from ...context import ReleaseContext
 
 
 @dataclass

@@ -4,7 +4,7 @@ Engines are podman, buildah and docker. The release's build and push are
 :class:`~release_engine.proc.Command` data (:meth:`ContainerEngine.build_command`,
 :meth:`ContainerEngine.push_command`), so a dry run prints exactly what a real run executes;
 looking at the local store goes through :func:`release_engine.proc.read`. What the registry
-holds is observed by :mod:`release_engine.tools.registry` (skopeo), not here.
+holds is observed by :mod:`.client` (skopeo), not here.
 The machine setup (``scripts/container-env``) writes the system-wide containers config and the
 local base image, so nothing here needs special environment variables.
 """
@@ -21,8 +21,8 @@ from email.parser import Parser
 from pathlib import Path
 from typing import Any
 
-from ..errors import ConfigError, UsageError
-from ..proc import Command, Progress, read, run
+from ...errors import ConfigError, UsageError
+from ...proc import Command, Progress, read, run
 
 __all__ = [
     "BASE_IMAGE",
@@ -285,7 +285,7 @@ class ContainerEngine:
         """The command that pushes the local image *ref* to its registry.
 
         Credentials come from *authfile* (containers-auth.json, held by
-        :class:`~release_engine.tools.registry.Registry`, in memory as ``/dev/fd/N`` with
+        :class:`~release_engine.remotes.registry.client.Registry`, in memory as ``/dev/fd/N`` with
         *pass_fds* the descriptor to inherit), never from the command line; without one the
         engine's own login is used. docker reads ``DIR/config.json`` (the same format) from
         ``--config DIR``, so for docker the authfile must be a file named config.json.

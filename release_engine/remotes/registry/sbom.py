@@ -20,8 +20,8 @@ from typing import Any
 
 import requests
 
-from ..errors import ReleaseError
-from .registry import Registry
+from ...errors import ReleaseError
+from .client import Registry
 
 SBOM_MEDIA_TYPE = "application/vnd.cyclonedx+json"
 

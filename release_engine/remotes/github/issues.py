@@ -1,6 +1,6 @@
 """GitHub issues and the pull requests behind commits, for the rollback's root-cause issue.
 
-Beside :class:`~release_engine.tools.github.GitHubClient` (whose error translation, memo keys
+Beside :class:`~.client.GitHubClient` (whose error translation, memo keys
 and PyGithub repository these functions use), so that module stays about releases and checks:
 ``GET /repos/{o}/{r}/issues?labels=…&state=all`` finds an issue by its label (GitHub lists pull
 requests as issues too: they are left out), ``POST /repos/{o}/{r}/issues`` opens one, and
@@ -14,10 +14,10 @@ __all__ = ["IssueInfo", "PullInfo", "create_issue", "issues_labeled", "pulls_of_
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ..proc import memoized
+from ...proc import memoized
 
 if TYPE_CHECKING:
-    from .github import GitHubClient
+    from .client import GitHubClient
 
 
 @dataclass(frozen=True)

@@ -35,8 +35,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from ..errors import CommandError, ConfigError, ReleaseError
-from ..proc import Command, read
+from ...errors import CommandError, ConfigError, ReleaseError
+from ...proc import Command, read
 
 __all__ = ["Registry"]
 

@@ -6,7 +6,7 @@ rules of its rulesets (``GET /repos/{o}/{r}/rules/branches/{b}``, readable with 
 the pull requests associated with a commit (``GET /repos/{o}/{r}/commits/{sha}/pulls``: the
 merged one that brought it), and a pull request's reviews, in chronological order (``GET
 /repos/{o}/{r}/pulls/{n}/reviews``). They go through the requester of the run's
-:class:`~release_engine.tools.github.GitHubClient`, whose error translation they share.
+:class:`~.client.GitHubClient`, whose error translation they share.
 PyGithub has methods for two of them; its branch protection object drops the rulesets, and
 its commit object has no paging parameters, so all four are asked the same way here.
 """
@@ -21,10 +21,10 @@ from urllib.parse import quote
 
 from github import GithubException
 
-from ..proc import memoized
+from ...proc import memoized
 
 if TYPE_CHECKING:
-    from .github import GitHubClient
+    from .client import GitHubClient
 
 
 @dataclass(frozen=True)

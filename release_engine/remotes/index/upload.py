@@ -12,15 +12,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from ..errors import CommandError, ConfigError, ReleaseError
-from ..plan import Action, Artifact, Call, Observation, StepBase, perform
-from ..proc import Command
-from ..remotes.index.remote import credentials_login
-from ..tools import index
-from .common import artifacts
+from ...built import artifacts
+from ...errors import CommandError, ConfigError, ReleaseError
+from ...plan import Action, Artifact, Call, Observation, StepBase, perform
+from ...proc import Command
+from .. import index
+from .remote import credentials_login
 
 if TYPE_CHECKING:
-    from ..context import ReleaseContext
+    from ...context import ReleaseContext
 
 __all__ = ["Upload", "served_files"]
 

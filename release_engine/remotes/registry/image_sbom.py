@@ -1,4 +1,4 @@
-"""The step that attaches the image's SBOM in the registry (:mod:`..tools.registry_sbom`).
+"""The step that attaches the image's SBOM in the registry (:mod:`.sbom`).
 
 It runs after the image push and before the GitHub release: the same SBOM bytes (made by
 :mod:`.release_assets`, a function of the published image) go to both places.
@@ -10,13 +10,13 @@ __all__ = ["ImageSbom"]
 
 from typing import TYPE_CHECKING
 
-from ..plan import Action, Call, Observation, StepBase
-from ..tools import index
-from ..tools.registry_sbom import attach_sbom, attached_sbom, has_referrers_api, sbom_tag
-from .release_assets import sbom_name, wanted
+from ...plan import Action, Call, Observation, StepBase
+from .. import index
+from ..github.release_assets import sbom_name, wanted
+from .sbom import attach_sbom, attached_sbom, has_referrers_api, sbom_tag
 
 if TYPE_CHECKING:
-    from ..context import ReleaseContext
+    from ...context import ReleaseContext
 
 
 class ImageSbom(StepBase):
