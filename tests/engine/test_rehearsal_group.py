@@ -108,7 +108,7 @@ def test_a_rehearsal_without_the_stand_ins_is_one_line(release_only: Path, tmp_p
         ["inv", "release", "--rehearse"], cwd=work, env=env, capture_output=True, text=True
     )
     assert proc.returncode == 2, proc.stdout + proc.stderr
-    missing = "'pypiserver', 'aiosmtpd', 'passlib'"  # PyJWT and cryptography: PyGithub's
+    missing = "'pypiserver', 'passlib', 'aiosmtpd'"  # PyJWT and cryptography: PyGithub's
     assert proc.stderr == (
         f"error: the rehearsal's stand-ins are not installed (no module named {missing}): "
         "run bash scripts/install-locked rehearsal\n"
