@@ -55,7 +55,7 @@ SPECS: dict[str, Spec] = {
     "pull_request_timeout": Spec("int", "seconds a pull request's checks are waited for",
                                  minimum=1, hint="use a number of seconds"),
     "required_channels": Spec("list", "stakeholder channels a release must reach",
-                              choices=tuple(r.channel for r in announcers())),  # type: ignore[attr-defined]
+                              choices=tuple(r.channel for r in announcers())),
     "docs_paths": path("list", "the documentation a release with news must have changed",
                       ("docs/", "README.md")),
     **{key: spec for remote in remotes() for key, spec in remote.settings.items()},

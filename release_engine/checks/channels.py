@@ -27,9 +27,9 @@ def lacking(ctx: ReleaseContext) -> list[str]:
     """One line per required channel that is not configured with its credential."""
     required = ctx.config.required_channels
     found = [
-        channel.lacking(ctx.config, ctx.credentials)  # type: ignore[attr-defined]
+        channel.lacking(ctx.config, ctx.credentials)
         for channel in announcers()
-        if channel.channel in required  # type: ignore[attr-defined]
+        if channel.channel in required
     ]
     return [line for line in found if line]
 

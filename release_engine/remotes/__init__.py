@@ -33,8 +33,9 @@ if TYPE_CHECKING:
     from ..config import Credentials, ReleaseConfig
     from ..context import Options, ReleaseContext
     from ..plan import Step
-    from ..settings_schema import Spec
+    from ..spec import Spec
     from ..version import Version
+    from .announce import Channel
 
 __all__ = ["Check", "Rehearsing", "Remote", "announcers", "remotes"]
 
@@ -127,6 +128,8 @@ def remotes() -> tuple[Remote, ...]:
     return tuple(sorted(found, key=lambda remote: remote.order))
 
 
-def announcers() -> Iterator[Remote]:
-    """The remotes that add steps to a release (the channels a release reaches)."""
-    return (r for r in remotes() if r.release_steps())
+def announcers() -> Iterator[Channel]:
+    """The remotes that tell people of a release: the channels ``required_channels`` names."""
+    from .announce import Channel  # it builds on Remote, above
+
+    return (r for r in remotes() if isinstance(r, Channel))
