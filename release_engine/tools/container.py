@@ -23,6 +23,7 @@ from typing import Any
 
 from ..errors import ConfigError, UsageError
 from ..proc import Command, Progress, read, run
+from .image_lock import check_covers, export_lock
 
 __all__ = [
     "BASE_IMAGE",
@@ -80,12 +81,19 @@ def wheel_requirements(wheel: Path) -> list[str]:
 
 
 def prepare_context(
-    wheel: Path, dockerfile: Path, dest: Path, build_args: Mapping[str, str]
+    wheel: Path,
+    dockerfile: Path,
+    dest: Path,
+    build_args: Mapping[str, str],
+    *,
+    lock: str | None = None,
 ) -> Path:
     """Make the build context *dest*: the Dockerfile, ``dist/requirements.txt`` (the wheel's
-    runtime requirements) and ``dist/<name>-<version>/``, the wheel installed, as the image
-    has it under ``/opt/<name>`` (:func:`stage_wheel`), with ``build-info.json`` beside it:
-    the *build_args* of :func:`build_metadata` that the image's labels are made of."""
+    runtime dependencies pinned with hashes: *lock*, by default exported from the uv.lock
+    beside the Dockerfile, :mod:`.image_lock`) and ``dist/<name>-<version>/``, the wheel
+    installed, as the image has it under ``/opt/<name>`` (:func:`stage_wheel`), with
+    ``build-info.json`` beside it: the *build_args* of :func:`build_metadata` that the image's
+    labels are made of. A lock that pins none of some requirement of the wheel is refused."""
     if not wheel.is_file() or wheel.suffix != ".whl":
         raise UsageError(f"no wheel at {wheel}: build one first (python -m build --wheel)")
     if not dockerfile.is_file():
@@ -94,9 +102,10 @@ def prepare_context(
     if dist.exists():
         shutil.rmtree(dist)  # what an earlier build left must not be picked up
     dist.mkdir(parents=True)
+    text = export_lock(dockerfile.parent) if lock is None else lock
+    check_covers(text, wheel_requirements(wheel))
     shutil.copyfile(dockerfile, dest / "Dockerfile")
-    lines = wheel_requirements(wheel)
-    (dist / "requirements.txt").write_text("".join(f"{line}\n" for line in lines))
+    (dist / "requirements.txt").write_text(text)
     name, version = wheel.name.split("-")[:2]
     staged = dist / f"{name}-{version}"
     stage_wheel(wheel, staged)
