@@ -44,6 +44,7 @@ ENGINES = ("podman", "buildah", "docker")
 _BUILD_TIMEOUT = 1800
 _PUSH_TIMEOUT = 1800
 _EXTRA_MARKER = re.compile(r"\bextra\s*==")
+_PINNED = re.compile(r"sha256:[0-9a-f]{64}")  # what a base image pinned by digest names
 #: In the staged package (and so in the image, under its PYTHONPATH): what this build was.
 BUILD_INFO = "build-info.json"
 
@@ -154,6 +155,7 @@ def build_metadata(
 ) -> dict[str, str]:
     """The build arguments of a release image.
 
+    *base_image* may be pinned by digest (``name@sha256:…``): a malformed digest is refused.
     Its per-build labels (version, revision, creation time, source) are one LABEL, the last
     instruction of the Dockerfile, reading these arguments; :func:`prepare_context` writes the
     same values into the context (``build-info.json``, copied with the package), so the layer
@@ -164,6 +166,11 @@ def build_metadata(
     of a version-only rebuild that one LABEL does in one.)
     """
     args = {"VERSION": version, "REVISION": revision, "CREATED": created, "SOURCE": source}
+    if "@" in base_image and not _PINNED.fullmatch(base_image.partition("@")[2]):
+        raise ConfigError(
+            f"base_image {base_image!r} names no digest: pin it as name@sha256:<64 hex digits> "
+            "(podman image inspect --format '{{.Digest}}' NAME) or give a tag without @"
+        )
     if base_image:
         args["BASE_IMAGE"] = base_image
     return args

@@ -24,7 +24,6 @@ from release_engine.tools.container import (
     prepare_context,
 )
 from release_engine.tools.image_lock import export_lock
-
 from tests.container.conftest import build_wheel, project_version
 
 pytestmark = pytest.mark.container
