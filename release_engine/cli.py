@@ -170,6 +170,10 @@ def _release_command(
         parsed = parse_version(text)
         draft.version = parsed.pep440
         settings = parse_overrides(overrides)  # bad input: one line, before anything starts
+        if options.prebuilt:
+            from .steps.prebuilt import require_prebuilt
+
+            require_prebuilt(options.prebuilt)
         invocation = release_invocation(
             text, options, overrides or (), rehearse=rehearse, keep=keep, as_json=as_json
         )
@@ -245,6 +249,7 @@ def release_invocation(
         "--skip-docs": options.skip_docs,
     }
     words += [flag for flag, given in flags.items() if given]
+    words += ["--prebuilt", options.prebuilt] if options.prebuilt else []
     for pair in overrides:
         words += ["--set", pair]
     return shlex.join(words)

@@ -42,6 +42,7 @@ class Options:
     skip_docs: bool = False
     date: str | None = None
     allow_semver_break: bool = False  # the semver guard's refusal waived (release notes say so)
+    prebuilt: str | None = None  # --prebuilt DIR: sdist and wheel checked against the tag
 
 
 def _quiet(line: str) -> None:

@@ -17,6 +17,7 @@ from ..plan import Action, Artifact, Call, Observation, StepBase, perform
 from ..proc import Command
 from ..tools import index
 from .common import artifacts
+from .prebuilt import attestations_of
 
 if TYPE_CHECKING:
     from ..context import ReleaseContext
@@ -86,9 +87,10 @@ class Upload(StepBase):
 
     @staticmethod
     def _command(ctx: ReleaseContext, path: Path, password: str) -> Command:
+        # The distribution file last (act() reads it there); its attestations before it.
         return index.upload_command(
-            [path], repository_url=ctx.config.index_url, username=ctx.index_login.username,
-            password=password,
+            [*attestations_of(path), path], repository_url=ctx.config.index_url,
+            username=ctx.index_login.username, password=password,
         )  # fmt: skip
 
     def _with_token(self, ctx: ReleaseContext, path: Path, minted: list[str]) -> Callable[[], None]:

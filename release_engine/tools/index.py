@@ -167,12 +167,13 @@ def plan_uploads(
 def artifacts(dist_dir: Path, package: str, version: str) -> list[Path]:
     """``[sdist, wheel]`` when *dist_dir* holds exactly those two files of *package* *version*.
 
+    PEP 740 attestations beside them (``<file>.<kind>.attestation``) are not counted.
     Anything else (no directory, a missing or second dist, another version, a stray file)
     gives ``[]``: the engine then builds again instead of guessing which file to publish.
     """
     if not dist_dir.is_dir():
         return []
-    files = sorted(p for p in dist_dir.iterdir() if p.is_file())
+    files = sorted(p for p in dist_dir.iterdir() if p.is_file() and p.suffix != ".attestation")
     want = _release(package, version)
     kinds = {_kind(p.name, want): p for p in files}
     if len(files) == 2 and "sdist" in kinds and "wheel" in kinds:
@@ -195,7 +196,8 @@ def check_command(dist_dir: Path) -> Command:
 def upload_command(
     files: Sequence[Path], *, repository_url: str, username: str, password: str
 ) -> Command:
-    """``twine upload`` of *files* to *repository_url*, the credentials in the environment."""
+    """``twine upload`` of *files* to *repository_url*, the credentials in the environment;
+    with ``--attestations`` when *files* include attestation files."""
     if not files:
         raise ReleaseError("there are no distribution files to upload: build them first")
     if urlsplit(repository_url).password:
@@ -209,6 +211,8 @@ def upload_command(
             "GitHub Actions with trusted publishing"
         )
     argv = [*_TWINE, "upload", "--verbose", "--non-interactive", "--disable-progress-bar"]
+    if any(Path(f).suffix == ".attestation" for f in files):  # PEP 740, beside each dist
+        argv.append("--attestations")
     argv += ["--repository-url", repository_url, *map(str, files)]
     env = {"TWINE_USERNAME": username, "TWINE_PASSWORD": password}
     return Command.of(
