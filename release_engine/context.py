@@ -129,6 +129,9 @@ class ReleaseContext:
         if self.git.tag_info(self.tag) is not None:  # resuming: keep the day it was tagged
             seconds = int(self.git.commit_timestamp(self.tag))
             return dt.datetime.fromtimestamp(seconds, dt.timezone.utc).date().isoformat()
+        epoch = os.environ.get("SOURCE_DATE_EPOCH", "")  # CI's build and publish jobs agree
+        if epoch.isdigit():
+            return dt.datetime.fromtimestamp(int(epoch), dt.timezone.utc).date().isoformat()
         return dt.datetime.now(dt.timezone.utc).date().isoformat()
 
     @cached_property
