@@ -278,7 +278,12 @@ def rollback(ctx: ReleaseContext, reporter: Reporter, *, dry_run: bool = False) 
     with ctx.secrets.masking_logs(), closing(ctx), release_lock(ctx.repo), _resumable(ctx):
         for note in [] if dry_run else settle(ctx):
             reporter.info(note)
-        return _rollback(ctx, reporter, dry_run)
+        outcomes = _rollback(ctx, reporter, dry_run)
+        if not dry_run:  # last: the release rolled back to, verified as anyone gets it
+            from .rollback_verify import verify_rollback_target
+
+            reporter.info(verify_rollback_target(ctx))
+        return outcomes
 
 
 def _rollback(ctx: ReleaseContext, reporter: Reporter, dry_run: bool) -> list[Outcome]:
