@@ -167,11 +167,11 @@ class Image(StepBase):
             timestamp=epoch if epoch.isdigit() else f"<commit time of {ctx.tag}>",
         )
         ref = f"{ctx.config.image}:{ctx.tag}"
-        compare = f"compare the image ID with the config digest of {ref} in the registry, if any"
+        check = f"compare the image ID with the config digest of {ref} in the registry, if any"
         return [
             Call(f"prepare the build context {context} from the wheel", prepare),
             build,
-            Call(compare, lambda: check_rebuilt(ctx)),
+            Call(check, lambda: check_rebuilt(ctx)),
         ]
 
 
