@@ -279,10 +279,10 @@ def rollback(ctx: ReleaseContext, reporter: Reporter, *, dry_run: bool = False) 
         for note in [] if dry_run else settle(ctx):
             reporter.info(note)
         outcomes = _rollback(ctx, reporter, dry_run)
-        if not dry_run:  # last: the release rolled back to, verified as anyone gets it
-            from .rollback_verify import verify_rollback_target
+        # last: the release rolled back to, verified as anyone gets it (a dry run shows it)
+        from .rollback_verify import verify_rollback_target
 
-            reporter.info(verify_rollback_target(ctx))
+        reporter.info(verify_rollback_target(ctx, dry_run=dry_run))
         return outcomes
 
 

@@ -15,6 +15,7 @@ __all__ = ["verify_rollback_target"]
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from . import trace
 from .context import closing
 from .errors import VerificationError
 from .steps.rollback_scope import target_of
@@ -34,13 +35,21 @@ def target_context(ctx: ReleaseContext) -> ReleaseContext:
     return target
 
 
-def verify_rollback_target(ctx: ReleaseContext) -> str:
+def verify_rollback_target(ctx: ReleaseContext, *, dry_run: bool = False) -> str:
     """Verify the release rolled back to, the published wheel and image run; a summary, or
-    :class:`VerificationError` naming each problem."""
+    :class:`VerificationError` naming each problem. A dry run shows it (and its trace notes
+    it, as the run's does: the commands the run makes belong to this one action)."""
     from .verify import verify_release
 
     target = target_context(ctx)
-    with closing(target):  # its own registry login, if it made one
+    line = (
+        f"verify {target.tag}, the release rolled back to, as "
+        f"inv release.verify --version {target.version} does (its wheel and image run)"
+    )
+    if dry_run:
+        trace.note(line)
+        return f"would {line}"
+    with trace.performing(line), closing(target):  # its own registry login, if it made one
         found = verify_release(target)
     if found.problems:
         raise VerificationError(
