@@ -1,11 +1,13 @@
 # The market-data-ingestion service image, built from the released wheel, never from source.
 #
-# The build context is a directory made by release_engine.tools.container.prepare_context:
+# The build context is a directory made by release_engine.remotes.registry.container.prepare_context:
 #   Dockerfile
-#   dist/requirements.txt                        the wheel's runtime requirements
+#   dist/requirements.txt                        the runtime dependencies, pinned with
+#                                                hashes (exported from uv.lock at the tag)
 #   dist/market_data_ingestion-<version>/        the wheel installed (pypa/installer): its
 #                                                package and .dist-info, for PYTHONPATH, and
 #                                                build-info.json (the build arguments below)
+# BASE_IMAGE may name a digest (name@sha256:...): [tool.release] base_image pins it.
 # Build arguments: BASE_IMAGE, VERSION, REVISION, CREATED, SOURCE (build_metadata). The
 # labels made of them are the last instruction, over the layer that holds build-info.json:
 # a layer cache keys a step by its parent and its text, not by the arguments' values, so a
@@ -35,9 +37,16 @@ EXPOSE 8000
 ENTRYPOINT ["market-data-ingestion"]
 CMD ["serve", "--host", "0.0.0.0", "--port", "8000"]
 
-# Dependencies: this layer is reused for as long as the requirements do not change.
+# Dependencies: this layer is reused for as long as the lock does not change. Only the
+# locked files are taken (--require-hashes, --no-deps), wheels only (a build in the image
+# would not be reproducible). SOURCE_DATE_EPOCH set makes pip's byte-compiling write
+# hash-based .pyc files (py_compile's rule), whose bytes do not depend on when the files were
+# written; its value is not read by py_compile, and the build's --timestamp (the tagged
+# commit's time) sets every file's time, so a fixed one keeps this layer cached across releases.
 COPY dist/requirements.txt /tmp/requirements.txt
-RUN python3 -m pip install --no-cache-dir -r /tmp/requirements.txt && rm /tmp/requirements.txt
+RUN SOURCE_DATE_EPOCH=0 python3 -m pip install --no-cache-dir --require-hashes --no-deps \
+        --only-binary=:all: -r /tmp/requirements.txt \
+    && rm /tmp/requirements.txt
 
 # Installing needs root, the service does not.
 USER 10001:10001

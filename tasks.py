@@ -134,6 +134,8 @@ def _errors(name: str) -> Iterator[Secrets]:
         "skip_docs": "release news (added/changed/deprecated/removed) without a documentation"
         " change since the previous release (shown in report)",
         "keep": "with --rehearse: keep the rehearsal directory",
+        "prebuilt": "a directory with the sdist and wheel built elsewhere (CI's build job):"
+        " used when a rebuild from the tag gives the same sha256, refused otherwise",
         "set": SET_HELP,
     },
 )
@@ -152,6 +154,7 @@ def release_(
     skip_channels: bool = False,
     skip_docs: bool = False,
     keep: bool = False,
+    prebuilt: str | None = None,
     set_: list[str] | None = None,
 ) -> None:
     """Cut a release: checks, branch, bump, changelog, tag, merge, push, publish, notify."""
@@ -166,6 +169,7 @@ def release_(
         skip_channels=skip_channels,
         skip_docs=skip_docs,
         allow_semver_break=allow_semver_break,
+        prebuilt=prebuilt,
     )
     with _errors("release") as secrets:
         _cli().release_command(

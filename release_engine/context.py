@@ -42,6 +42,7 @@ class Options:
     skip_docs: bool = False
     date: str | None = None
     allow_semver_break: bool = False  # the semver guard's refusal waived (release notes say so)
+    prebuilt: str | None = None  # --prebuilt DIR: sdist and wheel checked against the tag
 
 
 def _quiet(line: str) -> None:
@@ -121,6 +122,9 @@ class ReleaseContext:
         if self.git.tag_info(self.tag) is not None:  # resuming: keep the day it was tagged
             seconds = int(self.git.commit_timestamp(self.tag))
             return dt.datetime.fromtimestamp(seconds, dt.timezone.utc).date().isoformat()
+        epoch = os.environ.get("SOURCE_DATE_EPOCH", "")  # CI's build and publish jobs agree
+        if epoch.isdigit():
+            return dt.datetime.fromtimestamp(int(epoch), dt.timezone.utc).date().isoformat()
         return dt.datetime.now(dt.timezone.utc).date().isoformat()
 
     @cached_property

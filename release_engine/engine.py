@@ -260,7 +260,12 @@ def rollback(ctx: ReleaseContext, reporter: Reporter, *, dry_run: bool = False) 
     with ctx.secrets.masking_logs(), closing(ctx), release_lock(ctx.repo), _resumable(ctx):
         for note in [] if dry_run else settle(ctx):
             reporter.info(note)
-        return _rollback(ctx, reporter, dry_run)
+        outcomes = _rollback(ctx, reporter, dry_run)
+        # last: the release rolled back to, verified as anyone gets it (a dry run shows it)
+        from .rollback_verify import verify_rollback_target
+
+        reporter.info(verify_rollback_target(ctx, dry_run=dry_run))
+        return outcomes
 
 
 def _rollback(ctx: ReleaseContext, reporter: Reporter, dry_run: bool) -> list[Outcome]:

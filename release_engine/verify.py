@@ -215,7 +215,7 @@ def _check_assets(
 ) -> None:
     image = f"{ctx.config.image}:{ctx.tag}"
     for name, sha in sorted(sums.items()):
-        if name == image:
+        if name == image or "/" in name:  # an image reference (no asset name holds a "/")
             continue
         data = _get(session, _download_url(ctx, name), name)
         if data is None:

@@ -38,6 +38,7 @@ def release_invocation(
         "--skip-docs": options.skip_docs,
     }
     words += [flag for flag, given in flags.items() if given]
+    words += ["--prebuilt", options.prebuilt] if options.prebuilt else []
     for pair in overrides:
         words += ["--set", pair]
     return shlex.join(words)

@@ -107,6 +107,10 @@ def _release_command(
         parsed = parse_version(text)
         draft.version = parsed.pep440
         settings = parse_overrides(overrides)  # bad input: one line, before anything starts
+        if options.prebuilt:
+            from ..remotes.index.prebuilt import require_prebuilt
+
+            require_prebuilt(options.prebuilt)
         invocation = release_invocation(
             text, options, overrides or (), rehearse=rehearse, keep=keep, as_json=as_json
         )

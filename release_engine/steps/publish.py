@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import shutil
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import ReleaseError
 from ..plan import Action, Call, Observation, StepBase
 from ..proc import Command
 from ..remotes import index
+from ..remotes.index.prebuilt import compare, use_prebuilt
 from ..tools.git import extract_archive
 from .common import artifacts, tag_commit
 
@@ -38,6 +40,11 @@ class Build(StepBase):
 
     def observe(self, ctx: ReleaseContext) -> Observation:
         files = artifacts(ctx)
+        if files and ctx.options.prebuilt:  # built before: the prebuilt ones must be these
+            try:
+                compare(files, Path(ctx.options.prebuilt), ctx.tag)
+            except ReleaseError as exc:
+                return Observation.conflict(str(exc))
         if files:
             return Observation.done(", ".join(p.name for p in files) + " (checked)")
         return Observation.pending(f"from a clean export of {ctx.tag}")
@@ -73,5 +80,21 @@ class Build(StepBase):
             Command.of(*build, cwd=src, env={"SOURCE_DATE_EPOCH": epoch}, long=True),
             Call(f"check that {staged} holds one sdist and one wheel", exactly_two),
             index.check_command(staged),
+            *self._prebuilt(ctx, staged),
             Call(f"move the checked files to {dist}", lambda: staged.rename(dist)),
         ]
+
+    @staticmethod
+    def _prebuilt(ctx: ReleaseContext, staged: Path) -> list[Action]:
+        """With ``--prebuilt DIR``: its files compared with the tag's build, then used
+        (:mod:`.prebuilt`)."""
+        if not ctx.options.prebuilt:
+            return []
+        directory = Path(ctx.options.prebuilt)
+
+        def use() -> None:
+            built = index.artifacts(staged, ctx.config.package, ctx.version.pep440)
+            use_prebuilt(built, directory, ctx.tag)
+
+        what = f"compare the sha256 of {directory}'s sdist and wheel with these; use them"
+        return [Call(what, use)]

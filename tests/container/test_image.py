@@ -150,9 +150,7 @@ def test_version_only_rebuild_reuses_the_dependency_layer(
     assert old[:shared] == new[:shared], "the dependency layers were rebuilt"
     assert old[shared:] != new[shared:], "the wheel layer should differ"
     if engine.name != "docker":  # buildah's own words; BuildKit says CACHED
-        step = re.search(
-            r"STEP \d+/\d+: RUN python3 -m pip install --no-cache-dir -r .*\n(.*)", rebuilt.output
-        )
+        step = re.search(r"STEP \d+/\d+: RUN .*python3 -m pip install .*\n(.*)", rebuilt.output)
         assert step and "Using cache" in step.group(1), rebuilt.output
 
 
@@ -177,7 +175,7 @@ def test_a_version_only_rebuild_redoes_only_the_few_instructions_from_arg_versio
     assert not [text for text in instructions[first:] if text.startswith("RUN")], rebuilt.output
 
 
-def test_prepare_context_lays_out_the_installed_wheel_and_requirements(tmp_path: Path) -> None:
+def test_prepare_context_lays_out_the_installed_wheel_and_the_lock(tmp_path: Path) -> None:
     wheel = tmp_path / "demo_pkg-1.2.3-py3-none-any.whl"
     metadata = (
         "Metadata-Version: 2.3\nName: demo-pkg\nVersion: 1.2.3\n"
@@ -203,14 +201,13 @@ def test_prepare_context_lays_out_the_installed_wheel_and_requirements(tmp_path:
     (dest / "dist").mkdir(parents=True)
     (dest / "dist" / "stale-0.0.1-py3-none-any.whl").write_text("old")
     args = {"VERSION": "1.2.3", "REVISION": "abc", "BASE_IMAGE": "localhost/base"}
-    assert prepare_context(wheel, dockerfile, dest, args) == dest
+    lock = "fastapi==0.110.0 \\\n    --hash=sha256:00\ntomli==2.0.1 ; python_version < '3.11'\n"
+    assert prepare_context(wheel, dockerfile, dest, args, lock=lock) == dest
     assert sorted(p.name for p in (dest / "dist").iterdir()) == [
         "demo_pkg-1.2.3",
         "requirements.txt",
     ]
-    assert (dest / "dist" / "requirements.txt").read_text() == (
-        'fastapi>=0.110\ntomli>=2; python_version < "3.11"\n'
-    )
+    assert (dest / "dist" / "requirements.txt").read_text() == lock  # the hashed lock
     staged = dest / "dist" / "demo_pkg-1.2.3"
     assert sorted(p.name for p in staged.iterdir()) == [
         "build-info.json",

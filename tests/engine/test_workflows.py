@@ -263,3 +263,59 @@ def test_each_check_fires_on_a_bad_workflow(tmp_path: Path) -> None:
     assert "id-token: write in ['check'], not in the release job only" in problems
     assert "the release job needs attestations: write" in problems
     assert schema_problems(invalid) != []
+
+
+# --- build, then attest, then publish (issue #22) --------------------------------------------
+
+
+def split_problems(workflow: dict[str, Any]) -> list[str]:
+    """release.yml builds in a job without secrets and publishes from another: the build job
+    may only read contents and names no secret; the release job needs it, downloads its files,
+    attests them before ``inv release`` runs, and hands them over with ``--prebuilt``."""
+    problems = []
+    build, release = jobs(workflow).get("build"), jobs(workflow).get("release", {})
+    if build is None:
+        return ["no build job"]
+    if build.get("permissions") != {"contents": "read"}:
+        problems.append(f"the build job's permissions are {build.get('permissions')!r}")
+    if "secrets." in json.dumps(build) or "environment" in build:
+        problems.append("the build job can read secrets")
+    if "build" not in str(release.get("needs", "")):
+        problems.append("the release job does not need the build job")
+    order = [str(s.get("uses", "")) + " " + str(s.get("run", "")) for s in release.get("steps", [])]
+
+    def first(text: str) -> int:
+        return next((n for n, step in enumerate(order) if text in step), len(order))
+
+    attest, sign, publish = (
+        first("actions/attest-build-provenance@"),
+        first("pypi_attestations sign"),
+        first("inv release"),
+    )
+    if first("actions/download-artifact@") > attest:
+        problems.append("the release job attests before it downloads the build job's files")
+    if not attest < publish or not sign < publish:
+        problems.append("the release job attests after `inv release` published")
+    if "--prebuilt" not in (order[publish] if publish < len(order) else ""):
+        problems.append("`inv release` is not given the build job's files (--prebuilt)")
+    return problems
+
+
+def test_the_release_builds_without_secrets_and_attests_before_publishing() -> None:
+    assert split_problems(load(RELEASE)) == []
+
+
+def test_the_split_check_fires() -> None:
+    workflow = load(RELEASE)
+    release = workflow["jobs"]["release"]
+    attest = next(s for s in release["steps"] if "attest-build-provenance" in str(s.get("uses")))
+    release["steps"].remove(attest)
+    release["steps"].append(attest)  # after inv release: too late
+    workflow["jobs"]["build"]["permissions"]["id-token"] = "write"
+    assert split_problems(workflow) == [
+        "the build job's permissions are {'contents': 'read', 'id-token': 'write'}",
+        "the release job attests after `inv release` published",
+    ]
+    assert release_problems(workflow) != []  # id-token: write outside the release job
+    del workflow["jobs"]["build"]
+    assert split_problems(workflow) == ["no build job"]

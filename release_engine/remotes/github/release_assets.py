@@ -1,10 +1,12 @@
-"""The GitHub release with its assets: draft → sdist, wheel, SBOM, SHA256SUMS → published.
+"""The GitHub release with its assets: draft → sdist, wheel, image lock, SBOM, SHA256SUMS →
+published.
 
 GitHub's immutable releases take no asset once published, so the release is created as a
 draft, gets every asset, and is published last. Each look compares by sha256: an asset GitHub
 holds with the same digest is done, a missing one is uploaded, one with other bytes is a
 conflict named in one line. What the assets are is made again, bit for bit, on any clone: the
-sdist and wheel are rebuilt from the tag, the SBOM is read from the published image and dated
+sdist and wheel are rebuilt from the tag, the image's lock exported from the tag's uv.lock
+(:mod:`release_engine.remotes.registry.repro`), the SBOM is read from the published image and dated
 by the tag's commit (:mod:`release_engine.tools.sbom`), and ``SHA256SUMS`` lists them all and
 the image's digest. So a run killed between any two of these converges when run again,
 in the same clone or another.
@@ -23,6 +25,7 @@ from ...built import artifacts
 from ...errors import ReleaseError
 from ...tools.sbom import SBOM_SUFFIX, image_distributions, make_sbom
 from .. import index
+from ..registry.repro import lock_file, lock_name
 from .assets import SUMS, render_sums
 
 if TYPE_CHECKING:
@@ -58,7 +61,8 @@ def image_ref(ctx: ReleaseContext) -> str:
 def wanted_names(ctx: ReleaseContext) -> list[str]:
     """The names of the assets, for what a dry run shows (the built files when there are)."""
     built = [p.name for p in artifacts(ctx)] or ["<sdist>", "<wheel>"]
-    return [*built, *([sbom_name(ctx)] if ctx.container is not None else []), SUMS]
+    image = [lock_name(ctx), sbom_name(ctx)] if ctx.container is not None else []
+    return [*built, *image, SUMS]
 
 
 def wanted(ctx: ReleaseContext, *, make: bool = False) -> Wanted:
@@ -70,6 +74,10 @@ def wanted(ctx: ReleaseContext, *, make: bool = False) -> Wanted:
     found = Wanted({p.name: p for p in built})
     sums = {name: index.sha256_of(path) for name, path in found.files.items()}
     if ctx.container is not None:
+        lock = lock_file(ctx)  # the image's hashed requirements (registry.repro)
+        if lock is not None:
+            found.files[lock.name] = lock
+            sums[lock.name] = index.sha256_of(lock)
         digest = ctx.registry.digest(ctx.tag)
         if digest is None:
             if make:

@@ -35,7 +35,8 @@ def check_command(dist_dir: Path) -> Command:
 def upload_command(
     files: Sequence[Path], *, repository_url: str, username: str, password: str
 ) -> Command:
-    """``twine upload`` of *files* to *repository_url*, the credentials in the environment."""
+    """``twine upload`` of *files* to *repository_url*, the credentials in the environment;
+    with ``--attestations`` when *files* include attestation files."""
     if not files:
         raise ReleaseError("there are no distribution files to upload: build them first")
     if urlsplit(repository_url).password:
@@ -49,6 +50,8 @@ def upload_command(
             "GitHub Actions with trusted publishing"
         )
     argv = [*_TWINE, "upload", "--verbose", "--non-interactive", "--disable-progress-bar"]
+    if any(Path(f).suffix == ".attestation" for f in files):  # PEP 740, beside each dist
+        argv.append("--attestations")
     argv += ["--repository-url", repository_url, *map(str, files)]
     env = {"TWINE_USERNAME": username, "TWINE_PASSWORD": password}
     return Command.of(

@@ -80,7 +80,7 @@ def artifacts(dist_dir: Path, package: str, version: str) -> list[Path]:
     """
     if not dist_dir.is_dir():
         return []
-    files = sorted(p for p in dist_dir.iterdir() if p.is_file())
+    files = sorted(p for p in dist_dir.iterdir() if p.is_file() and p.suffix != ".attestation")
     want = _release(package, version)
     kinds = {_kind(p.name, want): p for p in files}
     if len(files) == 2 and "sdist" in kinds and "wheel" in kinds:

@@ -17,6 +17,7 @@ from ...errors import CommandError, ConfigError, ReleaseError
 from ...plan import Action, Artifact, Call, Observation, StepBase, perform
 from ...proc import Command
 from .. import index
+from .prebuilt import attestations_of
 from .remote import credentials_login
 
 if TYPE_CHECKING:
@@ -85,9 +86,10 @@ class Upload(StepBase):
 
     @staticmethod
     def _command(ctx: ReleaseContext, path: Path, password: str) -> Command:
+        # The distribution file last (act() reads it there); its attestations before it.
         return index.upload_command(
-            [path], repository_url=ctx.config.index_url, username=ctx.index_login.username,
-            password=password,
+            [*attestations_of(path), path], repository_url=ctx.config.index_url,
+            username=ctx.index_login.username, password=password,
         )  # fmt: skip
 
     def _with_token(self, ctx: ReleaseContext, path: Path, minted: list[str]) -> Callable[[], None]:

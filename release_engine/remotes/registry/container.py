@@ -23,6 +23,7 @@ from typing import Any
 
 from ...errors import ConfigError, UsageError
 from ...proc import Command, Progress, read, run
+from ...tools.image_lock import check_covers, export_lock
 
 __all__ = [
     "BASE_IMAGE",
@@ -43,6 +44,7 @@ ENGINES = ("podman", "buildah", "docker")
 _BUILD_TIMEOUT = 1800
 _PUSH_TIMEOUT = 1800
 _EXTRA_MARKER = re.compile(r"\bextra\s*==")
+_PINNED = re.compile(r"sha256:[0-9a-f]{64}")  # what a base image pinned by digest names
 #: In the staged package (and so in the image, under its PYTHONPATH): what this build was.
 BUILD_INFO = "build-info.json"
 
@@ -80,12 +82,19 @@ def wheel_requirements(wheel: Path) -> list[str]:
 
 
 def prepare_context(
-    wheel: Path, dockerfile: Path, dest: Path, build_args: Mapping[str, str]
+    wheel: Path,
+    dockerfile: Path,
+    dest: Path,
+    build_args: Mapping[str, str],
+    *,
+    lock: str | None = None,
 ) -> Path:
     """Make the build context *dest*: the Dockerfile, ``dist/requirements.txt`` (the wheel's
-    runtime requirements) and ``dist/<name>-<version>/``, the wheel installed, as the image
-    has it under ``/opt/<name>`` (:func:`stage_wheel`), with ``build-info.json`` beside it:
-    the *build_args* of :func:`build_metadata` that the image's labels are made of."""
+    runtime dependencies pinned with hashes: *lock*, by default exported from the uv.lock
+    beside the Dockerfile, :mod:`.image_lock`) and ``dist/<name>-<version>/``, the wheel
+    installed, as the image has it under ``/opt/<name>`` (:func:`stage_wheel`), with
+    ``build-info.json`` beside it: the *build_args* of :func:`build_metadata` that the image's
+    labels are made of. A lock that pins none of some requirement of the wheel is refused."""
     if not wheel.is_file() or wheel.suffix != ".whl":
         raise UsageError(f"no wheel at {wheel}: build one first (python -m build --wheel)")
     if not dockerfile.is_file():
@@ -94,9 +103,10 @@ def prepare_context(
     if dist.exists():
         shutil.rmtree(dist)  # what an earlier build left must not be picked up
     dist.mkdir(parents=True)
+    text = export_lock(dockerfile.parent) if lock is None else lock
+    check_covers(text, wheel_requirements(wheel))
     shutil.copyfile(dockerfile, dest / "Dockerfile")
-    lines = wheel_requirements(wheel)
-    (dist / "requirements.txt").write_text("".join(f"{line}\n" for line in lines))
+    (dist / "requirements.txt").write_text(text)
     name, version = wheel.name.split("-")[:2]
     staged = dist / f"{name}-{version}"
     stage_wheel(wheel, staged)
@@ -145,6 +155,7 @@ def build_metadata(
 ) -> dict[str, str]:
     """The build arguments of a release image.
 
+    *base_image* may be pinned by digest (``name@sha256:…``): a malformed digest is refused.
     Its per-build labels (version, revision, creation time, source) are one LABEL, the last
     instruction of the Dockerfile, reading these arguments; :func:`prepare_context` writes the
     same values into the context (``build-info.json``, copied with the package), so the layer
@@ -155,6 +166,11 @@ def build_metadata(
     of a version-only rebuild that one LABEL does in one.)
     """
     args = {"VERSION": version, "REVISION": revision, "CREATED": created, "SOURCE": source}
+    if "@" in base_image and not _PINNED.fullmatch(base_image.partition("@")[2]):
+        raise ConfigError(
+            f"base_image {base_image!r} names no digest: pin it as name@sha256:<64 hex digits> "
+            "(podman image inspect --format '{{.Digest}}' NAME) or give a tag without @"
+        )
     if base_image:
         args["BASE_IMAGE"] = base_image
     return args

@@ -10,6 +10,7 @@ from ...built import artifacts, tag_commit
 from ...errors import ReleaseError
 from ...plan import Action, Call, ImageDigest, Observation, StepBase
 from .container import build_metadata, prepare_context
+from .repro import check_rebuilt, lock_file, rebuilt_mismatch
 
 if TYPE_CHECKING:
     from ...context import ReleaseContext
@@ -29,10 +30,8 @@ class Image(StepBase):
         latest = f"{ctx.config.image}:latest"
         found = engine.inspect_each([ref, latest] if ctx.is_newest else [ref])  # one look
         if engine.labels_of(found[ref]).get(VERSION_LABEL) != ctx.version.pep440:
-            # A rerun on another machine (an empty image store) builds nothing the registry
-            # has: what is published is the image, and image-push compares its digests.
-            if _in_registry(ctx):
-                return Observation.done(f"{ref} is in the registry: no local build needed")
+            # A rerun on another machine (an empty image store) builds again, even what the
+            # registry has: image-push then compares the image IDs (.repro).
             return Observation.pending(" + ".join(ctx.image_tags))
         image_id = engine.id_of(found[ref])
         if ctx.is_newest and engine.id_of(found[latest]) != image_id:
@@ -63,7 +62,10 @@ class Image(StepBase):
             if not files:
                 raise ReleaseError(f"no built wheel for {ctx.version} in {ctx.dist_dir}")
             dockerfile = ctx.state_dir / "src" / ctx.config.dockerfile
-            prepare_context(files[1], dockerfile, context, args)
+            lock = lock_file(ctx)  # the tag's uv.lock, exported with hashes; an asset too
+            if lock is None:
+                raise ReleaseError(f"no clean export of {ctx.tag} in {ctx.state_dir / 'src'}")
+            prepare_context(files[1], dockerfile, context, args, lock=lock.read_text())
 
         build = ctx.container.build_command(
             context,
@@ -72,14 +74,13 @@ class Image(StepBase):
             iidfile=ctx.state_dir / "image.iid",
             timestamp=epoch if epoch.isdigit() else f"<commit time of {ctx.tag}>",
         )
-        return [Call(f"prepare the build context {context} from the wheel", prepare), build]
-
-
-def _in_registry(ctx: ReleaseContext) -> bool:
-    """Whether the registry holds this version's image (tag and version label)."""
-    if ctx.registry.digest(ctx.tag) is None:
-        return False
-    return ctx.registry.labels(ctx.tag).get(VERSION_LABEL) == ctx.version.pep440
+        ref = f"{ctx.config.image}:{ctx.tag}"
+        check = f"compare the image ID with the config digest of {ref} in the registry, if any"
+        return [
+            Call(f"prepare the build context {context} from the wheel", prepare),
+            build,
+            Call(check, lambda: check_rebuilt(ctx)),
+        ]
 
 
 class ImagePush(StepBase):
@@ -96,6 +97,9 @@ class ImagePush(StepBase):
             return Observation.conflict(
                 f"the registry holds {ctx.config.image}:{ctx.tag} labelled version {version}"
             )
+        mismatch = rebuilt_mismatch(ctx)  # built here again: is it the published image?
+        if mismatch is not None:
+            return Observation.conflict(mismatch)
         digests = {
             tag: digest if tag == ctx.tag else ctx.registry.digest(tag) for tag in ctx.image_tags
         }
