@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from ..errors import ReleaseError
 from ..spec import Spec
 from .announce import Destination, Message
-from .webhook import Webhooks, cut_short, deliver, probed, refused
+from .webhook import Webhooks, cut_short, deliver, probed, refused, webhooks_setting
 
 if TYPE_CHECKING:
     from contextlib import ExitStack
@@ -80,11 +80,8 @@ class Discord(Webhooks):
     where, kind, service = "on Discord", "Discord message", "Discord"
     variable = "discord_webhooks_env"
     settings: ClassVar[dict[str, Spec]] = {
-        "discord_webhooks_env": Spec(
-            "str", "the environment variable holding the Discord webhook URLs",
-            "RELEASE_DISCORD_WEBHOOKS", pattern=r"[A-Za-z_][A-Za-z0-9_]*",
-            hint="use an environment variable's name such as RELEASE_DISCORD_WEBHOOKS"),
-    }  # fmt: skip
+        "discord_webhooks_env": webhooks_setting("Discord", "RELEASE_DISCORD_WEBHOOKS"),
+    }
 
     def send(self, ctx: ReleaseContext, to: Destination, message: Message) -> str | None:
         post(to.address, discord_message(message), f"${self.env(ctx.config)}")

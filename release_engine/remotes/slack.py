@@ -26,8 +26,9 @@ from urllib.parse import urlsplit
 from ..errors import ReleaseError
 from ..netcause import unreachable
 from ..spec import Spec
-from .announce import Channel, Destination, Message, ReleaseLinks, destination_key, shown_url
+from .announce import Destination, Message, ReleaseLinks, shown_url
 from .probe import TIMEOUT, http
+from .webhook import Webhooks, webhooks_setting
 
 if TYPE_CHECKING:
     from contextlib import ExitStack
@@ -35,9 +36,8 @@ if TYPE_CHECKING:
 
     from slack_sdk.models.blocks import Block
 
-    from ..config import Credentials, ReleaseConfig
     from ..context import ReleaseContext
-    from . import Check, Rehearsing
+    from . import Rehearsing
 
 # slack_sdk is imported where a message is made or sent: a quarter of a second that every
 # other command (a status, a dry run, the task list) would otherwise pay.
@@ -153,52 +153,23 @@ def post_message(url: str, message: dict[str, Any], *, timeout: int = 30) -> Non
         raise ReleaseError(f"the webhook at {host} answered {response.status_code} {answer}")
 
 
-class Slack(Channel):
+class Slack(Webhooks):
     """Slack incoming webhooks, from the environment variable ``notify_webhooks_env`` names."""
 
     order = 40
     name, channel = "slack", "notify"
-    where, kind = "on Slack", "Slack message"
+    where, kind, service = "on Slack", "Slack message", "Slack"
+    variable = "notify_webhooks_env"
     settings: ClassVar[dict[str, Spec]] = {
-        "notify_webhooks_env": Spec(
-            "str", "the environment variable holding the Slack webhook URLs",
-            "RELEASE_NOTIFY_WEBHOOKS", pattern=r"[A-Za-z_][A-Za-z0-9_]*",
-            hint="use an environment variable's name such as RELEASE_NOTIFY_WEBHOOKS"),
-    }  # fmt: skip
-
-    def variables(self, config: ReleaseConfig) -> tuple[str, ...]:
-        return (config.notify_webhooks_env,)
-
-    @staticmethod
-    def hooks(ctx: ReleaseContext) -> list[str]:
-        return ctx.credentials.words(ctx.config.notify_webhooks_env)
-
-    def destinations(self, ctx: ReleaseContext) -> list[Destination]:
-        return [
-            Destination(destination_key(hook), f"webhook {n}", hook)
-            for n, hook in enumerate(self.hooks(ctx), start=1)
-        ]
-
-    def absent(self, ctx: ReleaseContext) -> str:
-        return f"no webhooks in ${ctx.config.notify_webhooks_env}"
-
-    def lacking(self, config: ReleaseConfig, credentials: Credentials) -> str | None:
-        if credentials.words(config.notify_webhooks_env):
-            return None
-        return (
-            f"notify is a required channel but ${config.notify_webhooks_env} holds no webhook "
-            "URL: export the Slack webhook URLs, or pass --skip-channels"
-        )
+        "notify_webhooks_env": webhooks_setting("Slack", "RELEASE_NOTIFY_WEBHOOKS"),
+    }
 
     def send(self, ctx: ReleaseContext, to: Destination, message: Message) -> str | None:
         post_message(to.address, slack_message(message.subject, message.notes, message.links))
         return None
 
-    def probes(self, ctx: ReleaseContext) -> dict[str, Check]:
-        return {
-            f"webhook {n}": lambda hook=hook: _probe(hook, ctx.config.notify_webhooks_env)  # type: ignore[misc]
-            for n, hook in enumerate(self.hooks(ctx), 1)
-        }
+    def probe(self, url: str, variable: str) -> str | None:
+        return _probe(url, variable)
 
     def stand_in(self, stack: ExitStack, workdir: Path) -> object:
         from ..standins.sink import NotificationSink
@@ -206,7 +177,9 @@ class Slack(Channel):
         return stack.enter_context(NotificationSink())
 
     def rehearse(self, stand_in: Any, rehearsing: Rehearsing) -> None:
-        rehearsing.environment[rehearsing.config.notify_webhooks_env] = stand_in.url
+        """Always the stand-in: the project requires this channel (and a rehearsal that sent
+        the team nothing would show less than the release does)."""
+        rehearsing.environment[self.env(rehearsing.config)] = stand_in.url
 
 
 def _probe(url: str, variable: str) -> str | None:

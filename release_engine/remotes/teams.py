@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from ..errors import ReleaseError
 from ..spec import Spec
 from .announce import Destination, Message
-from .webhook import Webhooks, cut_short, deliver, probed, refused
+from .webhook import Webhooks, cut_short, deliver, probed, refused, webhooks_setting
 
 if TYPE_CHECKING:
     from contextlib import ExitStack
@@ -86,11 +86,8 @@ class Teams(Webhooks):
     where, kind, service = "on Microsoft Teams", "Teams message", "Teams"
     variable = "teams_webhooks_env"
     settings: ClassVar[dict[str, Spec]] = {
-        "teams_webhooks_env": Spec(
-            "str", "the environment variable holding the Teams webhook URLs",
-            "RELEASE_TEAMS_WEBHOOKS", pattern=r"[A-Za-z_][A-Za-z0-9_]*",
-            hint="use an environment variable's name such as RELEASE_TEAMS_WEBHOOKS"),
-    }  # fmt: skip
+        "teams_webhooks_env": webhooks_setting("Teams", "RELEASE_TEAMS_WEBHOOKS"),
+    }
 
     def send(self, ctx: ReleaseContext, to: Destination, message: Message) -> str | None:
         post(to.address, teams_message(message), f"${self.env(ctx.config)}")

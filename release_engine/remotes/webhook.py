@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..errors import ReleaseError
 from ..netcause import unreachable
+from ..spec import Spec
 from .announce import Channel, Destination, destination_key, shown_url
 from .probe import TIMEOUT, http
 
@@ -34,6 +35,7 @@ __all__ = [
     "probed",
     "refused",
     "said",
+    "webhooks_setting",
 ]
 
 SEND_TIMEOUT = 30.0
@@ -90,6 +92,13 @@ def deliver(
         return answer
     except library.RequestException as exc:
         raise ReleaseError(f"{unreachable(service, url, exc)}: check {check}") from None
+
+
+def webhooks_setting(service: str, default: str) -> Spec:
+    """The setting naming the environment variable that holds a service's webhook URLs."""
+    return Spec("str", f"the environment variable holding the {service} webhook URLs", default,
+                pattern=r"[A-Za-z_][A-Za-z0-9_]*",
+                hint=f"use an environment variable's name such as {default}")  # fmt: skip
 
 
 class Webhooks(Channel):
