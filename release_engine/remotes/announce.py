@@ -108,7 +108,7 @@ class News:
     """What is announced: a release, or a rollback. *prefix* names its steps and records."""
 
     prefix: ClassVar[str] = ""
-    about: ClassVar[str] = ""  # what the step's title announces: "release", "rollback"
+    about: ClassVar[str] = ""  # what the step's title announces: "Release news on Slack"
 
     def message(self, ctx: ReleaseContext) -> Message:
         raise NotImplementedError
@@ -176,7 +176,7 @@ class Announce(StepBase):
     def __init__(self, channel: Channel, news: News) -> None:
         self.channel, self.news = channel, news
         self.name, self.record = channel.channel, f"{news.prefix}{channel.channel}"
-        self.title = f"Announce the {news.about} {channel.where}"
+        self.title = f"{news.about.capitalize()} news {channel.where}"
 
     def _record(self, ctx: ReleaseContext) -> tuple[set[str], str | None]:
         """The destinations sent to, and the one a run was sending to when it stopped."""

@@ -83,7 +83,7 @@ class Teams(Webhooks):
 
     order = 80
     name = channel = "teams"
-    where, kind, service = "on Microsoft Teams", "Teams message", "Teams"
+    where, kind, service = "on Teams", "Teams message", "Teams"
     variable = "teams_webhooks_env"
     settings: ClassVar[dict[str, Spec]] = {
         "teams_webhooks_env": webhooks_setting("Teams", "RELEASE_TEAMS_WEBHOOKS"),
