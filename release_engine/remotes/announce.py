@@ -108,7 +108,7 @@ class News:
     """What is announced: a release, or a rollback. *prefix* names its steps and records."""
 
     prefix: ClassVar[str] = ""
-    about: ClassVar[str] = ""  # what the step's title announces: "Release news on Slack"
+    about: ClassVar[str] = ""  # what the step's title announces: "release", "rollback"
 
     def message(self, ctx: ReleaseContext) -> Message:
         raise NotImplementedError
