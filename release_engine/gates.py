@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 
 from .errors import ReleaseError
 from .proc import in_background
-from .released_commits import merged_side, released_commits
+from .released_commits import Commit, merged_side, released_commits
 from .remotes.github.rules import BranchRules, GitHubRules, Pull, review_decision
 
 if TYPE_CHECKING:
@@ -33,6 +33,9 @@ if TYPE_CHECKING:
     from .remotes.github.client import CIState
 
 _SHOWN = 3  # commits named in one line, at most
+#: How much earlier than a commit's committer date its pull request may have been last
+#: updated and still have brought it: the committer's clock is the committer's own.
+_CLOCK_SLACK = 86_400
 
 
 @dataclass
@@ -88,35 +91,61 @@ def review_problems(
     """One line per pull request whose decision is not approved, one naming direct pushes."""
     base = ctx.base_branch
     commits, _ = released_commits(ctx, sha)
-    covered: set[str] = set()
-    direct: list[tuple[str, str]] = []
-    pulls: dict[int, Pull] = {}
-    for commit in commits:
-        if commit.sha in covered:
-            continue
-        found = [p for p in rules.pulls_for(commit.sha) if p.merged and p.base == base]
-        if not found:
-            direct.append((commit.sha, commit.subject))
-            continue
-        pull = found[0]
-        pulls[pull.number] = pull
-        covered.add(commit.sha)
-        if pull.merge_commit_sha == commit.sha:
-            covered |= merged_side(ctx, commit)
+    pulls = _pulls_of(ctx, commits, rules)
     problems = []
-    for number in sorted(pulls):
+    for number in sorted({p.number for p in pulls.values() if p is not None}):
         decision, why = review_decision(rules.reviews(number), need.approvals)
         if decision != "APPROVED":
             problems.append(
                 f"pull request #{number} into {base} is not approved ({why}; {base} requires "
                 f"{need.approvals}): get it approved, or pass --skip-review"
             )
+    direct = [(c.sha, c.subject) for c in commits if pulls.get(c.sha) is None]
     if direct:
         problems.append(
             f"{len(direct)} commit(s) reached {base} without a merged pull request: "
             f"{_named(direct)}: bring them through an approved pull request, or pass --skip-review"
         )
     return problems
+
+
+def _pulls_of(
+    ctx: ReleaseContext, commits: list[Commit], rules: GitHubRules
+) -> dict[str, Pull | None]:
+    """The merged pull request into the base branch that brought each of *commits* (newest
+    first), or None for a commit no pull request brought.
+
+    Asked with as few requests as GitHub allows: the pull requests merged into the base since
+    the oldest commit, a page of a hundred at a time, give each merge, squash or last rebased
+    commit its pull request; a merge commit covers the side it merged (read from git), and a
+    pull request found covers the commits GitHub lists as its own. Only a commit none of that
+    explains is asked about on its own (``GET /commits/{sha}/pulls``), as before: a direct push
+    is known as one only from GitHub's own answer.
+    """
+    base, in_range = ctx.base_branch, {c.sha for c in commits}
+    since = min((c.time for c in commits), default=0) - _CLOCK_SLACK
+    merged = rules.merged_by_commit(base, since) if commits else {}
+    found: dict[str, Pull | None] = {}
+    unexpanded: list[Pull] = []
+    for commit in commits:
+        if commit.sha in found:
+            continue
+        pull = merged.get(commit.sha)
+        while pull is None and unexpanded and commit.sha not in found:
+            brought = unexpanded.pop()  # the commits GitHub lists as this pull request's
+            found |= {c: brought for c in rules.pull_commits(brought.number) if c in in_range}
+        if pull is None and commit.sha in found:
+            continue
+        if pull is None:
+            asked = [p for p in rules.pulls_for(commit.sha) if p.merged and p.base == base]
+            pull = asked[0] if asked else None
+        found[commit.sha] = pull
+        if pull is None:
+            continue
+        unexpanded.append(pull)
+        if pull.merge_commit_sha == commit.sha:
+            found |= {c: pull for c in merged_side(ctx, commit) if c not in found}
+    return found
 
 
 def _check_states(ci: CIState, names: tuple[str, ...]) -> list[str]:

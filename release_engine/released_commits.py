@@ -29,6 +29,7 @@ class Commit:
     sha: str
     subject: str
     parents: tuple[str, ...]
+    time: int = 0  # the committer date, in seconds since the epoch
 
 
 def _own_subjects(prefix: str, main: str) -> re.Pattern[str]:
@@ -65,12 +66,14 @@ def released_commits(ctx: ReleaseContext, sha: str) -> tuple[list[Commit], list[
         if tag.startswith(prefix) and versions_from_tags([tag], prefix) and tag != ctx.tag
     ]
     exclude = [f"^{tag}^{{commit}}" for tag in tags]
-    out = ctx.git.read("rev-list", "--topo-order", "--format=%P%x00%s", sha, *exclude)
+    out = ctx.git.read("rev-list", "--topo-order", "--format=%P%x00%ct%x00%s", sha, *exclude)
     commits: list[Commit] = []
     lines = iter(out.splitlines())
-    for header in lines:  # "commit SHA", then "PARENTS\0SUBJECT"
-        parents, _, subject = next(lines, "").partition("\0")
-        commits.append(Commit(header.split()[-1], subject, tuple(parents.split())))
+    for header in lines:  # "commit SHA", then "PARENTS\0TIME\0SUBJECT"
+        parents, _, rest = next(lines, "").partition("\0")
+        time, _, subject = rest.partition("\0")
+        commit = Commit(header.split()[-1], subject, tuple(parents.split()), int(time or 0))
+        commits.append(commit)
     own_subject = _own_subjects(prefix, ctx.config.main_branch)
     ours = [c for c in commits if own_subject.fullmatch(c.subject) and _own_files(ctx, c)]
     return [c for c in commits if c not in ours], ours

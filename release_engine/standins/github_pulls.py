@@ -1,11 +1,12 @@
 """The GitHub stand-in's pull requests: opened, listed and merged for real in a bare remote.
 
-``POST /pulls``, ``GET /pulls`` and ``PUT /pulls/{n}/merge`` as docs.github.com/rest/pulls
-describes them. A merge is a real merge commit in the repository's bare remote
-(``git merge-tree --write-tree``, ``git commit-tree``, ``git update-ref`` with the old value),
-made the way GitHub makes it: "Merge pull request #N from OWNER/BRANCH". ``update-ref`` runs
-no hook, so the stand-in's merges pass the ``pre-receive`` hook that protects a branch the way
-GitHub's branch protection does (GH006), while every ``git push`` to that branch is refused.
+``POST /pulls``, ``GET /pulls``, ``GET /pulls/{n}/commits`` and ``PUT /pulls/{n}/merge`` as
+docs.github.com/rest/pulls describes them. A merge is a real merge commit in the
+repository's bare remote (``git merge-tree --write-tree``, ``git commit-tree``, ``git
+update-ref`` with the old value), made the way GitHub makes it: "Merge pull request #N from
+OWNER/BRANCH". ``update-ref`` runs no hook, so the stand-in's merges pass the ``pre-receive``
+hook that protects a branch the way GitHub's branch protection does (GH006), while every ``git
+push`` to that branch is refused.
 """
 
 from __future__ import annotations
@@ -145,10 +146,18 @@ class PullRequests:
         return shape
 
     def listed(self, query: dict[str, list[str]]) -> list[Json]:
-        """``GET /pulls``: *state* (open), *head* (``OWNER:BRANCH``), *base*; newest first."""
+        """``GET /pulls``: *state* (open), *head* (``OWNER:BRANCH``), *base*, *sort*
+        (created, updated; popularity and long-running are taken as created) and *direction*
+        (desc, GitHub's default for created; asc for the others)."""
         want = query.get("state", ["open"])[0]
         if want not in ("open", "closed", "all"):
             raise _invalid("state")
+        sort = query.get("sort", ["created"])[0]
+        if sort not in ("created", "updated", "popularity", "long-running"):
+            raise _invalid("sort")
+        direction = query.get("direction", ["desc" if sort == "created" else "asc"])[0]
+        if direction not in ("asc", "desc"):
+            raise _invalid("direction")
         head, base = query.get("head", [""])[0], query.get("base", [""])[0]
         found = []
         for pull in self._pulls().values():
@@ -161,8 +170,47 @@ class PullRequests:
             if base and base != pull["base"]:
                 continue
             found.append(pull)
-        found.sort(key=lambda p: (p["created_at"], p["number"]), reverse=True)
-        return [self.render(p, full=False) for p in found]
+        stamp = "merged_at" if sort == "updated" else "created_at"
+        found.sort(key=lambda p: (p.get(stamp) or p["created_at"], p["number"]))
+        return [self.render(p, full=False) for p in found[:: -1 if direction == "desc" else 1]]
+
+    def commits(self, number: int) -> list[Json]:
+        """``GET /pulls/{n}/commits``: the commits its head brought, oldest first, at most 250
+        (GitHub's limit). A seeded pull request's are its *commits* and its head."""
+        pull = self._pulls()[str(number)]
+        if "head_ref" in pull and self.remote is not None:
+            self._refresh(pull)
+            merged = pull.get("merge_commit_sha")
+            upto, since = (f"{merged}^2", f"{merged}^1") if merged else (pull["head_sha"], None)
+            since = since or self.remote.head(pull["base"]) or upto
+            shas = self.remote.git("rev-list", "--reverse", upto, f"^{since}").stdout.split()
+        else:
+            shas = list(dict.fromkeys([*reversed(pull.get("commits", [])), pull["head_sha"]]))
+        return [self._commit(sha) for sha in shas[:250]]
+
+    def _commit(self, sha: str) -> Json:
+        """One commit as GitHub's ``commit`` schema shows it, from the bare remote when it
+        holds the commit (else its id alone, the rest null or empty)."""
+        api, web = self.state.api_url(), self.state.web_url()
+        fields = ["0" * 40, "", "", "", "", "", "", ""]
+        if self.remote is not None:
+            shown = self.remote.git("show", "-s", "--format=%T%x00%P%x00%an%x00%ae%x00%aI%x00"
+                                    "%cn%x00%ce%x00%cI%x00%B", sha)  # fmt: skip
+            if shown.returncode == 0:
+                fields = shown.stdout.split("\0")
+        tree, parents, *people, message = (fields + [""] * 9)[:9]
+        keys = ("name", "email", "date")
+        author = dict(zip(keys, people[:3], strict=True)) if people[0] else None
+        committer = dict(zip(keys, people[3:], strict=True)) if people[3] else None
+        return {"url": f"{api}/commits/{sha}", "sha": sha, "node_id": f"C_{sha[:20]}",
+                "html_url": f"{web}/commit/{sha}", "comments_url": f"{api}/commits/{sha}/comments",
+                "commit": {"url": f"{api}/git/commits/{sha}", "author": author,
+                           "committer": committer, "message": message.strip(),
+                           "comment_count": 0, "tree": {"sha": tree or "0" * 40,
+                                                        "url": f"{api}/git/trees/{tree}"}},
+                "author": {}, "committer": {},  # no GitHub account: an empty object
+                "parents": [{"sha": p, "url": f"{api}/commits/{p}"}
+                            for p in parents.split()]}  # fmt: skip
 
     def create(self, body: Any) -> Json:
         """``POST /pulls``: 201, or 422 when one is open for the head already."""

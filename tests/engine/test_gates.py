@@ -152,6 +152,37 @@ def test_a_direct_push_under_an_approved_head_is_named(work: Path, gh: GitHubSta
         f"1 commit(s) reached main without a merged pull request: {pushed[:12]} 'Push straight "
         "to main': bring them through an approved pull request, or pass --skip-review"
     ]
+    asked = [path for method, path in gh.requests if path.endswith("/pulls")]
+    # the listing of merged pull requests, then the one commit it does not explain
+    assert asked == [
+        f"/repos/{gh.repository}/pulls",
+        f"/repos/{gh.repository}/commits/{pushed}/pulls",
+    ]
+
+
+def test_the_review_gate_asks_per_pull_request_not_per_commit(
+    work: Path, gh: GitHubStandIn
+) -> None:
+    """Forty commits brought by two pull requests, one merged with a merge commit (its side
+    read from git) and one whose commits GitHub lists: a handful of requests, none per commit."""
+    git(work, "checkout", "-q", "-b", "topic")
+    side = [commit(work, f"src/side{i}.py", f"Side change {i}", "topic") for i in range(20)]
+    git(work, "checkout", "-q", "main")
+    git(work, "merge", "-q", "--no-ff", "-m", "Merge pull request #5 from your-org/topic", "topic")
+    merge = git(work, "rev-parse", "HEAD")
+    git(work, "push", "-q", "origin", "main")
+    gh.seed_pull(5, head_sha=side[-1], merge_commit_sha=merge, approved_by=["alice"])
+    seed_green(gh, work, ref=f"{merge}^1")  # what came before: one approved pull
+    rebased = [commit(work, f"src/main{i}.py", f"Main change {i}") for i in range(20)]
+    gh.seed_check_run(rebased[-1], "green")
+    gh.seed_pull(6, head_sha=rebased[-1], merge_commit_sha=rebased[-1], approved_by=["bob"],
+                 commits=rebased[:-1])  # fmt: skip
+    assert problems(work, gh) == []
+    asked = [path for method, path in gh.requests if method == "GET"]
+    assert not [path for path in asked if "/commits/" in path and path.endswith("/pulls")]
+    assert asked.count(f"/repos/{gh.repository}/pulls") == 1
+    assert f"/repos/{gh.repository}/pulls/6/commits" in asked
+    assert len(asked) < 15, asked
 
 
 def test_required_approvals_from_branch_protection_then_rulesets_then_the_setting(

@@ -215,7 +215,7 @@ def test_the_subset_records_its_source_and_holds_every_operation_used() -> None:
         for method in item
         if method != "parameters"
     }
-    assert listed == set(source["operations"]) and len(listed) == 24
+    assert listed == set(source["operations"]) and len(listed) == 25
 
 
 def test_the_checker_refuses_what_github_does_not_describe(gh: GitHubStandIn) -> None:
@@ -333,6 +333,8 @@ def test_what_the_gates_ask_of_github_is_as_described(gh: GitHubStandIn) -> None
     gh.seed_pull(7, head_sha=HEAD, merge_commit_sha=SHA, commits=["c" * 40])
     gh.seed_review(7, "bob", "CHANGES_REQUESTED")
     assert rules.pulls_for("c" * 40) == [Pull(7, "main", True, HEAD, SHA)]
+    assert rules.merged_by_commit("main", 0) == {SHA: Pull(7, "main", True, HEAD, SHA)}
+    assert rules.pull_commits(7) == ["c" * 40, HEAD]
     bob = gh.state.data["reviews"]["7"][-1]["id"]
     assert call(gh, "PUT", f"{API}/pulls/7/reviews/{bob}/dismissals", {"message": "old"})[0] == 200
     assert rules.reviews(7) == [Review("alice", "APPROVED"), Review("bob", "DISMISSED")]
@@ -348,6 +350,8 @@ def test_what_the_gates_ask_of_github_is_as_described(gh: GitHubStandIn) -> None
             "GET /repos/{owner}/{repo}/branches/{branch}/protection 404",
             "GET /repos/{owner}/{repo}/rules/branches/{branch} 200",
             "GET /repos/{owner}/{repo}/commits/{commit_sha}/pulls 200",
+            "GET /repos/{owner}/{repo}/pulls 200",
+            "GET /repos/{owner}/{repo}/pulls/{pull_number}/commits 200",
             "GET /repos/{owner}/{repo}/pulls/{pull_number}/reviews 200",
             "PUT /repos/{owner}/{repo}/pulls/{pull_number}/reviews/{review_id}/dismissals 200",
             "PUT /repos/{owner}/{repo}/pulls/{pull_number}/reviews/{review_id}/dismissals 404",
@@ -518,7 +522,7 @@ def test_a_rehearsed_release_asks_github_only_what_it_describes(
             {
                 "GET /repos/{owner}/{repo}/commits/{ref}/status 200",
                 "GET /repos/{owner}/{repo}/commits/{ref}/check-runs 200",
-                "GET /repos/{owner}/{repo}/commits/{commit_sha}/pulls 200",
+                "GET /repos/{owner}/{repo}/pulls 200",
                 "GET /repos/{owner}/{repo}/pulls/{pull_number}/reviews 200",
                 "GET /repos/{owner}/{repo}/branches/{branch}/protection 404",
                 "GET /repos/{owner}/{repo}/rules/branches/{branch} 200",

@@ -16,6 +16,7 @@ from __future__ import annotations
 __all__ = ["BranchRules", "GitHubRules", "Pull", "Review", "review_decision"]
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -60,6 +61,23 @@ class BranchRules:
     readable: bool = True
     unread: str = ""
     sources: tuple[str, ...] = field(default=())
+
+
+def _pull(p: dict[str, Any]) -> Pull:
+    return Pull(
+        number=int(p["number"]),
+        base=str(p["base"]["ref"]),
+        merged=p.get("merged_at") is not None,
+        head_sha=str(p["head"]["sha"]),
+        merge_commit_sha=str(p.get("merge_commit_sha") or ""),
+    )
+
+
+def _epoch(stamp: str | None) -> float:
+    """GitHub's ``2026-12-07T06:31:42Z`` as seconds since the epoch (0 when absent)."""
+    if not stamp:
+        return 0.0
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
 
 
 def review_decision(reviews: list[Review], required: int) -> tuple[str, str]:
@@ -157,16 +175,40 @@ class GitHubRules:
     def _pulls_for(self, sha: str) -> list[Pull]:
         with self.client._errors(f"reading pull requests for {sha[:12]}", "pull-requests: read"):
             found = self._get(f"/commits/{sha}/pulls", per_page=100)
-        return [
-            Pull(
-                number=int(p["number"]),
-                base=str(p["base"]["ref"]),
-                merged=p.get("merged_at") is not None,
-                head_sha=str(p["head"]["sha"]),
-                merge_commit_sha=str(p.get("merge_commit_sha") or ""),
-            )
-            for p in found
-        ]
+        return [_pull(p) for p in found]
+
+    def merged_by_commit(self, base: str, since: float) -> dict[str, Pull]:
+        """The pull requests merged into *base* by their merge commit (the merge, squash or
+        last rebased commit GitHub made), asked in pages of the most recently updated first
+        until a page reaches back before *since* (seconds since the epoch): a pull request
+        merged later was updated later. Asked once."""
+        key = self.client._key("merged", base, str(int(since)))
+        return memoized(key, lambda: self._merged_by_commit(base, since))
+
+    def _merged_by_commit(self, base: str, since: float) -> dict[str, Pull]:
+        found: dict[str, Pull] = {}
+        page = 1
+        with self.client._errors(f"listing pull requests into {base}", "pull-requests: read"):
+            while True:
+                query = {"state": "closed", "base": base, "sort": "updated", "direction": "desc"}
+                data = self._get("/pulls", **query, per_page=100, page=page) or []
+                for p in data:
+                    pull = _pull(p)
+                    if pull.merged and pull.merge_commit_sha:
+                        found.setdefault(pull.merge_commit_sha, pull)
+                if len(data) < 100 or _epoch(data[-1].get("updated_at")) < since:
+                    return found
+                page += 1
+
+    def pull_commits(self, number: int) -> list[str]:
+        """The commits of pull request *number*, as GitHub lists them (at most 250; asked
+        once): those its head brought, which a rebase or squash merge copies under new ids."""
+        key = self.client._key("commits", str(number))
+        return memoized(key, lambda: [c["sha"] for c in self._commits(number)])
+
+    def _commits(self, number: int) -> list[Any]:
+        with self.client._errors(f"reading the commits of #{number}", "pull-requests: read"):
+            return self._pages(f"/pulls/{number}/commits")
 
     def reviews(self, number: int) -> list[Review]:
         """Every review of pull request *number*, oldest first (asked once)."""

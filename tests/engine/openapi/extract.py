@@ -46,6 +46,7 @@ OPERATIONS = [
     ("get", "/repos/{owner}/{repo}/pulls/{pull_number}"),
     ("put", "/repos/{owner}/{repo}/pulls/{pull_number}/merge"),
     ("get", "/repos/{owner}/{repo}/pulls/{pull_number}/reviews"),
+    ("get", "/repos/{owner}/{repo}/pulls/{pull_number}/commits"),
     ("put", "/repos/{owner}/{repo}/pulls/{pull_number}/reviews/{review_id}/dismissals"),
     ("get", "/repos/{owner}/{repo}/branches/{branch}/protection"),
     ("get", "/repos/{owner}/{repo}/rules/branches/{branch}"),
