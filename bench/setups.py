@@ -37,6 +37,9 @@ __all__ = [
 ]
 
 INV = str(Path(sys.executable).parent / "inv")  # the interpreter's own, not a pyenv shim
+#: What every clone's main is: this checkout's HEAD (a clone gets the branch main otherwise).
+HEAD = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True,
+                      check=True).stdout.strip()  # fmt: skip
 CONFIG = load_config(ROOT)
 CURRENT = parse_current_version(CONFIG.current_version)
 #: What every row releases: the minor after the project's version, whatever it is now.
@@ -67,6 +70,9 @@ def plain_repo(workdir: Path) -> Path:
     changelog fragment waiting on main (one is added and pushed right after a release)."""
     workdir.mkdir(parents=True, exist_ok=True)
     repo = clone_for_rehearsal(ROOT, workdir)
+    if git(repo, "rev-parse", "HEAD") != HEAD:  # main elsewhere (a worktree on a branch)
+        git(repo, "reset", "--quiet", "--hard", HEAD)
+        git(repo, "push", "--quiet", "--force", "origin", "main")
     if not WAITING:
         (repo / "changelog.d" / "+bench.added.md").write_text("Added what the bench releases.\n")
         git(repo, "add", "changelog.d")
@@ -170,7 +176,7 @@ def generate_history(
     remote, work = workdir / "remote.git", workdir / "work"
     subprocess.run(["git", "clone", "--quiet", "--bare", "--no-local", str(ROOT), str(remote)],
                    check=True)  # fmt: skip
-    head = git(remote, "rev-parse", "refs/heads/main")
+    head = HEAD
     start = int(git(remote, "log", "-1", "--format=%ct", head)) - commits * 60 - 86400
     every = max(1, commits // tags)
     out: list[bytes] = []
@@ -198,7 +204,8 @@ def generate_history(
             out += [f"tag v0.0.{t}\n".encode(), f"from :{i}\n".encode(),
                     ident.join([b"tagger ", f" {when} +0000\n".encode()]),
                     f"data {len(tmsg)}\n".encode(), tmsg, b"\n"]  # fmt: skip
-    subprocess.run(["git", "fast-import", "--quiet"], cwd=remote, input=b"".join(out), check=True)
+    fast_import = ["git", "fast-import", "--quiet", "--force"]  # main moves to HEAD's history
+    subprocess.run(fast_import, cwd=remote, input=b"".join(out), check=True)
     subprocess.run(["git", "clone", "--quiet", "--branch", "main", str(remote), str(work)],
                    check=True)  # fmt: skip
     counts = (git(work, "rev-list", "--count", "HEAD"), len(git(work, "tag").split()),
