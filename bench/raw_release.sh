@@ -125,17 +125,21 @@ bom.components.update(parts)
 bom.register_dependency(root, parts)
 print(JsonV1Dot6(bom).output_as_string(indent=2))
 PY
-    IMAGE=$IMAGE DIGEST=$DIGEST "$PYTHON" - "$SBOM" "$MANIFEST" <<'PY'
+    SCHEME=token  # the registry's challenge: Basic (htpasswd) or Bearer (a token server)
+    if curl -sS -o /dev/null -D - "http://$REGISTRY_URL/v2/" | grep -qi '^www-authenticate: basic'
+    then SCHEME=basic; fi
+    IMAGE=$IMAGE DIGEST=$DIGEST SCHEME=$SCHEME "$PYTHON" - "$SBOM" "$MANIFEST" <<'PY'
 import json, os, sys
 import oras.client, oras.oci
-image, digest = os.environ["IMAGE"], os.environ["DIGEST"]
+image, digest, scheme = os.environ["IMAGE"], os.environ["DIGEST"], os.environ["SCHEME"]
 raw = open(sys.argv[2], "rb").read()
 subject = oras.oci.Subject(mediaType=json.loads(raw)["mediaType"], digest=digest, size=len(raw))
-client = oras.client.OrasClient(hostname=image.split("/")[0], insecure=True, auth_backend="token")
+client = oras.client.OrasClient(hostname=image.split("/")[0], insecure=True, auth_backend=scheme)
 client.auth.set_basic_auth(os.environ["REGISTRY_USERNAME"], os.environ["REGISTRY_PASSWORD"])
-every = client.auth.authenticate_request  # a new token at each challenge: the push scope
-client.auth.authenticate_request = lambda original, headers, refresh=False: every(
-    original, headers, refresh=True)
+if scheme == "token":  # a new token at each challenge: the push scope, not the pull one
+    every = client.auth.authenticate_request
+    client.auth.authenticate_request = lambda original, headers, refresh=False: every(
+        original, headers, refresh=True)
 client.push(target=f"{image}:{digest.replace(':', '-')}.sbom", subject=subject, quiet=True,
             files=[f"{sys.argv[1]}:application/vnd.cyclonedx+json"], disable_path_validation=True)
 PY

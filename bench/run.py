@@ -249,7 +249,7 @@ def main() -> None:
             print_profile(tmp, stack.enter_context(stand_ins(tmp / "standins", without=without)))
             return
         rows = _rows(args, tmp, stack, without)
-    print_table(rows, args.runs)
+    print_table(rows, 1 if args.only == list(ALONE) else args.runs)
 
 
 def _rows(args: argparse.Namespace, tmp: Path, stack: ExitStack, without: set[str]) -> list[Row]:
