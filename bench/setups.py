@@ -208,10 +208,10 @@ def generate_history(
     subprocess.run(fast_import, cwd=remote, input=b"".join(out), check=True)
     subprocess.run(["git", "clone", "--quiet", "--branch", "main", str(remote), str(work)],
                    check=True)  # fmt: skip
-    counts = (git(work, "rev-list", "--count", "HEAD"), len(git(work, "tag").split()),
-              len(list((work / "changelog.d").glob("*.md"))))  # fmt: skip
-    print("  generated: {} commits, {} tags, {} changelog.d files".format(*counts), file=sys.stderr)
     git(work, "config", "user.email", "release-rehearsal@localhost")
     git(work, "config", "user.name", "Release Rehearsal")
     tag_baseline(work)
+    counts = (git(work, "rev-list", "--count", "HEAD"), len(git(work, "tag").split()),
+              len(list((work / "changelog.d").glob("*.md"))))  # fmt: skip
+    print("  generated: {} commits, {} tags, {} changelog.d files".format(*counts), file=sys.stderr)
     return work
