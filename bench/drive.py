@@ -78,7 +78,7 @@ def _timers() -> None:
 
     call = Task.__call__
 
-    def first_line(self: Task, *args: Any, **kwargs: Any) -> Any:
+    def first_line(self: Task[Any], *args: Any, **kwargs: Any) -> Any:
         if "task" not in MARKS:
             MARKS["task"] = [time.time()] * 2
             started = time.time()

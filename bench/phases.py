@@ -78,9 +78,10 @@ def _print(title: str, seconds: dict[str, float], packages: Counter[str]) -> Non
     print(f"|{'-' * 46}|{'-' * 9}|{'-' * 8}|")
     for phase, value in seconds.items():
         print(f"| {phase:<44} | {value:7.3f} | {100 * value / total:5.1f}% |")
-    shares: Counter[str] = Counter()
+    shares: dict[str, float] = {}
     for phase, value in seconds.items():
-        shares[SHARES.get(phase, "the rest")] += value
+        share = SHARES.get(phase, "the rest")
+        shares[share] = shares.get(share, 0.0) + value
     line = ", ".join(f"{k} {100 * v / total:.0f}%" for k, v in shares.items())
     print(f"shares: {line}")
     every = sum(packages.values())
