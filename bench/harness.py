@@ -16,7 +16,19 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["Cmd", "Row", "alternate", "peer_tool", "print_table", "run_checked", "timed"]
+__all__ = [
+    "CACHE",
+    "Cmd",
+    "Row",
+    "alternate",
+    "info",
+    "median",
+    "peer_tool",
+    "print_table",
+    "row",
+    "run_checked",
+    "timed",
+]
 
 CACHE = Path(os.environ.get("BENCH_CACHE", Path.home() / ".cache" / "release-bench"))
 PEERS = {  # executable -> what PyPI package provides it
@@ -44,12 +56,25 @@ class Row:
     peer_label: str
     peer: float
     target: str
-    met: bool
+    met: bool | None  # None: a row for information, with no target
     samples: dict[str, list[float]] = field(default_factory=dict)
 
     @property
     def ratio(self) -> float:
         return self.ours / self.peer if self.peer else float("inf")
+
+
+def row(measure: str, s: Mapping[str, list[float]], ours: str, peer: str, label: str,
+        target: str, limit: float) -> Row:  # fmt: skip
+    """A row of the table: *ours* against *peer* (medians of *s*); met when the ratio ≤ *limit*."""
+    a, b = median(s[ours]), median(s[peer])
+    return Row(measure, a, label, b, target, a / b <= limit, {ours: s[ours], peer: s[peer]})
+
+
+def info(r: Row) -> Row:
+    """*r* as a row for information: no target, so neither met nor missed."""
+    r.target, r.met = "none (information)", None
+    return r
 
 
 def run_checked(cmd: Cmd) -> subprocess.CompletedProcess[str]:
@@ -129,7 +154,7 @@ def print_table(rows: list[Row], runs: int) -> None:
     header = ("measure", "this project", "peer", "peer median", "ratio", "target", "met")
     lines = [
         (r.measure, _seconds(r.ours), r.peer_label, _seconds(r.peer), f"{r.ratio:.2f}x",
-         r.target, "yes" if r.met else "no")
+         r.target, {True: "yes", False: "no", None: "n/a"}[r.met])
         for r in rows
     ]  # fmt: skip
     widths = [max(len(str(x)) for x in col) for col in zip(header, *lines, strict=True)]

@@ -33,11 +33,17 @@ __all__ = [
     "peer_repo",
     "plain_repo",
     "seed_github",
+    "tag_baseline",
 ]
 
 INV = str(Path(sys.executable).parent / "inv")  # the interpreter's own, not a pyenv shim
+#: What every clone's main is: this checkout's HEAD (a clone gets the branch main otherwise).
+HEAD = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True,
+                      check=True).stdout.strip()  # fmt: skip
+CONFIG = load_config(ROOT)
+CURRENT = parse_current_version(CONFIG.current_version)
 #: What every row releases: the minor after the project's version, whatever it is now.
-VERSION = next_version(parse_current_version(load_config(ROOT).current_version), "minor").pep440
+VERSION = next_version(CURRENT, "minor").pep440
 #: Whether a fragment waits in HEAD's changelog.d/ (none right after the project's release).
 WAITING = any(
     not name.endswith(("/README.md", "/template.md"))
@@ -64,19 +70,39 @@ def plain_repo(workdir: Path) -> Path:
     changelog fragment waiting on main (one is added and pushed right after a release)."""
     workdir.mkdir(parents=True, exist_ok=True)
     repo = clone_for_rehearsal(ROOT, workdir)
+    if git(repo, "rev-parse", "HEAD") != HEAD:  # main elsewhere (a worktree on a branch)
+        git(repo, "reset", "--quiet", "--hard", HEAD)
+        git(repo, "push", "--quiet", "--force", "origin", "main")
     if not WAITING:
         (repo / "changelog.d" / "+bench.added.md").write_text("Added what the bench releases.\n")
         git(repo, "add", "changelog.d")
         git(repo, "commit", "--quiet", "-m", "A change to release")
         git(repo, "push", "--quiet", "origin", "main")
+    tag_baseline(repo)
     return repo
 
 
-def inv_env(s: StandIns) -> tuple[dict[str, str], list[str]]:
+def tag_baseline(repo: Path) -> None:
+    """The release the semver guard compares HEAD with: an annotated ``v<current version>``
+    on the parent of the last commit that changed the payload's source (``src/``), pushed,
+    so the guard exports two trees whose code differs. Nothing is tagged when that tag is
+    there already (a clone made after the project's release of it), nor when the version
+    files carry a pre-release or ``.devN`` (the project released before: its tags are there)."""
+    tag = CURRENT.tag(CONFIG.tag_prefix)
+    if CURRENT.is_prerelease or git(repo, "tag", "--list", tag):
+        return
+    changed = git(repo, "rev-list", "-1", "HEAD", "--", "src")
+    git(repo, "tag", "-a", tag, "-m", f"Release version {CURRENT.pep440}", f"{changed}^")
+    git(repo, "push", "--quiet", "origin", f"refs/tags/{tag}")
+
+
+def inv_env(s: StandIns, cache: Path) -> tuple[dict[str, str], list[str]]:
     """Environment and ``--set`` flags pointing ``inv release`` at every stand-in, the registry
-    included (tests/engine/conftest.py standin_settings, plus the image and the registry)."""
+    included (tests/engine/conftest.py standin_settings, plus the image and the registry), and
+    ``XDG_CACHE_HOME`` at *cache* (the semver evidence's cache: the user's is left alone)."""
     env = {
         **os.environ,
+        "XDG_CACHE_HOME": str(cache),
         "GITHUB_TOKEN": s.github.token,
         "TWINE_USERNAME": s.index.username,
         "TWINE_PASSWORD": s.index.password,
@@ -139,16 +165,18 @@ def peer_repo(name: str, workdir: Path) -> Path:
 
 
 def generate_history(
-    workdir: Path, commits: int = 10_000, tags: int = 1_000, fragments: int = 500
+    workdir: Path, commits: int = 10_000, tags: int = 999, fragments: int = 500
 ) -> Path:
     """A clone of this repository with *commits* more commits on main, *tags* annotated
-    release tags among them and *fragments* more changelog fragments, made with
-    ``git fast-import`` into the bare remote, then cloned."""
+    ``v0.0.N`` release tags among them and *fragments* more changelog fragments, made with
+    ``git fast-import`` into the bare remote, then cloned; with the baseline tag
+    (:func:`tag_baseline`) that makes *tags* + 1 in all. The commits do not depend on
+    *tags*: two histories that differ in their tags hold the same trees."""
     workdir.mkdir(parents=True, exist_ok=True)
     remote, work = workdir / "remote.git", workdir / "work"
     subprocess.run(["git", "clone", "--quiet", "--bare", "--no-local", str(ROOT), str(remote)],
                    check=True)  # fmt: skip
-    head = git(remote, "rev-parse", "refs/heads/main")
+    head = HEAD
     start = int(git(remote, "log", "-1", "--format=%ct", head)) - commits * 60 - 86400
     every = max(1, commits // tags)
     out: list[bytes] = []
@@ -176,12 +204,14 @@ def generate_history(
             out += [f"tag v0.0.{t}\n".encode(), f"from :{i}\n".encode(),
                     ident.join([b"tagger ", f" {when} +0000\n".encode()]),
                     f"data {len(tmsg)}\n".encode(), tmsg, b"\n"]  # fmt: skip
-    subprocess.run(["git", "fast-import", "--quiet"], cwd=remote, input=b"".join(out), check=True)
+    fast_import = ["git", "fast-import", "--quiet", "--force"]  # main moves to HEAD's history
+    subprocess.run(fast_import, cwd=remote, input=b"".join(out), check=True)
     subprocess.run(["git", "clone", "--quiet", "--branch", "main", str(remote), str(work)],
                    check=True)  # fmt: skip
+    git(work, "config", "user.email", "release-rehearsal@localhost")
+    git(work, "config", "user.name", "Release Rehearsal")
+    tag_baseline(work)
     counts = (git(work, "rev-list", "--count", "HEAD"), len(git(work, "tag").split()),
               len(list((work / "changelog.d").glob("*.md"))))  # fmt: skip
     print("  generated: {} commits, {} tags, {} changelog.d files".format(*counts), file=sys.stderr)
-    git(work, "config", "user.email", "release-rehearsal@localhost")
-    git(work, "config", "user.name", "Release Rehearsal")
     return work

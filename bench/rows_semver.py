@@ -1,0 +1,88 @@
+"""bench/run.py's rows of the semver guard's evidence: what a first dry run pays for it, that
+a second one pays nothing, and that a long list of tags costs nothing either.
+
+Every clone carries an annotated ``v<current version>`` on an earlier commit whose code
+differs from HEAD's (:func:`setups.tag_baseline`), so the guard exports and compares two trees.
+The evidence is remembered in ``$XDG_CACHE_HOME/release-engine/semver``: a cold command gets
+an ``XDG_CACHE_HOME`` emptied before each of its runs (uncounted), a warm one keeps its own.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import shutil
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from harness import Cmd, Row, alternate, peer_tool, row
+from setups import INV, ROOT, VERSION, inv_env, peer_repo, plain_repo, seed_github
+
+from release_engine.rehearsal import StandIns
+
+__all__ = ["DRIVE", "NOISE", "bench_semver", "semver_history_rows"]
+
+DRIVE = [sys.executable, str(ROOT / "bench" / "drive.py")]
+#: The margin a "no slower than" row allows for the machine's noise: the two sides of such a
+#: row run the same work, so their medians differ by chance alone (bench/README.md).
+NOISE = 0.05
+
+
+def _emptied(cache: Path) -> Callable[[], None]:
+    """A ``before`` hook: *cache* removed, so the command starts with no evidence at all."""
+    return functools.partial(shutil.rmtree, cache, ignore_errors=True)
+
+
+def bench_semver(tmp: Path, runs: int, s: StandIns) -> list[Row]:
+    """(a) the first dry run (empty cache) against semantic-release's no-op; (b) a second
+    dry run (evidence cached) against the same dry run with the guard removed (bench/drive.py
+    ``--no-semver``), both through the same driver."""
+    repo = plain_repo(tmp / "semver")
+    seed_github(s, repo)
+    cold_cache, warm_cache = tmp / "xdg-cold", tmp / "xdg-warm"
+    env, flags = inv_env(s, warm_cache)
+    args = ["release", "--dry-run", "--skip-prerelease", "--version", VERSION, *flags]
+    cold_env = {**env, "XDG_CACHE_HOME": str(cold_cache)}
+    psr = peer_repo("semantic-release", tmp / "semver-psr")
+    t = alternate(
+        {
+            "first dry run": Cmd([INV, *args], repo, cold_env, before=_emptied(cold_cache)),
+            "semantic-release": Cmd([str(peer_tool("semantic-release")), "--noop", "version"], psr),
+            "second dry run": Cmd([*DRIVE, "--", *args], repo, env),
+            "dry run, no guard": Cmd([*DRIVE, "--no-semver", "--", *args], repo, env),
+        },
+        runs,
+    )
+    return [
+        row("`inv release --dry-run`, first run: semver evidence gathered (empty cache)", t,
+            "first dry run", "semantic-release", "`semantic-release --noop version`",
+            "≤ 4.00x", 4.0),
+        row("`inv release --dry-run`, second run: semver evidence cached", t, "second dry run",
+            "dry run, no guard", "same dry run, semver guard removed", "≤ 1.05x", 1.05),
+    ]  # fmt: skip
+
+
+def semver_history_rows(tmp: Path, runs: int, many: Path, few: Path) -> list[Row]:
+    """The guard's evidence (``python -m release_engine.semver VERSION``, what ``nox -s
+    semver`` runs) in *many* (1,000 tags) and *few* (4 tags): the same commits, the same
+    trees; cold (gathered) and warm (read from the cache)."""
+    argv = [sys.executable, "-m", "release_engine.semver", VERSION]
+    cmds: dict[str, Cmd] = {}
+    for name, repo in (("1000 tags", many), ("4 tags", few)):
+        cold, warm = tmp / f"xdg-cold-{name[:-5]}", tmp / f"xdg-warm-{name[:-5]}"
+        cmds[f"cold {name}"] = Cmd(argv, repo, _xdg(cold), before=_emptied(cold))
+        cmds[f"warm {name}"] = Cmd(argv, repo, _xdg(warm))
+    t = alternate(cmds, runs)
+    limit, what = 1.0 + NOISE, "same on the same commits with 4 tags"
+    target = f"≤ {limit:.2f}x (1.00x + noise)"
+    return [
+        row("semver evidence gathered, 10,000 commits, 1,000 tags", t, "cold 1000 tags",
+            "cold 4 tags", what, target, limit),
+        row("semver evidence cached, 10,000 commits, 1,000 tags", t, "warm 1000 tags",
+            "warm 4 tags", what, target, limit),
+    ]  # fmt: skip
+
+
+def _xdg(cache: Path) -> dict[str, str]:
+    return {**os.environ, "XDG_CACHE_HOME": str(cache)}
