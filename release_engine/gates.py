@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 _SHOWN = 3  # commits named in one line, at most
 #: How much earlier than a commit's committer date its pull request may have been last
 #: updated and still have brought it: the committer's clock is the committer's own.
-_CLOCK_SLACK = 86_400
+_CLOCK_MARGIN = 86_400
 
 
 @dataclass
@@ -123,7 +123,7 @@ def _pulls_of(
     is known as one only from GitHub's own answer.
     """
     base, in_range = ctx.base_branch, {c.sha for c in commits}
-    since = min((c.time for c in commits), default=0) - _CLOCK_SLACK
+    since = min((c.time for c in commits), default=0) - _CLOCK_MARGIN
     merged = rules.merged_by_commit(base, since) if commits else {}
     found: dict[str, Pull | None] = {}
     unexpanded: list[Pull] = []
