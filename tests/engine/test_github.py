@@ -1,4 +1,4 @@
-"""GitHubClient over real HTTP against the GitHub API stand-in, through real PyGithub."""
+"""GitHubClient over real HTTP (urllib3) against the GitHub API stand-in."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import pytest
 from release_engine.errors import ConfigError, ConflictError, ReleaseError
 from release_engine.redact import Secrets
 from release_engine.remotes.github.client import CIState, GitHubClient, ReleaseInfo
+from release_engine.remotes.github.http import LOGGER
 from release_engine.standins.github_api import GitHubStandIn
 
 REPO = "your-org/finbot"
@@ -230,7 +231,7 @@ def test_unreachable_api_is_a_release_error(gh: GitHubStandIn) -> None:
         ("http://127.0.0.1:9", "finbot", "t0ken"),
         ("http://127.0.0.1:9", "a/b/c", "t0ken"),
         ("http://127.0.0.1:9", "your-org/finbot", ""),
-        ("api.github.com", "your-org/finbot", "t0ken"),  # PyGithub: AssertionError, no line
+        ("api.github.com", "your-org/finbot", "t0ken"),  # no scheme: no request could use it
         ("ftp://127.0.0.1:9", "your-org/finbot", "t0ken"),
     ],
 )
@@ -244,9 +245,9 @@ def test_bad_configuration_is_refused_before_any_request(
 def test_debug_logging_never_shows_the_token(
     gh: GitHubStandIn, caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str]
 ) -> None:
-    github_logger = logging.getLogger("github")
+    github_logger = logging.getLogger(LOGGER)
     before = github_logger.level
-    github_logger.setLevel(logging.DEBUG)  # PyGithub logs requests, headers and bodies
+    github_logger.setLevel(logging.DEBUG)  # the client logs every request and its status
     caplog.set_level(logging.DEBUG)
     secrets = Secrets([gh.token, gh.token + "x"])  # what a run holds, and masks its logs with
     try:
@@ -260,12 +261,12 @@ def test_debug_logging_never_shows_the_token(
             with pytest.raises(ConfigError):
                 GitHubClient(gh.url, REPO, gh.token + "x").latest_release_tag()
             # Whatever a library may log one day: the filter redacts it where it is made.
-            logging.getLogger("github.Requester").debug("Authorization: token %s", gh.token)
+            logging.getLogger(LOGGER).debug("Authorization: token %s", gh.token)
             logging.getLogger("urllib3.connectionpool").debug("header %s", gh.token)
     finally:
         github_logger.setLevel(before)
     out, err = capfd.readouterr()
-    assert "github.Requester" in caplog.text and "urllib3" in caplog.text
+    assert LOGGER in caplog.text and "urllib3.connectionpool" in caplog.text
     assert "POST http://127.0.0.1" in caplog.text
     for text in (caplog.text, out, err):
         assert gh.token not in text

@@ -1,5 +1,6 @@
 """GitHub's rate limits, server errors, missing permissions and GitHub Enterprise's /api/v3,
-through real PyGithub against the stand-in told to answer the way GitHub documents."""
+through the engine's client (over urllib3) against the stand-in told to answer the way
+GitHub documents."""
 
 from __future__ import annotations
 
