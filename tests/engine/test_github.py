@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import logging
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -271,3 +274,41 @@ def test_debug_logging_never_shows_the_token(
     for text in (caplog.text, out, err):
         assert gh.token not in text
     assert "Authorization: token ***" in caplog.text
+
+
+# --- the client itself -----------------------------------------------------------------------
+
+
+def test_the_client_imports_neither_pygithub_nor_requests() -> None:
+    """What issue #23 removed from every dry run and status: the client is urllib3 alone."""
+    code = (
+        "import sys, release_engine.remotes.github.client, release_engine.remotes.github.assets, "
+        "release_engine.remotes.github.pulls, release_engine.remotes.github.issues; "
+        "print(sorted(m for m in ('github', 'requests') if m in sys.modules))"
+    )
+    found = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert found.stdout.strip() == "[]"
+
+
+def test_pages_follow_the_link_header_and_keep_the_query(
+    gh: GitHubStandIn, client: GitHubClient
+) -> None:
+    for n in range(3):
+        release(client, f"v1.0.{n}")
+    listed = list(client.pages(f"/repos/{REPO}/releases", {"per_page": 2}))
+    assert sorted(r["tag_name"] for r in listed) == ["v1.0.0", "v1.0.1", "v1.0.2"]
+    assert gh.count("GET", RELEASES) == 2
+    assert [e.query for e in gh.exchanges if e.method == "GET"][-1]["per_page"] == ["2"]
+
+
+def test_a_ca_bundle_named_by_the_environment_verifies_github(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from release_engine.remotes.github.http import GitHubHTTP
+
+    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(tmp_path / "ca.pem"))
+    pool = GitHubHTTP("https://ghe.example/api/v3", "t0ken")._pool
+    assert pool.connection_pool_kw["ca_certs"] == str(tmp_path / "ca.pem")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(tmp_path))
+    assert GitHubHTTP("https://x", "t0ken")._pool.connection_pool_kw["ca_cert_dir"] == str(tmp_path)

@@ -3,10 +3,12 @@
 One :class:`GitHubHTTP` per client holds one ``urllib3.PoolManager`` (connections kept
 alive, shared by the threads of one observation). Every request carries the token in its
 ``Authorization`` header only, GitHub's media type and API version, the user agent and a
-timeout. Connection failures are sent again for any verb (nothing reached GitHub); what
-GitHub answers is sent again only as :mod:`.retry` says; writes are
-:data:`~.retry.WRITE_INTERVAL` apart. Each exchange is logged at DEBUG (method, URL,
-status: never a header) on the logger :data:`LOGGER`, which the run's
+timeout. TLS is verified against the system's certificates (``SSL_CERT_FILE``), or the
+bundle ``REQUESTS_CA_BUNDLE`` or ``CURL_CA_BUNDLE`` names, as requests honoured them for the
+GitHub Enterprise Server of a private CA. Connection failures are sent again for any verb
+(nothing reached GitHub); what GitHub answers is sent again only as :mod:`.retry` says;
+writes are :data:`~.retry.WRITE_INTERVAL` apart. Each exchange is logged at DEBUG (method,
+URL, status: never a header) on the logger :data:`LOGGER`, which the run's
 ``Secrets.masking_logs`` cleans as well.
 """
 
@@ -16,6 +18,7 @@ __all__ = ["LOGGER", "GitHubError", "GitHubHTTP", "RateLimited", "next_link"]
 
 import json
 import logging
+import os
 import re
 import threading
 import time
@@ -70,6 +73,14 @@ class RateLimited(GitHubError):
         self.wait = wait
 
 
+def _trust() -> dict[str, str]:
+    """The certificates to verify GitHub's with, when the environment names a bundle."""
+    bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+    if not bundle:
+        return {}  # the system's (OpenSSL's defaults, SSL_CERT_FILE and SSL_CERT_DIR)
+    return {"ca_cert_dir": bundle} if os.path.isdir(bundle) else {"ca_certs": bundle}
+
+
 def _decode(raw: bytes) -> Any:
     if not raw.strip():
         return None
@@ -101,6 +112,7 @@ class GitHubHTTP:
             maxsize=4,  # an observation's reads side by side
             timeout=urllib3.Timeout(connect=timeout, read=timeout),
             retries=connect,
+            **_trust(),
         )
         self._headers = {
             "Authorization": f"token {token}",  # a cross-host redirect drops it (urllib3)
