@@ -73,12 +73,10 @@ class RateLimited(GitHubError):
         self.wait = wait
 
 
-def _trust() -> dict[str, str]:
-    """The certificates to verify GitHub's with, when the environment names a bundle."""
-    bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
-    if not bundle:
-        return {}  # the system's (OpenSSL's defaults, SSL_CERT_FILE and SSL_CERT_DIR)
-    return {"ca_cert_dir": bundle} if os.path.isdir(bundle) else {"ca_certs": bundle}
+def _bundle() -> str | None:
+    """The certificates (a file or a directory) to verify GitHub's with, when the environment
+    names them; else None: the system's (OpenSSL's defaults, SSL_CERT_FILE, SSL_CERT_DIR)."""
+    return os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or None
 
 
 def _decode(raw: bytes) -> Any:
@@ -105,6 +103,7 @@ class GitHubHTTP:
         self.api_url, self.max_wait = api_url.rstrip("/"), max_wait
         self.write_interval, self._last_write, self._lock = write_interval, 0.0, threading.Lock()
         # Connection failures only: what GitHub answers is for :mod:`.retry`, not urllib3.
+        bundle = _bundle()
         connect = urllib3.Retry(total=4, connect=2, read=0, status=0, other=0, redirect=4,
                                 backoff_factor=0.25, respect_retry_after_header=False)  # fmt: skip
         self._pool = urllib3.PoolManager(
@@ -112,7 +111,8 @@ class GitHubHTTP:
             maxsize=4,  # an observation's reads side by side
             timeout=urllib3.Timeout(connect=timeout, read=timeout),
             retries=connect,
-            **_trust(),
+            ca_certs=bundle if bundle and not os.path.isdir(bundle) else None,
+            ca_cert_dir=bundle if bundle and os.path.isdir(bundle) else None,
         )
         self._headers = {
             "Authorization": f"token {token}",  # a cross-host redirect drops it (urllib3)
