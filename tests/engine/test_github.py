@@ -312,3 +312,25 @@ def test_a_ca_bundle_named_by_the_environment_verifies_github(
     assert pool.connection_pool_kw["ca_certs"] == str(tmp_path / "ca.pem")
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(tmp_path))
     assert GitHubHTTP("https://x", "t0ken")._pool.connection_pool_kw["ca_cert_dir"] == str(tmp_path)
+
+
+def test_a_read_says_what_it_was_doing_or_what_github_answered(
+    gh: GitHubStandIn, client: GitHubClient
+) -> None:
+    from release_engine.remotes.github.http import GitHubError
+    from release_engine.standins.github_api import NOT_ACCESSIBLE
+
+    gh.fail(403, times=4, path=f"/repos/{REPO}/pulls", body=NOT_ACCESSIBLE)
+    with pytest.raises(ConfigError, match="GITHUB_TOKEN lacks 'pull-requests: read'"):
+        client.get_json(f"/repos/{REPO}/pulls", doing="listing", permission="pull-requests: read")
+    with pytest.raises(ConfigError, match="while listing: GITHUB_TOKEN lacks 'pull-requests"):
+        list(
+            client.pages(f"/repos/{REPO}/pulls", doing="listing", permission="pull-requests: read")
+        )
+    with pytest.raises(GitHubError) as caught:  # a ReleaseError: still one line, no token
+        client.get_json(f"/repos/{REPO}/pulls")
+    assert caught.value.status == 403 and caught.value.data == NOT_ACCESSIBLE
+    said = "GitHub answered 403 Resource not accessible by integration"
+    assert str(caught.value) == f"{said} for {gh.url}/repos/{REPO}/pulls"
+    with pytest.raises(GitHubError):
+        list(client.pages(f"/repos/{REPO}/pulls"))

@@ -113,19 +113,45 @@ class GitHubClient:
         self._repo_seen = False
 
     # --- requests ----------------------------------------------------------------------
-    def get_json(self, path: str, params: dict[str, Any] | None = None) -> Any:
+    def get_json(
+        self,
+        path: str,
+        params: dict[str, Any] | None = None,
+        *,
+        doing: str | None = None,
+        permission: str = "",
+    ) -> Any:
         """GitHub's JSON answer to ``GET`` *path* (below the API, or a URL it gave): one page.
 
-        What GitHub refuses raises :class:`~.http.GitHubError`; inside :meth:`_errors` (where
-        every caller asks) it becomes the sentence naming the repository and the permission.
+        What GitHub refuses becomes the sentence naming the repository and *permission*
+        (:meth:`_errors`) when *doing* says what this is, or when the caller asks inside
+        ``_errors`` itself; else it is a :class:`~.http.GitHubError`, naming the status and
+        the path, whose ``status`` and ``data`` the caller may read.
         """
-        return self.http.request("GET", path, params=params)[0]
+        if doing is None:
+            return self.http.request("GET", path, params=params)[0]
+        with self._errors(doing, permission):
+            return self.http.request("GET", path, params=params)[0]
 
     def pages(
-        self, path: str, params: dict[str, Any] | None = None, *, key: str | None = None
+        self,
+        path: str,
+        params: dict[str, Any] | None = None,
+        *,
+        key: str | None = None,
+        doing: str | None = None,
+        permission: str = "",
     ) -> Iterator[Any]:
         """Every item of every page of ``GET`` *path*, 100 a page, following ``Link:
-        rel="next"``; *key* names the list in an answer that wraps it (``check_runs``)."""
+        rel="next"``; *key* names the list in an answer that wraps it (``check_runs``).
+        Errors as :meth:`get_json` says."""
+        if doing is None:
+            yield from self._pages(path, params, key)
+            return
+        with self._errors(doing, permission):
+            yield from self._pages(path, params, key)
+
+    def _pages(self, path: str, params: dict[str, Any] | None, key: str | None) -> Iterator[Any]:
         url: str | None = path
         query: dict[str, Any] | None = {"per_page": 100, **(params or {})}
         while url is not None:
