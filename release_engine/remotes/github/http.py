@@ -29,7 +29,7 @@ from urllib.parse import urlencode
 import urllib3
 
 from ...errors import ReleaseError
-from .retry import MAX_LIMIT_WAIT, WRITE_INTERVAL, Retrying, limit_wait
+from .retry import MAX_LIMIT_WAIT, WRITE_INTERVAL, LimitBudget, Retrying, limit_wait
 
 LOGGER = __name__
 log = logging.getLogger(LOGGER)
@@ -100,7 +100,7 @@ class GitHubHTTP:
         write_interval: float = WRITE_INTERVAL,
         timeout: float = 30.0,
     ) -> None:
-        self.api_url, self.max_wait = api_url.rstrip("/"), max_wait
+        self.api_url, self.limits = api_url.rstrip("/"), LimitBudget(max_wait)
         self.write_interval, self._last_write, self._lock = write_interval, 0.0, threading.Lock()
         # Connection failures only: what GitHub answers is for :mod:`.retry`, not urllib3.
         bundle = _bundle()
@@ -164,7 +164,7 @@ class GitHubHTTP:
             body, headers["Content-Type"] = json.dumps(json_body).encode(), "application/json"
         elif data is not None:
             headers["Content-Type"] = content_type
-        retrying = Retrying(self.max_wait)
+        retrying = Retrying(self.limits)
         while True:
             response = self._send(method, url, body, headers)
             log.debug("%s %s -> %s", method, url, response.status)

@@ -15,16 +15,18 @@ __all__ = [
     "SECONDARY_WAIT",
     "SERVER_ERRORS",
     "WRITE_INTERVAL",
+    "LimitBudget",
     "Retrying",
     "limit_wait",
     "rate_limit_message",
 ]
 
+import threading
 import time
 from collections.abc import Mapping
 from email.utils import parsedate_to_datetime
 
-#: The longest a request waits, in all, for GitHub's rate limits to lift; past it, it stops.
+#: The longest a command waits, in all, for GitHub's rate limits to lift; past it, it stops.
 MAX_LIMIT_WAIT = 60.0
 #: GitHub's "wait at least one second between writes".
 WRITE_INTERVAL = 1.0
@@ -76,18 +78,33 @@ def limit_wait(status: int, headers: Mapping[str, str], message: str) -> float |
     return None
 
 
-class Retrying:
-    """What one request has been through: the seconds waited for limits (at most *budget*
-    in all) and how many times it was sent again (at most :data:`MAX_RETRIES`)."""
+class LimitBudget:
+    """The seconds a command (one client, all its threads) may wait for limits: *budget*."""
 
     def __init__(self, budget: float = MAX_LIMIT_WAIT) -> None:
-        self.budget, self.waited, self.retries = budget, 0.0, 0
+        self.budget, self.waited, self._lock = budget, 0.0, threading.Lock()
+
+    def take(self, wait: float) -> bool:
+        """Whether *wait* more seconds fit in the budget (then they are counted)."""
+        with self._lock:
+            if self.waited + wait > self.budget:
+                return False
+            self.waited += wait
+            return True
+
+
+class Retrying:
+    """What one request has been through: how many times it was sent again (at most
+    :data:`MAX_RETRIES`), its waits for limits counted in the command's *budget*."""
+
+    def __init__(self, budget: LimitBudget) -> None:
+        self.budget, self.retries = budget, 0
 
     def after_limit(self, wait: float) -> bool:
         """Whether a limit lifting in *wait* seconds is waited for (then it is counted)."""
-        if self.waited + wait > self.budget or self.retries >= MAX_RETRIES:
+        if self.retries >= MAX_RETRIES or not self.budget.take(wait):
             return False
-        self.waited, self.retries = self.waited + wait, self.retries + 1
+        self.retries += 1
         return True
 
     def after_server_error(self, method: str, status: int) -> float | None:
