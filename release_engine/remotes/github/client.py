@@ -3,8 +3,8 @@
 Every error GitHub answers, or the network's, becomes a :class:`ReleaseError` subclass
 carrying one sentence that names the repository and never the token, and the permission the
 token lacks when GitHub says so. Rate limits are waited for, within :data:`MAX_LIMIT_WAIT`
-seconds in all for the command (the run's one client). The token travels in a header only; the run's ``Secrets.masking_logs`` cleans
-the transport's and urllib3's log records.
+seconds in all for the command (the run's one client). The token travels in a header only;
+the run's ``Secrets.masking_logs`` cleans the transport's and urllib3's log records.
 
 A hand-written client of GitHub's documented REST API (:mod:`.http`, over urllib3), not
 PyGithub: importing PyGithub cost 0.13-0.6 s of every ``inv release --dry-run`` and
