@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import ssl
 import subprocess
 import sys
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -301,17 +306,56 @@ def test_pages_follow_the_link_header_and_keep_the_query(
     assert [e.query for e in gh.exchanges if e.method == "GET"][-1]["per_page"] == ["2"]
 
 
-def test_a_ca_bundle_named_by_the_environment_verifies_github(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    from release_engine.remotes.github.http import GitHubHTTP
+@pytest.fixture
+def tls_github(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """A server under TLS answering any GET with a repository the token may push to: its
+    URL, and the certificate (self-signed, so trusted by nothing until named)."""
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+         "-nodes", "-days", "1", "-keyout", str(key), "-out", str(cert), "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True,
+    )  # fmt: skip
 
-    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
-    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(tmp_path / "ca.pem"))
-    pool = GitHubHTTP("https://ghe.example/api/v3", "t0ken")._pool
-    assert pool.connection_pool_kw["ca_certs"] == str(tmp_path / "ca.pem")
-    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(tmp_path))
-    assert GitHubHTTP("https://x", "t0ken")._pool.connection_pool_kw["ca_cert_dir"] == str(tmp_path)
+    class Repository(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = json.dumps({"id": 1, "permissions": {"push": True}}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Repository)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"https://127.0.0.1:{server.server_address[1]}/api/v3", cert
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_private_ca_is_trusted_when_the_environment_names_its_bundle(
+    tls_github: tuple[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url, cert = tls_github
+    for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE", "SSL_CERT_DIR"):
+        monkeypatch.delenv(name, raising=False)
+    untrusted = r"while reading the repository \(TLS: CERTIFICATE_VERIFY_FAILED \(self-signed"
+    with pytest.raises(ReleaseError, match=untrusted):
+        GitHubClient(url, REPO, "t0ken").can_push()
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(cert))
+    assert GitHubClient(url, REPO, "t0ken").can_push() is True
+    monkeypatch.delenv("REQUESTS_CA_BUNDLE")
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # OpenSSL's own, as any client reads it
+    assert GitHubClient(url, REPO, "t0ken").can_push() is True
 
 
 def test_a_read_says_what_it_was_doing_or_what_github_answered(
