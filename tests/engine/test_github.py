@@ -295,9 +295,8 @@ def test_the_client_imports_neither_pygithub_nor_requests() -> None:
     assert found.stdout.strip() == "[]"
 
 
-def test_pages_follow_the_link_header_and_keep_the_query(
-    gh: GitHubStandIn, client: GitHubClient
-) -> None:
+def test_pages_follow_the_link_header_and_keep_the_query(gh: GitHubStandIn) -> None:
+    client = GitHubClient(gh.url, REPO, gh.token, write_interval=0)
     for n in range(3):
         release(client, f"v1.0.{n}")
     listed = list(client.pages(f"/repos/{REPO}/releases", {"per_page": 2}))
