@@ -5,7 +5,7 @@ The documented requests the release gates ask (docs.github.com/rest): a branch's
 rules of its rulesets (``GET /repos/{o}/{r}/rules/branches/{b}``, readable with read access),
 the pull requests associated with a commit (``GET /repos/{o}/{r}/commits/{sha}/pulls``: the
 merged one that brought it), and a pull request's reviews, in chronological order (``GET
-/repos/{o}/{r}/pulls/{n}/reviews``). They go through the requester of the run's
+/repos/{o}/{r}/pulls/{n}/reviews``). They go through the run's
 :class:`~.client.GitHubClient` (its :meth:`~.client.GitHubClient.get_json` and
 :meth:`~.client.GitHubClient.pages`), whose error translation they share.
 """
