@@ -32,7 +32,7 @@ from invoke.program import Program
 from invoke.tasks import Task, task
 
 # Only what every command needs is imported here: the engine (and with it the tools, the
-# stand-ins of a rehearsal, PyGithub …) loads when a task runs, so `inv --list` and
+# stand-ins of a rehearsal, the GitHub client …) loads when a task runs, so `inv --list` and
 # `inv --help` cost what invoke costs.
 from release_engine.errors import MissingFlagError, ReleaseError
 from release_engine.redact import Secrets

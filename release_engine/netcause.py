@@ -1,7 +1,8 @@
 """Why a request reached nobody, in words: DNS, refused, timeout, TLS, or the socket's reason.
 
-requests wraps the socket's error in urllib3's, several levels deep; its class name
-(``ConnectionError``) says nothing a user can act on. :func:`cause` walks the chain down to
+requests wraps the socket's error in urllib3's, several levels deep (urllib3 alone, as the
+GitHub client uses it, in its ``MaxRetryError``); its class name (``ConnectionError``) says
+nothing a user can act on. :func:`cause` walks the chain down to
 the first error that names the cause, and :func:`unreachable` makes the one line that names
 the host too. Hand-written: requests and urllib3 expose the chain, not a classification.
 """
@@ -34,6 +35,16 @@ def _named(error: BaseException, word: str) -> bool:
     return any(word in kind.__name__ for kind in type(error).__mro__)
 
 
+def _tls_reason(chain: list[BaseException]) -> str | None:
+    """OpenSSL's reason (and its verify message) from the first TLS error of *chain* that
+    has one: urllib3's own ``SSLError`` wraps the ``ssl`` module's, which says it."""
+    for error in chain:
+        reason, verify = getattr(error, "reason", None), getattr(error, "verify_message", None)
+        if isinstance(reason, str) and reason:
+            return f"{reason} ({verify})" if isinstance(verify, str) and verify else reason
+    return None
+
+
 def cause(exc: BaseException) -> str:
     """What went wrong under *exc*, in a few words a user can act on."""
     chain = _chain(exc)
@@ -43,8 +54,7 @@ def cause(exc: BaseException) -> str:
         if isinstance(error, ConnectionRefusedError):
             return "connection refused: nothing listens on that port"
         if isinstance(error, ssl.SSLError) or _named(error, "SSLError"):
-            reason = getattr(error, "reason", None) or getattr(error, "verify_message", None)
-            return f"TLS: {reason or 'the handshake failed'}"
+            return f"TLS: {_tls_reason(chain[chain.index(error) :]) or 'the handshake failed'}"
     for error in chain:
         if isinstance(error, (TimeoutError, socket.timeout)) or _named(error, "Timeout"):
             return "timeout: no answer in time"

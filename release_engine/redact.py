@@ -23,9 +23,7 @@ MASK = "***"
 LOGGERS = (
     "release_engine",
     "release_engine.proc",
-    "github",
-    "github.Requester",
-    "github.GithubRetry",
+    "release_engine.remotes.github.http",  # the GitHub client's requests (remotes/github)
     "urllib3",
     "urllib3.connectionpool",
     "urllib3.connection",

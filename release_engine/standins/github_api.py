@@ -56,7 +56,7 @@ from .github_state import GitHubState, Json, Reply, not_found
 class GitHubStandIn(Seeding, StandIn):
     """GitHub's REST API for one repository, on 127.0.0.1 in a daemon thread.
 
-    ``.url`` is the API base URL (PyGithub's ``base_url``; under *base_path*, e.g. GitHub
+    ``.url`` is the API base URL (the client's ``api_url``; under *base_path*, e.g. GitHub
     Enterprise Server's ``/api/v3``), ``.token`` the one token it accepts (``Authorization:
     token X`` or ``Bearer X``), ``.requests`` the (method, path) log, ``.exchanges`` every
     request and answer in full. ``.fail()`` makes it answer as GitHub does when it limits,

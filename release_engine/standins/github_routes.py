@@ -55,7 +55,7 @@ Answer = tuple[int, Any, dict[str, str]]
 # fmt: off
 HEADERS = {"Content-Type": "application/json; charset=utf-8", "X-GitHub-Media-Type": "github.v3",
             "X-RateLimit-Limit": "5000", "X-RateLimit-Remaining": "4999",
-            "X-RateLimit-Resource": "core"}  # GitHub's rate-limit headers, which PyGithub reads
+            "X-RateLimit-Resource": "core"}  # GitHub's rate-limit headers, as clients read them
 # fmt: on
 
 

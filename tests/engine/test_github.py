@@ -1,14 +1,23 @@
-"""GitHubClient over real HTTP against the GitHub API stand-in, through real PyGithub."""
+"""GitHubClient over real HTTP (urllib3) against the GitHub API stand-in."""
 
 from __future__ import annotations
 
+import json
 import logging
+import ssl
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 
 from release_engine.errors import ConfigError, ConflictError, ReleaseError
 from release_engine.redact import Secrets
 from release_engine.remotes.github.client import CIState, GitHubClient, ReleaseInfo
+from release_engine.remotes.github.http import LOGGER
 from release_engine.standins.github_api import GitHubStandIn
 
 REPO = "your-org/finbot"
@@ -230,7 +239,7 @@ def test_unreachable_api_is_a_release_error(gh: GitHubStandIn) -> None:
         ("http://127.0.0.1:9", "finbot", "t0ken"),
         ("http://127.0.0.1:9", "a/b/c", "t0ken"),
         ("http://127.0.0.1:9", "your-org/finbot", ""),
-        ("api.github.com", "your-org/finbot", "t0ken"),  # PyGithub: AssertionError, no line
+        ("api.github.com", "your-org/finbot", "t0ken"),  # no scheme: no request could use it
         ("ftp://127.0.0.1:9", "your-org/finbot", "t0ken"),
     ],
 )
@@ -244,9 +253,9 @@ def test_bad_configuration_is_refused_before_any_request(
 def test_debug_logging_never_shows_the_token(
     gh: GitHubStandIn, caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str]
 ) -> None:
-    github_logger = logging.getLogger("github")
+    github_logger = logging.getLogger(LOGGER)
     before = github_logger.level
-    github_logger.setLevel(logging.DEBUG)  # PyGithub logs requests, headers and bodies
+    github_logger.setLevel(logging.DEBUG)  # the client logs every request and its status
     caplog.set_level(logging.DEBUG)
     secrets = Secrets([gh.token, gh.token + "x"])  # what a run holds, and masks its logs with
     try:
@@ -260,13 +269,111 @@ def test_debug_logging_never_shows_the_token(
             with pytest.raises(ConfigError):
                 GitHubClient(gh.url, REPO, gh.token + "x").latest_release_tag()
             # Whatever a library may log one day: the filter redacts it where it is made.
-            logging.getLogger("github.Requester").debug("Authorization: token %s", gh.token)
+            logging.getLogger(LOGGER).debug("Authorization: token %s", gh.token)
             logging.getLogger("urllib3.connectionpool").debug("header %s", gh.token)
     finally:
         github_logger.setLevel(before)
     out, err = capfd.readouterr()
-    assert "github.Requester" in caplog.text and "urllib3" in caplog.text
+    assert LOGGER in caplog.text and "urllib3.connectionpool" in caplog.text
     assert "POST http://127.0.0.1" in caplog.text
     for text in (caplog.text, out, err):
         assert gh.token not in text
     assert "Authorization: token ***" in caplog.text
+
+
+# --- the client itself -----------------------------------------------------------------------
+
+
+def test_the_client_imports_neither_pygithub_nor_requests() -> None:
+    """What issue #23 removed from every dry run and status: the client is urllib3 alone."""
+    code = (
+        "import sys, release_engine.remotes.github.client, release_engine.remotes.github.assets, "
+        "release_engine.remotes.github.pulls, release_engine.remotes.github.issues; "
+        "print(sorted(m for m in ('github', 'requests') if m in sys.modules))"
+    )
+    found = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert found.stdout.strip() == "[]"
+
+
+def test_pages_follow_the_link_header_and_keep_the_query(gh: GitHubStandIn) -> None:
+    client = GitHubClient(gh.url, REPO, gh.token, write_interval=0)
+    for n in range(3):
+        release(client, f"v1.0.{n}")
+    listed = list(client.pages(f"/repos/{REPO}/releases", {"per_page": 2}))
+    assert sorted(r["tag_name"] for r in listed) == ["v1.0.0", "v1.0.1", "v1.0.2"]
+    assert gh.count("GET", RELEASES) == 2
+    assert [e.query for e in gh.exchanges if e.method == "GET"][-1]["per_page"] == ["2"]
+
+
+@pytest.fixture
+def tls_github(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """A server under TLS answering any GET with a repository the token may push to: its
+    URL, and the certificate (self-signed, so trusted by nothing until named)."""
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+         "-nodes", "-days", "1", "-keyout", str(key), "-out", str(cert), "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True,
+    )  # fmt: skip
+
+    class Repository(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = json.dumps({"id": 1, "permissions": {"push": True}}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Repository)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"https://127.0.0.1:{server.server_address[1]}/api/v3", cert
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_private_ca_is_trusted_when_the_environment_names_its_bundle(
+    tls_github: tuple[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url, cert = tls_github
+    for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE", "SSL_CERT_DIR"):
+        monkeypatch.delenv(name, raising=False)
+    untrusted = r"while reading the repository \(TLS: CERTIFICATE_VERIFY_FAILED \(self-signed"
+    with pytest.raises(ReleaseError, match=untrusted):
+        GitHubClient(url, REPO, "t0ken").can_push()
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(cert))
+    assert GitHubClient(url, REPO, "t0ken").can_push() is True
+    monkeypatch.delenv("REQUESTS_CA_BUNDLE")
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # OpenSSL's own, as any client reads it
+    assert GitHubClient(url, REPO, "t0ken").can_push() is True
+
+
+def test_a_read_says_what_it_was_doing_or_what_github_answered(
+    gh: GitHubStandIn, client: GitHubClient
+) -> None:
+    from release_engine.remotes.github.http import GitHubError
+    from release_engine.standins.github_api import NOT_ACCESSIBLE
+
+    gh.fail(403, times=4, path=f"/repos/{REPO}/pulls", body=NOT_ACCESSIBLE)
+    with pytest.raises(ConfigError, match="GITHUB_TOKEN lacks 'pull-requests: read'"):
+        client.get_json(f"/repos/{REPO}/pulls", doing="listing", permission="pull-requests: read")
+    with pytest.raises(ConfigError, match="while listing: GITHUB_TOKEN lacks 'pull-requests"):
+        list(
+            client.pages(f"/repos/{REPO}/pulls", doing="listing", permission="pull-requests: read")
+        )
+    with pytest.raises(GitHubError) as caught:  # a ReleaseError: still one line, no token
+        client.get_json(f"/repos/{REPO}/pulls")
+    assert caught.value.status == 403 and caught.value.data == NOT_ACCESSIBLE
+    said = "GitHub answered 403 Resource not accessible by integration"
+    assert str(caught.value) == f"{said} for {gh.url}/repos/{REPO}/pulls"
+    with pytest.raises(GitHubError):
+        list(client.pages(f"/repos/{REPO}/pulls"))

@@ -1,6 +1,6 @@
 """The GitHub stand-in holds to GitHub's published OpenAPI description.
 
-The engine's GitHubClient (through real PyGithub) and raw requests drive the stand-in through
+The engine's GitHubClient (over urllib3) and raw requests drive the stand-in through
 what a release, a rehearsal and a rollback ask of GitHub; the stand-in records every exchange,
 and every request (path and query parameters, body) and every answer (status, body) is
 validated against ``openapi/github-subset.json``: the operations used, cut out of

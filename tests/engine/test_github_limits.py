@@ -1,5 +1,6 @@
 """GitHub's rate limits, server errors, missing permissions and GitHub Enterprise's /api/v3,
-through real PyGithub against the stand-in told to answer the way GitHub documents."""
+through the engine's client (over urllib3) against the stand-in told to answer the way
+GitHub documents."""
 
 from __future__ import annotations
 
@@ -104,6 +105,16 @@ def test_the_bound_counts_every_wait_of_a_command(gh: GitHubStandIn) -> None:
     with pytest.raises(ReleaseError, match=r"in 2 s, past the 2 s a command waits"):
         client.release_for_tag("v1.0.0")  # 2 s waited, then 2 more would pass 2.5
     assert gh.count("GET", f"{RELEASES}/tags/v1.0.0") == 2
+
+
+def test_the_bound_is_the_commands_not_each_requests(gh: GitHubStandIn) -> None:
+    client = GitHubClient(gh.url, REPO, gh.token, max_wait=1)
+    gh.fail(429, headers={"Retry-After": "1"})
+    assert client.release_for_tag("v1.0.0") is None  # 1 s waited
+    gh.fail(429, headers={"Retry-After": "1"})
+    with pytest.raises(ReleaseError, match=r"in 1 s, past the 1 s a command waits"):
+        client.latest_release_tag()  # 1 s more would pass 1 s: not waited for
+    assert gh.count("GET", f"{RELEASES}/latest") == 1
 
 
 # --- server errors ---------------------------------------------------------------------------

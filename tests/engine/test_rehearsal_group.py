@@ -22,9 +22,9 @@ from release_engine import standins
 from release_engine.config import tomllib
 from tests.conftest import REPO, git, make_repo
 
-#: The distributions only the stand-ins need (PyJWT and cryptography are not among them:
-#: PyGithub, of the release group, requires ``pyjwt[crypto]`` itself).
-STANDIN_ONLY = {"pypiserver", "aiosmtpd", "libpass"}
+#: The distributions only the stand-ins need (cryptography is not among them: twine's keyring
+#: requires it on Linux, through SecretStorage; PyJWT is, since the GitHub client left PyGithub).
+STANDIN_ONLY = {"pypiserver", "aiosmtpd", "libpass", "pyjwt"}
 PROJECT = "market-data-ingestion"
 
 
@@ -54,7 +54,8 @@ def closure(group: str) -> set[str]:
 
 def test_the_release_group_holds_no_stand_in_dependency() -> None:
     release, rehearsal = closure("release"), closure("rehearsal")
-    assert {"pygithub", "twine", "invoke"} <= release  # the walk reaches the release's tools
+    assert {"urllib3", "twine", "invoke"} <= release  # the walk reaches the release's tools
+    assert "pygithub" not in release  # the GitHub client is urllib3 alone (issue #23)
     assert rehearsal >= STANDIN_ONLY
     assert not STANDIN_ONLY & release, sorted(STANDIN_ONLY & release)
 
@@ -108,7 +109,7 @@ def test_a_rehearsal_without_the_stand_ins_is_one_line(release_only: Path, tmp_p
         ["inv", "release", "--rehearse"], cwd=work, env=env, capture_output=True, text=True
     )
     assert proc.returncode == 2, proc.stdout + proc.stderr
-    missing = "'pypiserver', 'passlib', 'aiosmtpd'"  # PyJWT and cryptography: PyGithub's
+    missing = "'pypiserver', 'passlib', 'jwt', 'aiosmtpd'"  # cryptography: twine's keyring
     assert proc.stderr == (
         f"error: the rehearsal's stand-ins are not installed (no module named {missing}): "
         "run bash scripts/install-locked rehearsal\n"

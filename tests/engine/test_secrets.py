@@ -79,7 +79,7 @@ def test_no_secret_in_any_output_of_a_whole_rehearsal(
     secrets = [s.github.token, s.index.password, s.slack.url, s.slack.url.rsplit("/", 1)[-1]]
     if s.registry is not None:
         secrets.append(s.registry.password)
-    caplog.set_level(logging.DEBUG)  # verbose: every command, PyGithub's and urllib3's logs
+    caplog.set_level(logging.DEBUG)  # verbose: every command, the GitHub client's, urllib3's
     ctx = rehearsal_context(rehearsal.work, parse_version(VERSION), s, options=Options())
     dry = release(ctx, ConsoleReporter(secrets=ctx.secrets), dry_run=True)
     ctx = rehearsal_context(rehearsal.work, parse_version(VERSION), s)

@@ -89,7 +89,7 @@ def test_unknown_things_are_github_shaped_404(gh: GitHubStandIn, method: str, pa
     assert (status, body) == (404, {"message": "Not Found", "documentation_url": DOCS})
 
 
-def test_release_has_the_fields_pygithub_reads(gh: GitHubStandIn) -> None:
+def test_release_has_the_fields_a_client_reads(gh: GitHubStandIn) -> None:
     release = create(gh, "v1.0.0", body="## Notes", target_commitish=SHA)
     for key in (
         "id",

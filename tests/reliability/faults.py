@@ -116,7 +116,7 @@ def race_case(world: World, version: str, *, ci: bool) -> Case:
     before = publications(world, created_by_fault=1)
     argv = [*args(world, version, "--skip-image", "--allow-empty")]
     # What the leak scan reads: every library's DEBUG log (invoke's --debug sends the root
-    # logger to stderr: urllib3, PyGithub, slack_sdk …), and the --json report.
+    # logger to stderr: urllib3, the GitHub client, slack_sdk …), and the --json report.
     argv = [*argv, "--json"] if ci else ["--debug", *argv]
     jobs = []
     for n in (1, 2):

@@ -11,16 +11,14 @@ from __future__ import annotations
 
 __all__ = ["SUMS", "AssetInfo", "ReleaseAssets", "parse_sums", "render_sums"]
 
-import io
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from github import GithubException
-
 from ...errors import ConflictError
 from ...proc import memoized
 from .client import GitHubClient, ReleaseInfo, _info
+from .http import GitHubError
 
 SUMS = "SHA256SUMS"
 
@@ -63,7 +61,8 @@ class ReleaseAssets:
 
     def _find(self, tag: str) -> ReleaseInfo | None:
         with self.client._errors(f"listing the releases to find {tag}", "contents: write"):
-            found = [_info(r) for r in self.client._repo.get_releases() if r.tag_name == tag]
+            listed = self.client.pages(f"{self.client.path}/releases")
+            found = [_info(r) for r in listed if r["tag_name"] == tag]
         found.sort(key=lambda r: (r.draft, r.id))
         return found[0] if found else None
 
@@ -73,38 +72,31 @@ class ReleaseAssets:
         return memoized(key, lambda: self._assets(release_id))
 
     def _assets(self, release_id: int) -> dict[str, AssetInfo]:
-        url = f"/repos/{self.client.repository}/releases/{release_id}/assets"
-        found: dict[str, AssetInfo] = {}
+        url = f"{self.client.path}/releases/{release_id}/assets"
         with self.client._errors(f"listing the assets of release {release_id}", "contents: read"):
-            for page in range(1, 100):  # GitHub allows 1000 assets a release: 10 pages
-                _, data = self.client._gh.requester.requestJsonAndCheck(
-                    "GET", url, parameters={"per_page": 100, "page": page}
-                )
-                found.update((str(a["name"]), _asset(a)) for a in data)
-                if len(data) < 100:
-                    break
-        return found
+            return {str(a["name"]): _asset(a) for a in self.client.pages(url)}
 
     def create_draft(self, tag: str, *, name: str, body: str, prerelease: bool) -> ReleaseInfo:
         """A draft release for *tag*: it takes assets; GitHub shows it to no one yet."""
         with self.client._errors(f"creating the draft release for {tag}", "contents: write"):
-            release = self.client._repo.create_git_release(
-                tag, name=name, message=body, draft=True, prerelease=prerelease
-            )
-            return _info(release)
+            return _info(self.client._send("POST", f"{self.client.path}/releases", {
+                "tag_name": tag, "name": name, "body": body, "draft": True,
+                "prerelease": prerelease}))  # fmt: skip
 
     def upload(self, release_id: int, path: Path, name: str | None = None) -> AssetInfo:
-        """Upload *path* as the asset *name* (its file name) on the uploads host."""
+        """Upload *path* as the asset *name* (its file name) to the release's ``upload_url``:
+        the uploads host GitHub names (uploads.github.com, or GHES's uploads path)."""
         name = name or path.name
         data = path.read_bytes()
         with self.client._errors(f"uploading {name} to release {release_id}", "contents: write"):
-            release = self.client._repo.get_release(release_id)
+            release = self.client.get_json(f"{self.client.path}/releases/{release_id}")
+            upload_url = str(release["upload_url"]).split("{", 1)[0]  # a URI template: {?name}
             try:
-                asset = release.upload_asset_from_memory(
-                    io.BytesIO(data), len(data), name, content_type="application/octet-stream"
+                asset, _ = self.client.http.request(
+                    "POST", upload_url, params={"name": name}, data=data
                 )
-            except GithubException as exc:
-                said = exc.data if isinstance(exc.data, dict) else {}
+            except GitHubError as exc:
+                said = exc.data
                 codes = {e.get("code") for e in said.get("errors") or [] if isinstance(e, dict)}
                 if exc.status == 422 and "already_exists" in codes:  # compare, not overwrite
                     return self._assets(release_id)[name]
@@ -115,18 +107,17 @@ class ReleaseAssets:
                         "takes no new asset; delete the release on GitHub, then run again"
                     ) from None
                 raise
-            return _asset(asset.raw_data)
+            return _asset(asset)
 
     def publish(self, release_id: int, *, make_latest: bool) -> ReleaseInfo:
         """Turn the draft *release_id* into a published release (GitHub makes its tag's page)."""
         with self.client._errors(f"publishing release {release_id}", "contents: write"):
-            current = self.client._repo.get_release(release_id)
+            url = f"{self.client.path}/releases/{release_id}"
+            current = _info(self.client.get_json(url))
             latest = "true" if make_latest and not current.prerelease else "false"
-            release = current.update_release(
-                name=current.name or current.tag_name, message=current.body or "",
-                draft=False, prerelease=current.prerelease, make_latest=latest,
-            )  # fmt: skip
-            return _info(release)
+            return _info(self.client._send("PATCH", url, {
+                "name": current.name or current.tag, "body": current.body, "draft": False,
+                "prerelease": current.prerelease, "make_latest": latest}))  # fmt: skip
 
 
 def _asset(data: Mapping[str, object]) -> AssetInfo:

@@ -1,10 +1,20 @@
-"""GitHub, as the engine sees it: releases, CI state and reviews, through PyGithub.
+"""GitHub, as the engine sees it: releases, CI state and reviews, over GitHub's REST API.
 
-Every PyGithub or transport error becomes a :class:`ReleaseError` subclass carrying one
-sentence that names the repository and never the token, and the permission the token lacks
-when GitHub says so. Rate limits are waited for, within :data:`MAX_LIMIT_WAIT` seconds in
-all. The token travels in a header only; the run's ``Secrets.masking_logs`` cleans PyGithub's
-and urllib3's log records.
+Every error GitHub answers, or the network's, becomes a :class:`ReleaseError` subclass
+carrying one sentence that names the repository and never the token, and the permission the
+token lacks when GitHub says so. Rate limits are waited for, within :data:`MAX_LIMIT_WAIT`
+seconds in all for the command (the run's one client). The token travels in a header only;
+the run's ``Secrets.masking_logs`` cleans the transport's and urllib3's log records.
+
+A hand-written client of GitHub's documented REST API (:mod:`.http`, over urllib3), not
+PyGithub: importing PyGithub cost 0.13-0.6 s of every ``inv release --dry-run`` and
+``inv release.status`` (and requests, which it pulls in, 0.08-0.3 s more), and issue #23's
+targets are ratios against semantic-release's no-op, which talks to GitHub with plain HTTP
+sessions too. ``python -X importtime -c "import release_engine.remotes.github.client"``
+(bytecode written; median of 11 on the 2 shared cores, 2026-12-07): 0.44 s with PyGithub,
+0.18 s now, most of it urllib3 (and the ssl and http.client it needs).
+Reads go through :meth:`GitHubClient.get_json` and :meth:`GitHubClient.pages` (every page,
+following ``Link: rel="next"``).
 """
 
 from __future__ import annotations
@@ -17,15 +27,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Literal
+from urllib.parse import quote
 
-import requests
-from github import Auth, Github, GithubException, GitRelease
-from github.GithubObject import NotSet
+from urllib3.exceptions import HTTPError
 
 from ...errors import ConfigError, ConflictError, ReleaseError
 from ...proc import in_background, memoized
+from .http import GitHubError, GitHubHTTP, RateLimited, next_link
 from .remote import check_github
-from .retry import MAX_LIMIT_WAIT, WRITE_INTERVAL, RateLimited, github_retry
+from .retry import MAX_LIMIT_WAIT, WRITE_INTERVAL
 from .rules import Review, review_decision
 
 CIStateName = Literal["success", "pending", "failure", "none"]
@@ -63,15 +73,16 @@ def _of_this_run(details_url: str | None) -> bool:
     return bool(run and details_url and f"/actions/runs/{run}/" in details_url)
 
 
-def _info(release: GitRelease.GitRelease) -> ReleaseInfo:
+def _info(release: dict[str, Any]) -> ReleaseInfo:
+    """A release as GitHub's JSON describes it."""
     return ReleaseInfo(
-        id=release.id,
-        tag=release.tag_name,
-        name=release.name or "",
-        body=release.body or "",
-        html_url=release.html_url,
-        prerelease=release.prerelease,
-        draft=release.draft,
+        id=int(release["id"]),
+        tag=str(release["tag_name"]),
+        name=str(release.get("name") or ""),
+        body=str(release.get("body") or ""),
+        html_url=str(release["html_url"]),
+        prerelease=bool(release.get("prerelease")),
+        draft=bool(release.get("draft")),
     )
 
 
@@ -95,18 +106,63 @@ class GitHubClient:
         self.api_url = api_url.rstrip("/")
         self.repository = repository
         self.max_wait = max_wait
-        self._gh = Github(
-            auth=Auth.Token(token),
-            base_url=self.api_url,
-            timeout=30,
-            user_agent="release-engine",
-            retry=github_retry(max_wait),
-            lazy=True,
-            seconds_between_requests=0,  # one request at a time already
-            seconds_between_writes=write_interval,
+        self.http = GitHubHTTP(
+            self.api_url, token, max_wait=max_wait, write_interval=write_interval
         )
-        self._repo = self._gh.get_repo(repository)  # lazy: no request until one is needed
+        self.path = f"/repos/{repository}"  # below the API: every request of this repository
         self._repo_seen = False
+
+    # --- requests ----------------------------------------------------------------------
+    def get_json(
+        self,
+        path: str,
+        params: dict[str, Any] | None = None,
+        *,
+        doing: str | None = None,
+        permission: str = "",
+    ) -> Any:
+        """GitHub's JSON answer to ``GET`` *path* (below the API, or a URL it gave): one page.
+
+        What GitHub refuses becomes the sentence naming the repository and *permission*
+        (:meth:`_errors`) when *doing* says what this is, or when the caller asks inside
+        ``_errors`` itself; else it is a :class:`~.http.GitHubError`, naming the status and
+        the path, whose ``status`` and ``data`` the caller may read.
+        """
+        if doing is None:
+            return self.http.request("GET", path, params=params)[0]
+        with self._errors(doing, permission):
+            return self.http.request("GET", path, params=params)[0]
+
+    def pages(
+        self,
+        path: str,
+        params: dict[str, Any] | None = None,
+        *,
+        key: str | None = None,
+        doing: str | None = None,
+        permission: str = "",
+    ) -> Iterator[Any]:
+        """Every item of every page of ``GET`` *path*, 100 a page, following ``Link:
+        rel="next"``; *key* names the list in an answer that wraps it (``check_runs``).
+        Errors as :meth:`get_json` says."""
+        if doing is None:
+            yield from self._pages(path, params, key)
+            return
+        with self._errors(doing, permission):
+            yield from self._pages(path, params, key)
+
+    def _pages(self, path: str, params: dict[str, Any] | None, key: str | None) -> Iterator[Any]:
+        url: str | None = path
+        query: dict[str, Any] | None = {"per_page": 100, **(params or {})}
+        while url is not None:
+            data, headers = self.http.request("GET", url, params=query)
+            items = data.get(key) if key is not None and isinstance(data, dict) else data
+            yield from items or []
+            url, query = next_link(headers.get("Link")), None  # the link holds the query
+
+    def _send(self, method: str, path: str, body: dict[str, Any]) -> Any:
+        """GitHub's JSON answer to the write *method* *path* with the JSON *body*."""
+        return self.http.request(method, path, json_body=body)[0]
 
     # --- errors ------------------------------------------------------------------------
     @contextmanager
@@ -115,9 +171,9 @@ class GitHubClient:
         the request needs (``contents: write``), named when GitHub says the token lacks it."""
         try:
             yield
-        except GithubException as exc:
+        except GitHubError as exc:
             raise self._translate(exc, doing, permission) from None
-        except requests.RequestException as exc:
+        except HTTPError as exc:
             from ...netcause import cause
 
             raise ReleaseError(
@@ -129,16 +185,15 @@ class GitHubClient:
         """Whether the token sees the repository (asked once; False also when unsure)."""
         if not self._repo_seen:
             try:
-                self._gh.get_repo(self.repository).id  # noqa: B018 (lazy: this fetches it)
-            except (GithubException, requests.RequestException):
+                self.get_json(self.path)
+            except (GitHubError, HTTPError):
                 return False
             self._repo_seen = True
         return True
 
-    def _translate(self, exc: GithubException, doing: str, permission: str = "") -> ReleaseError:
-        data = exc.data if isinstance(exc.data, dict) else {}
-        message = str(data.get("message") or exc.message or "")
-        said, repo = f"{exc.status} {message}".strip(), self.repository
+    def _translate(self, exc: GitHubError, doing: str, permission: str = "") -> ReleaseError:
+        data = exc.data
+        message, said, repo = str(data.get("message") or ""), exc.said, self.repository
         needs = repr(permission) if permission else "the permission this needs"
         if isinstance(exc, RateLimited):
             lifts = datetime.now(timezone.utc).timestamp() + exc.wait
@@ -185,7 +240,7 @@ class GitHubClient:
             )
         return ReleaseError(f"GitHub answered {said} for {repo} while {doing}")
 
-    def _missing(self, exc: GithubException, doing: str, permission: str = "") -> None:
+    def _missing(self, exc: GitHubError, doing: str, permission: str = "") -> None:
         """A 404 on a lookup means "none" only if the repository itself is visible."""
         if exc.status != 404 or "not accessible by" in str(exc.data).lower():
             raise self._translate(exc, doing, permission) from None
@@ -205,9 +260,9 @@ class GitHubClient:
         ``permissions.push`` says; None when GitHub does not say (an app installation token,
         such as the workflow's ``GITHUB_TOKEN``, gets no ``permissions`` there)."""
         with self._errors("reading the repository", "metadata: read"):
-            data = self._repo.raw_data  # lazy until now: this fetches it
+            data = self.get_json(self.path)
         self._repo_seen = True
-        permissions = data.get("permissions")
+        permissions = data.get("permissions") if isinstance(data, dict) else None
         return bool(permissions.get("push")) if isinstance(permissions, dict) else None
 
     # --- releases ----------------------------------------------------------------------
@@ -219,8 +274,8 @@ class GitHubClient:
         doing = f"reading the release for {tag}"
         with self._errors(doing, "contents: read"):
             try:
-                return _info(self._repo.get_release(tag))
-            except GithubException as exc:
+                return _info(self.get_json(f"{self.path}/releases/tags/{quote(tag)}"))
+            except GitHubError as exc:
                 self._missing(exc, doing, "contents: read")
                 return None
 
@@ -230,26 +285,23 @@ class GitHubClient:
         """Publish a release for the existing *tag*; GitHub refuses a second one (ConflictError)."""
         latest = "true" if make_latest and not prerelease else "false"
         with self._errors(f"creating the release for {tag}", "contents: write"):
-            release = self._repo.create_git_release(
-                tag, name=name, message=body, prerelease=prerelease, make_latest=latest
-            )
-            return _info(release)
+            return _info(self._send("POST", f"{self.path}/releases", {
+                "tag_name": tag, "name": name, "body": body, "draft": False,
+                "prerelease": prerelease, "make_latest": latest}))  # fmt: skip
 
     def update_release(
         self, release_id: int, *, body: str, make_latest: bool, name: str | None = None
     ) -> ReleaseInfo:
         """Replace the body (and *name*); *make_latest* also marks it latest (False: left alone)."""
+        url = f"{self.path}/releases/{release_id}"
         with self._errors(f"updating release {release_id}", "contents: write"):
-            current = self._repo.get_release(release_id)
-            # PyGithub sends name, draft and prerelease on every update: resend what they are.
-            release = current.update_release(
-                name=name or current.name or current.tag_name,
-                message=body,
-                draft=current.draft,
-                prerelease=current.prerelease,
-                make_latest="true" if make_latest else NotSet,
-            )
-            return _info(release)
+            current = _info(self.get_json(url))
+            # name, draft and prerelease are sent again as they are (as PyGithub did)
+            fields = {"name": name or current.name or current.tag, "body": body,
+                      "draft": current.draft, "prerelease": current.prerelease}  # fmt: skip
+            if make_latest:
+                fields["make_latest"] = "true"
+            return _info(self._send("PATCH", url, fields))
 
     def latest_release_tag(self) -> str | None:
         """The tag of the release GitHub shows as latest, or None when there is none."""
@@ -259,8 +311,8 @@ class GitHubClient:
         doing = "reading the latest release"
         with self._errors(doing, "contents: read"):
             try:
-                return self._repo.get_latest_release().tag_name
-            except GithubException as exc:
+                return str(self.get_json(f"{self.path}/releases/latest")["tag_name"])
+            except GitHubError as exc:
                 self._missing(exc, doing, "contents: read")
                 return None
 
@@ -275,22 +327,24 @@ class GitHubClient:
         return memoized(self._key("ci", sha), lambda: self._ci_state(sha))
 
     def _ci_state(self, sha: str) -> CIState:
-        doing, commit = f"reading CI results for {sha[:12]}", self._repo.get_commit(sha)
+        doing, commit = f"reading CI results for {sha[:12]}", f"{self.path}/commits/{sha}"
 
         def check_runs() -> list[Any]:
             with self._errors(doing, "checks: read"):
-                return [r for r in commit.get_check_runs() if not _of_this_run(r.details_url)]
+                found = self.pages(f"{commit}/check-runs", key="check_runs")
+                return [r for r in found if not _of_this_run(r.get("details_url"))]
 
         asking = in_background(check_runs)  # both at once: each is a round trip or more
-        with self._errors(doing, "statuses: read"):
-            statuses = self._combined_statuses(sha)
+        with self._errors(doing, "statuses: read"):  # every context's latest, page after page
+            statuses = list(self.pages(f"{commit}/status", key="statuses"))
         runs = asking.result()
+        done = [r for r in runs if r.get("status") == "completed"]
         failing = {s["context"] for s in statuses if s["state"] in ("error", "failure")}
         pending = {s["context"] for s in statuses if s["state"] == "pending"}
-        failing |= {r.name for r in runs if r.status == "completed" and r.conclusion in _FAILED}
-        pending |= {r.name for r in runs if r.status != "completed"}
+        failing |= {r["name"] for r in done if r.get("conclusion") in _FAILED}
+        pending |= {r["name"] for r in runs if r.get("status") != "completed"}
         passed = {s["context"] for s in statuses if s["state"] == "success"}
-        passed |= {r.name for r in runs if r.status == "completed" and r.conclusion in _PASSED}
+        passed |= {r["name"] for r in done if r.get("conclusion") in _PASSED}
         state: CIStateName = (
             "none"
             if not statuses and not runs
@@ -302,20 +356,6 @@ class GitHubClient:
         )
         return CIState(state, sorted(failing), sorted(pending), sorted(passed - failing - pending))
 
-    def _combined_statuses(self, sha: str) -> list[dict[str, Any]]:
-        """Every context's latest status: the combined status, page after page (PyGithub
-        reads its first page only, 30 of them)."""
-        url, page = f"/repos/{self.repository}/commits/{sha}/status", 1
-        found: list[dict[str, Any]] = []
-        while True:
-            _, data = self._gh.requester.requestJsonAndCheck(
-                "GET", url, parameters={"per_page": 100, "page": page}
-            )
-            found += data.get("statuses") or []
-            if not data.get("statuses") or len(found) >= int(data.get("total_count") or 0):
-                return found
-            page += 1
-
     def approved_pull_for(self, sha: str, base: str = "main") -> int | None:
         """A merged pull request into *base* whose merge commit or head is *sha* and whose
         review decision is approved as GitHub decides it (:func:`review_decision`); its
@@ -324,15 +364,15 @@ class GitHubClient:
 
     def _approved(self, sha: str, base: str) -> int | None:
         with self._errors(f"reading pull requests for {sha[:12]}", "pull-requests: read"):
-            for pull in self._repo.get_commit(sha).get_pulls():
-                if pull.base.ref != base or pull.merged_at is None:
+            for pull in self.pages(f"{self.path}/commits/{sha}/pulls"):
+                if pull["base"]["ref"] != base or pull.get("merged_at") is None:
                     continue
-                if sha not in (pull.merge_commit_sha, pull.head.sha):
+                if sha not in (pull.get("merge_commit_sha"), pull["head"]["sha"]):
                     continue
                 reviews = [
-                    Review(review.user.login if review.user is not None else "", review.state)
-                    for review in pull.get_reviews()
+                    Review(str((review.get("user") or {}).get("login") or ""), review["state"])
+                    for review in self.pages(f"{self.path}/pulls/{pull['number']}/reviews")
                 ]
                 if review_decision(reviews, 1)[0] == "APPROVED":
-                    return pull.number
+                    return int(pull["number"])
         return None

@@ -1,7 +1,7 @@
 """GitHub issues and the pull requests behind commits, for the rollback's root-cause issue.
 
-Beside :class:`~.client.GitHubClient` (whose error translation, memo keys
-and PyGithub repository these functions use), so that module stays about releases and checks:
+Beside :class:`~.client.GitHubClient` (whose requests, error translation and memo keys these
+functions use), so that module stays about releases and checks:
 ``GET /repos/{o}/{r}/issues?labels=…&state=all`` finds an issue by its label (GitHub lists pull
 requests as issues too: they are left out), ``POST /repos/{o}/{r}/issues`` opens one, and
 ``GET /repos/{o}/{r}/commits/{sha}/pulls`` names the pull requests that brought a commit.
@@ -41,31 +41,23 @@ def issues_labeled(client: GitHubClient, label: str) -> list[IssueInfo]:
 
 
 def _issues_labeled(client: GitHubClient, label: str) -> list[IssueInfo]:
-    """Read page after page as GitHub sends them (PyGithub's Issue would fetch each issue
-    again to learn that it has no ``pull_request``)."""
-    url, page, found = f"/repos/{client.repository}/issues", 1, []
-    params: dict[str, object] = {"state": "all", "labels": label, "per_page": 100}
+    """Every page, as GitHub sends them (each issue says there whether it is a pull request)."""
+    params = {"state": "all", "labels": label}
     with client._errors(f"listing the issues labeled {label!r}", "issues: read"):
-        while True:
-            _, data = client._gh.requester.requestJsonAndCheck(
-                "GET", url, parameters={**params, "page": page}
-            )
-            items = data if isinstance(data, list) else []
-            found += [
-                IssueInfo(int(i["number"]), str(i["title"]), str(i["html_url"]), str(i["state"]))
-                for i in items
-                if not i.get("pull_request")
-            ]
-            if len(items) < 100:
-                return found
-            page += 1
+        return [
+            IssueInfo(int(i["number"]), str(i["title"]), str(i["html_url"]), str(i["state"]))
+            for i in client.pages(f"{client.path}/issues", params)
+            if not i.get("pull_request")
+        ]
 
 
 def create_issue(client: GitHubClient, title: str, body: str, labels: list[str]) -> IssueInfo:
     """Open an issue; GitHub drops the labels silently for a token that may not set them."""
     with client._errors(f"opening the issue {title!r}", "issues: write"):
-        made = client._repo.create_issue(title, body=body, labels=labels)
-        return IssueInfo(made.number, made.title, made.html_url, made.state)
+        made = client._send("POST", f"{client.path}/issues",
+                            {"title": title, "body": body, "labels": labels})  # fmt: skip
+        return IssueInfo(int(made["number"]), str(made["title"]), str(made["html_url"]),
+                         str(made["state"]))  # fmt: skip
 
 
 def pulls_of_commit(client: GitHubClient, sha: str) -> list[PullInfo]:
@@ -75,5 +67,5 @@ def pulls_of_commit(client: GitHubClient, sha: str) -> list[PullInfo]:
 
 def _pulls_of(client: GitHubClient, sha: str) -> list[PullInfo]:
     with client._errors(f"reading the pull requests of {sha[:12]}", "pull-requests: read"):
-        pulls = client._repo.get_commit(sha).get_pulls()
-        return [PullInfo(p.number, p.title, p.html_url) for p in pulls]
+        pulls = client.pages(f"{client.path}/commits/{sha}/pulls")
+        return [PullInfo(int(p["number"]), str(p["title"]), str(p["html_url"])) for p in pulls]

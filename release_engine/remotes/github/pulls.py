@@ -2,8 +2,8 @@
 
 The requests are GitHub's documented ones (docs.github.com/rest/pulls): ``GET /pulls`` with
 ``head=OWNER:BRANCH``, ``POST /pulls``, ``PUT /pulls/{n}/merge`` with ``merge_method=merge``
-and the head sha the engine pushed. They go through the PyGithub repository of the run's
-:class:`~.client.GitHubClient`, whose error translation they share.
+and the head sha the engine pushed. They go through the run's
+:class:`~.client.GitHubClient`, whose requests and error translation they share.
 """
 
 from __future__ import annotations
@@ -13,10 +13,8 @@ __all__ = ["MergeResult", "PullRequest", "Pulls"]
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from github import GithubException
-from github.GithubObject import NotSet
-
 from ...errors import ReleaseError
+from .http import GitHubError
 
 if TYPE_CHECKING:
     from .client import GitHubClient
@@ -43,20 +41,20 @@ class MergeResult:
     message: str = ""
 
 
-def _pull(raw: Any) -> PullRequest:
+def _pull(raw: dict[str, Any]) -> PullRequest:
     return PullRequest(
-        number=raw.number,
-        head=raw.head.ref,
-        head_sha=raw.head.sha,
-        base=raw.base.ref,
-        state=raw.state,
-        merged=raw.merged_at is not None,  # the list's shape has merged_at, not merged
-        html_url=raw.html_url,
+        number=int(raw["number"]),
+        head=str(raw["head"]["ref"]),
+        head_sha=str(raw["head"]["sha"]),
+        base=str(raw["base"]["ref"]),
+        state=str(raw["state"]),
+        merged=raw.get("merged_at") is not None,  # the list's shape has merged_at, not merged
+        html_url=str(raw["html_url"]),
     )
 
 
-def _said(exc: GithubException) -> str:
-    data = exc.data if isinstance(exc.data, dict) else {}
+def _said(exc: GitHubError) -> str:
+    data = exc.data
     messages = [str(e.get("message")) for e in data.get("errors", []) if isinstance(e, dict)]
     return "; ".join(m for m in [str(data.get("message") or ""), *messages] if m and m != "None")
 
@@ -71,17 +69,18 @@ class Pulls:
     def find(self, head: str, base: str, state: str = "all") -> list[PullRequest]:
         """Pull requests from branch *head* into *base* (``open``, ``closed`` or ``all``)."""
         with self.client._errors(f"listing pull requests from {head}"):
-            found = self.client._repo.get_pulls(state=state, base=base, head=f"{self.owner}:{head}")
-            return [_pull(raw) for raw in found if raw.head.ref == head]
+            query = {"state": state, "base": base, "head": f"{self.owner}:{head}"}
+            found = self.client.pages(f"{self.client.path}/pulls", query)
+            return [_pull(raw) for raw in found if raw["head"]["ref"] == head]
 
     def open(self, head: str, base: str, title: str, body: str) -> PullRequest:
         """Open a pull request from *head* into *base*; the open one if GitHub says one exists."""
         doing = f"opening a pull request from {head} into {base}"
         with self.client._errors(doing):
             try:
-                raw = self.client._repo.create_pull(base=base, head=head, title=title, body=body)
-                return _pull(raw)
-            except GithubException as exc:
+                fields = {"base": base, "head": head, "title": title, "body": body}
+                return _pull(self.client._send("POST", f"{self.client.path}/pulls", fields))
+            except GitHubError as exc:
                 if exc.status != 422 or "already exists" not in _said(exc):
                     raise
         opened = [p for p in self.find(head, base, "open")]
@@ -92,13 +91,14 @@ class Pulls:
     def merge(self, number: int, sha: str, title: str | None = None) -> MergeResult:
         """Merge pull request *number* with a merge commit, if its head is still *sha*."""
         with self.client._errors(f"merging pull request #{number}"):
-            pull = self.client._repo.get_pull(number)
+            fields = {"merge_method": "merge", "sha": sha}
+            if title:
+                fields["commit_title"] = title
             try:
-                status = pull.merge(
-                    merge_method="merge", sha=sha, commit_title=title if title else NotSet
-                )
-            except GithubException as exc:
+                done = self.client._send("PUT", f"{self.client.path}/pulls/{number}/merge", fields)
+            except GitHubError as exc:
                 if exc.status in (405, 409):  # not mergeable (yet) / head moved
                     return MergeResult(False, status=exc.status, message=_said(exc))
                 raise
-            return MergeResult(bool(status.merged), status.sha or "", 200, status.message or "")
+            sha, said = str(done.get("sha") or ""), str(done.get("message") or "")
+            return MergeResult(bool(done.get("merged")), sha, 200, said)

@@ -1,128 +1,115 @@
-"""GitHub's rate limits and server errors, as PyGithub's GithubRetry meets them, bounded.
+"""GitHub's rate limits and server errors: when a request is sent again, and after how long.
 
 Read with GitHub's "Rate limits for the REST API" and "Best practices" pages: a limited
 request was not carried out, so it may be sent again once the limit lifts, whatever its verb;
 a write answered 5xx may have been carried out, so it is never sent again (the engine
-re-observes instead).
+re-observes instead). :class:`~.http.GitHubHTTP` asks :class:`Retrying` after each answer.
+The rules are PyGithub's ``GithubRetry`` (which this client replaced), bounded in time.
 """
 
 from __future__ import annotations
 
-__all__ = ["MAX_LIMIT_WAIT", "WRITE_INTERVAL", "RateLimited", "github_retry"]
+__all__ = [
+    "MAX_LIMIT_WAIT",
+    "MAX_RETRIES",
+    "SECONDARY_WAIT",
+    "SERVER_ERRORS",
+    "WRITE_INTERVAL",
+    "LimitBudget",
+    "Retrying",
+    "limit_wait",
+    "rate_limit_message",
+]
 
-import json
+import threading
 import time
-from typing import Any
-
-from github.GithubException import RateLimitExceededException
-from github.GithubRetry import GithubRetry
-from github.Requester import Requester
-from urllib3.exceptions import InvalidHeader, MaxRetryError
-from urllib3.util.retry import Retry
+from collections.abc import Mapping
+from email.utils import parsedate_to_datetime
 
 #: The longest a command waits, in all, for GitHub's rate limits to lift; past it, it stops.
 MAX_LIMIT_WAIT = 60.0
-#: GitHub's "wait at least one second between writes" (PyGithub's own default).
+#: GitHub's "wait at least one second between writes".
 WRITE_INTERVAL = 1.0
+#: A secondary rate limit that says not how long: wait a minute (GitHub's best practices).
+SECONDARY_WAIT = 60.0
+#: The answers a read is sent again after (a write never: GitHub may have carried it out).
+SERVER_ERRORS = frozenset({502, 503, 504})
+#: How many times one request is sent again, limits and server errors together.
+MAX_RETRIES = 4
+_BACKOFF = 0.25  # seconds; doubled after each server error, the first retry at once
 
 
-class RateLimited(RateLimitExceededException):
-    """A rate limit that lifts only after longer than the command may wait."""
+def rate_limit_message(message: str) -> bool:
+    """Whether GitHub's *message* says a primary or secondary rate limit was hit."""
+    said = message.lower()
+    return (
+        said.startswith("api rate limit exceeded")
+        or said.startswith("you have exceeded a secondary rate limit")
+        or said.endswith("please retry your request again later.")
+        or said.endswith("please wait a few minutes before you try again.")
+    )
 
-    def __init__(self, status: int, data: Any, headers: dict[str, str], wait: float) -> None:
-        super().__init__(status, data, headers)
-        self.wait = wait
 
-
-class _LimitRetry(GithubRetry):
-    """PyGithub's GithubRetry, bounded, reading every limit the way GitHub documents it.
-
-    A 403 or 429 that is a rate limit is waited for and sent again, whatever the verb (GitHub
-    did nothing): ``Retry-After`` seconds, else until ``x-ratelimit-reset`` when
-    ``x-ratelimit-remaining`` is 0, else GithubRetry's minute for a secondary limit; all
-    together at most *budget* seconds, then :class:`RateLimited`. Any other 403 is raised as
-    is. Connection failures are retried for any verb (nothing was sent); 5xx answers only for
-    ``allowed_methods`` (GET), so a POST that GitHub may have carried out is never sent twice:
-    the engine re-observes.
-    """
-
-    def __init__(self, *, budget: float = MAX_LIMIT_WAIT, waited: float = 0.0, **kw: Any) -> None:
-        super().__init__(**kw)
-        self.budget, self.waited = budget, waited
-        self.pause: float | None = None
-
-    def new(self, **kw: Any) -> _LimitRetry:
-        kw.setdefault("budget", self.budget)
-        kw.setdefault("waited", self.waited)
-        return super().new(**kw)
-
-    def is_retry(self, method: str, status_code: int, has_retry_after: bool = False) -> bool:
-        if status_code in (403, 429):
-            return True  # increment() tells a limit from a refusal
-        return super().is_retry(method, status_code, has_retry_after)
-
-    def _limit_wait(self, status: int, headers: Any, message: str) -> float | None:
-        """Seconds GitHub asks to wait before sending again, or None when it is no limit."""
-        if headers.get("Retry-After"):
-            try:
-                return self.parse_retry_after(headers["Retry-After"])
-            except InvalidHeader:
-                pass
-        reset = headers.get("X-RateLimit-Reset") or ""
-        if headers.get("X-RateLimit-Remaining") == "0" and reset.isdigit():
-            return max(0.0, int(reset) - time.time()) + 1  # +1: the reset's second is not sure
-        if status == 429 or Requester.isRateLimitError(message):
-            return float(self.secondary_rate_wait)
+def _retry_after(value: str) -> float | None:
+    """``Retry-After``: seconds, or an HTTP date; None when it is neither."""
+    if value.strip().isdigit():
+        return float(value.strip())
+    try:
+        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+    except (TypeError, ValueError):
         return None
 
-    def increment(  # type: ignore[override]
-        self,
-        method: str | None = None,
-        url: str | None = None,
-        response: Any = None,
-        error: Exception | None = None,
-        _pool: Any = None,
-        _stacktrace: Any = None,
-    ) -> Retry:
-        if response is None or response.status not in (403, 429):
-            return super().increment(method, url, response, error, _pool, _stacktrace)
-        content = self.get_content(response, url or "")
-        try:
-            data = json.loads(content)
-        except ValueError:
-            data = {"message": content.decode(errors="replace")[:200]}
-        data = data if isinstance(data, dict) else {}
-        headers = dict(response.headers)
-        wait = self._limit_wait(response.status, response.headers, str(data.get("message") or ""))
-        if wait is None:  # a refusal, e.g. a token without the permission
-            raise Requester.createException(response.status, headers, data)
-        if self.waited + wait > self.budget:
-            raise RateLimited(response.status, data, headers, wait)
-        try:
-            retry = Retry.increment(self, method, url, response, error, _pool, _stacktrace)
-        except MaxRetryError:
-            raise RateLimited(response.status, data, headers, wait) from None
-        assert isinstance(retry, _LimitRetry)
-        retry.waited, retry.pause = self.waited + wait, wait
-        return retry
 
-    def sleep(self, response: Any = None) -> None:
-        if self.pause is None:
-            super().sleep(response)
-        elif self.pause > 0:
-            time.sleep(self.pause)
+def limit_wait(status: int, headers: Mapping[str, str], message: str) -> float | None:
+    """Seconds GitHub asks to wait before *status* (403 or 429) may be sent again, or None
+    when it is no limit (a refusal: a token without the permission). ``Retry-After``
+    seconds, else until ``x-ratelimit-reset`` when ``x-ratelimit-remaining`` is 0, else a
+    minute for a 429 or a secondary limit's message."""
+    if status not in (403, 429):
+        return None
+    after = _retry_after(headers.get("Retry-After") or "")
+    if after is not None:
+        return after
+    reset = headers.get("X-RateLimit-Reset") or ""
+    if headers.get("X-RateLimit-Remaining") == "0" and reset.isdigit():
+        return max(0.0, int(reset) - time.time()) + 1  # +1: the reset's second is not sure
+    if status == 429 or rate_limit_message(message):
+        return SECONDARY_WAIT
+    return None
 
 
-def github_retry(budget: float = MAX_LIMIT_WAIT) -> _LimitRetry:
-    """The retry policy of every GitHub client: limits waited for within *budget* seconds."""
-    return _LimitRetry(
-        budget=budget,
-        total=4,
-        connect=2,
-        read=0,
-        status=4,
-        backoff_factor=0.25,
-        raise_on_status=False,
-        status_forcelist=[502, 503, 504],  # GithubRetry adds 403; is_retry() adds 429
-        allowed_methods=frozenset({"GET"}),
-    )
+class LimitBudget:
+    """The seconds a command (one client, all its threads) may wait for limits: *budget*."""
+
+    def __init__(self, budget: float = MAX_LIMIT_WAIT) -> None:
+        self.budget, self.waited, self._lock = budget, 0.0, threading.Lock()
+
+    def take(self, wait: float) -> bool:
+        """Whether *wait* more seconds fit in the budget (then they are counted)."""
+        with self._lock:
+            if self.waited + wait > self.budget:
+                return False
+            self.waited += wait
+            return True
+
+
+class Retrying:
+    """What one request has been through: how many times it was sent again (at most
+    :data:`MAX_RETRIES`), its waits for limits counted in the command's *budget*."""
+
+    def __init__(self, budget: LimitBudget) -> None:
+        self.budget, self.retries = budget, 0
+
+    def after_limit(self, wait: float) -> bool:
+        """Whether a limit lifting in *wait* seconds is waited for (then it is counted)."""
+        if self.retries >= MAX_RETRIES or not self.budget.take(wait):
+            return False
+        self.retries += 1
+        return True
+
+    def after_server_error(self, method: str, status: int) -> float | None:
+        """The pause before a *method* answered *status* is sent again, or None: never."""
+        if method != "GET" or status not in SERVER_ERRORS or self.retries >= MAX_RETRIES:
+            return None
+        self.retries += 1
+        return 0.0 if self.retries == 1 else _BACKOFF * 2 ** (self.retries - 1)

@@ -5,10 +5,9 @@ The documented requests the release gates ask (docs.github.com/rest): a branch's
 rules of its rulesets (``GET /repos/{o}/{r}/rules/branches/{b}``, readable with read access),
 the pull requests associated with a commit (``GET /repos/{o}/{r}/commits/{sha}/pulls``: the
 merged one that brought it), and a pull request's reviews, in chronological order (``GET
-/repos/{o}/{r}/pulls/{n}/reviews``). They go through the requester of the run's
-:class:`~.client.GitHubClient`, whose error translation they share.
-PyGithub has methods for two of them; its branch protection object drops the rulesets, and
-its commit object has no paging parameters, so all four are asked the same way here.
+/repos/{o}/{r}/pulls/{n}/reviews``). They go through the run's
+:class:`~.client.GitHubClient` (its :meth:`~.client.GitHubClient.get_json` and
+:meth:`~.client.GitHubClient.pages`), whose error translation they share.
 """
 
 from __future__ import annotations
@@ -20,9 +19,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from github import GithubException
-
 from ...proc import memoized
+from .http import GitHubError
 
 if TYPE_CHECKING:
     from .client import GitHubClient
@@ -103,19 +101,10 @@ class GitHubRules:
         self.client = client
 
     def _get(self, path: str, **parameters: Any) -> Any:
-        url = f"/repos/{self.client.repository}{path}"
-        _, data = self.client._gh.requester.requestJsonAndCheck("GET", url, parameters=parameters)
-        return data
+        return self.client.get_json(f"/repos/{self.client.repository}{path}", parameters)
 
     def _pages(self, path: str) -> list[Any]:
-        found: list[Any] = []
-        page = 1
-        while True:
-            data = self._get(path, per_page=100, page=page)
-            found += data or []
-            if not data or len(data) < 100:
-                return found
-            page += 1
+        return list(self.client.pages(f"/repos/{self.client.repository}{path}"))
 
     def branch_rules(self, branch: str) -> BranchRules:
         """The approvals, code-owner review and status checks *branch* requires (asked once)."""
@@ -129,8 +118,8 @@ class GitHubRules:
         with self.client._errors(doing, "administration: read"):
             try:
                 found = self._get(f"/branches/{quoted}/protection")
-            except GithubException as exc:
-                data = exc.data if isinstance(exc.data, dict) else {}
+            except GitHubError as exc:
+                data = exc.data
                 message = str(data.get("message") or "")
                 if exc.status == 404 and message == "Branch not protected":
                     found = None
@@ -150,7 +139,7 @@ class GitHubRules:
         with self.client._errors(f"reading the rulesets of {branch}", "metadata: read"):
             try:
                 rules = self._pages(f"/rules/branches/{quoted}")
-            except GithubException as exc:
+            except GitHubError as exc:
                 if exc.status != 404 or not self.client._repository_visible():
                     raise
                 rules = []  # a GitHub Enterprise Server older than rulesets (3.10)
