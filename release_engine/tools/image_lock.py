@@ -27,9 +27,6 @@ import sys
 from collections.abc import Iterable
 from pathlib import Path
 
-from packaging.requirements import InvalidRequirement, Requirement
-from packaging.utils import canonicalize_name
-
 from ..errors import CommandError, ConfigError
 from ..proc import read
 
@@ -77,11 +74,16 @@ def export_lock(project: Path) -> str:
 
 def pinned(text: str) -> set[str]:
     """The (normalized) names a requirements file pins with ``==``."""
+    from packaging.utils import canonicalize_name  # here: a command that never asks skips it
+
     return {canonicalize_name(name) for name in _PIN.findall(text)}
 
 
 def check_covers(text: str, requirements: Iterable[str], *, lock: str = "uv.lock") -> None:
     """Refuse, in one line, a lock that pins none of some runtime requirement of the wheel."""
+    from packaging.requirements import InvalidRequirement, Requirement
+    from packaging.utils import canonicalize_name
+
     names = set()
     for line in requirements:
         try:

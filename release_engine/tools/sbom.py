@@ -20,10 +20,13 @@ import json
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..errors import ReleaseError
 from ..proc import read
-from ..remotes.registry.container import ContainerEngine
+
+if TYPE_CHECKING:
+    from ..remotes.registry.container import ContainerEngine
 
 SBOM_SUFFIX = ".cdx.json"
 #: Run by the image's own Python: every distribution it sees, as JSON [[name, version], ...].

@@ -18,8 +18,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-import requests
-
 from ...errors import ReleaseError
 from .client import Registry
 
@@ -47,6 +45,8 @@ def has_referrers_api(registry: Registry, digest: str) -> bool:
     a registry that wants a login answers 401, read as no)."""
     name = registry.image.split("/", 1)[1]
     url = f"{_origin(registry)}/v2/{name}/referrers/{digest}"
+    import requests  # here: oras' own client needs it, a dry run before the push does not
+
     try:
         return requests.get(url, timeout=30).status_code == 200
     except requests.RequestException:
@@ -56,6 +56,8 @@ def has_referrers_api(registry: Registry, digest: str) -> bool:
 def _scheme(registry: Registry) -> str:
     """oras' auth backend for the registry: "basic" when its challenge is Basic (htpasswd),
     else "token" (a Bearer challenge, as ghcr.io and Docker Hub send)."""
+    import requests
+
     try:
         answer = requests.get(f"{_origin(registry)}/v2/", timeout=30)
     except requests.RequestException:
@@ -88,6 +90,7 @@ def attach_sbom(registry: Registry, sbom: Path, digest: str, *, username: str | 
     """Push *sbom* to ``IMAGE:sha256-<hex>.sbom`` with the image *digest* as its subject."""
     import oras.client  # type: ignore[import-untyped]
     import oras.oci  # type: ignore[import-untyped]
+    import requests
 
     ref = f"docker://{registry.image}@{digest}"
     raw = registry._read("inspect", "--raw", ref, what=f"read {registry.image}@{digest}")
