@@ -8,14 +8,15 @@ from __future__ import annotations
 __all__ = ["TOKEN_USER", "Login", "choose_login", "mint_token"]
 
 from collections.abc import Mapping
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 from urllib.parse import urlsplit
-
-import requests
 
 from ...errors import ConfigError, ReleaseError
 from ...redact import redact_urls
 from .serving import TIMEOUT, socket_reason
+
+if TYPE_CHECKING:
+    import requests
 
 TOKEN_USER = "__token__"
 _PYPI_HOSTS = ("pypi.org", "upload.pypi.org", "test.pypi.org")
@@ -104,6 +105,7 @@ def mint_token(index_url: str) -> str:
     make it: the audience from ``{origin}/_/oidc/audience``, the job's ID token for it from
     GitHub Actions (through ``id``, twine's own), then ``POST {origin}/_/oidc/mint-token``
     ``{"token": JWT}``. Returns the upload token (good for 15 minutes) for ``__token__``."""
+    import requests  # here: only trusted publishing asks the index over HTTP
     from id import IdentityError, detect_credential  # twine's own dependency
 
     parts = urlsplit(index_url)
@@ -138,6 +140,8 @@ def _exchange(
     session: requests.Session, method: str, url: str, body: dict[str, str] | None = None
 ) -> dict[str, object]:
     """One trusted publishing request; what goes wrong is one line naming PyPI's reasons."""
+    import requests
+
     try:
         response = session.request(method, url, json=body, timeout=TIMEOUT)
     except requests.RequestException as exc:
