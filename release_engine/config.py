@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import ConfigError, MalformedConfigError, UsageError
+from .proc import memoized
 from .redact import Secrets
 from .remotes import remotes
 
@@ -159,7 +160,20 @@ class Credentials:
 
 
 def read_pyproject(repo: Path) -> dict[str, Any]:
+    """*repo*'s pyproject.toml, parsed; while only observing, parsed once per content (its
+    size and modification time), however many checks ask."""
     path = repo / "pyproject.toml"
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        stat = None
+    if stat is None:
+        return _parse_pyproject(path)
+    return memoized(("pyproject", str(path), stat.st_size, stat.st_mtime_ns),
+                    lambda: _parse_pyproject(path))  # fmt: skip
+
+
+def _parse_pyproject(path: Path) -> dict[str, Any]:
     try:
         with path.open("rb") as fh:
             data: dict[str, Any] = tomllib.load(fh)

@@ -15,6 +15,7 @@ clone (a dry run leaves the clone as it was), and a machine without it asks once
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import sys
@@ -34,15 +35,21 @@ def bump_command(repo: Path, version: str, *, dry_run: bool = False) -> Command:
     return Command.of(*argv, "--allow-dirty", "--new-version", version, cwd=repo)
 
 
+@functools.cache
+def _tool_version() -> str | None:
+    """bump-my-version's installed version (asked once: finding it scans every distribution)."""
+    try:
+        return metadata.version("bump-my-version")
+    except metadata.PackageNotFoundError:
+        return None
+
+
 def _marker(git: Git, command: Command) -> Path | None:
     """Where a success of *command* here is remembered; None when it cannot be (a dirty tree:
     the answer may change with the next edit)."""
     head = git.rev("HEAD")
-    if head is None or git.status_porcelain():
-        return None
-    try:
-        tool = metadata.version("bump-my-version")
-    except metadata.PackageNotFoundError:
+    tool = _tool_version()
+    if head is None or tool is None or git.status_porcelain():
         return None
     words = [head, tool, *command.argv[1:]]  # the interpreter's path is not the answer's
     key = hashlib.sha256("\0".join(words).encode()).hexdigest()[:32]
