@@ -137,11 +137,28 @@ def test_what_reaches_nobody_is_named() -> None:
 
 
 @pytest.mark.e2e
-def test_a_dry_run_observing_every_remote_loads_no_requests(
+def inv_loads(work: Path, env: dict[str, str], *argv: str) -> tuple[dict[str, Any], bool]:
+    """Run ``inv ARGV`` in a process of its own: its JSON report, and whether it loaded
+    requests (said at the process's exit)."""
+    code = (
+        "import atexit, sys\n"
+        "atexit.register(lambda: print('LOADED', 'requests' in sys.modules, file=sys.stderr))\n"
+        "from invoke.main import program\n"
+        f"program.run({['inv', *argv]!r})\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], cwd=work, env=env,
+                          capture_output=True, text=True, timeout=600)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "LOADED " in proc.stderr, proc.stderr[-3000:]
+    return json.loads(proc.stdout), "LOADED True" in proc.stderr
+
+
+@pytest.mark.e2e
+def test_a_dry_run_and_the_status_observing_every_remote_load_no_requests(
     source_repo: Path, tmp_path: Path, clean_env: None
 ) -> None:
-    """``inv release --dry-run`` in a process of its own: every reach probe (the index's login,
-    the webhooks of Slack, Teams and Discord, Mastodon's login) and the index's pages."""
+    """``inv release --dry-run`` asks every reach probe (the index's login, the webhooks of
+    Slack, Teams and Discord, Mastodon's login) and reads the index's pages; the status reads."""
     with stand_ins(tmp_path / "standins", without={"registry"}) as s:
         work = clone_for_rehearsal(source_repo, tmp_path)
         seed_green(s.github, work)
@@ -149,17 +166,12 @@ def test_a_dry_run_observing_every_remote_loads_no_requests(
         env |= {"RELEASE_TEAMS_WEBHOOKS": s.teams.url, "RELEASE_DISCORD_WEBHOOKS": s.discord.url,
                 "MASTODON_ACCESS_TOKEN": s.mastodon.token}  # fmt: skip
         flags += ["--set", f"mastodon_url={s.mastodon.url}"]
-        argv = ["inv", "release", "--version", VERSION, "--dry-run", "--json", *flags,
-                "--skip-prerelease"]  # fmt: skip
-        code = (
-            "import atexit, sys\n"
-            "atexit.register(lambda: print('LOADED', 'requests' in sys.modules, file=sys.stderr))\n"
-            "from invoke.main import program\n"
-            f"program.run({argv!r})\n"
+        dry = ["release", "--version", VERSION, "--dry-run", "--json", *flags, "--skip-prerelease"]
+        report, loaded = inv_loads(work, env, *dry)
+        assert report["ok"] is True and report["dry_run"] is True, report
+        assert not loaded
+        report, loaded = inv_loads(
+            work, env, "release.status", "--version", VERSION, "--json", *flags
         )
-        proc = subprocess.run([sys.executable, "-c", code], cwd=work, env=env,
-                              capture_output=True, text=True, timeout=600)  # fmt: skip
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    report = json.loads(proc.stdout)
-    assert report["ok"] is True and report["dry_run"] is True, report
-    assert "LOADED False" in proc.stderr
+        assert report["ok"] is True and report["steps"], report
+        assert not loaded
