@@ -1,10 +1,11 @@
 """Why a request reached nobody, in words: DNS, refused, timeout, TLS, or the socket's reason.
 
 requests wraps the socket's error in urllib3's, several levels deep (urllib3 alone, as the
-GitHub client uses it, in its ``MaxRetryError``); its class name (``ConnectionError``) says
-nothing a user can act on. :func:`cause` walks the chain down to
-the first error that names the cause, and :func:`unreachable` makes the one line that names
-the host too. Hand-written: requests and urllib3 expose the chain, not a classification.
+engine's clients use it, in its ``MaxRetryError`` or as it is); its class name
+(``ConnectionError``, ``NewConnectionError``) says nothing a user can act on. :func:`cause`
+walks the chain down to the first error that names the cause, and :func:`unreachable` makes
+the one line that names the host too. Hand-written: requests and urllib3 expose the chain,
+not a classification.
 """
 
 from __future__ import annotations
@@ -56,7 +57,9 @@ def cause(exc: BaseException) -> str:
         if isinstance(error, ssl.SSLError) or _named(error, "SSLError"):
             return f"TLS: {_tls_reason(chain[chain.index(error) :]) or 'the handshake failed'}"
     for error in chain:
-        if isinstance(error, (TimeoutError, socket.timeout)) or _named(error, "Timeout"):
+        # urllib3's NewConnectionError is a ConnectTimeoutError by class, not by cause
+        named = _named(error, "Timeout") and not _named(error, "NewConnection")
+        if isinstance(error, (TimeoutError, socket.timeout)) or named:
             return "timeout: no answer in time"
         if isinstance(error, ConnectionResetError):
             return "the connection was reset"

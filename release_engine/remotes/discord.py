@@ -13,7 +13,7 @@ notes longer than that are cut and end with a link to the GitHub release. It is 
 ``?wait=true``, so Discord answers once the message is saved (200, not 204), and mentions in
 the notes notify nobody (``allowed_mentions``).
 
-It is one POST of a JSON body, sent with ``requests`` (:func:`.webhook.deliver`): the Python
+It is one POST of a JSON body, sent with urllib3 (:func:`.webhook.deliver`): the Python
 SDKs (discord.py and its forks, discord-webhook) are bot frameworks or wrappers of this same
 request that retry on a rate limit by themselves, and a retried POST is what at most once
 must not do.

@@ -16,7 +16,7 @@ resumed within the hour Mastodon keeps the key) posts once. The notes are plain 
 Markdown's marks dropped) cut to what fits beside the subject and the link; a URL counts as
 its whole length here (Mastodon counts 23), so the status always fits.
 
-It is one POST of a form, sent with ``requests`` (:func:`.webhook.deliver`): Mastodon.py, the
+It is one POST of a form, sent with urllib3 (:func:`.webhook.deliver`): Mastodon.py, the
 maintained client, is a whole API client (OAuth app registration, streaming, media) and
 would add a dependency to a release for this one request.
 """

@@ -27,7 +27,7 @@ from ..errors import ReleaseError
 from ..netcause import unreachable
 from ..spec import Spec
 from .announce import Destination, Message, ReleaseLinks, shown_url
-from .probe import TIMEOUT, http
+from .probe import TIMEOUT
 from .webhook import Webhooks, webhooks_setting
 
 if TYPE_CHECKING:
@@ -186,12 +186,13 @@ def _probe(url: str, variable: str) -> str | None:
     """Post a payload that is not JSON: Slack answers ``400 invalid_payload`` without posting
     anything when the URL is right, ``403``/``404`` (``invalid_token``, ``no_service``) when it
     is revoked or wrong. The URL's path is its secret: only scheme, host and port are named."""
-    requests = http()
+    from . import web
+
     try:
-        answer = requests.post(
-            url, data=b"-", headers={"Content-Type": "application/json"}, timeout=TIMEOUT
+        answer = web.fetch(
+            "POST", url, data=b"-", headers={"Content-Type": "application/json"}, timeout=TIMEOUT
         )
-    except requests.RequestException as exc:
+    except web.Failure as exc:
         return unreachable("a webhook", url, exc) + f": check {variable}"
     if answer.status_code in (403, 404, 410):
         said = " ".join(answer.text.split())[:40]

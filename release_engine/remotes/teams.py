@@ -16,7 +16,7 @@ subset: headings become bold), the index and the image as facts, and an ``Action
 to the GitHub release. Teams takes at most 28 KB a message: longer notes are cut and say
 where the rest is. A Workflows webhook answers ``202 Accepted``, a legacy connector ``200``.
 
-It is one POST of a JSON body, sent with ``requests`` (:func:`.webhook.deliver`): pymsteams
+It is one POST of a JSON body, sent with urllib3 (:func:`.webhook.deliver`): pymsteams
 builds the retired connectors' MessageCard, which Workflows does not post, and the Bot
 Framework SDK is for bots, not webhooks.
 """

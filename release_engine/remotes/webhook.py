@@ -5,7 +5,7 @@ variable a setting names.
 
 A webhook URL carries its secret in its path: no message here names more than its scheme,
 host and port (:func:`~release_engine.remotes.announce.shown_url`). Each announcer's module
-says why it sends with ``requests`` rather than its service's SDK.
+says why it sends one request (through :func:`.web.fetch`) rather than its service's SDK.
 """
 
 from __future__ import annotations
@@ -17,14 +17,13 @@ from ..errors import ReleaseError
 from ..netcause import unreachable
 from ..spec import Spec
 from .announce import Channel, Destination, destination_key, shown_url
-from .probe import TIMEOUT, http
+from .probe import TIMEOUT
 
 if TYPE_CHECKING:
-    import requests
-
     from ..config import Credentials, ReleaseConfig
     from ..context import ReleaseContext
     from . import Check, Rehearsing
+    from .web import Answer
 
 __all__ = [
     "SEND_TIMEOUT",
@@ -54,7 +53,7 @@ def cut_short(text: str, limit: int, tail: str) -> str:
     return f"{kept.rstrip()}\n{tail}" if room else tail[:limit]
 
 
-def said(response: requests.Response) -> str:
+def said(response: Answer) -> str:
     """What a refusal says, in a few words: its JSON ``message``/``error``, or its text."""
     try:
         body: Any = response.json()
@@ -69,7 +68,7 @@ def said(response: requests.Response) -> str:
     return " ".join(str(body).split())[:80]
 
 
-def refused(service: str, url: str, response: requests.Response, what: str) -> str:
+def refused(service: str, url: str, response: Answer, what: str) -> str:
     """``SERVICE at scheme://host answered STATUS WORDS: WHAT`` (the URL's path left out)."""
     words = said(response)
     return (
@@ -81,16 +80,15 @@ def refused(service: str, url: str, response: requests.Response, what: str) -> s
 
 def deliver(
     method: str, url: str, service: str, check: str, *, timeout: float = SEND_TIMEOUT, **kwargs: Any
-) -> requests.Response:
-    """One request to *url*, not retried (a retried POST could post twice); unreachable is a
-    ReleaseError of one line saying to check *check*."""
-    library = http()
+) -> Answer:
+    """One request to *url*, not retried (a retried POST could post twice) and not
+    redirected; unreachable is a ReleaseError of one line saying to check *check*. *kwargs*
+    are :func:`.web.fetch`'s: ``params``, ``headers``, ``data`` (bytes or a form), ``json``."""
+    from . import web
+
     try:
-        answer: requests.Response = library.request(
-            method, url, timeout=timeout, allow_redirects=False, **kwargs
-        )
-        return answer
-    except library.RequestException as exc:
+        return web.fetch(method, url, timeout=timeout, follow=False, **kwargs)
+    except web.Failure as exc:
         raise ReleaseError(f"{unreachable(service, url, exc)}: check {check}") from None
 
 
@@ -158,7 +156,7 @@ class Webhooks(Channel):
             rehearsing.environment[variable] = stand_in.url
 
 
-def answered(service: str, url: str, answer: requests.Response, check: str) -> str | None:
+def answered(service: str, url: str, answer: Answer, check: str) -> str | None:
     """A reach probe's verdict on a webhook's *answer*: wrong or revoked (401/403/404/410),
     down (5xx), or fine."""
     if answer.status_code in (401, 403, 404, 410):

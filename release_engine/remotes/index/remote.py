@@ -17,7 +17,7 @@ from ...errors import ReleaseError
 from ...netcause import unreachable
 from ...spec import Spec, url
 from .. import Remote
-from ..probe import TIMEOUT, answers, http, origin
+from ..probe import TIMEOUT, answers, origin
 from . import PASSWORD_ENV, USERNAME_ENV
 
 if TYPE_CHECKING:
@@ -99,11 +99,12 @@ def _login(ctx: ReleaseContext) -> Login | None:
 
 def _upload_nothing(index: str, username: str, password: str) -> str | None:
     """Ask *index* to upload nothing: the login is checked before the (missing) file."""
-    requests = http()
+    from .. import web
+
     form = {":action": "file_upload", "protocol_version": "1"}
     try:
-        answer = requests.post(index, data=form, auth=(username, password), timeout=TIMEOUT)
-    except requests.RequestException as exc:
+        answer = web.fetch("POST", index, data=form, auth=(username, password), timeout=TIMEOUT)
+    except web.Failure as exc:
         return unreachable("the package index", index, exc) + ": check index_url"
     if answer.status_code in (401, 403):
         return (

@@ -3,9 +3,11 @@
 :func:`served` says what the index holds for a project (filename, sha256, yanked). The page
 is asked for as PEP 691 JSON, with the PEP 503 HTML one as the fallback (pypiserver, devpi,
 Artifactory), and yanked files are reported, whose names an index still refuses:
-:mod:`.simple_api` reads both (and says why it is not pypi-simple). Passwords travel in an
-``Authorization`` header, sent to the index's own host only. Error messages show URLs through
-``redact_urls``. An index serves what it took with a delay (PyPI's pages come through a CDN):
+:mod:`.simple_api` reads both (and says why it is not pypi-simple). The pages and files are
+read through :func:`..web.fetch` (urllib3; it says why not requests). Passwords travel in an
+``Authorization`` header, sent to the index's own origin only, on every redirect's hop too.
+Error messages show URLs through ``redact_urls``. An index serves what it took with a delay
+(PyPI's pages come through a CDN):
 :func:`await_served` asks again, with a growing pause and a bound, until it does.
 """
 
@@ -19,14 +21,11 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
-
-import requests
-from requests.auth import HTTPBasicAuth
 
 from ...errors import ConfigError, ConflictError, ReleaseError
 from ...proc import memoized
 from ...redact import redact_urls
+from .. import web
 from . import simple_api
 from .dists import other_bytes, plan_uploads
 
@@ -55,23 +54,23 @@ def served(simple_url: str, project: str, *, auth: _Login = None) -> list[Served
 
 
 def _served(simple_url: str, project: str, *, auth: _Login) -> list[ServedFile]:
-    login = None if auth is None else _IndexAuth(*auth, index_url=simple_url)
+    auth = auth or web.without_login(simple_url)[1]  # a login in the URL: for the files too
     page_url = simple_api.project_url(simple_url, project)
-    with requests.Session() as session:
-        session.auth = login
-        with _answering(page_url):
-            response = session.get(page_url, headers={"Accept": simple_api.ACCEPT}, timeout=TIMEOUT)
-            if response.status_code == 404:  # a project the index does not know
-                return []
-            response.raise_for_status()
-            packages = simple_api.parse_page(
-                response.content, response.headers.get("Content-Type", ""), response.url
-            )
-        files = []
-        for package in packages:
-            sha256 = package.sha256 or _download_sha256(session, package.url)
-            files.append(ServedFile(package.filename, sha256.lower(), package.yanked))
-        return files
+    with _answering(page_url):
+        accept = {"Accept": simple_api.ACCEPT}
+        response = web.fetch("GET", page_url, headers=accept, timeout=TIMEOUT,
+                             auth=auth, auth_origin=simple_url)  # fmt: skip
+        if response.status_code == 404:  # a project the index does not know
+            return []
+        response.raise_for_status()
+        packages = simple_api.parse_page(
+            response.content, response.headers.get("Content-Type", ""), response.url
+        )
+    files = []
+    for package in packages:
+        sha256 = package.sha256 or _download_sha256(package.url, auth, simple_url)
+        files.append(ServedFile(package.filename, sha256.lower(), package.yanked))
+    return files
 
 
 def served_files(simple_url: str, project: str, *, auth: _Login = None) -> dict[str, str]:
@@ -122,29 +121,13 @@ def await_served(
 
 
 # --- helpers ------------------------------------------------------------------------------------
-class _IndexAuth(HTTPBasicAuth):
-    """HTTP Basic auth sent to the index's own origin only, never to a file host elsewhere."""
-
-    def __init__(self, username: str, password: str, *, index_url: str) -> None:
-        super().__init__(username, password)
-        self.origin = _origin(index_url)
-
-    def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
-        return super().__call__(r) if _origin(r.url or "") == self.origin else r
-
-
-def _origin(url: str) -> tuple[str, str, int | None]:
-    parts = urlsplit(url)
-    default = {"http": 80, "https": 443}.get(parts.scheme.lower())
-    return parts.scheme.lower(), (parts.hostname or "").lower(), parts.port or default
-
-
-def _download_sha256(session: requests.Session, url: str) -> str:
+def _download_sha256(url: str, auth: _Login, simple_url: str) -> str:
+    """The sha256 of the file at *url*, read in chunks; *auth* goes to the index's origin
+    (*simple_url*'s) only, never to a file host elsewhere."""
     digest = hashlib.sha256()
-    with _answering(url), session.get(url, stream=True, timeout=TIMEOUT) as response:
-        response.raise_for_status()
-        for chunk in response.iter_content(1 << 20):
-            digest.update(chunk)
+    with _answering(url):
+        web.fetch("GET", url, timeout=TIMEOUT, into=digest.update,
+                  auth=auth, auth_origin=simple_url).raise_for_status()  # fmt: skip
     return digest.hexdigest()
 
 
@@ -154,35 +137,37 @@ def _answering(url: str) -> Iterator[None]:
     shown = redact_urls(url)
     try:
         yield
-    except requests.HTTPError as exc:
-        code = exc.response.status_code if exc.response is not None else 0
+    except web.StatusError as exc:
+        code = exc.answer.status_code
         if code in (401, 403):
             raise ConfigError(
                 f"the package index answered {code} for {shown}: "
                 "check the index username and password"
             ) from None
-        reason = exc.response.reason if exc.response is not None else ""
+        reason = exc.answer.reason
         raise ReleaseError(
             f"the package index answered {code} {reason} for {shown}: "
             "check the index URL, or try again once the index is well"
         ) from None
-    except requests.Timeout:
-        raise ReleaseError(
-            f"could not reach the package index at {shown}: no answer within {TIMEOUT[1]:.0f} s"
-        ) from None
-    except ValueError as exc:  # simple_api.NotSimpleAPI, an URL requests cannot use
+    except ValueError as exc:  # simple_api.NotSimpleAPI, an URL urllib3 cannot use
         raise ConfigError(  # a web page, an upload URL, a malformed URL: not the simple API
             f"{shown} is not a simple-API page the engine can read ({redact_urls(str(exc))}): "
             "check the index URL"
         ) from None
-    except requests.RequestException as exc:
-        raise ReleaseError(
-            f"could not reach the package index at {shown}: {redact_urls(socket_reason(exc))}"
-        ) from None
+    except web.Failure as exc:
+        raise ReleaseError(f"could not reach the package index at {shown}: {_why(exc)}") from None
+
+
+def _why(exc: BaseException) -> str:
+    """Why the index could not be asked: no answer in time, or the socket's reason."""
+    if web.is_timeout(exc):
+        return f"no answer within {TIMEOUT[1]:.0f} s"
+    return redact_urls(socket_reason(exc))
 
 
 def socket_reason(exc: BaseException) -> str:
-    """The socket-level reason under a requests error ("Connection refused"), else its text."""
+    """The socket-level reason under a urllib3 or requests error ("Connection refused"), else
+    its text."""
     error: object = exc
     while isinstance(error, BaseException):
         if isinstance(error, OSError) and error.strerror:

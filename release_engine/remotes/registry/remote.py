@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from ...netcause import unreachable
 from ...spec import Spec, path
 from .. import Remote
-from ..probe import TIMEOUT, http
+from ..probe import TIMEOUT
 
 if TYPE_CHECKING:
     from contextlib import ExitStack
@@ -109,7 +109,8 @@ class ContainerRegistry(Remote):
 
 
 def _push_granted(ctx: ReleaseContext) -> str | None:
-    requests = http()
+    from .. import web
+
     image, creds = ctx.config.image, ctx.credentials
     host, _, name = image.partition("/")
     if ctx.registry.host == "docker.io":  # Docker Hub's names and hosts are its own: the tools'
@@ -118,17 +119,17 @@ def _push_granted(ctx: ReleaseContext) -> str | None:
     user, password = creds.get(USERNAME), creds.get(PASSWORD)
     login = (user, password) if user and password else None
     try:
-        first = requests.get(f"{base}/v2/", timeout=TIMEOUT)
+        first = web.fetch("GET", f"{base}/v2/", timeout=TIMEOUT)
         challenge = first.headers.get("WWW-Authenticate", "")
         if first.status_code != 401:
             return None
         if challenge.lower().startswith("basic"):
-            answer = requests.get(f"{base}/v2/", auth=login, timeout=TIMEOUT)
+            answer = web.fetch("GET", f"{base}/v2/", auth=login, timeout=TIMEOUT)
             return None if answer.ok else _refused(host, answer.status_code)
         params = dict(re.findall(r'(\w+)="([^"]*)"', challenge))
         query = {"service": params.get("service", ""), "scope": f"repository:{name}:pull,push"}
-        answer = requests.get(params["realm"], params=query, auth=login, timeout=TIMEOUT)
-    except (requests.RequestException, KeyError) as exc:
+        answer = web.fetch("GET", params["realm"], params=query, auth=login, timeout=TIMEOUT)
+    except (web.Failure, KeyError) as exc:
         if isinstance(exc, KeyError):
             return f"the container registry {host} sent a token challenge without a realm"
         return unreachable("the container registry", base, exc) + ": check image"

@@ -45,22 +45,22 @@ def has_referrers_api(registry: Registry, digest: str) -> bool:
     a registry that wants a login answers 401, read as no)."""
     name = registry.image.split("/", 1)[1]
     url = f"{_origin(registry)}/v2/{name}/referrers/{digest}"
-    import requests  # here: oras' own client needs it, a dry run before the push does not
+    from .. import web  # urllib3: requests is oras' own, for the push alone
 
     try:
-        return requests.get(url, timeout=30).status_code == 200
-    except requests.RequestException:
+        return web.fetch("GET", url, timeout=30).status_code == 200
+    except web.Failure:
         return False
 
 
 def _scheme(registry: Registry) -> str:
     """oras' auth backend for the registry: "basic" when its challenge is Basic (htpasswd),
     else "token" (a Bearer challenge, as ghcr.io and Docker Hub send)."""
-    import requests
+    from .. import web
 
     try:
-        answer = requests.get(f"{_origin(registry)}/v2/", timeout=30)
-    except requests.RequestException:
+        answer = web.fetch("GET", f"{_origin(registry)}/v2/", timeout=30)
+    except web.Failure:
         return "token"
     challenge = answer.headers.get("WWW-Authenticate", "")
     return "basic" if challenge.lower().startswith("basic") else "token"
