@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 from .errors import ReleaseError
 from .proc import in_background
 from .released_commits import Commit, merged_side, released_commits
-from .remotes.github.rules import BranchRules, GitHubRules, Pull, review_decision
+from .remotes.github.rules import BranchRules, GitHubRules, Pull, Review, review_decision
 
 if TYPE_CHECKING:
     from .context import ReleaseContext
@@ -85,22 +85,36 @@ def _named(commits: list[tuple[str, str]]) -> str:
     return shown + (f" and {more} more" if more > 0 else "")
 
 
-def review_problems(
-    ctx: ReleaseContext, sha: str, rules: GitHubRules, need: Requirements
-) -> list[str]:
-    """One line per pull request whose decision is not approved, one naming direct pushes."""
-    base = ctx.base_branch
+@dataclass(frozen=True)
+class _Reviewed:
+    """What the review gate asks GitHub: the commits released, the pull request that brought
+    each (None: none did), and each such pull request's reviews."""
+
+    commits: list[Commit]
+    pulls: dict[str, Pull | None]
+    reviews: dict[int, list[Review]]
+
+
+def _reviewed(ctx: ReleaseContext, sha: str, rules: GitHubRules) -> _Reviewed:
     commits, _ = released_commits(ctx, sha)
     pulls = _pulls_of(ctx, commits, rules)
+    numbers = sorted({p.number for p in pulls.values() if p is not None})
+    asked = {number: in_background(rules.reviews, number) for number in numbers}  # at once
+    return _Reviewed(commits, pulls, {number: f.result() for number, f in asked.items()})
+
+
+def review_problems(ctx: ReleaseContext, seen: _Reviewed, need: Requirements) -> list[str]:
+    """One line per pull request whose decision is not approved, one naming direct pushes."""
+    base = ctx.base_branch
     problems = []
-    for number in sorted({p.number for p in pulls.values() if p is not None}):
-        decision, why = review_decision(rules.reviews(number), need.approvals)
+    for number, reviews in seen.reviews.items():
+        decision, why = review_decision(reviews, need.approvals)
         if decision != "APPROVED":
             problems.append(
                 f"pull request #{number} into {base} is not approved ({why}; {base} requires "
                 f"{need.approvals}): get it approved, or pass --skip-review"
             )
-    direct = [(c.sha, c.subject) for c in commits if pulls.get(c.sha) is None]
+    direct = [(c.sha, c.subject) for c in seen.commits if seen.pulls.get(c.sha) is None]
     if direct:
         problems.append(
             f"{len(direct)} commit(s) reached {base} without a merged pull request: "
@@ -160,10 +174,14 @@ def _check_states(ci: CIState, names: tuple[str, ...]) -> list[str]:
     return said
 
 
-def ci_problems(ctx: ReleaseContext, sha: str, need: Requirements) -> list[str]:
-    """The CI gate's and the prerelease gate's lines for the released commit *sha*."""
+def ci_problems(
+    ctx: ReleaseContext, sha: str, need: Requirements, ci: CIState | None = None
+) -> list[str]:
+    """The CI gate's and the prerelease gate's lines for the released commit *sha* (whose
+    checks *ci* are, when they were asked already)."""
     assert ctx.github is not None
-    ci, base, options = ctx.github.ci_state(sha), ctx.base_branch, ctx.options
+    ci = ci if ci is not None else ctx.github.ci_state(sha)
+    base, options = ctx.base_branch, ctx.options
     problems = []
     if not options.skip_ci:
         if not need.checks:
@@ -203,15 +221,18 @@ def github_gates(ctx: ReleaseContext) -> GateResult:
         return result
     sha = ctx.git.rev(ctx.base_branch) or ""
     rules = GitHubRules(ctx.github)
+    # The questions side by side: what the branch requires, the commits' pull requests and
+    # their reviews, the checks.
+    branch = in_background(rules.branch_rules, ctx.base_branch)
+    asking = None if options.skip_review else in_background(_reviewed, ctx, sha, rules)
+    checks = ctx.github.ci_state
+    ci = None if options.skip_ci and options.skip_prerelease else in_background(checks, sha)
     try:
-        need = requirements(ctx, rules.branch_rules(ctx.base_branch))
+        need = requirements(ctx, branch.result())
         result.notes.append(_describe(need, ctx.base_branch))
-        review = None
-        if not options.skip_review:
-            review = in_background(review_problems, ctx, sha, rules, need)
-        result.problems += ci_problems(ctx, sha, need)
-        if review is not None:
-            result.problems += review.result()
+        result.problems += ci_problems(ctx, sha, need, ci.result() if ci is not None else None)
+        if asking is not None:
+            result.problems += review_problems(ctx, asking.result(), need)
         if need.code_owners and not options.skip_review:
             result.notes.append(
                 f"{ctx.base_branch} requires code owners' review: GitHub enforced it when "

@@ -186,19 +186,30 @@ class PullRequests:
             shas = self.remote.git("rev-list", "--reverse", upto, f"^{since}").stdout.split()
         else:
             shas = list(dict.fromkeys([*reversed(pull.get("commits", [])), pull["head_sha"]]))
-        return [self._commit(sha) for sha in shas[:250]]
+        shas = shas[:250]
+        shown = self._shown(shas)
+        return [self._commit(sha, shown.get(sha)) for sha in shas]
 
-    def _commit(self, sha: str) -> Json:
-        """One commit as GitHub's ``commit`` schema shows it, from the bare remote when it
-        holds the commit (else its id alone, the rest null or empty)."""
+    def _shown(self, shas: list[str]) -> dict[str, list[str]]:
+        """What the bare remote holds of *shas*, read in one ``git log`` (tree, parents,
+        author, committer, message); a commit it lacks is left out."""
+        if self.remote is None or not shas:
+            return {}
+        fields = "%H%x00%T%x00%P%x00%an%x00%ae%x00%aI%x00%cn%x00%ce%x00%cI%x00%B%x1e"
+        shown = self.remote.git("log", "--no-walk=unsorted", f"--format={fields}", *shas)
+        if shown.returncode != 0:  # some commit it lacks: ask one at a time
+            found = [self.remote.git("log", "-1", f"--format={fields}", sha) for sha in shas]
+            records = [r.stdout for r in found if r.returncode == 0]
+        else:
+            records = shown.stdout.split("\x1e")
+        split = [r.lstrip("\n").split("\0") for r in records if r.strip()]
+        return {r[0]: r[1:] for r in split if len(r) >= 10}
+
+    def _commit(self, sha: str, fields: list[str] | None) -> Json:
+        """One commit as GitHub's ``commit`` schema shows it: *fields* from the bare remote
+        (see :meth:`_shown`), else its id alone, the rest null or empty."""
         api, web = self.state.api_url(), self.state.web_url()
-        fields = ["0" * 40, "", "", "", "", "", "", ""]
-        if self.remote is not None:
-            shown = self.remote.git("show", "-s", "--format=%T%x00%P%x00%an%x00%ae%x00%aI%x00"
-                                    "%cn%x00%ce%x00%cI%x00%B", sha)  # fmt: skip
-            if shown.returncode == 0:
-                fields = shown.stdout.split("\0")
-        tree, parents, *people, message = (fields + [""] * 9)[:9]
+        tree, parents, *people, message = ((fields or ["0" * 40]) + [""] * 9)[:9]
         keys = ("name", "email", "date")
         author = dict(zip(keys, people[:3], strict=True)) if people[0] else None
         committer = dict(zip(keys, people[3:], strict=True)) if people[3] else None

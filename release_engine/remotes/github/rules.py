@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from ...proc import memoized
+from ...proc import in_background, memoized
 from .http import GitHubError
 
 if TYPE_CHECKING:
@@ -114,6 +114,7 @@ class GitHubRules:
         quoted = quote(branch, safe="")
         approvals, owners, checks, sources = 0, False, list[str](), list[str]()
         readable, unread = True, ""
+        rulesets = in_background(self._rulesets, branch)  # both at once: two round trips
         doing = f"reading the branch protection of {branch}"
         with self.client._errors(doing, "administration: read"):
             try:
@@ -136,14 +137,7 @@ class GitHubRules:
             status = found.get("required_status_checks") or {}
             checks += [c["context"] for c in status.get("checks") or []]
             checks += list(status.get("contexts") or [])
-        with self.client._errors(f"reading the rulesets of {branch}", "metadata: read"):
-            try:
-                rules = self._pages(f"/rules/branches/{quoted}")
-            except GitHubError as exc:
-                if exc.status != 404 or not self.client._repository_visible():
-                    raise
-                rules = []  # a GitHub Enterprise Server older than rulesets (3.10)
-        for rule in rules:
+        for rule in rulesets.result():
             params = rule.get("parameters") or {}
             if rule.get("type") == "pull_request":
                 approvals = max(approvals, int(params.get("required_approving_review_count") or 0))
@@ -156,6 +150,16 @@ class GitHubRules:
                 sources.append("rulesets")
         unique = tuple(dict.fromkeys(checks))
         return BranchRules(approvals, owners, unique, readable, unread, tuple(sources))
+
+    def _rulesets(self, branch: str) -> list[Any]:
+        quoted = quote(branch, safe="")
+        with self.client._errors(f"reading the rulesets of {branch}", "metadata: read"):
+            try:
+                return self._pages(f"/rules/branches/{quoted}")
+            except GitHubError as exc:
+                if exc.status != 404 or not self.client._repository_visible():
+                    raise
+                return []  # a GitHub Enterprise Server older than rulesets (3.10)
 
     def pulls_for(self, sha: str) -> list[Pull]:
         """The pull requests GitHub associates with the commit *sha* (asked once)."""
