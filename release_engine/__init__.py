@@ -7,8 +7,8 @@ distribution's metadata when there is one, else ``pyproject.toml`` beside this p
 
 from __future__ import annotations
 
+import functools
 import sys
-from importlib import metadata
 from pathlib import Path
 
 if sys.version_info >= (3, 11):
@@ -21,7 +21,10 @@ __all__ = ["__version__"]
 _DISTRIBUTION = "market-data-ingestion"
 
 
+@functools.cache
 def _version() -> str:
+    from importlib import metadata  # here: a command that never shows the version skips it
+
     try:
         return metadata.version(_DISTRIBUTION)
     except metadata.PackageNotFoundError:
@@ -34,4 +37,8 @@ def _version() -> str:
         return "0+unknown"
 
 
-__version__ = _version()
+def __getattr__(name: str) -> str:
+    """``__version__``, found the first time it is asked for (PEP 562)."""
+    if name == "__version__":
+        return _version()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

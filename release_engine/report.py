@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from . import __version__
+from . import _version
 from .errors import PreflightError, ReleaseError
 from .plan import Artifact, ImageDigest, Outcome, PublishedRelease, ReleaseNotes, Status
 
@@ -102,7 +102,7 @@ class Report:
 
 
 def _header(kind: str) -> dict[str, object]:
-    return {"schema_version": SCHEMA_VERSION, "report": kind, "tool_version": __version__}
+    return {"schema_version": SCHEMA_VERSION, "report": kind, "tool_version": _version()}
 
 
 def waived_checks(options: Options) -> list[str]:
