@@ -9,6 +9,7 @@ is a current version, never a release. Ordering is ``packaging.version``'s
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -177,7 +178,14 @@ def next_development(version: Version) -> Version:
 
 
 def versions_from_tags(tags: Iterable[str], prefix: str = "v") -> list[Version]:
-    """The versions among *tags* (others, such as ``rollback-…``, are ignored), sorted."""
+    """The versions among *tags* (others, such as ``rollback-…``, are ignored), sorted.
+    Worked out once per list of tags: a command asks it of the same tags in several places,
+    and a history of a thousand tags costs some milliseconds each time."""
+    return list(_versions(tuple(tags), prefix))
+
+
+@functools.lru_cache(maxsize=32)
+def _versions(tags: tuple[str, ...], prefix: str) -> tuple[Version, ...]:
     found = []
     for tag in tags:
         if not tag.startswith(prefix):
@@ -186,7 +194,7 @@ def versions_from_tags(tags: Iterable[str], prefix: str = "v") -> list[Version]:
             found.append(parse_version(tag[len(prefix) :]))
         except UsageError:
             continue
-    return sorted(set(found))
+    return tuple(sorted(set(found)))
 
 
 def newest_of_line(version: Version, existing: Iterable[Version]) -> Version | None:
