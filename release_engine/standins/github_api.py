@@ -1,8 +1,9 @@
 """A local stand-in for the part of GitHub's REST API the release engine uses.
 
 Requests and responses follow GitHub's documented shapes (releases, commit statuses, check
-runs, pull requests, reviews), so PyGithub talks to it as to api.github.com. Pulls, reviews and
-check runs, which GitHub's API cannot create the same way, are seeded with Python methods.
+runs, pull requests, reviews), so the engine's GitHub client talks to it as to
+api.github.com. Pulls, reviews and check runs, which GitHub's API cannot create the same way,
+are seeded with Python methods.
 Run standalone: ``python -m release_engine.standins.github_api --repository o/r --token T``.
 """
 
