@@ -4,6 +4,7 @@ GitHub documents."""
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterator
 
@@ -11,6 +12,8 @@ import pytest
 
 from release_engine.errors import ConfigError, ReleaseError
 from release_engine.remotes.github.client import CIState, GitHubClient
+from release_engine.remotes.github.http import LOGGER
+from release_engine.remotes.github.retry import WRITE_BURST, WRITE_INTERVAL
 from release_engine.standins.github_api import (
     NOT_ACCESSIBLE,
     PRIMARY_RATE_LIMIT,
@@ -150,11 +153,20 @@ def test_a_patch_answered_502_is_not_sent_again(gh: GitHubStandIn, client: GitHu
     assert gh.count("PATCH", f"{RELEASES}/{release_id}") == 1
 
 
-def test_writes_are_a_second_apart(gh: GitHubStandIn) -> None:
-    client = GitHubClient(gh.url, REPO, gh.token)  # GitHub's documented pause between writes
+def test_writes_past_a_burst_are_a_second_apart(
+    gh: GitHubStandIn, caplog: pytest.LogCaptureFixture
+) -> None:
+    """GitHub's "wait at least one second between" writes, when there are many of them: the
+    first WRITE_BURST go at once (a release makes about eight), each one after waits."""
+    assert (WRITE_BURST, WRITE_INTERVAL) == (10, 1.0)
+    caplog.set_level(logging.DEBUG, logger=LOGGER)
+    client = GitHubClient(gh.url, REPO, gh.token, write_burst=2)
     started = time.monotonic()
     create(client, "v1.0.0")
     create(client, "v1.1.0")
+    assert "before the next write" not in caplog.text  # a burst of two: no pause
+    create(client, "v1.2.0")
+    assert "before the next write" in caplog.text  # the third waits for the bucket
     assert time.monotonic() - started >= 1
 
 

@@ -35,7 +35,7 @@ from ...errors import ConfigError, ConflictError, ReleaseError
 from ...proc import in_background, memoized
 from .http import GitHubError, GitHubHTTP, RateLimited, next_link
 from .remote import check_github
-from .retry import MAX_LIMIT_WAIT, WRITE_INTERVAL
+from .retry import MAX_LIMIT_WAIT, WRITE_BURST, WRITE_INTERVAL
 from .rules import Review, review_decision
 
 CIStateName = Literal["success", "pending", "failure", "none"]
@@ -90,7 +90,7 @@ class GitHubClient:
     """The one repository *repository* ("owner/name") on the GitHub API at *api_url*.
 
     *max_wait* bounds the seconds spent waiting for rate limits; *write_interval* is the pause
-    GitHub asks for between two writes.
+    GitHub asks for between two writes once more than *write_burst* come at once.
     """
 
     def __init__(
@@ -101,13 +101,18 @@ class GitHubClient:
         *,
         max_wait: float = MAX_LIMIT_WAIT,
         write_interval: float = WRITE_INTERVAL,
+        write_burst: int = WRITE_BURST,
     ) -> None:
         check_github(api_url, repository, token)
         self.api_url = api_url.rstrip("/")
         self.repository = repository
         self.max_wait = max_wait
         self.http = GitHubHTTP(
-            self.api_url, token, max_wait=max_wait, write_interval=write_interval
+            self.api_url,
+            token,
+            max_wait=max_wait,
+            write_interval=write_interval,
+            write_burst=write_burst,
         )
         self.path = f"/repos/{repository}"  # below the API: every request of this repository
         self._repo_seen = False

@@ -7,9 +7,9 @@ timeout. TLS is verified against the system's certificates (``SSL_CERT_FILE``), 
 bundle ``REQUESTS_CA_BUNDLE`` or ``CURL_CA_BUNDLE`` names, as requests honoured them for the
 GitHub Enterprise Server of a private CA. Connection failures are sent again for any verb
 (nothing reached GitHub); what GitHub answers is sent again only as :mod:`.retry` says;
-writes are :data:`~.retry.WRITE_INTERVAL` apart. Each exchange is logged at DEBUG (method,
-URL, status: never a header) on the logger :data:`LOGGER`, which the run's
-``Secrets.masking_logs`` cleans as well.
+past :data:`~.retry.WRITE_BURST` writes at once, writes are :data:`~.retry.WRITE_INTERVAL`
+apart. Each exchange is logged at DEBUG (method, URL, status: never a header) on the logger
+:data:`LOGGER`, which the run's ``Secrets.masking_logs`` cleans as well.
 """
 
 from __future__ import annotations
@@ -29,7 +29,14 @@ from urllib.parse import urlencode
 import urllib3
 
 from ...errors import ReleaseError
-from .retry import MAX_LIMIT_WAIT, WRITE_INTERVAL, LimitBudget, Retrying, limit_wait
+from .retry import (
+    MAX_LIMIT_WAIT,
+    WRITE_BURST,
+    WRITE_INTERVAL,
+    LimitBudget,
+    Retrying,
+    limit_wait,
+)
 
 LOGGER = __name__
 log = logging.getLogger(LOGGER)
@@ -98,10 +105,13 @@ class GitHubHTTP:
         *,
         max_wait: float = MAX_LIMIT_WAIT,
         write_interval: float = WRITE_INTERVAL,
+        write_burst: int = WRITE_BURST,
         timeout: float = 30.0,
     ) -> None:
         self.api_url, self.limits = api_url.rstrip("/"), LimitBudget(max_wait)
-        self.write_interval, self._last_write, self._lock = write_interval, 0.0, threading.Lock()
+        self.write_interval, self.write_burst = write_interval, max(1, write_burst)
+        # A bucket of writes: full at first, one more every write_interval, burst at most.
+        self._writes, self._filled, self._lock = float(self.write_burst), 0.0, threading.Lock()
         # Connection failures only: what GitHub answers is for :mod:`.retry`, not urllib3.
         bundle = _bundle()
         connect = urllib3.Retry(total=4, connect=2, read=0, status=0, other=0, redirect=4,
@@ -129,23 +139,25 @@ class GitHubHTTP:
         return url
 
     def _pace(self, method: str) -> None:
-        """Wait until the last write is :attr:`write_interval` seconds old (writes only)."""
+        """Past :attr:`write_burst` writes at once, wait until the last is
+        :attr:`write_interval` seconds old (writes only)."""
         if method == "GET" or not self.write_interval:
             return
         with self._lock:
-            pause = self._last_write + self.write_interval - time.monotonic()
+            now = time.monotonic()
+            if self._filled:
+                refill = (now - self._filled) / self.write_interval
+                self._writes = min(float(self.write_burst), self._writes + refill)
+            self._filled = now
+            self._writes -= 1  # this write's, waited for below when the bucket was empty
+            pause = -self._writes * self.write_interval if self._writes < 0 else 0.0
         if pause > 0:
             log.debug("waiting %.1f s before the next write to GitHub", pause)
             time.sleep(pause)
 
     def _send(self, method: str, url: str, body: bytes | None, headers: dict[str, str]) -> Any:
         self._pace(method)
-        try:
-            return self._pool.request(method, url, body=body, headers=headers)
-        finally:
-            if method != "GET":
-                with self._lock:
-                    self._last_write = time.monotonic()
+        return self._pool.request(method, url, body=body, headers=headers)
 
     def request(
         self,
