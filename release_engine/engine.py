@@ -29,9 +29,7 @@ from .remote_lock import RemoteLock, read_holder
 from .remotes import remotes
 from .report import Report
 from .settle import settle
-from .steps import RELEASE_STEPS, ROLLBACK_STEPS
-from .steps.rollback_remotes import yank_guidance
-from .steps.rollback_scope import rollback_preconditions
+from .steps import RELEASE_STEPS
 from .steps.rollback_state import as_rolled_back, refuse_rolled_back
 from .tools.git import Git
 from .version import Version
@@ -270,6 +268,10 @@ def rollback(ctx: ReleaseContext, reporter: Reporter, *, dry_run: bool = False) 
 
 def _rollback(ctx: ReleaseContext, reporter: Reporter, dry_run: bool) -> list[Outcome]:
     """:func:`rollback` once the clone is settled: each read shared until something is written."""
+    from .steps import ROLLBACK_STEPS  # the rollback's modules: loaded by a rollback only
+    from .steps.rollback_remotes import yank_guidance
+    from .steps.rollback_scope import rollback_preconditions
+
     with observing():
         lock = RemoteLock(ctx.git, ctx.config.remote, f"rollback {ctx.tag}")
         lock.check()

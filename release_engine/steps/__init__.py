@@ -19,11 +19,8 @@ from .forward import ForwardMerge
 from .git import Branch, Bump, Changelog, Commit, Merge, Push, Tag
 from .post import DeployManifests
 from .publish import Build
-from .rollback import DeployPrevious, PushRollback, RevertRelease, RollbackTag, YankInChangelog
-from .rollback_issue import InvestigateIssue
-from .rollback_remotes import GitHubLatest, LatestImage, RollbackImage
 
-__all__ = ["RELEASE_STEPS", "ROLLBACK_STEPS"]
+__all__ = ["RELEASE_STEPS", "ROLLBACK_STEPS", "rollback_steps"]
 
 RELEASE_STEPS: tuple[Step, ...] = (
     Branch(),
@@ -45,15 +42,31 @@ RELEASE_STEPS: tuple[Step, ...] = (
     NextCycle(),
 )
 
-ROLLBACK_STEPS: tuple[Step, ...] = (
-    RevertRelease(),
-    DeployPrevious(),
-    YankInChangelog(),
-    RollbackTag(),
-    RollbackImage(),
-    PushRollback(),
-    LatestImage(),
-    GitHubLatest(),
-    InvestigateIssue(),
-    *(step for remote in remotes() for step in remote.rollback_steps()),
-)
+
+def rollback_steps() -> tuple[Step, ...]:
+    """``ROLLBACK_STEPS``: made (and their modules imported) when a rollback asks for them."""
+    from .rollback import DeployPrevious, PushRollback, RevertRelease, RollbackTag, YankInChangelog
+    from .rollback_issue import InvestigateIssue
+    from .rollback_remotes import GitHubLatest, LatestImage, RollbackImage
+
+    return (
+        RevertRelease(),
+        DeployPrevious(),
+        YankInChangelog(),
+        RollbackTag(),
+        RollbackImage(),
+        PushRollback(),
+        LatestImage(),
+        GitHubLatest(),
+        InvestigateIssue(),
+        *(step for remote in remotes() for step in remote.rollback_steps()),
+    )
+
+
+def __getattr__(name: str) -> tuple[Step, ...]:
+    """``ROLLBACK_STEPS``, made the first time it is asked for (PEP 562): a release, a dry
+    run and a status never import the rollback's modules."""
+    if name == "ROLLBACK_STEPS":
+        globals()[name] = steps = rollback_steps()
+        return steps
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
