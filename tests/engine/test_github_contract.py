@@ -334,6 +334,7 @@ def test_what_the_gates_ask_of_github_is_as_described(gh: GitHubStandIn) -> None
     gh.seed_review(7, "bob", "CHANGES_REQUESTED")
     assert rules.pulls_for("c" * 40) == [Pull(7, "main", True, HEAD, SHA)]
     assert rules.merged_by_commit("main", 0) == {SHA: Pull(7, "main", True, HEAD, SHA)}
+    assert rules.merged_by_commit("main", 4e9) == {}  # updated before then: not read further
     assert rules.pull_commits(7) == ["c" * 40, HEAD]
     bob = gh.state.data["reviews"]["7"][-1]["id"]
     assert call(gh, "PUT", f"{API}/pulls/7/reviews/{bob}/dismissals", {"message": "old"})[0] == 200

@@ -3,11 +3,14 @@
 The documented requests the release gates ask (docs.github.com/rest): a branch's protection
 (``GET /repos/{o}/{r}/branches/{b}/protection``, readable by an administrator only), the
 rules of its rulesets (``GET /repos/{o}/{r}/rules/branches/{b}``, readable with read access),
-the pull requests associated with a commit (``GET /repos/{o}/{r}/commits/{sha}/pulls``: the
-merged one that brought it), and a pull request's reviews, in chronological order (``GET
-/repos/{o}/{r}/pulls/{n}/reviews``). They go through the run's
-:class:`~.client.GitHubClient` (its :meth:`~.client.GitHubClient.get_json` and
-:meth:`~.client.GitHubClient.pages`), whose error translation they share.
+the pull requests closed into a branch, most recently updated first (``GET
+/repos/{o}/{r}/pulls?state=closed&base=B&sort=updated``: a hundred a request), a pull
+request's commits (``GET /repos/{o}/{r}/pulls/{n}/commits``), the pull requests associated
+with one commit (``GET /repos/{o}/{r}/commits/{sha}/pulls``: the merged one that brought it),
+and a pull request's reviews, in chronological order (``GET
+/repos/{o}/{r}/pulls/{n}/reviews``). They go through the run's :class:`~.client.GitHubClient`
+(its :meth:`~.client.GitHubClient.get_json` and :meth:`~.client.GitHubClient.pages`), whose
+error translation they share.
 """
 
 from __future__ import annotations
@@ -172,26 +175,24 @@ class GitHubRules:
 
     def merged_by_commit(self, base: str, since: float) -> dict[str, Pull]:
         """The pull requests merged into *base* by their merge commit (the merge, squash or
-        last rebased commit GitHub made), asked in pages of the most recently updated first
-        until a page reaches back before *since* (seconds since the epoch): a pull request
-        merged later was updated later. Asked once."""
+        last rebased commit GitHub made), the most recently updated first, read until one was
+        last updated before *since* (seconds since the epoch): a pull request merged later was
+        updated later. Asked once."""
         key = self.client._key("merged", base, str(int(since)))
         return memoized(key, lambda: self._merged_by_commit(base, since))
 
     def _merged_by_commit(self, base: str, since: float) -> dict[str, Pull]:
         found: dict[str, Pull] = {}
-        page = 1
+        query = {"state": "closed", "base": base, "sort": "updated", "direction": "desc"}
+        path = f"/repos/{self.client.repository}/pulls"
         with self.client._errors(f"listing pull requests into {base}", "pull-requests: read"):
-            while True:
-                query = {"state": "closed", "base": base, "sort": "updated", "direction": "desc"}
-                data = self._get("/pulls", **query, per_page=100, page=page) or []
-                for p in data:
-                    pull = _pull(p)
-                    if pull.merged and pull.merge_commit_sha:
-                        found.setdefault(pull.merge_commit_sha, pull)
-                if len(data) < 100 or _epoch(data[-1].get("updated_at")) < since:
-                    return found
-                page += 1
+            for p in self.client.pages(path, query):  # page after page, only as far as read
+                if _epoch(p.get("updated_at")) < since:
+                    break
+                pull = _pull(p)
+                if pull.merged and pull.merge_commit_sha:
+                    found.setdefault(pull.merge_commit_sha, pull)
+        return found
 
     def pull_commits(self, number: int) -> list[str]:
         """The commits of pull request *number*, as GitHub lists them (at most 250; asked
