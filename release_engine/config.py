@@ -166,9 +166,7 @@ def read_pyproject(repo: Path) -> dict[str, Any]:
     try:
         stat = path.stat()
     except FileNotFoundError:
-        stat = None
-    if stat is None:
-        return _parse_pyproject(path)
+        return _parse_pyproject(path)  # which says so
     return memoized(("pyproject", str(path), stat.st_size, stat.st_mtime_ns),
                     lambda: _parse_pyproject(path))  # fmt: skip
 

@@ -268,7 +268,7 @@ def rollback(ctx: ReleaseContext, reporter: Reporter, *, dry_run: bool = False) 
 
 def _rollback(ctx: ReleaseContext, reporter: Reporter, dry_run: bool) -> list[Outcome]:
     """:func:`rollback` once the clone is settled: each read shared until something is written."""
-    from .steps import ROLLBACK_STEPS  # the rollback's modules: loaded by a rollback only
+    from .steps import rollback_steps
     from .steps.rollback_remotes import yank_guidance
     from .steps.rollback_scope import rollback_preconditions
 
@@ -279,6 +279,6 @@ def _rollback(ctx: ReleaseContext, reporter: Reporter, dry_run: bool) -> list[Ou
         if finished:
             reporter.info(f"{finished}; verifying every step")
         with _holding(lock, dry_run, reporter):  # a rerun of a finished rollback may act too
-            outcomes = execute(ctx, ROLLBACK_STEPS, reporter, dry_run=dry_run)
+            outcomes = execute(ctx, rollback_steps(), reporter, dry_run=dry_run)
         reporter.info(f"package index: {yank_guidance(ctx)}")
         return outcomes

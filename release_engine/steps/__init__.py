@@ -3,7 +3,8 @@ plans and acts.
 
 ``RELEASE_STEPS`` puts reversible local work before anything is published, and ends with
 each announcer's step (:mod:`release_engine.remotes`, in the order of its list);
-``ROLLBACK_STEPS`` (with ``rollback_preconditions`` beside them) undo a release on main.
+:func:`rollback_steps` (with ``rollback_preconditions`` beside them) undo a release on main:
+made when a rollback asks, so a release, a dry run and a status never import their modules.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from .git import Branch, Bump, Changelog, Commit, Merge, Push, Tag
 from .post import DeployManifests
 from .publish import Build
 
-__all__ = ["RELEASE_STEPS", "ROLLBACK_STEPS", "rollback_steps"]
+__all__ = ["RELEASE_STEPS", "rollback_steps"]
 
 RELEASE_STEPS: tuple[Step, ...] = (
     Branch(),
@@ -44,7 +45,7 @@ RELEASE_STEPS: tuple[Step, ...] = (
 
 
 def rollback_steps() -> tuple[Step, ...]:
-    """``ROLLBACK_STEPS``: made (and their modules imported) when a rollback asks for them."""
+    """The rollback's steps, in order (their modules imported now)."""
     from .rollback import DeployPrevious, PushRollback, RevertRelease, RollbackTag, YankInChangelog
     from .rollback_issue import InvestigateIssue
     from .rollback_remotes import GitHubLatest, LatestImage, RollbackImage
@@ -61,12 +62,3 @@ def rollback_steps() -> tuple[Step, ...]:
         InvestigateIssue(),
         *(step for remote in remotes() for step in remote.rollback_steps()),
     )
-
-
-def __getattr__(name: str) -> tuple[Step, ...]:
-    """``ROLLBACK_STEPS``, made the first time it is asked for (PEP 562): a release, a dry
-    run and a status never import the rollback's modules."""
-    if name == "ROLLBACK_STEPS":
-        globals()[name] = steps = rollback_steps()
-        return steps
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
