@@ -26,9 +26,11 @@ from __future__ import annotations
 
 __all__ = [
     "Answer",
+    "CABundle",
     "Failure",
     "StatusError",
     "TooManyRedirects",
+    "ca_bundle",
     "fetch",
     "is_timeout",
     "without_login",
@@ -39,7 +41,7 @@ import os
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict
 from urllib.parse import unquote, urlencode, urljoin, urlsplit, urlunsplit
 
 import urllib3
@@ -109,18 +111,31 @@ def is_timeout(exc: BaseException) -> bool:
     return timeout and not isinstance(exc, NewConnectionError)
 
 
+class CABundle(TypedDict):
+    """The two ``PoolManager`` keywords :func:`ca_bundle` gives."""
+
+    ca_certs: str | None
+    ca_cert_dir: str | None
+
+
+def ca_bundle() -> CABundle:
+    """``ca_certs``/``ca_cert_dir`` for a ``PoolManager``: the certificates (a file or a
+    directory) ``REQUESTS_CA_BUNDLE`` or ``CURL_CA_BUNDLE`` names, as requests honoured them;
+    neither set: the system's (OpenSSL's defaults, ``SSL_CERT_FILE``, ``SSL_CERT_DIR``)."""
+    bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or None
+    folder = bundle is not None and os.path.isdir(bundle)
+    return CABundle(ca_certs=None if folder else bundle, ca_cert_dir=bundle if folder else None)
+
+
 def _pool() -> urllib3.PoolManager:
     global _POOL
     with _LOCK:
         if _POOL is None:
-            bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
-            folder = bool(bundle) and os.path.isdir(str(bundle))
             _POOL = urllib3.PoolManager(
                 num_pools=10,
                 maxsize=4,  # an observation's requests side by side
                 retries=False,
-                ca_certs=None if folder else bundle or None,
-                ca_cert_dir=bundle if folder else None,
+                **ca_bundle(),
             )
         return _POOL
 

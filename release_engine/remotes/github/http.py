@@ -18,7 +18,6 @@ __all__ = ["LOGGER", "GitHubError", "GitHubHTTP", "RateLimited", "next_link"]
 
 import json
 import logging
-import os
 import re
 import threading
 import time
@@ -29,6 +28,7 @@ from urllib.parse import urlencode
 import urllib3
 
 from ...errors import ReleaseError
+from ..web import ca_bundle
 from .retry import (
     MAX_LIMIT_WAIT,
     WRITE_BURST,
@@ -80,12 +80,6 @@ class RateLimited(GitHubError):
         self.wait = wait
 
 
-def _bundle() -> str | None:
-    """The certificates (a file or a directory) to verify GitHub's with, when the environment
-    names them; else None: the system's (OpenSSL's defaults, SSL_CERT_FILE, SSL_CERT_DIR)."""
-    return os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or None
-
-
 def _decode(raw: bytes) -> Any:
     if not raw.strip():
         return None
@@ -113,7 +107,6 @@ class GitHubHTTP:
         # A bucket of writes: full at first, one more every write_interval, burst at most.
         self._writes, self._filled, self._lock = float(self.write_burst), 0.0, threading.Lock()
         # Connection failures only: what GitHub answers is for :mod:`.retry`, not urllib3.
-        bundle = _bundle()
         connect = urllib3.Retry(total=4, connect=2, read=0, status=0, other=0, redirect=4,
                                 backoff_factor=0.25, respect_retry_after_header=False)  # fmt: skip
         self._pool = urllib3.PoolManager(
@@ -121,8 +114,7 @@ class GitHubHTTP:
             maxsize=4,  # an observation's reads side by side
             timeout=urllib3.Timeout(connect=timeout, read=timeout),
             retries=connect,
-            ca_certs=bundle if bundle and not os.path.isdir(bundle) else None,
-            ca_cert_dir=bundle if bundle and os.path.isdir(bundle) else None,
+            **ca_bundle(),
         )
         self._headers = {
             "Authorization": f"token {token}",  # a cross-host redirect drops it (urllib3)
