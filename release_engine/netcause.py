@@ -14,7 +14,7 @@ import socket
 import ssl
 from urllib.parse import urlsplit
 
-__all__ = ["cause", "unreachable"]
+__all__ = ["cause", "timed_out", "unreachable"]
 
 
 def _chain(exc: BaseException) -> list[BaseException]:
@@ -46,6 +46,17 @@ def _tls_reason(chain: list[BaseException]) -> str | None:
     return None
 
 
+def timed_out(exc: BaseException) -> bool:
+    """Whether *exc* is no answer in time (connecting or reading). urllib3's
+    ``NewConnectionError`` (refused, unresolved) is a ``ConnectTimeoutError`` by class, not by
+    cause: it is not one here."""
+    for error in _chain(exc):
+        named = _named(error, "Timeout") and not _named(error, "NewConnection")
+        if isinstance(error, (TimeoutError, socket.timeout)) or named:
+            return True
+    return False
+
+
 def cause(exc: BaseException) -> str:
     """What went wrong under *exc*, in a few words a user can act on."""
     chain = _chain(exc)
@@ -56,13 +67,10 @@ def cause(exc: BaseException) -> str:
             return "connection refused: nothing listens on that port"
         if isinstance(error, ssl.SSLError) or _named(error, "SSLError"):
             return f"TLS: {_tls_reason(chain[chain.index(error) :]) or 'the handshake failed'}"
-    for error in chain:
-        # urllib3's NewConnectionError is a ConnectTimeoutError by class, not by cause
-        named = _named(error, "Timeout") and not _named(error, "NewConnection")
-        if isinstance(error, (TimeoutError, socket.timeout)) or named:
-            return "timeout: no answer in time"
-        if isinstance(error, ConnectionResetError):
-            return "the connection was reset"
+    if timed_out(exc):
+        return "timeout: no answer in time"
+    if any(isinstance(error, ConnectionResetError) for error in chain):
+        return "the connection was reset"
     for error in chain:
         if isinstance(error, OSError) and error.strerror:
             return error.strerror

@@ -32,7 +32,6 @@ __all__ = [
     "TooManyRedirects",
     "ca_bundle",
     "fetch",
-    "is_timeout",
     "without_login",
 ]
 
@@ -45,7 +44,7 @@ from typing import Any, TypedDict
 from urllib.parse import unquote, urlencode, urljoin, urlsplit, urlunsplit
 
 import urllib3
-from urllib3.exceptions import HTTPError, NewConnectionError, URLSchemeUnknown
+from urllib3.exceptions import HTTPError, URLSchemeUnknown
 
 #: What a request that got no answer raises (urllib3's base class; a bad URL is one too).
 Failure = HTTPError
@@ -102,13 +101,6 @@ class StatusError(Exception):
     def __init__(self, answer: Answer) -> None:
         super().__init__(f"{answer.status_code} {answer.reason}")
         self.answer = answer
-
-
-def is_timeout(exc: BaseException) -> bool:
-    """Whether *exc* is no answer in time (connecting or reading): urllib3 counts a refused or
-    unresolved connection among its connect timeouts, requests did not."""
-    timeout = isinstance(exc, urllib3.exceptions.TimeoutError)
-    return timeout and not isinstance(exc, NewConnectionError)
 
 
 class CABundle(TypedDict):

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from urllib3.exceptions import NewConnectionError
 
-from release_engine.netcause import cause
+from release_engine.netcause import cause, timed_out
 from release_engine.rehearsal import clone_for_rehearsal, stand_ins
 from release_engine.remotes import web
 from release_engine.remotes.github.remote import seed_green
@@ -123,10 +123,10 @@ def test_what_reaches_nobody_is_named() -> None:
         web.fetch("GET", f"http://127.0.0.1:{port}/", timeout=5)
     assert cause(refused.value).startswith("connection refused")
     assert socket_reason(refused.value) == "Connection refused"
-    assert not web.is_timeout(refused.value)  # urllib3 counts it a connect timeout by class
+    assert not timed_out(refused.value)  # urllib3 counts it a connect timeout by class
     with tcp_server(b"") as silent, pytest.raises(web.Failure) as slow:
         web.fetch("GET", f"http://127.0.0.1:{silent}/", timeout=0.3)
-    assert web.is_timeout(slow.value) and cause(slow.value) == "timeout: no answer in time"
+    assert timed_out(slow.value) and cause(slow.value) == "timeout: no answer in time"
     plain = b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n"
     with tcp_server(plain) as port, pytest.raises(web.Failure) as tls:
         web.fetch("GET", f"https://127.0.0.1:{port}/", timeout=5)

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ...errors import ConfigError, ConflictError, ReleaseError
+from ...netcause import timed_out
 from ...proc import memoized
 from ...redact import redact_urls
 from .. import web
@@ -160,7 +161,7 @@ def _answering(url: str) -> Iterator[None]:
 
 def _why(exc: BaseException) -> str:
     """Why the index could not be asked: no answer in time, or the socket's reason."""
-    if web.is_timeout(exc):
+    if timed_out(exc):
         return f"no answer within {TIMEOUT[1]:.0f} s"
     return redact_urls(socket_reason(exc))
 
