@@ -25,6 +25,7 @@ import os
 import shlex
 import subprocess
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future
 from contextlib import contextmanager
@@ -54,6 +55,8 @@ log = logging.getLogger("release_engine.proc")
 Progress = Callable[[str], None]
 _recorders: ContextVar[tuple[list[Command], ...]] = ContextVar("recorders", default=())
 _memo: ContextVar[Memo | None] = ContextVar("memo", default=None)
+_READ_PAUSES = (0.2, 0.5)  # seconds before a transient failure's second and third tries
+_READ_TRIES = 1 + len(_READ_PAUSES)
 
 
 @dataclass(frozen=True)
@@ -225,15 +228,32 @@ def read(
     check: bool = False,
     timeout: float | None = 120,
     pass_fds: tuple[int, ...] = (),
+    transient: Callable[[subprocess.CompletedProcess[str]], bool] | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """Run a command that only looks at the world; never recorded as a write. Inside
-    :func:`observing`, the same read (argument list and directory) runs once."""
+    :func:`observing`, the same read (argument list and directory) runs once.
+
+    *transient*: a failed read it is true of is run again, up to :data:`_READ_TRIES` times in
+    all, a little apart (a tool whose store another process is changing at that moment); the
+    tries are one read, shared as one inside :func:`observing`.
+    """
     command = replace(_command(args, cwd, None, timeout), pass_fds=pass_fds)
+
+    def execute() -> subprocess.CompletedProcess[str]:
+        proc = _execute(command, check=False, input=None, progress=None)
+        for pause in _READ_PAUSES if transient is not None else ():
+            if proc.returncode == 0 or not transient(proc):
+                break
+            log.debug("transient failure of %s, read again: %s", command.render(), proc.stderr)
+            time.sleep(pause)
+            proc = _execute(command, check=False, input=None, progress=None)
+        return proc
+
     memo = _memo.get()
     if memo is None:
-        return _execute(command, check=check, input=None, progress=None)
-    key = (command.argv, str(command.cwd or os.getcwd()))
-    proc = memo.get(key, lambda: _execute(command, check=False, input=None, progress=None))
+        proc = execute()
+    else:
+        proc = memo.get((command.argv, str(command.cwd or os.getcwd())), execute)
     if check and proc.returncode != 0:
         raise CommandError(command.argv, proc.returncode, (proc.stdout or "") + (proc.stderr or ""))
     return proc

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from pathlib import Path
 
@@ -79,3 +80,37 @@ def test_a_failed_read_is_not_remembered(tmp_path: Path) -> None:
             memoized(("flaky",), flaky)
         assert memoized(("flaky",), flaky) == 2 and memoized(("flaky",), flaky) == 2
     assert len(calls) == 2
+
+
+def flaky_command(tmp_path: Path, fails: int, said: str) -> tuple[list[str], Path]:
+    """A command that fails its first *fails* runs, saying *said* on stderr, then succeeds."""
+    log = tmp_path / "runs"
+    log.touch()
+    script = (
+        f'echo x >> "{log}"; n=$(wc -l < "{log}"); '
+        f'if [ "$n" -le {fails} ]; then echo "{said}" >&2; exit 125; fi; echo ok'
+    )
+    return ["sh", "-c", script], log
+
+
+@pytest.mark.parametrize("shared", [False, True])
+def test_a_transient_failure_is_read_again_as_one_read(tmp_path: Path, shared: bool) -> None:
+    argv, log = flaky_command(tmp_path, 2, "Error: layer not known")
+    with observing() if shared else contextlib.nullcontext():
+        proc = read(argv, transient=lambda p: "layer" in p.stderr)
+        assert proc.returncode == 0 and proc.stdout == "ok\n" and runs(log) == 3
+        if shared:  # the three tries were one read, shared as one
+            assert read(argv, transient=lambda p: "layer" in p.stderr).stdout == "ok\n"
+            assert runs(log) == 3
+
+
+def test_a_failure_that_is_not_transient_is_read_once(tmp_path: Path) -> None:
+    argv, log = flaky_command(tmp_path, 5, "Error: image not known")
+    proc = read(argv, transient=lambda p: "layer" in p.stderr)
+    assert proc.returncode == 125 and runs(log) == 1
+
+
+def test_a_transient_failure_that_lasts_is_tried_three_times(tmp_path: Path) -> None:
+    argv, log = flaky_command(tmp_path, 5, "Error: layer not known")
+    proc = read(argv, transient=lambda p: "layer" in p.stderr)
+    assert proc.returncode == 125 and runs(log) == 3  # three tries in all, then the failure

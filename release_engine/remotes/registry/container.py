@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import subprocess
 import tempfile
 import zipfile
 from collections.abc import Mapping, Sequence
@@ -242,7 +243,7 @@ class ContainerEngine:
     def inspect(self, ref: str) -> dict[str, Any] | None:
         """The engine's ``inspect`` record of the local image *ref*, or None if absent."""
         argv = ["inspect", "--type", "image"] if self.name == "buildah" else ["image", "inspect"]
-        proc = read([self.name, *argv, ref], timeout=60)
+        proc = read([self.name, *argv, ref], timeout=60, transient=_not_an_absence)
         if proc.returncode != 0:
             return None
         data = json.loads(proc.stdout)
@@ -255,7 +256,7 @@ class ContainerEngine:
         does not hold is None (the others are still printed, the exit code says one failed)."""
         if self.name == "buildah" or len(refs) < 2:
             return {ref: self.inspect(ref) for ref in refs}
-        proc = read([self.name, "image", "inspect", *refs], timeout=60)
+        proc = read([self.name, "image", "inspect", *refs], timeout=60, transient=_not_an_absence)
         try:
             data = json.loads(proc.stdout or "[]")
         except ValueError:
@@ -373,6 +374,18 @@ class ContainerEngine:
             return run(["buildah", "run", working, "--", *command], timeout=timeout).stdout
         finally:
             run(["buildah", "rm", working], check=False, timeout=60)
+
+
+def _not_an_absence(proc: subprocess.CompletedProcess[str]) -> bool:
+    """Whether a failed ``inspect`` failed for another reason than a name the store does not
+    hold: podman lists every image and layer of the store to inspect one, and another process
+    removing one at that moment (a build's intermediate, a container) fails it once."""
+    said = proc.stderr.lower()
+    return not all(
+        "image not known" in line or "no such image" in line
+        for line in said.splitlines()
+        if line.strip()
+    )
 
 
 def _normal_id(raw: str) -> str:
