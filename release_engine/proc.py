@@ -241,8 +241,8 @@ def read(
 
     def execute() -> subprocess.CompletedProcess[str]:
         proc = _execute(command, check=False, input=None, progress=None)
-        for pause in _READ_PAUSES if transient is not None else ():
-            if proc.returncode == 0 or not transient(proc):
+        for pause in _READ_PAUSES:
+            if proc.returncode == 0 or transient is None or not transient(proc):
                 break
             log.debug("transient failure of %s, read again: %s", command.render(), proc.stderr)
             time.sleep(pause)
