@@ -54,6 +54,7 @@ class ReleaseAssets:
 
     def __init__(self, client: GitHubClient) -> None:
         self.client = client
+        self._upload_urls: dict[int, str] = {}  # release id -> its upload_url (never changes)
 
     def find(self, tag: str) -> ReleaseInfo | None:
         """The release for *tag*, draft or published (a published one first)."""
@@ -79,9 +80,16 @@ class ReleaseAssets:
     def create_draft(self, tag: str, *, name: str, body: str, prerelease: bool) -> ReleaseInfo:
         """A draft release for *tag*: it takes assets; GitHub shows it to no one yet."""
         with self.client._errors(f"creating the draft release for {tag}", "contents: write"):
-            return _info(self.client._send("POST", f"{self.client.path}/releases", {
+            made = self.client._send("POST", f"{self.client.path}/releases", {
                 "tag_name": tag, "name": name, "body": body, "draft": True,
-                "prerelease": prerelease}))  # fmt: skip
+                "prerelease": prerelease})  # fmt: skip
+        self._remember_upload_url(made)
+        return _info(made)
+
+    def _remember_upload_url(self, release: Mapping[str, object]) -> str:
+        url = str(release["upload_url"]).split("{", 1)[0]  # a URI template: {?name}
+        self._upload_urls[int(str(release["id"]))] = url
+        return url
 
     def upload(self, release_id: int, path: Path, name: str | None = None) -> AssetInfo:
         """Upload *path* as the asset *name* (its file name) to the release's ``upload_url``:
@@ -89,8 +97,9 @@ class ReleaseAssets:
         name = name or path.name
         data = path.read_bytes()
         with self.client._errors(f"uploading {name} to release {release_id}", "contents: write"):
-            release = self.client.get_json(f"{self.client.path}/releases/{release_id}")
-            upload_url = str(release["upload_url"]).split("{", 1)[0]  # a URI template: {?name}
+            upload_url = self._upload_urls.get(release_id) or self._remember_upload_url(
+                self.client.get_json(f"{self.client.path}/releases/{release_id}")
+            )
             try:
                 asset, _ = self.client.http.request(
                     "POST", upload_url, params={"name": name}, data=data

@@ -102,74 +102,106 @@ def release_actions(ctx: ReleaseContext) -> list[Action]:
                 ),
             )
         ]
+    draft = _Draft(ctx, releases, None if release is None else release.id)
     found: list[Action] = []
     if release is None:
         found.append(
             Call(
                 f"POST /repos/{repo}/releases tag_name={ctx.tag} draft=true "
                 "body=<CHANGELOG section>",
-                lambda: releases.create_draft(
-                    ctx.tag,
-                    name=ctx.tag,
-                    body=release_body(ctx),
-                    prerelease=ctx.version.is_prerelease,
-                ),
+                draft.create,
             )
         )
     what = f"the SBOM of {image_ref(ctx)} and {SUMS}" if ctx.container else SUMS
-    found.append(Call(f"make {what} in {ctx.state_dir / 'assets'}", lambda: wanted(ctx, make=True)))
+    found.append(Call(f"make {what} in {ctx.state_dir / 'assets'}", draft.make))
     served = releases.assets(release.id) if release is not None else {}
     for name in wanted_names(ctx):
         if name not in served:
             found.append(
                 Call(
                     f"POST <upload_url>?name={name} (the file's bytes, on the uploads host)",
-                    partial(_upload, ctx, name),
+                    partial(draft.upload, name),
                 )
             )
     found.append(
         Call(
             f"PATCH /repos/{repo}/releases/<draft id> draft=false make_latest={latest} "
             "(published last: immutable releases take no asset afterwards)",
-            partial(_publish, ctx),
+            draft.publish,
         )
     )
     return found
 
 
-def _draft_id(ctx: ReleaseContext) -> int:
-    release = _releases(ctx).find(ctx.tag)
-    if release is None or not release.draft:
-        raise ReleaseError(f"there is no draft release for {ctx.tag} on GitHub to add assets to")
-    return release.id
+class _Draft:
+    """The draft release one run of the step's actions works on.
 
+    What the actions learn is kept for the next ones: the draft's id (from creating it, or
+    found once), the assets made here (:func:`.release_assets.wanted`: the registry is asked
+    for the image's digest once, not once per asset) and the assets GitHub holds (listed once,
+    then each upload's answer added). A run killed between two actions keeps nothing: the
+    next run's actions start from what GitHub shows.
+    """
 
-def _upload(ctx: ReleaseContext, name: str) -> None:
-    """Upload the asset *name* unless GitHub holds it with the same sha256 already."""
-    releases, want = _releases(ctx), wanted(ctx, make=True)
-    if name not in want.files and name != SUMS:  # a placeholder of a dry run's list
-        return
-    rid = _draft_id(ctx)
-    path = want.files.get(name) or ctx.state_dir / "assets" / SUMS
-    sha = want.shas()[name]
-    there = releases.assets(rid).get(name)
-    if there is None:
-        there = releases.upload(rid, path, name)
-    if there.sha256 is not None and there.sha256 != sha:
-        raise ConflictError(_other_bytes(ctx, name, there.sha256, sha))
+    def __init__(self, ctx: ReleaseContext, releases: ReleaseAssets, rid: int | None) -> None:
+        self.ctx, self.releases, self.rid = ctx, releases, rid
+        self._want: Wanted | None = None
+        self._served: dict[str, AssetInfo] | None = None
 
+    def create(self) -> None:
+        ctx = self.ctx
+        made = self.releases.create_draft(
+            ctx.tag, name=ctx.tag, body=release_body(ctx), prerelease=ctx.version.is_prerelease
+        )
+        self.rid, self._served = made.id, {}
 
-def _publish(ctx: ReleaseContext) -> None:
-    """Publish the draft, only once it holds every asset with the sha256 made here."""
-    releases, want = _releases(ctx), wanted(ctx, make=True)
-    rid = _draft_id(ctx)
-    for name in want.shas():  # every one: uploaded in this run or an earlier one
-        _upload(ctx, name)
-    served = releases.assets(rid)
-    missing = _missing(ctx, want, served)
-    if missing:
-        raise ReleaseError(f"the draft of {ctx.tag} still lacks {', '.join(missing)}")
-    releases.publish(rid, make_latest=ctx.is_newest)
+    def make(self) -> None:
+        self._want = wanted(self.ctx, make=True)
+
+    def _draft_id(self) -> int:
+        if self.rid is None:
+            release = self.releases.find(self.ctx.tag)
+            if release is None or not release.draft:
+                raise ReleaseError(
+                    f"there is no draft release for {self.ctx.tag} on GitHub to add assets to"
+                )
+            self.rid = release.id
+        return self.rid
+
+    def _wanted(self) -> Wanted:
+        if self._want is None:
+            self.make()
+        assert self._want is not None
+        return self._want
+
+    def _assets(self) -> dict[str, AssetInfo]:
+        if self._served is None:
+            self._served = self.releases.assets(self._draft_id())
+        return self._served
+
+    def upload(self, name: str) -> None:
+        """Upload the asset *name* unless GitHub holds it with the same sha256 already."""
+        ctx, want = self.ctx, self._wanted()
+        if name not in want.files and name != SUMS:  # a placeholder of a dry run's list
+            return
+        rid, served = self._draft_id(), self._assets()
+        path = want.files.get(name) or ctx.state_dir / "assets" / SUMS
+        sha = want.shas()[name]
+        there = served.get(name)
+        if there is None:
+            there = served[name] = self.releases.upload(rid, path, name)
+        if there.sha256 is not None and there.sha256 != sha:
+            raise ConflictError(_other_bytes(ctx, name, there.sha256, sha))
+
+    def publish(self) -> None:
+        """Publish the draft, only once it holds every asset with the sha256 made here."""
+        want, rid = self._wanted(), self._draft_id()
+        for name in want.shas():  # every one: uploaded in this run or an earlier one
+            self.upload(name)
+        missing = _missing(self.ctx, want, self._assets())
+        if missing:
+            raise ReleaseError(f"the draft of {self.ctx.tag} still lacks {', '.join(missing)}")
+        self.releases.publish(rid, make_latest=self.ctx.is_newest)
 
 
 class GitHubRelease(StepBase):
