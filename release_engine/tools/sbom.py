@@ -68,6 +68,12 @@ def image_distributions(
     return [(str(name), str(version)) for name, version in found]
 
 
+def preload() -> None:
+    """Import what :func:`make_sbom` and :func:`validate` import (cyclonedx, its validator)."""
+    import cyclonedx.output.json
+    import cyclonedx.validation.json  # noqa: F401
+
+
 def make_sbom(
     image: str,
     version: str,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -142,3 +143,49 @@ def test_bad_input_exits_2_and_a_failed_verification_1() -> None:
 
     assert UsageError("'1.2' is not a release version").exit_code == 2
     assert VerificationError("final verification failed").exit_code == 1
+
+
+class Loading(Flaky):
+    """A step whose slow library is loaded (:meth:`preload`) in a thread of its own."""
+
+    def __init__(self, failure: BaseException | None = None) -> None:
+        super().__init__()
+        self.loaded, self.failure_to_load = threading.Event(), failure
+        self.threads: list[str] = []
+
+    def preload(self, ctx: Any) -> None:
+        self.threads.append(threading.current_thread().name)
+        if self.failure_to_load is not None:
+            raise self.failure_to_load
+        self.loaded.set()
+
+
+class Waiting(Flaky):
+    """A first step that acts only once the later step's library is loaded."""
+
+    name, title = "waiting", "Wait for the library"
+
+    def __init__(self, later: Loading) -> None:
+        super().__init__()
+        self.later, self.saw_it_loaded = later, False
+
+    def _do(self) -> None:
+        self.saw_it_loaded = self.later.loaded.wait(timeout=10)
+        self.done = True
+
+
+def test_a_later_steps_library_loads_while_the_first_step_acts() -> None:
+    later = Loading()
+    first = Waiting(later)
+    execute(context(), [first, later], Quiet())
+    assert first.saw_it_loaded and later.done
+    assert later.threads and later.threads != [threading.main_thread().name]
+
+
+def test_a_library_that_fails_to_load_early_fails_no_step_and_a_dry_run_loads_none() -> None:
+    failing = Loading(ImportError("no module named 'oras'"))
+    execute(context(), [failing], Quiet())  # the step meets the failure itself if it is real
+    assert failing.done
+    looked = Loading()
+    execute(context(), [looked], Quiet(), dry_run=True)
+    assert looked.threads == [] and not looked.done

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from ...plan import Action, Call, Observation, StepBase
 from .. import index
 from ..github.release_assets import sbom_name, wanted
-from .sbom import attach_sbom, attached_sbom, has_referrers_api, sbom_tag
+from .sbom import attach_sbom, attached_sbom, has_referrers_api, preload, sbom_tag
 
 if TYPE_CHECKING:
     from ...context import ReleaseContext
@@ -39,6 +39,13 @@ class ImageSbom(StepBase):
             )
         how = "a referrer" if has_referrers_api(ctx.registry, digest) else "tag fallback"
         return Observation.done(f"{sbom_tag(digest)} ({how})")
+
+    def preload(self, ctx: ReleaseContext) -> None:
+        if ctx.container is not None:
+            from ...tools import sbom as document
+
+            document.preload()
+            preload()
 
     def actions(self, ctx: ReleaseContext) -> list[Action]:
         if ctx.container is None:

@@ -85,11 +85,18 @@ def _origin(registry: Registry) -> str:
     return f"{'https' if registry.tls_verify else 'http'}://{registry.host}"
 
 
+def preload() -> None:
+    """Import what :func:`attach_sbom` imports: oras' client pulls in jsonschema, whose
+    optional IRI checker (rfc3987-syntax) builds its grammar at import, about a second."""
+    import oras.client  # type: ignore[import-untyped]
+    import oras.oci  # type: ignore[import-untyped]  # noqa: F401
+
+
 def attach_sbom(registry: Registry, sbom: Path, digest: str, *, username: str | None,
                 password: str | None) -> None:  # fmt: skip
     """Push *sbom* to ``IMAGE:sha256-<hex>.sbom`` with the image *digest* as its subject."""
-    import oras.client  # type: ignore[import-untyped]
-    import oras.oci  # type: ignore[import-untyped]
+    import oras.client
+    import oras.oci
     import requests
 
     ref = f"docker://{registry.image}@{digest}"
