@@ -126,14 +126,29 @@ def release(
     """Run (or with *dry_run*, show) every pending step, then verify the whole release."""
     report = Report(version=ctx.version.pep440, tag=ctx.tag, dry_run=dry_run)
     ctx.progress = reporter.progress
+    checked: list[str] = []
+    failed: list[Exception] = []
+
+    def published() -> None:
+        """Last: the published artifacts, checked as anyone downloads them, beside the steps'
+        own last look (both only read); its failure is raised once the run is back on its
+        branch, as when it came after."""
+        from .verify import final_verification
+
+        try:
+            checked.append(final_verification(ctx))
+        except Exception as exc:  # raised below, after the work tree is back on its branch
+            failed.append(exc)
+
     with ctx.secrets.masking_logs(), closing(ctx), release_lock(ctx.repo), _resumable(ctx):
         refuse_rolled_back(ctx)  # a rolled-back release never acts again: before anything
         settled = [] if dry_run else settle(ctx)  # what a killed run left half-done in git
-        report = _release(ctx, reporter, report, settled, dry_run, after_step)
-        if not dry_run:  # last: the published artifacts, checked as anyone downloads them
-            from .verify import final_verification
-
-            reporter.info(final_verification(ctx))
+        check = None if dry_run else published
+        report = _release(ctx, reporter, report, settled, dry_run, after_step, check)
+        if failed:
+            raise failed[0]
+        for line in checked:
+            reporter.info(line)
     return report
 
 
@@ -144,6 +159,7 @@ def _release(
     settled: list[str],
     dry_run: bool,
     after_step: Callable[[str], None] | None,
+    check: Callable[[], None] | None,
 ) -> Report:
     """:func:`release` once the clone is settled: each read shared until something is written."""
     with observing():
@@ -160,7 +176,9 @@ def _release(
             reporter.info(f"{ctx.tag} is already released; verifying every step")
             lock = RemoteLock(ctx.git, ctx.config.remote, f"release {ctx.tag}")
             with _ending_dead_lock(lock, dry_run):  # the remote's lock as this run found it
-                outcomes = execute(ctx, RELEASE_STEPS, reporter, dry_run=dry_run)
+                outcomes = execute(
+                    ctx, RELEASE_STEPS, reporter, dry_run=dry_run, beside_verify=check
+                )
         else:
             lock = RemoteLock(ctx.git, ctx.config.remote, f"release {ctx.tag}")
             lock.check()  # another run's lock: named at once, before preflight's findings
@@ -177,6 +195,7 @@ def _release(
                     dry_run=dry_run,
                     after_step=after_step,
                     previews=previews,
+                    beside_verify=check,
                 )
         _back_to_base(ctx, reporter, outcomes, dry_run)
     report.add_outcomes(outcomes)

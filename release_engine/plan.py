@@ -238,6 +238,7 @@ def execute(
     dry_run: bool = False,
     after_step: Callable[[str], None] | None = None,
     previews: list[Future[Preview]] | None = None,
+    beside_verify: Callable[[], object] | None = None,
 ) -> list[Outcome]:
     """Act on every pending step in order, re-observing each; then verify them all again.
 
@@ -245,7 +246,9 @@ def execute(
     pending step reports the actions it would run (*previews*: those already started). Any
     error while a step acts carries the command that resumes the release. *after_step* is
     called with a step's name once it is done (tests interrupt a release there). The outcomes
-    carry the final verification's facts.
+    carry the final verification's facts. *beside_verify* (a run's own last check, which only
+    reads) runs in a thread while every step is observed again; its error is raised once
+    they all passed.
     """
     outcomes: list[Outcome] = []
     # A dry run writes nothing, so every step is looked at (and its actions listed) at once.
@@ -286,7 +289,10 @@ def execute(
         if after_step is not None and outcome.status is Status.ACTED:
             after_step(step.name)
     if not dry_run:
+        beside = None if beside_verify is None else in_background(beside_verify)
         verified = dict(verify(ctx, steps))
+        if beside is not None:
+            beside.result()
         outcomes = [replace(o, facts=verified[o.name].facts) for o in outcomes]
     return outcomes
 

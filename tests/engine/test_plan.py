@@ -189,3 +189,30 @@ def test_a_library_that_fails_to_load_early_fails_no_step_and_a_dry_run_loads_no
     looked = Loading()
     execute(context(), [looked], Quiet(), dry_run=True)
     assert looked.threads == [] and not looked.done
+
+
+def test_the_runs_last_check_runs_beside_the_final_look_and_its_failure_is_raised() -> None:
+    step, threads = Flaky(), []
+    looked = threading.Event()
+    observe = step.observe
+
+    def observing(ctx: Any) -> Observation:
+        seen = observe(ctx)
+        if seen.status is Status.DONE:
+            looked.set()
+        return seen
+
+    step.observe = observing  # type: ignore[method-assign]
+
+    def published() -> None:
+        threads.append(threading.current_thread().name)
+        looked.wait(timeout=10)
+        raise VerificationError("what is published for v9.9.9 does not verify: SHA256SUMS")
+
+    with pytest.raises(VerificationError, match="does not verify"):
+        execute(context(), [step], Quiet(), beside_verify=published)
+    assert step.done and threads and threads != [threading.main_thread().name]
+    assert execute(context(), [Flaky()], Quiet(), beside_verify=lambda: None)  # a pass is quiet
+    shown = Flaky()
+    execute(context(), [shown], Quiet(), dry_run=True, beside_verify=published)  # a dry run: none
+    assert not shown.done
