@@ -13,8 +13,10 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
+from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from enum import Enum
+from functools import partial
 from typing import TYPE_CHECKING, Protocol
 
 from . import trace
@@ -131,6 +133,12 @@ class Call:
 Action = Command | Call
 
 
+#: What a run loads beside its first long command (:func:`_preload`), until it starts.
+_waiting_to_load: ContextVar[list[Callable[[], None]] | None] = ContextVar(
+    "waiting_to_load", default=None
+)
+
+
 def perform(action: Action, ctx: ReleaseContext) -> None:
     """Do one action; a long command streams its output to the run's progress display.
     The run's trace notes it as its dry run shows it (:mod:`release_engine.trace`)."""
@@ -138,7 +146,15 @@ def perform(action: Action, ctx: ReleaseContext) -> None:
         if isinstance(action, Call):
             action.function()
         else:
+            if action.long:
+                _start_loading()
             run(action, progress=ctx.progress if action.long else None)
+
+
+def _start_loading() -> None:
+    waiting = _waiting_to_load.get()
+    while waiting:
+        in_background(waiting.pop())
 
 
 class Step(Protocol):
@@ -250,12 +266,27 @@ def execute(
     reads) runs in a thread while every step is observed again; its error is raised once
     they all passed.
     """
-    outcomes: list[Outcome] = []
     # A dry run writes nothing, so every step is looked at (and its actions listed) at once.
     if dry_run and previews is None:
         previews = previewing_each(ctx, steps)
-    if not dry_run:  # the libraries later steps load, loaded while the first steps wait
-        in_background(_preload, ctx, steps)
+    # The libraries later steps load, loaded while the run waits for its first long command.
+    loading = _waiting_to_load.set(None if dry_run else [partial(_preload, ctx, steps)])
+    try:
+        return _execute(ctx, steps, reporter, dry_run, after_step, previews, beside_verify)
+    finally:
+        _waiting_to_load.reset(loading)
+
+
+def _execute(
+    ctx: ReleaseContext,
+    steps: Sequence[Step],
+    reporter: Reporter,
+    dry_run: bool,
+    after_step: Callable[[str], None] | None,
+    previews: list[Future[Preview]] | None,
+    beside_verify: Callable[[], object] | None,
+) -> list[Outcome]:
+    outcomes: list[Outcome] = []
     for n, step in enumerate(steps):
         started = time.monotonic()
         try:
@@ -298,10 +329,12 @@ def execute(
 
 
 def _preload(ctx: ReleaseContext, steps: Sequence[Step]) -> None:
-    """Each step's :meth:`~Step.preload`, one after another. Most of a release's time is spent
-    waiting for git, builds and uploads, so a second core loads (the SBOM's libraries take
-    1.5 s to import on a 2-core machine) what a step would otherwise load when it acts. A
-    failure here is the step's to meet, where it would have met it anyway."""
+    """Each step's :meth:`~Step.preload`, one after another, in a thread started with the
+    run's first long command (the build): most of a release's time is spent waiting for
+    builds and uploads, so a second core loads (the SBOM's libraries take 1.5 s to import on
+    a 2-core machine) what a step would otherwise load when it acts, without slowing the
+    short steps before. A failure here is the step's to meet, where it would have met it
+    anyway."""
     for step in steps:
         try:
             step.preload(ctx)

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from release_engine.errors import ConflictError, ReleaseError, VerificationError
-from release_engine.plan import Action, Call, Observation, Outcome, Status, execute
+from release_engine.plan import Action, Call, Observation, Outcome, Status, execute, perform
 from release_engine.proc import Command, recording
 
 RESUME = "inv release --version 9.9.9 --set index_url=x"
@@ -150,18 +150,25 @@ class Loading(Flaky):
 
     def __init__(self, failure: BaseException | None = None) -> None:
         super().__init__()
-        self.loaded, self.failure_to_load = threading.Event(), failure
+        self.loaded, self.tried, self.failure_to_load = (
+            threading.Event(),
+            threading.Event(),
+            failure,
+        )
         self.threads: list[str] = []
 
     def preload(self, ctx: Any) -> None:
         self.threads.append(threading.current_thread().name)
-        if self.failure_to_load is not None:
-            raise self.failure_to_load
-        self.loaded.set()
+        try:
+            if self.failure_to_load is not None:
+                raise self.failure_to_load
+            self.loaded.set()
+        finally:
+            self.tried.set()
 
 
 class Waiting(Flaky):
-    """A first step that acts only once the later step's library is loaded."""
+    """A first step whose act runs a long command, then waits for the later step's library."""
 
     name, title = "waiting", "Wait for the library"
 
@@ -169,25 +176,30 @@ class Waiting(Flaky):
         super().__init__()
         self.later, self.saw_it_loaded = later, False
 
-    def _do(self) -> None:
-        self.saw_it_loaded = self.later.loaded.wait(timeout=10)
+    def act(self, ctx: Any) -> None:
+        perform(Command.of("sh", "-c", "exit 0", long=True), ctx)
+        self.later.tried.wait(timeout=10)
+        self.saw_it_loaded = self.later.loaded.is_set()
         self.done = True
 
 
-def test_a_later_steps_library_loads_while_the_first_step_acts() -> None:
+def test_a_later_steps_library_loads_from_the_first_long_command_on() -> None:
     later = Loading()
     first = Waiting(later)
     execute(context(), [first, later], Quiet())
-    assert first.saw_it_loaded and later.done
+    assert first.saw_it_loaded and later.loaded.is_set() and later.done
     assert later.threads and later.threads != [threading.main_thread().name]
 
 
-def test_a_library_that_fails_to_load_early_fails_no_step_and_a_dry_run_loads_none() -> None:
+def test_no_long_command_no_library_loaded_early_and_a_failure_to_load_fails_nothing() -> None:
+    alone = Loading()
+    execute(context(), [alone], Quiet())  # the short steps are not slowed by loading
+    assert alone.done and alone.threads == []
     failing = Loading(ImportError("no module named 'oras'"))
-    execute(context(), [failing], Quiet())  # the step meets the failure itself if it is real
-    assert failing.done
+    execute(context(), [Waiting(failing), failing], Quiet())  # the step meets it if it is real
+    assert failing.done and failing.threads
     looked = Loading()
-    execute(context(), [looked], Quiet(), dry_run=True)
+    execute(context(), [Waiting(looked), looked], Quiet(), dry_run=True)
     assert looked.threads == [] and not looked.done
 
 
