@@ -356,3 +356,28 @@ def test_sink_answers_like_a_slack_incoming_webhook() -> None:
         with urllib.request.urlopen(request, timeout=10) as response:
             assert (response.status, response.read()) == (200, b"ok")
         assert [r.body for r in sink.received] == [{"text": "t", "blocks": []}]
+
+
+def test_every_stand_in_that_keeps_connections_alive_answers_without_nagle() -> None:
+    """A kept-alive answer is two writes (headers, body): with Nagle the body waits for the
+    client's delayed ACK of the headers (40 ms on Linux), which no real service makes a
+    client wait. Each HTTP/1.1 handler of the stand-ins sets TCP_NODELAY."""
+    import importlib
+    import pkgutil
+    from http.server import BaseHTTPRequestHandler
+
+    import release_engine.standins as package
+
+    kept_alive = []
+    for info in pkgutil.iter_modules(package.__path__):
+        module = importlib.import_module(f"{package.__name__}.{info.name}")
+        for value in vars(module).values():
+            if (
+                isinstance(value, type)
+                and issubclass(value, BaseHTTPRequestHandler)
+                and value.__module__ == module.__name__
+                and value.protocol_version == "HTTP/1.1"
+            ):
+                kept_alive.append(value)
+    assert len(kept_alive) >= 3, kept_alive  # GitHub, the registry's proxy, the token server
+    assert [h for h in kept_alive if not h.disable_nagle_algorithm] == []
