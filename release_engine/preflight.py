@@ -1,7 +1,8 @@
 """Preflight: every precondition checked before anything changes, every problem reported at once.
 
 The slow checks overlap: bump-my-version's dry run (a process of its own, about half a second)
-starts first, GitHub is asked about CI and review in a thread, and every remote is reached in
+starts first, GitHub is asked about CI and review in a thread, the semver guard and the
+documentation check's walk of the history start in theirs, and every remote is reached in
 threads of their own, while the local checks run; the answers are collected at the end.
 """
 
@@ -11,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from .checks import Findings, check_all
 from .checks.branches import check_main_branch
+from .checks.docs import previous_release
 from .errors import CommandError, ConfigError, PreflightError, ReleaseError
 from .gates import GateResult, github_gates
 from .proc import Command, in_background, prefetch
@@ -233,6 +235,9 @@ def preflight(ctx: ReleaseContext, *, dry_run: bool = False) -> list[str]:
                 prefetch(bump.argv, cwd=bump.cwd)
         github = in_background(_github_problems, ctx)
         semver = in_background(_semver_findings, ctx)
+        # The documentation check's one long read (is the previous release in the base
+        # branch? a walk of its history) is asked now; the check finds it done.
+        in_background(previous_release, ctx)
     prefetch(["git", "ls-remote", ctx.config.remote], cwd=ctx.repo)
     _check_tag(ctx, problems)
     _check_versions(ctx, problems, resuming)

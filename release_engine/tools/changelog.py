@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 from dataclasses import dataclass
@@ -10,7 +11,7 @@ from pathlib import Path
 
 from ..config import read_pyproject
 from ..errors import ConfigError, UsageError
-from ..proc import Command, read
+from ..proc import Command, memoized, read
 
 __all__ = [
     "BREAKING",
@@ -63,16 +64,27 @@ def _towncrier_settings(repo: Path) -> tuple[Path, tuple[str, ...], tuple[str, .
 
 
 def scan_fragments(repo: Path) -> Fragments:
-    """Every fragment waiting in changelog.d/, split into valid ones and ones towncrier drops."""
+    """Every fragment waiting in changelog.d/, split into valid ones and ones towncrier drops.
+    Listed once while only observing (:func:`~release_engine.proc.memoized`: a preflight asks
+    three times); a write lists them again."""
+    return memoized(("fragments", str(repo)), lambda: _scan(repo))
+
+
+def _scan(repo: Path) -> Fragments:
     directory, types, ignore = _towncrier_settings(repo)
     valid: list[Path] = []
     unknown: list[Path] = []
-    if directory.is_dir():
-        for path in sorted(directory.iterdir()):
-            if path.is_dir() or any(fnmatch(path.name, pattern) for pattern in ignore):
-                continue
-            match = _FRAGMENT.match(path.name)
-            (valid if match and match["type"] in types else unknown).append(path)
+    try:
+        entries = sorted(
+            (e.name for e in os.scandir(directory) if not e.is_dir()),  # no stat per file
+        )
+    except (FileNotFoundError, NotADirectoryError):
+        entries = []
+    for name in entries:
+        if any(fnmatch(name, pattern) for pattern in ignore):
+            continue
+        match = _FRAGMENT.match(name)
+        (valid if match and match["type"] in types else unknown).append(directory / name)
     return Fragments(directory, types, tuple(valid), tuple(unknown))
 
 
