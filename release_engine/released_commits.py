@@ -2,7 +2,8 @@
 
 They are read from git, not from GitHub: every commit of the released one that no release tag
 holds (``git rev-list SHA --not TAGS``), so the range starts at the previous release of the
-line, forward-merged hotfixes included, and at the root before a first release. Left out are
+line, forward-merged hotfixes included, and at the root before a first release. That walk is
+remembered by the commits' ids (:mod:`release_engine.tools.history`). Left out are
 the release machinery's own commits of earlier releases, which no person reviews: the merge
 of a release (or of its pull request), its deployment, next-cycle and rollback commits. One is
 known by both its subject (the one the engine writes, naming a release tag) and its content:
@@ -18,6 +19,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from .tools import history
 from .version import versions_from_tags
 
 if TYPE_CHECKING:
@@ -60,13 +62,11 @@ def released_commits(ctx: ReleaseContext, sha: str) -> tuple[list[Commit], list[
     """The commits *sha* brings since the previous release (newest first, every child before
     its parents), and apart from them the machinery's own commits of earlier releases."""
     prefix = ctx.config.tag_prefix
-    tags = [
-        tag
-        for tag in ctx.git.tags()
-        if tag.startswith(prefix) and versions_from_tags([tag], prefix) and tag != ctx.tag
-    ]
-    exclude = [f"^{tag}^{{commit}}" for tag in tags]
-    out = ctx.git.read("rev-list", "--topo-order", "--format=%P%x00%ct%x00%s", sha, *exclude)
+    releases = {v.tag(prefix) for v in versions_from_tags(ctx.git.tags(), prefix)}
+    commits_of = _tag_commits(ctx)
+    tags = [tag for tag in commits_of if tag in releases and tag != ctx.tag]
+    # Remembered by the commits' ids (tools.history): a long history is walked once.
+    out = history.walk(ctx.git, sha, [commits_of[t] for t in tags], "--format=%P%x00%ct%x00%s")
     commits: list[Commit] = []
     lines = iter(out.splitlines())
     for header in lines:  # "commit SHA", then "PARENTS\0TIME\0SUBJECT"
@@ -77,6 +77,20 @@ def released_commits(ctx: ReleaseContext, sha: str) -> tuple[list[Commit], list[
     own_subject = _own_subjects(prefix, ctx.config.main_branch)
     ours = [c for c in commits if own_subject.fullmatch(c.subject) and _own_files(ctx, c)]
     return [c for c in commits if c not in ours], ours
+
+
+def _tag_commits(ctx: ReleaseContext) -> dict[str, str]:
+    """Each tag's commit id: an annotated tag's peeled one, as ``packed-refs`` keeps it."""
+    out = ctx.git.read("show-ref", "--dereference", "--tags", check=False)
+    found = {}
+    for line in out.splitlines():
+        sha, _, ref = line.partition(" ")
+        name = ref.removeprefix("refs/tags/")
+        if name.endswith("^{}"):
+            found[name.removesuffix("^{}")] = sha  # the tag's own commit, after its object
+        else:
+            found.setdefault(name, sha)
+    return found
 
 
 def merged_side(ctx: ReleaseContext, merge: Commit) -> set[str]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..tools import changelog
+from ..tools import changelog, history
 
 if TYPE_CHECKING:
     from ..context import ReleaseContext
@@ -35,12 +35,14 @@ def fragment_type(name: str) -> str:
 
 def previous_release(ctx: ReleaseContext) -> str | None:
     """The tag of the newest stable release below this one that the base branch contains."""
-    below = sorted((v for v in ctx.known_versions if v < ctx.version and not v.is_prerelease),
-                   reverse=True)  # fmt: skip
+    newest_first = reversed(ctx.known_versions)  # sorted (versions_from_tags)
+    below = [v for v in newest_first if v < ctx.version and not v.is_prerelease]
     same_line = [v for v in below if (v.major, v.minor) == (ctx.version.major, ctx.version.minor)]
+    base = ctx.git.rev(ctx.base_branch)
     for version in [*same_line, *below]:
         tag = version.tag(ctx.config.tag_prefix)
-        if ctx.git.rev(tag) and ctx.git.is_ancestor(tag, ctx.base_branch):
+        commit = ctx.git.rev(tag)
+        if commit and base and history.contains(ctx.git, base, commit):  # remembered by ids
             return tag
     return None
 
