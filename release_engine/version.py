@@ -44,6 +44,9 @@ _STAGES = {"a": 0, "b": 1, "rc": 2}  # PEP 440's pre-release order
 #: version gets the same number back. Python's ``int`` takes anything, and 400 digits once
 #: made a tag; bigger numbers are refused as bad input.
 MAX_NUMBER = 2**53 - 1
+#: MAJOR.MINOR.PATCH with no part above 15 digits (below MAX_NUMBER): what parse_version
+#: accepts of most tags, matched alone when a thousand tags are read.
+_PLAIN = re.compile(r"(0|[1-9]\d{0,14})\.(0|[1-9]\d{0,14})\.(0|[1-9]\d{0,14})", re.ASCII)
 # What the version files may carry: a release in PEP 440 spelling, or a development version.
 _CURRENT = re.compile(
     r"^(?P<major>0|[1-9]\d*)\.(?P<minor>0|[1-9]\d*)\.(?P<patch>0|[1-9]\d*)"
@@ -189,6 +192,10 @@ def _versions(tags: tuple[str, ...], prefix: str) -> tuple[Version, ...]:
     found = []
     for tag in tags:
         if not tag.startswith(prefix):
+            continue
+        plain = _PLAIN.fullmatch(tag, len(prefix))  # most tags: parse_version's answer, sooner
+        if plain is not None:
+            found.append(Version(int(plain[1]), int(plain[2]), int(plain[3])))
             continue
         try:
             found.append(parse_version(tag[len(prefix) :]))

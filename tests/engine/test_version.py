@@ -136,3 +136,16 @@ def test_newest_of_line_looks_at_major_minor_only() -> None:
     existing = [parse_version(v) for v in ("1.2.3", "1.2.9", "1.3.0")]
     assert newest_of_line(parse_version("1.2.4"), existing) == parse_version("1.2.9")
     assert newest_of_line(parse_version("2.0.0"), existing) is None
+
+
+@given(st.lists(st.from_regex(r"v[0-9]{1,17}\.[0-9]{1,3}\.[0-9]{1,3}(rc[0-9])?", fullmatch=True)))
+def test_the_versions_of_many_tags_are_parse_versions_own(tags: list[str]) -> None:
+    """Reading a thousand tags takes a shortcut for plain MAJOR.MINOR.PATCH: the same
+    versions as parse_version gives one by one (leading zeros, numbers too big: none)."""
+    one_by_one = set()
+    for tag in tags:
+        try:
+            one_by_one.add(parse_version(tag[1:]))
+        except UsageError:
+            continue
+    assert versions_from_tags(tags) == sorted(one_by_one)
