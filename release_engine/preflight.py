@@ -236,8 +236,10 @@ def preflight(ctx: ReleaseContext, *, dry_run: bool = False) -> list[str]:
         github = in_background(_github_problems, ctx)
         semver = in_background(_semver_findings, ctx)
         # The documentation check's one long read (is the previous release in the base
-        # branch? a walk of its history) is asked now; the check finds it done.
+        # branch? a walk of its history) and the reading of every fragment are started now;
+        # the checks find them done.
         in_background(previous_release, ctx)
+        in_background(changelog.fragment_problems, ctx.repo)
     prefetch(["git", "ls-remote", ctx.config.remote], cwd=ctx.repo)
     _check_tag(ctx, problems)
     _check_versions(ctx, problems, resuming)

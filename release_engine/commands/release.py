@@ -59,15 +59,19 @@ def release_command(
 def _start_early(repo: Path, version: str | None) -> None:
     """Start bump-my-version's dry run of a new release now, in the background, while the
     engine loads: the preflight's slowest check (a process of its own, over half a second)
-    is then done when the preflight asks for it. Nothing is judged here: a bad version, a
-    broken configuration or a release started before (no preflight then) start nothing."""
+    is then done when the preflight asks for it; so is the list of the remote's refs.
+    Nothing is judged here: a bad version, a broken configuration or a release started
+    before (no preflight then) start nothing."""
     from ..tools.bump import bump_command, known_good
     from ..tools.git import Git
 
     try:
         parsed = parse_version(version or "")
-        tag = parsed.tag(load_config(repo).tag_prefix)
+        config = load_config(repo)
+        tag = parsed.tag(config.tag_prefix)
         git = Git(repo)
+        # Every ref of the remote (a list as long as its tags), asked by the first checks.
+        prefetch(["git", "ls-remote", config.remote], cwd=repo)
         if git.branch_exists(f"release/{tag}") or git.tag_info(tag) is not None:
             return
     except ReleaseError:

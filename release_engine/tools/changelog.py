@@ -230,7 +230,12 @@ def skip_trailers(repo: Path, base: str) -> list[str]:
 
 
 def fragment_problems(repo: Path) -> list[str]:
-    """One line per fragment towncrier would drop or that does not read as a user-facing change."""
+    """One line per fragment towncrier would drop or that does not read as a user-facing change.
+    Read once while only observing (each fragment is read: the preflight starts it early)."""
+    return list(memoized(("fragment-problems", str(repo)), lambda: tuple(_problems(repo))))
+
+
+def _problems(repo: Path) -> list[str]:
     scanned = scan_fragments(repo)
     valid = ", ".join(scanned.types)
     problems = []
