@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from .tools import history
-from .version import versions_from_tags
+from .version import is_version_tag
 
 if TYPE_CHECKING:
     from .context import ReleaseContext
@@ -62,9 +62,8 @@ def released_commits(ctx: ReleaseContext, sha: str) -> tuple[list[Commit], list[
     """The commits *sha* brings since the previous release (newest first, every child before
     its parents), and apart from them the machinery's own commits of earlier releases."""
     prefix = ctx.config.tag_prefix
-    releases = {v.tag(prefix) for v in versions_from_tags(ctx.git.tags(), prefix)}
     commits_of = _tag_commits(ctx)
-    tags = [tag for tag in commits_of if tag in releases and tag != ctx.tag]
+    tags = [tag for tag in commits_of if is_version_tag(tag, prefix) and tag != ctx.tag]
     # Remembered by the commits' ids (tools.history): a long history is walked once.
     out = history.walk(ctx.git, sha, [commits_of[t] for t in tags], "--format=%P%x00%ct%x00%s")
     commits: list[Commit] = []

@@ -13,7 +13,7 @@ import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import cached_property, total_ordering
+from functools import cached_property, partial, total_ordering
 
 from packaging.version import Version as PackagingVersion
 
@@ -23,6 +23,7 @@ __all__ = [
     "MAX_NUMBER",
     "Version",
     "is_newest_stable",
+    "is_version_tag",
     "newest_of_line",
     "next_development",
     "parse_current_version",
@@ -189,19 +190,25 @@ def versions_from_tags(tags: Iterable[str], prefix: str = "v") -> list[Version]:
 
 @functools.lru_cache(maxsize=32)
 def _versions(tags: tuple[str, ...], prefix: str) -> tuple[Version, ...]:
-    found = []
-    for tag in tags:
-        if not tag.startswith(prefix):
-            continue
-        plain = _PLAIN.fullmatch(tag, len(prefix))  # most tags: parse_version's answer, sooner
-        if plain is not None:
-            found.append(Version(int(plain[1]), int(plain[2]), int(plain[3])))
-            continue
-        try:
-            found.append(parse_version(tag[len(prefix) :]))
-        except UsageError:
-            continue
+    found = [version for version in map(partial(_of_tag, prefix=prefix), tags) if version]
     return tuple(sorted(set(found), key=_order_of))
+
+
+def is_version_tag(tag: str, prefix: str = "v") -> bool:
+    """Whether *tag* names a release version (the tags :func:`versions_from_tags` reads)."""
+    return _of_tag(tag, prefix) is not None
+
+
+def _of_tag(tag: str, prefix: str) -> Version | None:
+    if not tag.startswith(prefix):
+        return None
+    plain = _PLAIN.fullmatch(tag, len(prefix))  # most tags: parse_version's answer, sooner
+    if plain is not None:
+        return Version(int(plain[1]), int(plain[2]), int(plain[3]))
+    try:
+        return parse_version(tag[len(prefix) :])
+    except UsageError:
+        return None
 
 
 def _order_of(version: Version) -> tuple[int, int, int, int, int]:
