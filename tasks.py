@@ -18,6 +18,8 @@ here, once, and mean the same in every task (``-v`` version, ``-n`` dry run, ``-
 
 from __future__ import annotations
 
+import atexit
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, redirect_stdout
@@ -329,3 +331,29 @@ def _parse_tasks(program: Program) -> None:
 
 _invoke_parse_tasks = Program.parse_tasks
 Program.parse_tasks = _parse_tasks  # type: ignore[method-assign, assignment]
+
+
+def _execute(program: Program) -> None:
+    """invoke's own running of the tasks; then, in the ``inv`` process itself, the end of the
+    process without the interpreter's teardown (:func:`_exit_now`)."""
+    _invoke_execute(program)
+    if Path(sys.argv[0]).name in ("inv", "invoke"):  # not a program run inside another one
+        _exit_now(0)
+
+
+def _exit_now(code: int) -> None:
+    """End the process as the interpreter would, less its teardown. At exit, Python runs the
+    exit handlers, then frees every module and object one by one: after a dry run or a status
+    that loaded some six hundred modules, 50 ms of the 0.6 s the command takes on a 2-core
+    machine (bench/run.py). The handlers run here (logging's flush, temporary directories'
+    cleanup), the output is flushed, and the process ends with *code*: what the teardown
+    would free, the operating system frees. Instagram does the same to its web workers
+    ("Dismissing Python Garbage Collection at Instagram")."""
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()
+    os._exit(code)
+
+
+_invoke_execute = Program.execute
+Program.execute = _execute  # type: ignore[method-assign, assignment]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shlex
 import subprocess
@@ -294,3 +295,29 @@ def test_the_commands_module_loads_no_adapter_before_the_early_start() -> None:
         "release_engine.engine",
     ):
         assert heavy not in loaded, heavy
+
+
+def test_inv_ends_without_the_teardown_but_with_the_exit_handlers_and_all_its_output(
+    tmp_path: Path,
+) -> None:
+    """tasks.py's _exit_now: the exit handlers run, the whole output reaches a pipe (the same
+    as a run that tears the interpreter down), the exit code is kept; a refusal exits so too."""
+    marker = tmp_path / "exit-handlers-ran"
+    (tmp_path / "sitecustomize.py").write_text(
+        "import atexit, pathlib\n"
+        f"atexit.register(lambda: pathlib.Path({str(marker)!r}).write_text('yes'))\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(tmp_path)}
+    proc = inv(REPO, "changelog.preview", env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert marker.read_text() == "yes"
+    torn_down = subprocess.run(  # invoke's program in a process not named inv: no early end
+        [sys.executable, "-c", "from invoke.main import program; program.run()",
+         "changelog.preview"],
+        cwd=REPO, capture_output=True, text=True, env=env, timeout=600,
+    )  # fmt: skip
+    assert torn_down.returncode == 0 and proc.stdout == torn_down.stdout
+    assert len(proc.stdout) > 1000
+    marker.unlink()
+    refused = inv(REPO, "release", "--version", "1.2", env=env)
+    assert refused.returncode == 2 and marker.read_text() == "yes"
