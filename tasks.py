@@ -22,7 +22,7 @@ import atexit
 import os
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, redirect_stdout
+from contextlib import contextmanager, redirect_stdout, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -337,6 +337,16 @@ def _execute(program: Program) -> None:
     """invoke's own running of the tasks; then, in the ``inv`` process itself, the end of the
     process without the interpreter's teardown (:func:`_exit_now`)."""
     _invoke_execute(program)
+    _end_of_inv()
+
+
+def _list_tasks(program: Program) -> None:
+    """invoke's ``--list``, ended as :func:`_execute` ends."""
+    _invoke_list_tasks(program)
+    _end_of_inv()
+
+
+def _end_of_inv() -> None:
     if Path(sys.argv[0]).name in ("inv", "invoke"):  # not a program run inside another one
         _exit_now(0)
 
@@ -351,9 +361,12 @@ def _exit_now(code: int) -> None:
     ("Dismissing Python Garbage Collection at Instagram")."""
     atexit._run_exitfuncs()
     for stream in (sys.stdout, sys.stderr):
-        stream.flush()
+        with suppress(OSError):  # a reader gone (`| head`): nothing more can reach it
+            stream.flush()
     os._exit(code)
 
 
 _invoke_execute = Program.execute
 Program.execute = _execute  # type: ignore[method-assign, assignment]
+_invoke_list_tasks = Program.list_tasks
+Program.list_tasks = _list_tasks  # type: ignore[method-assign, assignment]
