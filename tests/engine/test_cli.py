@@ -317,7 +317,7 @@ def test_inv_ends_without_the_teardown_but_with_the_exit_handlers_and_all_its_ou
         cwd=REPO, capture_output=True, text=True, env=env, timeout=600,
     )  # fmt: skip
     assert torn_down.returncode == 0 and proc.stdout == torn_down.stdout
-    assert len(proc.stdout) > 1000
+    assert proc.stdout.startswith("## [")  # the section, whatever waits (a released tree: none)
     marker.unlink()
     refused = inv(REPO, "release", "--version", "1.2", env=env)
     assert refused.returncode == 2 and marker.read_text() == "yes"
