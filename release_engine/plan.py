@@ -171,7 +171,7 @@ class Step(Protocol):
 
     def preload(self, ctx: ReleaseContext) -> None:
         """Load what :meth:`act` needs that is slow to load (a library's modules); called
-        in a thread of its own when a run that acts starts, while the steps before act."""
+        in a thread of its own from the run's first long command on (:func:`_preload`)."""
         ...
 
 

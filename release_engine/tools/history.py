@@ -18,7 +18,7 @@ the release: a machine without it asks git once.
 
 from __future__ import annotations
 
-__all__ = ["contains", "walk"]
+__all__ = ["contains", "remembered", "walk"]
 
 import hashlib
 import os

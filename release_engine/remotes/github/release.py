@@ -146,6 +146,7 @@ class _Draft:
     def __init__(self, ctx: ReleaseContext, releases: ReleaseAssets, rid: int | None) -> None:
         self.ctx, self.releases, self.rid = ctx, releases, rid
         self._want: Wanted | None = None
+        self._shas: dict[str, str] = {}  # of the assets made here, hashed once
         self._served: dict[str, AssetInfo] | None = None
 
     def create(self) -> None:
@@ -157,6 +158,7 @@ class _Draft:
 
     def make(self) -> None:
         self._want = wanted(self.ctx, make=True)
+        self._shas = self._want.shas()
 
     def _draft_id(self) -> int:
         if self.rid is None:
@@ -186,7 +188,7 @@ class _Draft:
             return
         rid, served = self._draft_id(), self._assets()
         path = want.files.get(name) or ctx.state_dir / "assets" / SUMS
-        sha = want.shas()[name]
+        sha = self._shas[name]
         there = served.get(name)
         if there is None:
             there = served[name] = self.releases.upload(rid, path, name)
@@ -196,7 +198,7 @@ class _Draft:
     def publish(self) -> None:
         """Publish the draft, only once it holds every asset with the sha256 made here."""
         want, rid = self._wanted(), self._draft_id()
-        for name in want.shas():  # every one: uploaded in this run or an earlier one
+        for name in self._shas:  # every one: uploaded in this run or an earlier one
             self.upload(name)
         missing = _missing(self.ctx, want, self._assets())
         if missing:
