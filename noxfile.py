@@ -19,6 +19,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -38,6 +39,9 @@ ROOT = Path(__file__).resolve().parent
 PYTHONS = ["3.10", "3.11", "3.12", "3.13"]
 PYTHON = "3.11"
 CHECKLIST = "checklist"  # the tag of every session that `nox -s prerelease` runs
+#: The tag of the sessions that spread over every core (pytest -n auto, the reliability
+#: scenarios' threads): `nox -s prerelease` runs them one after another, the others beside.
+EVERY_CORE = "every-core"
 # uv's settings in every session and nested nox run, unless the environment sets them. The
 # installed-wheel checks start the console script many times: compiled bytecode halves that
 # (PYTHONDONTWRITEBYTECODE, set on some machines, would otherwise recompile at every start).
@@ -196,7 +200,7 @@ def typecheck(session: nox.Session) -> None:
     session.run("mypy", *session.posargs)
 
 
-@nox.session(python=PYTHONS, tags=[CHECKLIST])
+@nox.session(python=PYTHONS, tags=[CHECKLIST, EVERY_CORE])
 @_session
 def tests(session: nox.Session) -> None:
     """Run full test suite: pytest (not e2e, not container) on every supported Python."""
@@ -217,7 +221,7 @@ def tests(session: nox.Session) -> None:
     )
 
 
-@nox.session(python=PYTHON, tags=[CHECKLIST])
+@nox.session(python=PYTHON, tags=[CHECKLIST, EVERY_CORE])
 @_session
 def e2e(session: nox.Session) -> None:
     """Run full test suite: the end-to-end release and container tests (CI=1: no skips)."""
@@ -229,7 +233,7 @@ def e2e(session: nox.Session) -> None:
                 *session.posargs)  # fmt: skip  # `nox -s e2e -- -n 0`: one after another
 
 
-@nox.session(python=PYTHON, tags=[CHECKLIST])
+@nox.session(python=PYTHON, tags=[CHECKLIST, EVERY_CORE])
 @_session
 def reliability(session: nox.Session) -> None:
     """The release converges from any state: killed anywhere, faults, bad input, leaks, races."""
@@ -434,7 +438,12 @@ def changelog(session: nox.Session) -> None:
 @nox.session(python=False, name="prerelease")
 @_session
 def prerelease_all(session: nox.Session) -> None:
-    """Run the whole Testing Releases list above, then print a summary table."""
+    """Run the whole Testing Releases list above, then print a summary table.
+
+    On two cores or more, in two lanes: the sessions tagged EVERY_CORE one after another,
+    live, and the others beside them, each shown whole when it ends (`-- --lanes 1`: every
+    session live, one after another).
+    """
     from release_engine.prerelease import matrix
     from release_engine.prerelease.upgrade import is_first_release
     from release_engine.tools.git import Git
@@ -448,14 +457,22 @@ def prerelease_all(session: nox.Session) -> None:
         str(ROOT / "noxfile.py"),
         *matrix.forwarded_nox_options(sys.argv[1:]),
     ]
+    lanes = matrix.lanes_option(session.posargs)
     sha = Git(ROOT).rev("HEAD")
     names = matrix.list_sessions(nox_cmd, CHECKLIST)
+    every_core = set(matrix.list_sessions(nox_cmd, EVERY_CORE)) if lanes > 1 else set()
     first = is_first_release(Git(ROOT), config)
-    results = []
-    for name in names:
-        posargs = ["--allow-first-release"] if name == "upgrade" and first else []
-        results.append(matrix.run_session(nox_cmd, name, posargs, env=_uv_env()))
-    print(matrix.format_summary(results), flush=True)
+    began = time.monotonic()
+    results = matrix.run_sessions(
+        nox_cmd,
+        names,
+        every_core=every_core,
+        lanes=lanes,
+        posargs={"upgrade": ["--allow-first-release"]} if first else {},
+        env=_uv_env(),
+    )
+    wall = time.monotonic() - began if lanes > 1 else None
+    print(matrix.format_summary(results, wall), flush=True)
     record = matrix.record_green_run(ROOT, sha, config.current_version, results) if sha else None
     session.log(
         f"green run recorded: {record.relative_to(ROOT)}"

@@ -9,16 +9,18 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import re
 import subprocess
 import sys
 import tempfile
+import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Protocol
+from typing import IO, Protocol
 
 from packaging.utils import canonicalize_name, parse_wheel_filename
 from packaging.version import Version
@@ -39,10 +41,12 @@ __all__ = [
     "format_summary",
     "forwarded_nox_options",
     "green_run_for",
+    "lanes_option",
     "list_sessions",
     "next_version",
     "record_green_run",
     "run_session",
+    "run_sessions",
     "stale_sources",
     "towncrier_base",
 ]
@@ -166,21 +170,26 @@ def run_session(
     posargs: Sequence[str] = (),
     *,
     env: Mapping[str, str] | None = None,
+    output: IO[str] | None = None,
 ) -> SessionResult:
     """Run ``nox -s SESSION`` in a process of its own, output shown live; read its report.
 
-    *env* is added to this process's environment for the nested run.
+    *env* is added to this process's environment for the nested run. With *output* (a file),
+    the nested run writes there, its command line first, instead of to this terminal.
     """
     with tempfile.TemporaryDirectory(prefix="prerelease-") as tmp:
         report = Path(tmp) / "report.json"
         argv = [*nox, "-s", session, "--report", str(report)]
         if posargs:
             argv += ["--", *posargs]
-        print(f"nox > {redact_urls(' '.join(argv))}", file=sys.stderr, flush=True)
+        print(f"nox > {redact_urls(' '.join(argv))}", file=output or sys.stderr, flush=True)
         start = time.monotonic()
         full_env = {**os.environ, **env} if env else None
         # Not proc.run: the nested nox writes to this terminal as it goes (colours included).
-        code = subprocess.run(argv, env=full_env, check=False).returncode
+        stderr = None if output is None else subprocess.STDOUT
+        code = subprocess.run(
+            argv, env=full_env, check=False, stdout=output, stderr=stderr
+        ).returncode
         seconds = time.monotonic() - start
         entries = json.loads(report.read_text())["sessions"] if report.is_file() else []
     if not entries:  # nox stopped before running the session (bad noxfile, no such session)
@@ -197,15 +206,96 @@ def run_session(
     return SessionResult(session, result, seconds, str(entry.get("reason") or ""))
 
 
-def format_summary(results: Sequence[SessionResult]) -> str:
-    """The table printed at the end of ``nox -s prerelease``."""
+def lanes_option(posargs: Sequence[str], cores: int | None = None) -> int:
+    """The lanes of ``nox -s prerelease -- [--lanes 1|2]``: by default 2 when this process may
+    use two cores or more (*cores*; ``os.sched_getaffinity`` when None), else 1.
+
+    A UsageError, one line, for anything else in *posargs*.
+    """
+    if cores is None:
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
+    lanes = 2 if cores >= 2 else 1
+    rest = list(posargs)
+    while rest:
+        arg = rest.pop(0)
+        key, _, value = arg.partition("=")
+        if key != "--lanes":
+            raise UsageError(f"nox -s prerelease takes --lanes 1 or --lanes 2, not {arg!r}")
+        if not value:
+            value = rest.pop(0) if rest else ""
+        if value not in ("1", "2"):
+            raise UsageError(f"--lanes {value!r}: use --lanes 1 (one after another) or --lanes 2")
+        lanes = int(value)
+    return lanes
+
+
+def run_sessions(
+    nox: Sequence[str],
+    names: Sequence[str],
+    *,
+    every_core: Collection[str] = (),
+    lanes: int = 2,
+    posargs: Mapping[str, Sequence[str]] | None = None,
+    env: Mapping[str, str] | None = None,
+) -> list[SessionResult]:
+    """Run every session of *names* (each as :func:`run_session`); the results in that order.
+
+    With *lanes* 2, the sessions of *every_core* (those that spread over every core, as
+    ``pytest -n auto`` does) run one after another, live, while the others run one after
+    another beside them, in *names*' order (``build`` before the sessions that install its
+    wheel). A session beside writes to a file, shown whole when it ends, between two sessions
+    of the live lane: the terminal never mixes two sessions' lines. The sessions beside fill
+    the cores the live lane leaves idle (its waits on subprocesses, servers and sleeps).
+    With *lanes* 1, or with nothing on one side, every session runs live in *names*' order.
+    """
+    posargs = posargs or {}
+    heavy = [n for n in names if n in every_core]
+    light = [n for n in names if n not in every_core]
+    if lanes < 2 or not heavy or not light:
+        return [run_session(nox, n, posargs.get(n, ()), env=env) for n in names]
+
+    finished: queue.Queue[tuple[SessionResult, str]] = queue.Queue()
+
+    def beside() -> None:
+        for name in light:
+            with tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace") as log:
+                try:
+                    result = run_session(nox, name, posargs.get(name, ()), env=env, output=log)
+                except Exception as exc:  # reported as the session's failure, never lost
+                    result = SessionResult(name, "failed", 0.0, f"{type(exc).__name__}: {exc}")
+                log.seek(0)
+                finished.put((result, log.read()))
+
+    def show_finished() -> None:
+        while not finished.empty():
+            result, text = finished.get()
+            results[result.session] = result
+            head = f"nox > {result.session} ran beside: {result.result} in {result.seconds:.1f} s"
+            print(f"{head}; its output:\n{text.rstrip()}", file=sys.stderr, flush=True)
+
+    results: dict[str, SessionResult] = {}
+    side = threading.Thread(target=beside, name="prerelease-beside", daemon=True)
+    side.start()
+    for name in heavy:
+        results[name] = run_session(nox, name, posargs.get(name, ()), env=env)
+        show_finished()
+    while side.is_alive():
+        side.join(timeout=0.5)
+        show_finished()
+    show_finished()
+    return [results[n] for n in names]
+
+
+def format_summary(results: Sequence[SessionResult], wall: float | None = None) -> str:
+    """The table printed at the end of ``nox -s prerelease``; *wall*: the seconds the whole
+    run took, told beside the sum of the sessions' when lanes made them differ."""
     rows = [(r.session, r.result, f"{r.seconds:.1f}", r.reason) for r in results]
     bad = sum(not r.passed for r in results)
     total = (
         "total",
         "all passed" if bad == 0 else f"{bad} not passed",
         f"{sum(r.seconds for r in results):.1f}",
-        "",
+        "" if wall is None else f"in {wall:.1f} s of wall-clock time (two lanes)",
     )
     head = ("session", "result", "seconds", "reason")
     widths = [max(len(row[i]) for row in [head, *rows, total]) for i in range(3)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -112,6 +113,9 @@ def test_summary_table() -> None:
     assert table[-1] == f"prerelease: {len(PASSED)} passed, 0 failed, 1 skipped"
     assert "all passed" in prerelease.format_summary(PASSED)
     assert prerelease.format_summary(PASSED).endswith(f"{len(PASSED)} passed, 0 failed")
+    total = prerelease.format_summary(PASSED, wall=2.75).splitlines()[-2]
+    assert total.split()[:5] == ["total", "all", "passed", "3.5", "in"]
+    assert total.endswith("in 2.8 s of wall-clock time (two lanes)")
 
 
 def test_nested_runs_share_the_environment_options() -> None:
@@ -153,6 +157,111 @@ def test_run_session_adds_env_to_the_nested_run(tmp_path: Path) -> None:
     nox = [sys.executable, "-m", "nox", "--noxfile", str(tmp_path / "noxfile.py")]
     assert prerelease.run_session(nox, "probe", env={"PRERELEASE_PROBE": "yes"}).passed
     assert prerelease.run_session(nox, "probe").reason == "no PRERELEASE_PROBE"
+
+
+LANES_NOXFILE = """\
+import pathlib, time, nox
+HERE = pathlib.Path(__file__).parent
+def wait_for(name):
+    for _ in range(600):  # 30 s: the other lane makes the file well before
+        if (HERE / name).exists():
+            return
+        time.sleep(0.05)
+    raise RuntimeError(f"{name} never came: the lanes did not run side by side")
+@nox.session(python=False, tags=["checklist", "every-core"])
+def heavy(session):
+    print("heavy: started", flush=True)
+    (HERE / "heavy-started").touch()
+    wait_for("light-done")
+    print("heavy: saw the light session end", flush=True)
+@nox.session(python=False, tags=["checklist"])
+def light(session):
+    wait_for("heavy-started")
+    for i in range(3):
+        print(f"light line {i}", flush=True)
+    (HERE / "light-done").touch()
+@nox.session(python=False, tags=["checklist"])
+def broken(session):
+    session.error("broken on purpose")
+"""
+
+
+def test_two_lanes_run_side_by_side_and_each_sessions_output_stays_whole(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """The heavy session waits for a file that only the light one writes, and the light one
+    for the heavy one's: one after another, one of them would fail."""
+    (tmp_path / "noxfile.py").write_text(LANES_NOXFILE)
+    nox = [sys.executable, "-m", "nox", "--noxfile", str(tmp_path / "noxfile.py")]
+    names = prerelease.list_sessions(nox, "checklist")
+    every_core = prerelease.list_sessions(nox, "every-core")
+    assert (names, every_core) == (["heavy", "light", "broken"], ["heavy"])
+    results = prerelease.run_sessions(nox, names, every_core=every_core, lanes=2)
+    assert [(r.session, r.result) for r in results] == [
+        ("heavy", "success"), ("light", "success"), ("broken", "aborted"),
+    ]  # fmt: skip
+    assert results[2].reason == "broken on purpose"
+    out, err = capfd.readouterr()
+    assert "heavy: saw the light session end" in out  # live
+    light = err.index("nox > light ran beside: success in ")
+    assert err.index("light line 0\nlight line 1\nlight line 2\n") > light  # whole, in order
+    assert "nox > broken ran beside: aborted in " in err
+    assert err.index("Session heavy was successful") < light  # shown between sessions
+
+
+def test_one_lane_runs_every_session_in_order_live(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "noxfile.py").write_text(
+        "import nox\n"
+        "@nox.session(python=False, tags=['checklist', 'every-core'])\n"
+        "def heavy(session): print('heavy ran', flush=True)\n"
+        "@nox.session(python=False, tags=['checklist'])\n"
+        "def light(session): print('light ran', flush=True)\n"
+    )
+    nox = [sys.executable, "-m", "nox", "--noxfile", str(tmp_path / "noxfile.py")]
+    results = prerelease.run_sessions(nox, ["light", "heavy"], every_core=["heavy"], lanes=1)
+    assert [(r.session, r.passed) for r in results] == [("light", True), ("heavy", True)]
+    out, err = capfd.readouterr()
+    assert out.index("light ran") < out.index("heavy ran")
+    assert "ran beside" not in err
+
+
+@pytest.mark.parametrize(
+    ("posargs", "cores", "lanes"),
+    [([], 2, 2), ([], 1, 1), (["--lanes", "1"], 2, 1), (["--lanes=2"], 1, 2)],
+)
+def test_lanes_default_to_the_cores_and_the_option_overrides(
+    posargs: list[str], cores: int, lanes: int
+) -> None:
+    assert prerelease.lanes_option(posargs, cores) == lanes
+
+
+@pytest.mark.parametrize(
+    ("posargs", "message"),
+    [
+        (["--lanes", "3"], "--lanes '3': use --lanes 1"),
+        (["--lanes"], "--lanes '': use --lanes 1"),
+        (["-x"], "takes --lanes 1 or --lanes 2, not '-x'"),
+    ],
+)
+def test_a_bad_lanes_option_is_one_line(posargs: list[str], message: str) -> None:
+    with pytest.raises(prerelease.UsageError, match=re.escape(message)):
+        prerelease.lanes_option(posargs, 2)
+
+
+def test_this_noxfiles_sessions_on_every_core_are_the_pytest_and_reliability_runs() -> None:
+    """The sessions beside them install what ``build`` made after it, in one lane: no
+    session on every core may need the wheel (it could run before the build)."""
+    nox = [sys.executable, "-m", "nox", "--noxfile", str(REPO / "noxfile.py")]
+    every_core = prerelease.list_sessions(nox, "every-core")
+    versions = ("3.10", "3.11", "3.12", "3.13")
+    assert every_core == [*(f"tests-{v}" for v in versions), "e2e", "reliability"]
+    source = (REPO / "noxfile.py").read_text()
+    for name in ("tests", "e2e", "reliability"):
+        body = source[source.index(f"def {name}(session") :]
+        body = body[: body.index("\n@nox.session")]
+        assert "_wheel(" not in body and "_installed_checks(" not in body
 
 
 def test_checklist_order_builds_before_the_wheel_is_used() -> None:
