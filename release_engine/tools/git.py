@@ -6,6 +6,7 @@ Reads go through :func:`~release_engine.proc.read` and writes through
 
 from __future__ import annotations
 
+import functools
 import tarfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -107,14 +108,21 @@ class Git:
             raise CommandError(
                 exc.args_, exc.returncode, f"cannot read remote {remote!r}: {exc.output}"
             ) from None
-        refs = {}
-        for line in out.splitlines():
-            sha, _, ref = line.partition("\t")
-            refs[ref] = sha
-        return refs
+        return dict(_refs(out))  # a copy: the caller may change it
 
     def commit_timestamp(self, ref: str) -> str:
         return self.read("log", "-1", "--format=%ct", ref)
 
     def remote_url(self, remote: str) -> str | None:
         return self.read("remote", "get-url", remote, check=False) or None
+
+
+@functools.lru_cache(maxsize=4)
+def _refs(listing: str) -> dict[str, str]:
+    """``git ls-remote``'s *listing* as a dict, parsed once per listing: while observing, every
+    step reads the one memoised listing (thousands of lines where a project has many tags)."""
+    refs = {}
+    for line in listing.splitlines():
+        sha, _, ref = line.partition("\t")
+        refs[ref] = sha
+    return refs

@@ -264,13 +264,15 @@ def downgrade() -> None:
 
 
 def test_prerelease_summary_and_green_run(repo_copy: Copy) -> None:
-    """`nox -s prerelease` on a checklist cut down to two quick sessions, in a real copy."""
+    """`nox -s prerelease` on a checklist cut down to two quick sessions, in a real copy: one
+    of them marked as using every core, so the other runs beside it (two lanes)."""
     noxfile = repo_copy.path / "noxfile.py"
-    text = noxfile.read_text().replace("tags=[CHECKLIST]", 'tags=["checklist"]')
+    text = noxfile.read_text().replace("tags=[CHECKLIST", 'tags=["checklist"')
     quick = [('CHECKLIST = "checklist"', 'CHECKLIST = "quick"')]  # what prerelease runs
-    for name in ("upgrade", "fragments"):
+    quick.append(('EVERY_CORE = "every-core"', 'EVERY_CORE = "quick-every-core"'))
+    for name, tags in (("upgrade", '"quick"'), ("fragments", '"quick", "quick-every-core"')):
         session = f'@nox.session(python=PYTHON, tags=["checklist"])\n@_session\ndef {name}('
-        quick.append((session, session.replace('"checklist"', '"checklist", "quick"')))
+        quick.append((session, session.replace('"checklist"', f'"checklist", {tags}')))
     for old, new in quick:
         assert old in text, f"noxfile.py no longer holds {old!r}: update this meta-test"
         text = text.replace(old, new, 1)
@@ -278,11 +280,13 @@ def test_prerelease_summary_and_green_run(repo_copy: Copy) -> None:
     repo_copy.run("git", "commit", "-qam", "a quick checklist")
     sha = repo_copy.run("git", "rev-parse", "HEAD").strip()
 
-    ran = repo_copy.nox("-s", "prerelease")
+    ran = repo_copy.nox("-s", "prerelease", "--", "--lanes", "2")  # two lanes on any machine
     ran.passed()
     rows = [line.split()[:2] for line in ran.output.splitlines() if line.startswith(("upg", "fra"))]
     assert ["upgrade", "success"] in rows and ["fragments", "success"] in rows, ran
     assert "passing: --allow-first-release" in ran.output  # no earlier tag: said plainly
+    assert "nox > upgrade ran beside: success in " in ran.output  # two lanes
+    assert "of wall-clock time (two lanes)" in ran.output
     assert f"green run recorded: .release/prerelease/{sha}.json" in ran.output, ran
     assert green_run_for(repo_copy.path, sha)
 
