@@ -94,9 +94,15 @@ def stand_ins(
 
 
 def clone_for_rehearsal(source: Path, workdir: Path, main_branch: str = "main") -> Path:
-    """A bare remote made from *source*, and a working clone of it whose origin is that remote."""
+    """A bare remote made from *source*, and a working clone of it whose origin is that remote.
+
+    The remote hardlinks *source*'s objects (git's way with a local path; it copies them across
+    file systems, and fetches them from a shallow *source*): objects never change, and packing
+    the whole history anew, as ``--no-local`` did, cost 0.25 s of CPU on this project's
+    one-commit copy, three times that on its own history.
+    """
     remote, work = workdir / "remote.git", workdir / "work"
-    run(["git", "clone", "--quiet", "--bare", "--no-local", str(source), str(remote)])
+    run(["git", "clone", "--quiet", "--bare", str(source), str(remote)])
     run(["git", "clone", "--quiet", "--branch", main_branch, str(remote), str(work)])
     git = Git(work)
     if not git.ok("config", "user.email"):

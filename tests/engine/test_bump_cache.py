@@ -1,5 +1,5 @@
-"""bump-my-version's dry run, asked once per content: a success on a clean tree is remembered,
-anything that could change the answer asks again, a failure is never remembered."""
+"""bump-my-version's dry run, asked once per content: a success is remembered by the files it
+reads, anything that could change the answer asks again, a failure is never remembered."""
 
 from __future__ import annotations
 
@@ -42,15 +42,51 @@ def test_a_success_on_a_clean_tree_is_asked_once(tmp_path: Path) -> None:
     assert not known_good(Git(repo), counting(repo, tmp_path / "other"))  # another command
 
 
-def test_a_new_commit_or_an_edited_file_asks_again(tmp_path: Path) -> None:
+def test_an_edited_version_file_or_setting_asks_again_and_other_files_do_not(
+    tmp_path: Path,
+) -> None:
     repo, log = make_repo(tmp_path / "repo"), tmp_path / "runs"
     command = counting(repo, log)
     dry_run_refusal(Git(repo), command)
+    (repo / "README.md").write_text("edited\n")  # bump-my-version does not read it
+    git(repo, "commit", "-qam", "edit")
+    dry_run_refusal(Git(repo), command)
+    assert runs(log) == 1 and known_good(Git(repo), command)
+    other = make_repo(tmp_path / "other", repo)  # another clone, commit, path: the same files
+    assert known_good(Git(other), counting(other, log))
+    init = repo / "src" / "market_data_ingestion" / "__init__.py"  # a version file
+    init.write_text(init.read_text() + "# edited\n")
+    assert not known_good(Git(repo), command)
+    dry_run_refusal(Git(repo), command)
+    pyproject = repo / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace("ignore_missing_files = false", ""))
+    dry_run_refusal(Git(repo), command)
+    dry_run_refusal(Git(repo), command)
+    assert runs(log) == 3
+
+
+@pytest.mark.parametrize("other", [".bumpversion.toml", "glob"])
+def test_where_bump_my_version_may_read_other_files_the_commit_is_the_key(
+    tmp_path: Path, other: str
+) -> None:
+    repo, log = make_repo(tmp_path / "repo"), tmp_path / "runs"
+    if other == "glob":
+        pyproject = repo / "pyproject.toml"
+        glob = '[[tool.bumpversion.files]]\nglob = "docs/*.md"\n'
+        pyproject.write_text(pyproject.read_text() + "\n" + glob)
+    else:
+        (repo / other).write_text('[tool.bumpversion]\ncurrent_version = "0.0.1"\n')
+    git(repo, "add", "--all")
+    git(repo, "commit", "-qm", "another configuration")
+    command = counting(repo, log)
+    dry_run_refusal(Git(repo), command)
+    dry_run_refusal(Git(repo), command)
+    assert runs(log) == 1
     (repo / "README.md").write_text("edited\n")  # dirty: never remembered
     dry_run_refusal(Git(repo), command)
     dry_run_refusal(Git(repo), command)
     assert runs(log) == 3 and not known_good(Git(repo), command)
-    git(repo, "commit", "-qam", "edit")
+    git(repo, "commit", "-qam", "edit")  # a new commit: asked again, then remembered
     dry_run_refusal(Git(repo), command)
     dry_run_refusal(Git(repo), command)
     assert runs(log) == 4
