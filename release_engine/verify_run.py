@@ -4,6 +4,11 @@
   into a fresh virtual environment with pip (its dependencies from the package index pip is
   configured with): ``market-data-ingestion --version`` must print the released version, and
   the sample-data ingest must store bars (``db upgrade``, ``ingest --sample``, ``symbols``).
+  The environment is made without pip of its own and the engine's pip installs into it
+  (``pip --python``); nothing is compiled ahead, and the four commands may write the bytecode
+  of what they import (even where ``PYTHONDONTWRITEBYTECODE`` is set: the environment is
+  thrown away). Measured on a 2-core machine: 7 s of CPU, where ``python -m venv`` (which
+  installs and compiles pip) and a compiling ``pip install`` took 16 s.
 - The image the registry serves, started (pulled first on a machine that lacks it): its
   database migrated, ``/health`` must answer 200 and ``/version`` the released version,
   asked from inside the container (no port is published on the machine).
@@ -15,6 +20,7 @@ from __future__ import annotations
 
 __all__ = ["run_image", "run_wheel"]
 
+import importlib.util
 import json
 import sys
 import time
@@ -47,15 +53,24 @@ print(json.dumps({"health": None})); sys.exit(0)
 def run_wheel(wheel: Path, package: str, version: str, workdir: Path) -> list[str]:
     """Install *wheel* into a fresh venv under *workdir*; its version and sample ingest."""
     venv = workdir / "venv"
-    run([sys.executable, "-m", "venv", str(venv)], timeout=300)
     python = venv / "bin" / "python"
+    if importlib.util.find_spec("pip") is not None:  # the engine's pip, run for the venv
+        run([sys.executable, "-m", "venv", "--without-pip", str(venv)], timeout=300)
+        pip = [sys.executable, "-m", "pip", "--python", str(python)]
+    else:
+        run([sys.executable, "-m", "venv", str(venv)], timeout=300)
+        pip = [str(python), "-m", "pip"]
     try:
-        run([str(python), "-m", "pip", "install", "--quiet", str(wheel)], timeout=900)
+        run([*pip, "install", "--quiet", "--no-compile", str(wheel)], timeout=900)
     except CommandError as exc:
         return [f"{wheel.name} does not install into a fresh venv: {str(exc)[:200]}"]
     exe = str(venv / "bin" / package)
     db = workdir / "verify.sqlite3"
-    env = {"MDI_DB_PATH": str(db), "MDI_DATABASE_URL": f"sqlite:///{db}"}
+    env = {
+        "MDI_DB_PATH": str(db),
+        "MDI_DATABASE_URL": f"sqlite:///{db}",
+        "PYTHONDONTWRITEBYTECODE": "",  # empty is unset: the first command's imports are kept
+    }
 
     def cli(*args: str) -> tuple[int, str]:
         done = run([exe, *args], env=env, check=False, timeout=300, record=False)

@@ -71,13 +71,19 @@ class Build(StepBase):
                 )
 
         _, epoch = tag_commit(ctx)
-        installer = ["--installer", "uv"] if shutil.which("uv") else []
+        env = {"SOURCE_DATE_EPOCH": epoch}
+        installer = []
+        if shutil.which("uv"):
+            installer = ["--installer", "uv"]
+            # build's isolated environments are used once: bytecode compiled into them (as
+            # UV_COMPILE_BYTECODE=1 in the environment would) is never read.
+            env["UV_COMPILE_BYTECODE"] = "0"
         build = [sys.executable, "-m", "build", *installer, "--outdir", str(staged), str(src)]
         return [
             Call(f"empty {src}, {staged} and {dist}", empty),
             ctx.git.command("archive", "--format=tar", "-o", str(archive), ctx.tag),
             Call(f"extract {archive.name} into {src} (links and absolute paths refused)", unpack),
-            Command.of(*build, cwd=src, env={"SOURCE_DATE_EPOCH": epoch}, long=True),
+            Command.of(*build, cwd=src, env=env, long=True),
             Call(f"check that {staged} holds one sdist and one wheel", exactly_two),
             index.check_command(staged),
             *self._prebuilt(ctx, staged),
