@@ -16,7 +16,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from harness import Cmd, Row, alternate, peer_tool, row
+from harness import EQUAL_WORK, Cmd, Row, alternate, peer_tool, row
 from setups import INV, ROOT, VERSION, inv_env, peer_repo, plain_repo, seed_github
 
 from release_engine.rehearsal import StandIns
@@ -73,7 +73,7 @@ def semver_history_rows(tmp: Path, runs: int, many: Path, few: Path) -> list[Row
         cold, warm = tmp / f"xdg-cold-{name[:-5]}", tmp / f"xdg-warm-{name[:-5]}"
         cmds[f"cold {name}"] = Cmd(argv, repo, _xdg(cold), before=_emptied(cold))
         cmds[f"warm {name}"] = Cmd(argv, repo, _xdg(warm))
-    t = alternate(cmds, runs)
+    t = alternate(cmds, EQUAL_WORK * runs)
     limit, what = 1.0 + NOISE, "same on the same commits with 4 tags"
     target = f"≤ {limit:.2f}x (1.00x + noise)"
     return [

@@ -38,7 +38,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from ci_row import bench_ci, one_run_at_a_time
-from harness import Cmd, Row, alternate, info, peer_tool, print_table, row
+from harness import EQUAL_WORK, Cmd, Row, alternate, info, peer_tool, print_table, row
 from phases import print_profile
 from rows_semver import bench_semver, semver_history_rows
 from setups import (
@@ -214,7 +214,8 @@ def bench_history(tmp: Path, runs: int, s: StandIns) -> list[Row]:
     cache = tmp / "xdg-history"
     b, p = inv_cmds(big, s, cache), inv_cmds(small, s, cache)
     t = alternate({"status 10k": b["status"], "status plain": p["status"],
-                   "dry run 10k": b["dry run"], "dry run plain": p["dry run"]}, runs)  # fmt: skip
+                   "dry run 10k": b["dry run"], "dry run plain": p["dry run"]},
+                  EQUAL_WORK * runs)  # fmt: skip
     what = "10,000 commits, 1,000 tags, +500 fragments"
     rows = [
         row(f"`inv release.status`, {what}", t, "status 10k", "status plain",

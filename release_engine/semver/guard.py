@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..tools.git import Git
-from ..version import Version, versions_from_tags
+from ..version import Version, stable_cores
 from .evidence import Evidence, gather
 from .rule import Verdict, judge
 
@@ -41,14 +41,13 @@ def baseline(tags: Iterable[str], prefix: str, below: Version | None = None) -> 
     that no ``rollback-`` tag marks rolled back."""
     tags = list(tags)
     rolled = (t.removeprefix("rollback-") for t in tags if t.startswith("rollback-"))
-    gone = set(versions_from_tags(rolled, prefix))
-    core = None if below is None else Version(below.major, below.minor, below.patch)
-    stable = [
-        v
-        for v in versions_from_tags(tags, prefix)
-        if not v.is_prerelease and v not in gone and (core is None or v < core)
-    ]
-    return max(stable, default=None)
+    gone = set(stable_cores(rolled, prefix))
+    limit = None if below is None else (below.major, below.minor, below.patch)
+    newest = max(
+        (c for c in stable_cores(tags, prefix) if c not in gone and (limit is None or c < limit)),
+        default=None,
+    )
+    return None if newest is None else Version(*newest)
 
 
 def check(

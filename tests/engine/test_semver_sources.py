@@ -13,6 +13,8 @@ from typing import Any
 
 import pytest
 from fastapi import FastAPI, Query
+from hypothesis import example, given
+from hypothesis import strategies as st
 from pydantic import BaseModel
 
 from release_engine.cli import add_fragment
@@ -24,7 +26,7 @@ from release_engine.semver.evidence import Evidence, Finding, Payload, SourceUnr
 from release_engine.semver.guard import baseline
 from release_engine.semver.rule import bump_between, judge, required, smallest
 from release_engine.tools import changelog
-from release_engine.version import Version, parse_version
+from release_engine.version import Version, parse_version, versions_from_tags
 from tests.conftest import REPO, git
 
 PAYLOAD = Payload(src="", package="pkg", cli_module=None, fragments_dir="changelog.d")
@@ -100,6 +102,44 @@ def test_the_baseline_is_the_previous_final_release_not_rolled_back() -> None:
     assert baseline(tags, "v", parse_version("0.2.0rc3")) == parse_version("0.1.0")
     assert baseline(tags, "v", parse_version("0.2.1")) == parse_version("0.2.0")  # a hotfix
     assert baseline([], "v") is None
+
+
+#: Few numbers, so that tags, rollbacks and the version asked about meet often; one number of
+#: 16 digits (above what the shortcut matches, still a version), and tags of no version.
+_NUMBERS = st.sampled_from(["0", "1", "2", "1000000000000000"])
+_SUFFIXES = ["", "rc1", "-beta.1", ".dev0", ".1"]  # the last two: no release version
+
+
+def _versions(suffixes: list[str]) -> st.SearchStrategy[str]:
+    parts = st.sampled_from(["0", "1"])
+    return st.builds("{}.{}.{}{}".format, _NUMBERS, parts, parts, st.sampled_from(suffixes))
+
+
+_VERSIONS = _versions(_SUFFIXES)
+_TAGS = st.builds("{}{}{}".format, st.sampled_from(["", "rollback-"]),
+                  st.sampled_from(["v", "", "x"]), _VERSIONS)  # fmt: skip
+
+
+@given(st.lists(_TAGS, max_size=30), st.none() | _versions(_SUFFIXES[:3]))
+@example(["v0.1.0", "v1.0.0", "v1.0.1"], "1.0.0")  # the version asked about is not below itself
+@example(["v0.1.0", "v1.0.0", "rollback-v1.0.0"], None)  # nor a rolled-back one the baseline
+@example(["v1000000000000000.0.0", "v1.0.0"], None)  # a 16-digit part: past the shortcut
+def test_the_baseline_is_the_newest_stable_version_of_the_tags_below(
+    tags: list[str], below: str | None
+) -> None:
+    """The baseline reads a thousand tags as numbers (stable_cores): the same answer as
+    making every tag's Version and taking the newest stable one below, not rolled back."""
+    gone = set(
+        versions_from_tags(t.removeprefix("rollback-") for t in tags if t[:9] == "rollback-")
+    )
+    limit = None if below is None else parse_version(below)
+    core = None if limit is None else Version(limit.major, limit.minor, limit.patch)
+    stable = [
+        v
+        for v in versions_from_tags(tags)
+        if not v.is_prerelease and v not in gone and (core is None or v < core)
+    ]
+    assert baseline(tags, "v", limit) == max(stable, default=None)
 
 
 def test_the_waiver_is_reported_by_name() -> None:
