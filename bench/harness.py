@@ -163,8 +163,8 @@ def print_table(rows: list[Row], runs: int) -> None:
     ]  # fmt: skip
     widths = [max(len(str(x)) for x in col) for col in zip(header, *lines, strict=True)]
     print(
-        f"\nMedians of {runs} runs each ({EQUAL_WORK * runs} for the history rows, whose two "
-        "sides do the same work); a row's commands alternated (A B, B A, …) in one run."
+        f"\nMedians of {runs} runs each (rounds: where a row says more); a row's commands "
+        "alternated (A B, B A, …) in one run."
     )
     print("| " + " | ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)) + " |")
     print("|" + "|".join("-" * (w + 2) for w in widths) + "|")

@@ -216,7 +216,7 @@ def bench_history(tmp: Path, runs: int, s: StandIns) -> list[Row]:
     t = alternate({"status 10k": b["status"], "status plain": p["status"],
                    "dry run 10k": b["dry run"], "dry run plain": p["dry run"]},
                   EQUAL_WORK * runs)  # fmt: skip
-    what = "10,000 commits, 1,000 tags, +500 fragments"
+    what = f"10,000 commits, 1,000 tags, +500 fragments ({EQUAL_WORK * runs} rounds)"
     rows = [
         row(f"`inv release.status`, {what}", t, "status 10k", "status plain",
             "same on a clone of this repository", "≤ 1.10x", 1.10),

@@ -169,8 +169,8 @@ def generate_history(
 ) -> Path:
     """A clone of this repository with *commits* more commits on main, *tags* annotated
     ``v0.0.N`` release tags among them and *fragments* more changelog fragments, made with
-    ``git fast-import`` into the bare remote, then cloned; with the baseline tag
-    (:func:`tag_baseline`) that makes *tags* + 1 in all. The commits do not depend on
+    ``git fast-import`` into the bare remote (its refs then packed), then cloned; with the
+    baseline tag (:func:`tag_baseline`) that makes *tags* + 1 in all. The commits do not depend on
     *tags*: two histories that differ in their tags hold the same trees."""
     workdir.mkdir(parents=True, exist_ok=True)
     remote, work = workdir / "remote.git", workdir / "work"
@@ -206,6 +206,10 @@ def generate_history(
                     f"data {len(tmsg)}\n".encode(), tmsg, b"\n"]  # fmt: skip
     fast_import = ["git", "fast-import", "--quiet", "--force"]  # main moves to HEAD's history
     subprocess.run(fast_import, cwd=remote, input=b"".join(out), check=True)
+    # fast-import leaves a thousand loose refs; a repository that grew them over years holds
+    # them packed (git gc, and every host), as the plain clone's remote does: asking for them
+    # then takes 11 ms, not 28.
+    subprocess.run(["git", "pack-refs", "--all"], cwd=remote, check=True)
     subprocess.run(["git", "clone", "--quiet", "--branch", "main", str(remote), str(work)],
                    check=True)  # fmt: skip
     git(work, "config", "user.email", "release-rehearsal@localhost")

@@ -180,8 +180,7 @@ def test_news_without_a_documentation_change_is_refused(work: Path) -> None:
 
 def test_fixes_alone_need_no_documentation_change(work: Path) -> None:
     tag_previous(work)
-    for fragment in (work / "changelog.d").glob("*.*.md"):
-        git(work, "rm", "-q", str(fragment))
+    git(work, "rm", "-q", *(str(f) for f in (work / "changelog.d").glob("*.*.md")))
     (work / "changelog.d" / "+bug.fixed.md").write_text("Fixed a bug.\n")
     git(work, "add", "--all")
     git(work, "commit", "-qm", "a fix")

@@ -45,9 +45,12 @@ PKG = "src/market_data_ingestion"
 def released(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """This repository released as its current version: fragments consumed, tag made."""
     repo = make_repo(tmp_path_factory.mktemp("semver") / "repo")
-    for fragment in (repo / "changelog.d").iterdir():
-        if fragment.is_file() and fragment.name not in NOT_FRAGMENTS:
-            git(repo, "rm", "-q", str(fragment.relative_to(repo)))
+    fragments = [
+        str(f.relative_to(repo))
+        for f in (repo / "changelog.d").iterdir()
+        if f.is_file() and f.name not in NOT_FRAGMENTS
+    ]
+    git(repo, "rm", "-q", *fragments)
     git(repo, "commit", "-qm", f"Release v{CURRENT}")
     git(repo, "tag", "-a", f"v{CURRENT}", "-m", f"Release version {CURRENT}")
     return repo

@@ -1,0 +1,39 @@
+"""``inv release.verify``'s run of the published wheel (:func:`release_engine.verify_run.run_wheel`):
+a fresh virtual environment, the engine's pip installing into it, nothing compiled ahead."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from release_engine.config import load_config
+from release_engine.verify_run import run_wheel
+from tests.conftest import REPO
+
+pytestmark = pytest.mark.e2e  # pip resolves the payload's dependencies: seconds, not millis
+
+
+def test_the_wheel_runs_in_a_venv_without_pip_and_compiles_only_what_it_imports(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PYTHONDONTWRITEBYTECODE", "1")  # as on CI's machines: overridden there
+    config = load_config(REPO)
+    dist = tmp_path / "dist"
+    build = [sys.executable, "-m", "uv", "build", "--wheel", "--out-dir", str(dist), str(REPO)]
+    subprocess.run(build, check=True, capture_output=True)
+    (wheel,) = dist.glob("*.whl")
+
+    assert run_wheel(wheel, config.package, config.current_version, tmp_path / "run") == []
+
+    (site,) = (tmp_path / "run" / "venv" / "lib").glob("python*/site-packages")
+    assert (site / "market_data_ingestion").is_dir()
+    assert not (site / "pip").exists(), "the venv got a pip of its own"
+    assert (site / "sqlalchemy" / "__pycache__").is_dir(), "imported, so written once"
+    unused = site / "sqlalchemy" / "dialects" / "mssql"  # the payload never imports it
+    assert unused.is_dir() and not (unused / "__pycache__").exists(), "compiled ahead"
+
+    wrong = run_wheel(wheel, config.package, "99.0.0", tmp_path / "again")
+    assert wrong and "--version printed" in wrong[0] and "not 99.0.0" in wrong[0]
