@@ -188,7 +188,7 @@ def _subtree(git: Git, ref: str, path: str) -> str | None:
 def gather(repo: Path, baseline: str, commit: str) -> Evidence:
     """The evidence between *baseline* and *commit* of *repo*: remembered, else gathered."""
     git = Git(repo)
-    trees = [git.read("rev-parse", f"{ref}^{{tree}}") for ref in (baseline, commit)]
+    trees = git.read("rev-parse", f"{baseline}^{{tree}}", f"{commit}^{{tree}}").split()
     cache = _cache_file(*trees)
     if cache.is_file():
         data = json.loads(cache.read_text(encoding="utf-8"))
