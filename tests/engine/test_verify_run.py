@@ -1,5 +1,5 @@
-"""``inv release.verify``'s run of the published wheel (:func:`release_engine.verify_run.run_wheel`):
-a fresh virtual environment, the engine's pip installing into it, nothing compiled ahead."""
+"""``inv release.verify``'s run of the published wheel (:func:`.verify_run.run_wheel`): a fresh
+virtual environment, the engine's pip installing into it, nothing compiled ahead."""
 
 from __future__ import annotations
 
