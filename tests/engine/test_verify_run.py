@@ -3,6 +3,7 @@ virtual environment, the engine's pip installing into it, nothing compiled ahead
 
 from __future__ import annotations
 
+import importlib.util
 import subprocess
 import sys
 from pathlib import Path
@@ -37,3 +38,16 @@ def test_the_wheel_runs_in_a_venv_without_pip_and_compiles_only_what_it_imports(
 
     wrong = run_wheel(wheel, config.package, "99.0.0", tmp_path / "again")
     assert wrong and "--version printed" in wrong[0] and "not 99.0.0" in wrong[0]
+
+
+def test_without_pip_beside_the_engine_the_wheel_is_not_run_and_that_is_said(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda n, *a: None if n == "pip" else real(n, *a)
+    )
+    wheel = tmp_path / "market_data_ingestion-1.0.0-py3-none-any.whl"
+    problems = run_wheel(wheel, "market-data-ingestion", "1.0.0", tmp_path / "run")
+    assert problems == [f"{wheel.name} was not run: no pip beside the engine ({sys.executable})"]
+    assert not (tmp_path / "run").exists()  # nothing made
