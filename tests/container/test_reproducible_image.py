@@ -1,6 +1,6 @@
 """The release image built twice from clean stores is one image ID, with the hashed lock.
 
-Two separate storage roots (podman's ``--root``/``--runroot``) stand for two
+Two separate storage roots (podman's ``--root``/``--runroot``/``--tmpdir``) stand for two
 fresh machines: nothing of one is cached in the other. The base image is loaded into each
 from one ``oci-archive`` of the local base image (``scripts/container-env`` made it), as a
 pull by digest would put the same image there. Both build the same context, as the release
@@ -32,8 +32,18 @@ EPOCH = 1767225600  # 2026-01-01T00:00:00Z
 
 
 def _store(engine: ContainerEngine, root: Path) -> list[str]:
-    """The engine's command with its own storage under *root* (a clean machine)."""
-    return [engine.name, "--root", str(root / "storage"), "--runroot", str(root / "run")]
+    """The engine's command with its own storage under *root* (a clean machine).
+
+    ``--tmpdir`` too: ``system reset`` removes libpod's state directory (``/run/libpod`` by
+    default), and with it every other podman command running beside this test would fail
+    ("creating runtime status file").
+    """
+    return [
+        engine.name,
+        "--root", str(root / "storage"),
+        "--runroot", str(root / "run"),
+        "--tmpdir", str(root / "tmp"),
+    ]  # fmt: skip
 
 
 def _build_in(
