@@ -39,8 +39,10 @@ ROOT = Path(__file__).resolve().parent
 PYTHONS = ["3.10", "3.11", "3.12", "3.13"]
 PYTHON = "3.11"
 CHECKLIST = "checklist"  # the tag of every session that `nox -s prerelease` runs
-#: The tag of the sessions that spread over every core (pytest -n auto, the reliability
-#: scenarios' threads): `nox -s prerelease` runs them one after another, the others beside.
+#: The tag of the sessions that spread over every core (pytest -n auto): `nox -s prerelease`
+#: runs them one after another, the others beside. Not the reliability scenarios: their threads
+#: wait on one killed release after another and leave a fifth of two cores idle, which the
+#: pytest runs beside them fill.
 EVERY_CORE = "every-core"
 # uv's settings in every session and nested nox run, unless the environment sets them. The
 # installed-wheel checks start the console script many times: compiled bytecode halves that
@@ -233,7 +235,7 @@ def e2e(session: nox.Session) -> None:
                 *session.posargs)  # fmt: skip  # `nox -s e2e -- -n 0`: one after another
 
 
-@nox.session(python=PYTHON, tags=[CHECKLIST, EVERY_CORE])
+@nox.session(python=PYTHON, tags=[CHECKLIST])
 @_session
 def reliability(session: nox.Session) -> None:
     """The release converges from any state: killed anywhere, faults, bad input, leaks, races."""

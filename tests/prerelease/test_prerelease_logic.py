@@ -250,15 +250,15 @@ def test_a_bad_lanes_option_is_one_line(posargs: list[str], message: str) -> Non
         prerelease.lanes_option(posargs, 2)
 
 
-def test_this_noxfiles_sessions_on_every_core_are_the_pytest_and_reliability_runs() -> None:
+def test_this_noxfiles_sessions_on_every_core_are_the_pytest_runs() -> None:
     """The sessions beside them install what ``build`` made after it, in one lane: no
     session on every core may need the wheel (it could run before the build)."""
     nox = [sys.executable, "-m", "nox", "--noxfile", str(REPO / "noxfile.py")]
     every_core = prerelease.list_sessions(nox, "every-core")
     versions = ("3.10", "3.11", "3.12", "3.13")
-    assert every_core == [*(f"tests-{v}" for v in versions), "e2e", "reliability"]
+    assert every_core == [*(f"tests-{v}" for v in versions), "e2e"]
     source = (REPO / "noxfile.py").read_text()
-    for name in ("tests", "e2e", "reliability"):
+    for name in ("tests", "e2e"):
         body = source[source.index(f"def {name}(session") :]
         body = body[: body.index("\n@nox.session")]
         assert "_wheel(" not in body and "_installed_checks(" not in body
