@@ -473,7 +473,7 @@ def prerelease_all(session: nox.Session) -> None:
         posargs={"upgrade": ["--allow-first-release"]} if first else {},
         env=_uv_env(),
     )
-    wall = time.monotonic() - began if lanes > 1 else None
+    wall = time.monotonic() - began if matrix.lanes_used(names, every_core, lanes) > 1 else None
     print(matrix.format_summary(results, wall), flush=True)
     record = matrix.record_green_run(ROOT, sha, config.current_version, results) if sha else None
     session.log(

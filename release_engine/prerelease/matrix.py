@@ -42,6 +42,7 @@ __all__ = [
     "forwarded_nox_options",
     "green_run_for",
     "lanes_option",
+    "lanes_used",
     "list_sessions",
     "next_version",
     "record_green_run",
@@ -251,7 +252,7 @@ def run_sessions(
     posargs = posargs or {}
     heavy = [n for n in names if n in every_core]
     light = [n for n in names if n not in every_core]
-    if lanes < 2 or not heavy or not light:
+    if lanes_used(names, every_core, lanes) < 2:
         return [run_session(nox, n, posargs.get(n, ()), env=env) for n in names]
 
     finished: queue.Queue[tuple[SessionResult, str]] = queue.Queue()
@@ -286,9 +287,17 @@ def run_sessions(
     return [results[n] for n in names]
 
 
+def lanes_used(names: Sequence[str], every_core: Collection[str], lanes: int) -> int:
+    """How many lanes :func:`run_sessions` runs *names* in: two only when *lanes* allows it
+    and both lanes have a session (``every_core`` and the others), else one."""
+    heavy = sum(n in every_core for n in names)
+    return 2 if lanes >= 2 and 0 < heavy < len(names) else 1
+
+
 def format_summary(results: Sequence[SessionResult], wall: float | None = None) -> str:
     """The table printed at the end of ``nox -s prerelease``; *wall*: the seconds the whole
-    run took, told beside the sum of the sessions' when lanes made them differ."""
+    run took, told beside the sum of the sessions' when two lanes made them differ (the
+    caller passes it only then: :func:`lanes_used`)."""
     rows = [(r.session, r.result, f"{r.seconds:.1f}", r.reason) for r in results]
     bad = sum(not r.passed for r in results)
     total = (

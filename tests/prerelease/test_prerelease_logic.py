@@ -118,6 +118,16 @@ def test_summary_table() -> None:
     assert total.endswith("in 2.8 s of wall-clock time (two lanes)")
 
 
+def test_two_lanes_only_when_both_have_a_session() -> None:
+    """The summary's "(two lanes)" is said only of a run that had them."""
+    names = ["lint", "tests", "build"]
+    assert prerelease.lanes_used(names, {"tests"}, 2) == 2
+    assert prerelease.lanes_used(names, {"tests"}, 1) == 1
+    assert prerelease.lanes_used(names, set(), 2) == 1  # nothing on every core
+    assert prerelease.lanes_used(names, set(names), 2) == 1  # nothing beside
+    assert prerelease.lanes_used(["lint"], {"tests"}, 2) == 1  # -s lint: one lane
+
+
 def test_nested_runs_share_the_environment_options() -> None:
     argv = ["--envdir", "/x", "-R", "-s", "prerelease", "--default-venv-backend=uv", "--", "-v"]
     assert prerelease.forwarded_nox_options(argv) == [
