@@ -216,6 +216,7 @@ def is_version_tag(tag: str, prefix: str = "v") -> bool:
     return _of_tag(tag, prefix) is not None
 
 
+@functools.lru_cache(maxsize=8192)  # a command reads the same thousand tags in four places
 def _of_tag(tag: str, prefix: str) -> Version | None:
     if not tag.startswith(prefix):
         return None

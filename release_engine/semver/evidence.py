@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import sys
 import tempfile
 import threading
@@ -29,6 +28,7 @@ from typing import Literal
 from ..config import tomllib
 from ..errors import ReleaseError
 from ..proc import in_background
+from ..tools import usercache
 from ..tools.git import Git, extract_archive
 
 __all__ = ["PARSING", "Evidence", "Finding", "Payload", "Source", "SourceUnread", "gather"]
@@ -164,8 +164,7 @@ def _fingerprint() -> str:
 def _cache_file(*words: str) -> Path:
     """Where the answer for *words* (tree ids, and what else decides it) is remembered."""
     key = hashlib.sha256("\0".join([*words, _fingerprint()]).encode()).hexdigest()[:32]
-    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return cache / "release-engine" / "semver" / f"{key}.json"
+    return usercache.folder("semver") / f"{key}.json"
 
 
 def _export(git: Git, ref: str, dest: Path, paths: list[str]) -> Path:
@@ -219,7 +218,6 @@ def gather(repo: Path, baseline: str, commit: str) -> Evidence:
                 evidence.unread.append(f"{name}: {exc.message}")
         probe.forget(old, new)
     if not evidence.unread:
-        cache.parent.mkdir(parents=True, exist_ok=True)
         data = {"findings": [asdict(f) for f in evidence.findings]}
-        cache.write_text(json.dumps(data), encoding="utf-8")
+        usercache.write_whole(cache, json.dumps(data))  # a run beside it reads it whole
     return evidence

@@ -20,13 +20,13 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import os
 import sys
 from importlib import metadata
 from pathlib import Path
 
 from ..proc import Command, read
 from ..rules import bumpversion_table
+from . import usercache
 from .git import Git
 
 __all__ = ["bump_command", "dry_run_refusal", "known_good"]
@@ -90,8 +90,7 @@ def _marker(git: Git, command: Command) -> Path | None:
         content = f"commit {head}"
     words = [content, tool, *command.argv[1:]]  # the interpreter's path is not the answer's
     key = hashlib.sha256("\0".join(words).encode()).hexdigest()[:32]
-    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return cache / "release-engine" / "checks" / f"bump-dry-run-{key}"
+    return usercache.folder("checks") / f"bump-dry-run-{key}"
 
 
 def known_good(git: Git, command: Command) -> bool:

@@ -21,17 +21,12 @@ from __future__ import annotations
 __all__ = ["contains", "remembered", "walk"]
 
 import hashlib
-import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from ..proc import memoized
+from . import usercache
 from .git import Git
-
-
-def _folder() -> Path:
-    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return cache / "release-engine" / "history"
 
 
 def _rewritten(git: Git) -> bool:
@@ -56,19 +51,13 @@ def remembered(git: Git, question: str, ids: Sequence[str], ask: Callable[[], st
     if _rewritten(git):
         return ask()
     key = hashlib.sha256("\0".join([question, *ids]).encode()).hexdigest()[:40]
-    path = _folder() / f"{question}-{key}"
+    path = usercache.folder("history") / f"{question}-{key}"
     try:
         return path.read_text(encoding="utf-8")
     except OSError:
         pass
     answer = ask()
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        staged = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-        staged.write_text(answer, encoding="utf-8")
-        staged.replace(path)  # whole or not at all: another run reads it at any moment
-    except OSError:  # a read-only home: asked again next time, as without a cache
-        pass
+    usercache.write_whole(path, answer)
     return answer
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -128,6 +129,41 @@ def test_wording_guards_fire_with_a_one_line_hint(repo: Path, text: str, hint: s
 )
 def test_past_tense_fragments_pass(text: str) -> None:
     assert changelog.wording_problem(text) is None
+
+
+def test_a_fragments_wording_is_remembered_only_for_what_git_vouches_for(
+    repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The wording check's answers are remembered by blob id for the fragments git's index
+    holds unchanged; a fragment changed in the work tree (even keeping its size and times),
+    one git is told not to look at, an untracked one, all are read; a broken cache is
+    ignored."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    checked: list[str] = []
+    real = changelog.wording_problem
+    monkeypatch.setattr(changelog, "wording_problem", lambda t: checked.append(t) or real(t))
+    fragment = repo / "changelog.d" / "+x.fixed.md"
+    fragment.write_text("Fixed the feed's parser.\n")
+    git(repo, "add", str(fragment))
+    git(repo, "commit", "--quiet", "-m", "A fragment")
+    for reads in (1, 1, 1):  # read once, then remembered
+        assert changelog.fragment_problems(repo) == [] and len(checked) == reads
+    before = fragment.stat()
+    fragment.write_text("Fixes the feed's parser.\n")
+    os.utime(fragment, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert fragment.stat().st_size == before.st_size
+    problems = changelog.fragment_problems(repo)
+    assert len(checked) == 2 and len(problems) == 1 and "past tense" in problems[0]
+    git(repo, "update-index", "--assume-unchanged", str(fragment))  # status then says nothing
+    assert changelog.fragment_problems(repo) == problems and len(checked) == 3
+    git(repo, "update-index", "--no-assume-unchanged", str(fragment))
+    git(repo, "checkout", "--", str(fragment))
+    (repo / "changelog.d" / "+y.fixed.md").write_text("Fixes the feed's importer.\n")
+    problems = changelog.fragment_problems(repo)
+    assert len(checked) == 4 and [p.split(":")[0] for p in problems] == ["changelog.d/+y.fixed.md"]
+    for store in (tmp_path / "cache" / "release-engine" / "fragments").iterdir():
+        store.write_text('{"0123": [1, 2')
+    assert changelog.fragment_problems(repo) == problems and len(checked) == 6
 
 
 def test_every_fragment_waiting_in_this_repository_passes() -> None:

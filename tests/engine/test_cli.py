@@ -6,6 +6,7 @@ import json
 import os
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -295,6 +296,25 @@ def test_the_commands_module_loads_no_adapter_before_the_early_start() -> None:
         "release_engine.engine",
     ):
         assert heavy not in loaded, heavy
+
+
+@pytest.mark.parametrize("dont_write", ["", "1"])
+def test_inv_keeps_the_engines_bytecode_as_the_interpreter_would(
+    tmp_path: Path, dont_write: str
+) -> None:
+    """invoke turns bytecode off for the tasks module; tasks.py turns it back on for the
+    engine's package (compiled at every run otherwise), unless the interpreter is told not to
+    write it; tasks.py itself gets no __pycache__ beside it, as invoke wants."""
+    shutil.copy(REPO / "tasks.py", tmp_path)
+    ignore = shutil.ignore_patterns("__pycache__")
+    shutil.copytree(REPO / "release_engine", tmp_path / "release_engine", ignore=ignore)
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": dont_write}
+    proc = inv(tmp_path, "--list", env=env)
+    assert proc.returncode == 0, proc.stderr
+    tag = sys.implementation.cache_tag
+    written = tmp_path / "release_engine" / "__pycache__" / f"errors.{tag}.pyc"
+    assert written.is_file() is (dont_write == ""), proc.stdout
+    assert not (tmp_path / "__pycache__").exists()
 
 
 def test_inv_ends_without_the_teardown_but_with_the_exit_handlers_and_all_its_output(
