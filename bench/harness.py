@@ -23,6 +23,7 @@ from pathlib import Path
 __all__ = [
     "CACHE",
     "EQUAL_WORK",
+    "HISTORY_ROUNDS",
     "Cmd",
     "Row",
     "alternate",
@@ -40,6 +41,9 @@ CACHE = Path(os.environ.get("BENCH_CACHE", Path.home() / ".cache" / "release-ben
 #: How many times more rounds a row gets whose two sides do the same work (the history rows):
 #: their limit sits a few hundredths above 1.00x, inside five rounds' noise (0.95x-1.14x seen).
 EQUAL_WORK = 3
+#: And the history rows twice that again: their commands keep their bytecode since 41fa8c3,
+#: so the same milliseconds of a long history are a larger share of a shorter command.
+HISTORY_ROUNDS = 2 * EQUAL_WORK
 PEERS = {  # executable -> what PyPI package provides it
     "semantic-release": "python-semantic-release",
     "cz": "commitizen",

@@ -38,7 +38,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from ci_row import bench_ci, one_run_at_a_time
-from harness import EQUAL_WORK, Cmd, Row, alternate, info, peer_tool, print_table, row
+from harness import HISTORY_ROUNDS, Cmd, Row, alternate, info, peer_tool, print_table, row
 from phases import print_profile
 from rows_semver import bench_semver, semver_history_rows
 from setups import (
@@ -215,8 +215,8 @@ def bench_history(tmp: Path, runs: int, s: StandIns) -> list[Row]:
     b, p = inv_cmds(big, s, cache), inv_cmds(small, s, cache)
     t = alternate({"status 10k": b["status"], "status plain": p["status"],
                    "dry run 10k": b["dry run"], "dry run plain": p["dry run"]},
-                  EQUAL_WORK * runs)  # fmt: skip
-    what = f"10,000 commits, 1,000 tags, +500 fragments ({EQUAL_WORK * runs} rounds)"
+                  HISTORY_ROUNDS * runs)  # fmt: skip
+    what = f"10,000 commits, 1,000 tags, +500 fragments ({HISTORY_ROUNDS * runs} rounds)"
     rows = [
         row(f"`inv release.status`, {what}", t, "status 10k", "status plain",
             "same on a clone of this repository", "≤ 1.10x", 1.10),
