@@ -8,7 +8,9 @@ takes about half an hour and both cores, so it never runs beside another row: be
 runs it only when it is the one row named, and every bench/run.py holds one lock (a second
 run waits for nothing: it says so and stops). ``BENCH_CI_COMMAND`` replaces ``bash .ci/run``
 (a shell command, run in the clone): ``BENCH_CI_COMMAND=true`` checks this code path in a
-second.
+second. The environment is this process's own, with ``CI=true``: a machine that sets
+``PYTHONDONTWRITEBYTECODE`` (CI's, this workplace's) runs it so, as CI does (the other rows
+drop it; until 2026-12-08 this row did too).
 """
 
 from __future__ import annotations

@@ -242,7 +242,9 @@ def main() -> None:
     # Bytecode as a developer's machine keeps it: some machines (CI's, this workplace's) set
     # PYTHONDONTWRITEBYTECODE, and every command would then compile its modules at every
     # start (ours from the checkout, each peer in its venv), timing the compiler, not them.
-    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+    # Not for the ci row: it runs CI's commands in the environment CI's machine gives them.
+    if args.only != list(ALONE):
+        os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
     with one_run_at_a_time(), ExitStack() as stack:
         tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="release-bench-")))
         without = {"registry"} if args.no_image else set()
