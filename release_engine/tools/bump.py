@@ -108,8 +108,7 @@ def dry_run_refusal(git: Git, command: Command) -> str | None:
     proc = read(command.argv, cwd=command.cwd)
     if proc.returncode == 0:
         if marker is not None:
-            marker.parent.mkdir(parents=True, exist_ok=True)
-            marker.touch()
+            usercache.write_whole(marker, "")  # a read-only home: asked again next time
         return None
     lines = [ln.strip() for ln in (proc.stderr + proc.stdout).splitlines() if ln.strip()]
     return lines[-1] if lines else f"exit code {proc.returncode}"

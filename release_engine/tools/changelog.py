@@ -245,7 +245,7 @@ def _problems(repo: Path) -> list[str]:
     scanned = scan_fragments(repo)
     valid = ", ".join(scanned.types)
     problems = []
-    answers = _wording_problems(repo, scanned.valid)
+    answers = _wording_problems(repo, scanned.directory, scanned.valid)
     for path, problem in zip(scanned.valid, answers, strict=True):
         if problem is not None:
             problems.append(f"{scanned.directory.name}/{path.name}: {problem}")
@@ -267,7 +267,7 @@ def _problems(repo: Path) -> list[str]:
 _KEPT = 20_000
 
 
-def _wording_problems(repo: Path, paths: Sequence[Path]) -> list[str | None]:
+def _wording_problems(repo: Path, directory: Path, paths: Sequence[Path]) -> list[str | None]:
     """:func:`wording_problem` of each of *paths*, remembered by content for the next command.
 
     Reading every fragment was most of the wording check on a long-lived branch: 500
@@ -279,7 +279,9 @@ def _wording_problems(repo: Path, paths: Sequence[Path]) -> list[str | None]:
     user's cache (:mod:`.usercache`) under the blob's id and this module's source (a changed
     rule is another key); any other fragment (new, edited, or one git is told not to look at)
     is read. One git process, no read of a file git vouches for."""
-    trusted = _index_blobs(repo)
+    if not paths:
+        return []
+    trusted = _index_blobs(repo, directory)
     rules = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:32]
     store = usercache.folder("fragments") / f"{rules}.json"
     try:
@@ -305,11 +307,10 @@ def _wording_problems(repo: Path, paths: Sequence[Path]) -> list[str | None]:
     return answers
 
 
-def _index_blobs(repo: Path) -> dict[str, str]:
+def _index_blobs(repo: Path, directory: Path) -> dict[str, str]:
     """The fragments' names whose content is the blob git's index holds, with the blob's id:
     tracked, looked at by git (no skip-worktree or assume-unchanged) and unchanged in the
     work tree. Empty outside a git repository, or when a changed path is not plainly named."""
-    directory, _, _ = _towncrier_settings(repo)
     staged = read(["git", "ls-files", "--stage", "-v", "-z", "--", str(directory)], cwd=repo)
     if staged.returncode != 0:
         return {}
