@@ -8,11 +8,24 @@ from pathlib import Path
 import pytest
 
 from release_engine.usage import bad_input_line
-from tests.conftest import REPO, copy_tree
+from tests.conftest import REPO, copy_tree, make_repo
 
 
 def inv(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
     return subprocess.run(["inv", *args], cwd=cwd, capture_output=True, text=True, timeout=120)
+
+
+@pytest.fixture(scope="module")
+def clone(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A repository of its own: this checkout may be written by a session running beside
+    (``nox -s prerelease`` runs two lanes), so "changes nothing" is asserted where only the
+    command under test runs."""
+    return make_repo(tmp_path_factory.mktemp("usage") / "repo")
+
+
+def files(tree: Path) -> list[str]:
+    """Every path under *tree*, bytecode aside (the interpreter's, not the command's)."""
+    return sorted(str(p.relative_to(tree)) for p in tree.rglob("*") if "__pycache__" not in p.parts)
 
 
 @pytest.mark.parametrize(
@@ -43,15 +56,15 @@ def inv(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
     ],
 )
 def test_a_mistyped_command_line_is_bad_input_with_the_closest_name(
-    tmp_path: Path, args: tuple[str, ...], line: str
+    clone: Path, args: tuple[str, ...], line: str
 ) -> None:
-    before = sorted(p.name for p in REPO.iterdir())
-    proc = inv(*args)
+    before = files(clone)
+    proc = inv(*args, cwd=clone)
     assert proc.returncode == 2, proc.stderr  # invoke alone: 1, which means "failed midway"
     assert proc.stderr.startswith(line), proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
     assert "No idea what" not in proc.stderr and "Traceback" not in proc.stderr
-    assert sorted(p.name for p in REPO.iterdir()) == before
+    assert files(clone) == before
 
 
 def test_no_suggestion_when_nothing_is_close() -> None:
