@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from release_engine.usage import bad_input_line
-from tests.conftest import REPO, copy_tree, make_repo
+from tests.conftest import copy_tree, make_repo
 
 
-def inv(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
+def inv(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(["inv", *args], cwd=cwd, capture_output=True, text=True, timeout=120)
 
 
